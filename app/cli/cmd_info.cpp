@@ -1,0 +1,77 @@
+// dilute info: architecture, parameters (per block, attention vs MLP), GMAC, removed blocks.
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+#include <iostream>
+
+#include "cli/commands.h"
+#include "io/weights.h"
+#include "model/cost.h"
+#include "model/preset.h"
+
+namespace dilute::cli {
+
+Runner addInfo(CLI::App& app, Common& common) {
+    struct Opts {
+        std::string model, arch;
+        bool list = false;
+    };
+    auto o = std::make_shared<Opts>();
+    app.add_option("--model,-m", o->model, "Preset name or safetensors file");
+    app.add_option("--arch", o->arch, "Preset describing a timm file that carries no Dilute metadata");
+    app.add_flag("--list", o->list, "List the presets");
+    app.add_flag("--json", common.json, "Print JSON instead of a table");
+    return [o, &common]() {
+        if (o->list || o->model.empty()) {
+            for (const auto& n : model::presetNames()) {
+                auto c = model::preset(n);
+                auto cost = model::analyticCost(c);
+                std::printf("%-26s %3dx%-3d %dch  D=%-4d depth=%-2d heads=%-2d  %6.2fM params %7.3f GMAC%s\n", n.c_str(),
+                            c.img_size, c.img_size, c.in_chans, c.embed_dim, c.depth, c.num_heads, cost.params / 1e6,
+                            cost.gmac(), c.default_data.empty() ? "" : ("  data: " + c.default_data).c_str());
+            }
+            return 0;
+        }
+        io::OpenOptions oo;
+        oo.arch = o->arch;
+        auto m = io::openModel(o->model, oo);
+        const auto& c = m->config();
+        const auto removed = m->removedBlocks();
+        const auto cost = model::analyticCost(c, removed);
+        long long counted = 0;
+        for (const auto& p : m->parameters()) counted += p.numel();
+        if (common.json) {
+            nlohmann::json j = {{"model", o->model},      {"arch", c.name},          {"img_size", c.img_size},
+                                {"patch_size", c.patch_size}, {"in_chans", c.in_chans}, {"num_classes", c.num_classes},
+                                {"embed_dim", c.embed_dim}, {"depth", c.depth},      {"num_heads", c.num_heads},
+                                {"mlp_ratio", c.mlp_ratio}, {"params", counted},     {"gmac", cost.gmac()},
+                                {"removed_blocks", removed}, {"folded", m->folded()}};
+            for (int i = 0; i < c.depth; ++i)
+                j["blocks"].push_back({{"index", i},
+                                       {"mode", model::blockModeName(m->block(i)->mode())},
+                                       {"attn_params", cost.blocks[i].attn_params},
+                                       {"mlp_params", cost.blocks[i].mlp_params},
+                                       {"attn_gmac", cost.blocks[i].attn_macs / 1e9},
+                                       {"mlp_gmac", cost.blocks[i].mlp_macs / 1e9}});
+            std::cout << j.dump(2) << "\n";
+            return 0;
+        }
+        std::printf("model        %s\narchitecture %s: %dx%d x%d ch, patch %d, %d tokens, D=%d, depth %d, %d heads, "
+                    "MLP %d\nclasses      %d\nparameters   %lld (%.2fM)\nGMAC/image   %.3f\n",
+                    o->model.c_str(), c.name.c_str(), c.img_size, c.img_size, c.in_chans, c.patch_size, c.numTokens(),
+                    c.embed_dim, c.depth, c.num_heads, c.hiddenDim(), c.num_classes, counted, counted / 1e6, cost.gmac());
+        std::string rm;
+        for (int b : removed) rm += std::to_string(b) + " ";
+        std::printf("removed      %s%s\n", removed.empty() ? "none" : rm.c_str(),
+                    removed.empty() ? "" : (m->folded() ? "(doubling folded)" : "(doubling not folded)"));
+        std::printf("\nblock  mode      attn params   MLP params   attn GMAC   MLP GMAC\n");
+        for (int i = 0; i < c.depth; ++i) {
+            const auto& b = cost.blocks[i];
+            std::printf("%5d  %-8s %12lld %12lld %11.4f %10.4f\n", i, model::blockModeName(m->block(i)->mode()),
+                        b.attn_params, b.mlp_params, b.attn_macs / 1e9, b.mlp_macs / 1e9);
+        }
+        return 0;
+    };
+}
+
+}  // namespace dilute::cli

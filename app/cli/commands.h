@@ -1,0 +1,24 @@
+#pragma once
+// Each subcommand registers itself on the CLI11 app and runs when chosen.
+#include <CLI/CLI.hpp>
+
+#include <functional>
+
+namespace dilute::cli {
+
+/// Options shared by every subcommand.
+struct Common {
+    int threads = 0;
+    bool json = false;
+};
+
+using Runner = std::function<int()>;
+Runner addInfo(CLI::App& app, Common& common);
+Runner addEval(CLI::App& app, Common& common);
+Runner addAnalyze(CLI::App& app, Common& common);
+Runner addTrain(CLI::App& app, Common& common);
+Runner addExport(CLI::App& app, Common& common);
+Runner addBench(CLI::App& app, Common& common);
+Runner addDemo(CLI::App& app, Common& common);
+
+}  // namespace dilute::cli

@@ -1,0 +1,44 @@
+// dilute: the headless CLI. Thin: parse options, wire callbacks, run the core.
+#include <csignal>
+#include <iostream>
+#include <map>
+
+#include "cli/commands.h"
+#include "cli/progress.h"
+#include "util/error.h"
+#include "util/runtime.h"
+
+int main(int argc, char** argv) {
+    CLI::App app{"Dilute: find the attention layers a Vision Transformer does not need, fade them out, "
+                 "and export the smaller model (Lin et al., CVPR 2024)."};
+    app.require_subcommand(1);
+    app.set_version_flag("--version", "dilute 0.1.0");
+    dilute::cli::Common common;
+    std::map<CLI::App*, dilute::cli::Runner> runners;
+    auto add = [&](const char* name, const char* help, auto adder) {
+        auto* sub = app.add_subcommand(name, help);
+        sub->add_option("--threads", common.threads, "CPU threads for LibTorch (0 = all cores)")->capture_default_str();
+        runners[sub] = adder(*sub, common);
+    };
+    add("info", "Show a model's architecture, parameters and GMAC", dilute::cli::addInfo);
+    // TODO-BUILD add("eval", "Evaluate a model on a dataset (top-1, top-5, loss)", dilute::cli::addEval);
+    // TODO-BUILD add("analyze", "Entropy profile, transfer entropy and block selection (NOSE)", dilute::cli::addAnalyze);
+    // TODO-BUILD add("train", "Train from scratch or fine-tune with dilution", dilute::cli::addTrain);
+    // TODO-BUILD add("export", "Export the pruned model (attention removed) as safetensors / TorchScript", dilute::cli::addExport);
+    // TODO-BUILD add("bench", "Measure parameters, GMAC, throughput, latency and memory", dilute::cli::addBench);
+    // TODO-BUILD add("demo", "The whole method end to end on Fashion-MNIST", dilute::cli::addDemo);
+    CLI11_PARSE(app, argc, argv);
+    dilute::cli::installInterruptHandler();
+    try {
+        dilute::setThreads(common.threads);
+        for (auto* sub : app.get_subcommands())
+            if (runners.count(sub)) return runners[sub]();
+    } catch (const dilute::Cancelled&) {
+        std::cerr << "\ninterrupted: stopped cleanly\n";
+        return 130;
+    } catch (const std::exception& e) {
+        std::cerr << "\nerror: " << e.what() << "\n";
+        return 1;
+    }
+    return 0;
+}

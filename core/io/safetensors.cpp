@@ -1,0 +1,201 @@
+#include "io/safetensors.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "util/error.h"
+#include "util/files.h"
+
+namespace dilute::io {
+using json = nlohmann::json;
+
+namespace {
+
+struct DtypeInfo {
+    const char* name;
+    torch::Dtype dtype;
+    int size;
+};
+const DtypeInfo kDtypes[] = {
+    {"F32", torch::kFloat, 4}, {"F16", torch::kHalf, 2},  {"BF16", torch::kBFloat16, 2}, {"F64", torch::kDouble, 8},
+    {"I64", torch::kLong, 8},  {"I32", torch::kInt, 4},   {"I16", torch::kShort, 2},     {"I8", torch::kChar, 1},
+    {"U8", torch::kByte, 1},   {"BOOL", torch::kBool, 1},
+};
+
+const DtypeInfo* lookup(const std::string& n) {
+    for (const auto& d : kDtypes)
+        if (n == d.name) return &d;
+    return nullptr;
+}
+
+class Mapping {
+public:
+    explicit Mapping(const std::string& path) {
+        fd_ = ::open(path.c_str(), O_RDONLY);
+        if (fd_ < 0) throw Error(path + ": cannot open (" + std::strerror(errno) + ")");
+        struct stat st {};
+        if (::fstat(fd_, &st) != 0 || !S_ISREG(st.st_mode)) {
+            ::close(fd_);
+            throw Error(path + ": not a regular file");
+        }
+        size_ = static_cast<size_t>(st.st_size);
+        if (size_ > 0) {
+            void* p = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd_, 0);
+            if (p == MAP_FAILED) {
+                ::close(fd_);
+                throw Error(path + ": cannot map file (" + std::strerror(errno) + ")");
+            }
+            data_ = static_cast<const uint8_t*>(p);
+        }
+    }
+    ~Mapping() {
+        if (data_) ::munmap(const_cast<uint8_t*>(data_), size_);
+        if (fd_ >= 0) ::close(fd_);
+    }
+    const uint8_t* data() const { return data_; }
+    size_t size() const { return size_; }
+
+private:
+    int fd_ = -1;
+    const uint8_t* data_ = nullptr;
+    size_t size_ = 0;
+};
+
+}  // namespace
+
+const torch::Tensor* SafetensorsFile::find(const std::string& name) const {
+    for (const auto& [n, t] : tensors)
+        if (n == name) return &t;
+    return nullptr;
+}
+
+std::string dtypeName(torch::Dtype t) {
+    for (const auto& d : kDtypes)
+        if (d.dtype == t) return d.name;
+    throw Error(std::string("dtype ") + c10::toString(t) + " cannot be stored in safetensors");
+}
+
+SafetensorsFile readSafetensors(const std::string& path) {
+    Mapping map(path);
+    auto fail = [&](const std::string& why) -> void { throw Error(path + ": not a valid safetensors file: " + why); };
+    if (map.size() < 8) fail("file is " + std::to_string(map.size()) + " bytes, shorter than the 8-byte header length");
+    uint64_t hlen = 0;
+    for (int i = 7; i >= 0; --i) hlen = (hlen << 8) | map.data()[i];
+    if (hlen > map.size() - 8)
+        fail("header claims " + std::to_string(hlen) + " bytes but only " + std::to_string(map.size() - 8) + " follow");
+    json header;
+    try {
+        header = json::parse(map.data() + 8, map.data() + 8 + hlen);
+    } catch (const std::exception& e) {
+        fail(std::string("header is not valid JSON (") + e.what() + ")");
+    }
+    if (!header.is_object()) fail("header is not a JSON object");
+    const size_t data_start = 8 + hlen;
+    const size_t data_size = map.size() - data_start;
+
+    SafetensorsFile out;
+    struct Span {
+        uint64_t begin, end;
+        std::string name;
+    };
+    std::vector<Span> spans;
+    for (auto it = header.begin(); it != header.end(); ++it) {
+        const std::string& name = it.key();
+        if (name == "__metadata__") {
+            if (!it->is_object()) fail("__metadata__ is not an object");
+            for (auto m = it->begin(); m != it->end(); ++m) {
+                if (!m->is_string()) fail("__metadata__ value '" + m.key() + "' is not a string");
+                out.metadata[m.key()] = m->get<std::string>();
+            }
+            continue;
+        }
+        const json& e = *it;
+        if (!e.is_object() || !e.contains("dtype") || !e.contains("shape") || !e.contains("data_offsets"))
+            fail("tensor '" + name + "' lacks dtype, shape or data_offsets");
+        if (!e["dtype"].is_string()) fail("tensor '" + name + "': dtype is not a string");
+        const auto* dt = lookup(e["dtype"].get<std::string>());
+        if (!dt) fail("tensor '" + name + "': unsupported dtype '" + e["dtype"].get<std::string>() + "'");
+        std::vector<int64_t> shape;
+        uint64_t numel = 1;
+        if (!e["shape"].is_array()) fail("tensor '" + name + "': shape is not an array");
+        for (const auto& d : e["shape"]) {
+            if (!d.is_number_unsigned()) fail("tensor '" + name + "': shape has a negative or non-integer dimension");
+            shape.push_back(d.get<int64_t>());
+            numel *= d.get<uint64_t>();
+        }
+        const auto& off = e["data_offsets"];
+        if (!off.is_array() || off.size() != 2 || !off[0].is_number_unsigned() || !off[1].is_number_unsigned())
+            fail("tensor '" + name + "': data_offsets must be two non-negative integers");
+        const uint64_t b = off[0].get<uint64_t>(), en = off[1].get<uint64_t>();
+        if (b > en) fail("tensor '" + name + "': data_offsets begin after they end");
+        if (en > data_size)
+            fail("tensor '" + name + "': data ends at byte " + std::to_string(en) + " but the file holds only " +
+                 std::to_string(data_size) + " data bytes (truncated?)");
+        if (en - b != numel * dt->size)
+            fail("tensor '" + name + "': " + std::to_string(en - b) + " bytes do not fit shape and dtype " + dt->name +
+                 " (" + std::to_string(numel * dt->size) + " expected)");
+        spans.push_back({b, en, name});
+        auto t = torch::empty(shape, torch::TensorOptions().dtype(dt->dtype));
+        if (en > b) std::memcpy(t.data_ptr(), map.data() + data_start + b, en - b);
+        out.tensors.emplace_back(name, std::move(t));
+    }
+    std::sort(spans.begin(), spans.end(), [](const Span& a, const Span& c) { return a.begin < c.begin; });
+    for (size_t i = 1; i < spans.size(); ++i)
+        if (spans[i].begin < spans[i - 1].end && spans[i].end > spans[i].begin)
+            fail("tensors '" + spans[i - 1].name + "' and '" + spans[i].name + "' overlap");
+    // Keep file order stable for callers: order by offset.
+    std::stable_sort(out.tensors.begin(), out.tensors.end(), [&](const auto& a, const auto& c) {
+        auto pos = [&](const std::string& n) {
+            return header[n]["data_offsets"][0].get<uint64_t>();
+        };
+        return pos(a.first) < pos(c.first);
+    });
+    return out;
+}
+
+void writeSafetensors(const std::string& path, const std::vector<std::pair<std::string, torch::Tensor>>& tensors,
+                      const std::map<std::string, std::string>& metadata, torch::Dtype dtype) {
+    std::vector<torch::Tensor> prepared;
+    json header = json::object();
+    if (!metadata.empty()) header["__metadata__"] = metadata;
+    uint64_t offset = 0;
+    for (const auto& [name, t] : tensors) {
+        if (name == "__metadata__") throw Error(path + ": a tensor may not be called __metadata__");
+        auto c = t.detach().to(torch::kCPU).to(t.is_floating_point() ? dtype : t.scalar_type()).contiguous();
+        const uint64_t bytes = c.numel() * c.element_size();
+        header[name] = {{"dtype", dtypeName(c.scalar_type())},
+                        {"shape", c.sizes().vec()},
+                        {"data_offsets", {offset, offset + bytes}}};
+        offset += bytes;
+        prepared.push_back(c);
+    }
+    std::string h = header.dump();
+    while ((8 + h.size()) % 8) h.push_back(' ');
+    fs::atomicWrite(path, [&](const std::string& tmp) {
+        FILE* f = std::fopen(tmp.c_str(), "wb");
+        if (!f) throw Error(path + ": cannot open for writing (" + std::strerror(errno) + ")");
+        uint8_t len[8];
+        uint64_t n = h.size();
+        for (int i = 0; i < 8; ++i) len[i] = static_cast<uint8_t>(n >> (8 * i));
+        bool ok = std::fwrite(len, 1, 8, f) == 8 && std::fwrite(h.data(), 1, h.size(), f) == h.size();
+        for (const auto& c : prepared) {
+            const size_t bytes = c.numel() * c.element_size();
+            if (ok && bytes) ok = std::fwrite(c.data_ptr(), 1, bytes, f) == bytes;
+        }
+        ok = ok && std::fflush(f) == 0 && ::fsync(::fileno(f)) == 0;
+        const int err = errno;
+        std::fclose(f);
+        if (!ok) throw Error(path + ": write failed (" + std::strerror(err) + ")");
+    });
+}
+
+}  // namespace dilute::io

@@ -1,0 +1,179 @@
+#include "io/weights.h"
+
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <set>
+#include <sstream>
+
+#include "io/keys.h"
+#include "io/safetensors.h"
+#include "util/error.h"
+#include "util/files.h"
+
+namespace dilute::io {
+using json = nlohmann::json;
+
+static std::string shapeStr(at::IntArrayRef s) {
+    std::ostringstream ss;
+    ss << s;
+    return ss.str();
+}
+
+std::string LoadReport::describe() const {
+    std::ostringstream ss;
+    auto list = [&](const char* what, const std::vector<std::string>& v) {
+        if (v.empty()) return;
+        ss << "\n  " << what << " (" << v.size() << "):";
+        for (size_t i = 0; i < v.size() && i < 20; ++i) ss << "\n    " << v[i];
+        if (v.size() > 20) ss << "\n    ... and " << v.size() - 20 << " more";
+    };
+    list("missing keys", missing);
+    list("unexpected keys", unexpected);
+    list("shape mismatches", mismatched);
+    return ss.str();
+}
+
+LoadReport loadStateDict(model::VisionTransformerImpl& m, const std::vector<std::pair<std::string, torch::Tensor>>& sd,
+                         bool strict, const std::string& source) {
+    LoadReport r;
+    auto params = m.named_parameters(/*recurse=*/true);
+    std::set<std::string> seen;
+    std::vector<std::pair<torch::Tensor, torch::Tensor>> copies;
+    for (const auto& [name, t] : sd) {
+        auto* p = params.find(name);
+        if (!p) {
+            r.unexpected.push_back(name);
+            continue;
+        }
+        seen.insert(name);
+        if (!t.is_floating_point()) {
+            r.mismatched.push_back(name + ": dtype " + std::string(c10::toString(t.scalar_type())) +
+                                   " is not a floating-point type");
+            continue;
+        }
+        if (t.sizes() != p->sizes()) {
+            r.mismatched.push_back(name + ": file " + shapeStr(t.sizes()) + " vs model " + shapeStr(p->sizes()));
+            continue;
+        }
+        copies.emplace_back(*p, t);
+    }
+    for (const auto& item : params)
+        if (!seen.count(item.key())) r.missing.push_back(item.key());
+    if (strict && !r.clean()) throw Error(source + ": weights do not match the model" + r.describe());
+    torch::NoGradGuard ng;
+    for (auto& [dst, src] : copies) dst.copy_(src.to(dst.dtype()));
+    return r;
+}
+
+std::string archToJson(const model::ViTConfig& c, const std::vector<int>& removed, bool folded) {
+    json j = {{"name", c.name},
+              {"img_size", c.img_size},
+              {"patch_size", c.patch_size},
+              {"in_chans", c.in_chans},
+              {"num_classes", c.num_classes},
+              {"embed_dim", c.embed_dim},
+              {"depth", c.depth},
+              {"num_heads", c.num_heads},
+              {"mlp_ratio", c.mlp_ratio},
+              {"mean", c.mean},
+              {"std", c.std},
+              {"eval_resize", c.eval_resize},
+              {"interpolation", c.interpolation},
+              {"default_data", c.default_data},
+              {"removed_blocks", removed},
+              {"folded", folded}};
+    return j.dump();
+}
+
+model::ViTConfig archFromJson(const std::string& text, std::vector<int>* removed, bool* folded) {
+    json j;
+    try {
+        j = json::parse(text);
+    } catch (const std::exception& e) {
+        throw Error(std::string("architecture metadata is not valid JSON: ") + e.what());
+    }
+    try {
+        model::ViTConfig c;
+        c.name = j.at("name").get<std::string>();
+        c.img_size = j.at("img_size");
+        c.patch_size = j.at("patch_size");
+        c.in_chans = j.at("in_chans");
+        c.num_classes = j.at("num_classes");
+        c.embed_dim = j.at("embed_dim");
+        c.depth = j.at("depth");
+        c.num_heads = j.at("num_heads");
+        c.mlp_ratio = j.value("mlp_ratio", 4.0);
+        c.mean = j.at("mean").get<std::vector<double>>();
+        c.std = j.at("std").get<std::vector<double>>();
+        c.eval_resize = j.value("eval_resize", c.img_size);
+        c.interpolation = j.value("interpolation", std::string("bicubic"));
+        c.default_data = j.value("default_data", std::string());
+        if (removed) *removed = j.value("removed_blocks", std::vector<int>{});
+        if (folded) *folded = j.value("folded", false);
+        c.validate();
+        if (removed)
+            for (int b : *removed)
+                if (b < 0 || b >= c.depth) throw Error("removed block " + std::to_string(b) + " out of range");
+        return c;
+    } catch (const json::exception& e) {
+        throw Error(std::string("architecture metadata is incomplete: ") + e.what());
+    }
+}
+
+void saveModel(model::VisionTransformerImpl& m, const std::string& path, const std::map<std::string, std::string>& extra,
+               torch::Dtype dtype) {
+    std::vector<std::pair<std::string, torch::Tensor>> tensors;
+    auto params = m.named_parameters(true);
+    for (const auto& key : keys::expectedKeys(m.config(), m.removedBlocks())) {
+        auto* p = params.find(key);
+        if (!p) throw Error(path + ": model has no parameter '" + key + "' (internal key table mismatch)");
+        tensors.emplace_back(key, *p);
+    }
+    std::map<std::string, std::string> meta = extra;
+    meta["format"] = "pt";
+    meta["dilute.arch"] = archToJson(m.config(), m.removedBlocks(), m.folded());
+    writeSafetensors(path, tensors, meta, dtype);
+}
+
+model::VisionTransformer openModel(const std::string& spec, const OpenOptions& opts,
+                                   std::map<std::string, std::string>* metadata, LoadReport* report) {
+    if (model::isPreset(spec) && !fs::exists(spec)) {
+        auto m = model::buildModel(model::preset(spec));
+        m->initWeights(opts.seed);
+        return m;
+    }
+    if (!fs::exists(spec)) throw Error(spec + ": no such file, and not a preset name (see `dilute info --list`)");
+    auto file = readSafetensors(spec);
+    model::ViTConfig cfg;
+    std::vector<int> removed;
+    bool folded = false;
+    auto it = file.metadata.find("dilute.arch");
+    if (it != file.metadata.end() && opts.arch.empty()) {
+        try {
+            cfg = archFromJson(it->second, &removed, &folded);
+        } catch (const Error& e) {
+            throw Error(spec + ": " + e.what());
+        }
+    } else {
+        if (opts.arch.empty())
+            throw Error(spec + ": file has no Dilute architecture metadata; name its architecture with --arch PRESET");
+        cfg = model::preset(opts.arch);
+        std::set<int> with_attn;
+        for (const auto& [k, t] : file.tensors)
+            if (keys::isAttentionKey(k)) with_attn.insert(keys::blockOf(k));
+        if (!with_attn.empty())
+            for (int i = 0; i < cfg.depth; ++i)
+                if (!with_attn.count(i)) removed.push_back(i);
+        if (file.metadata.count("dilute.folded")) folded = file.metadata["dilute.folded"] == "true";
+        if (removed.empty()) folded = false;
+    }
+    auto m = model::buildModel(cfg, removed, folded);
+    auto r = loadStateDict(*m, file.tensors, opts.strict, spec);
+    if (report) *report = r;
+    if (metadata) *metadata = file.metadata;
+    return m;
+}
+
+}  // namespace dilute::io

@@ -1,0 +1,110 @@
+#include "util/files.h"
+
+#include <zlib.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <unistd.h>
+
+#include "util/error.h"
+
+namespace dilute::fs {
+namespace stdfs = std::filesystem;
+
+void atomicWrite(const std::string& path, const std::function<void(const std::string&)>& writer) {
+    static std::atomic<int> counter{0};
+    const std::string tmp = path + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(counter++);
+    try {
+        writer(tmp);
+    } catch (...) {
+        std::error_code ec;
+        stdfs::remove(tmp, ec);
+        throw;
+    }
+    std::error_code ec;
+    stdfs::rename(tmp, path, ec);
+    if (ec) {
+        stdfs::remove(tmp, ec);
+        throw Error(path + ": cannot replace file (" + ec.message() + ")");
+    }
+}
+
+static void writeAll(const std::string& tmp, const void* data, size_t size, const std::string& shown) {
+    FILE* f = std::fopen(tmp.c_str(), "wb");
+    if (!f) throw Error(shown + ": cannot open for writing (" + std::strerror(errno) + ")");
+    const size_t n = size ? std::fwrite(data, 1, size, f) : 0;
+    const bool ok = n == size && std::fflush(f) == 0 && ::fsync(::fileno(f)) == 0;
+    const int err = errno;
+    std::fclose(f);
+    if (!ok) throw Error(shown + ": write failed (" + std::strerror(err) + ")");
+}
+
+void atomicWriteBytes(const std::string& path, const void* data, size_t size) {
+    atomicWrite(path, [&](const std::string& tmp) { writeAll(tmp, data, size, path); });
+}
+
+void atomicWriteText(const std::string& path, const std::string& text) {
+    atomicWriteBytes(path, text.data(), text.size());
+}
+
+std::string readText(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw Error(path + ": cannot open (" + std::strerror(errno) + ")");
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+bool exists(const std::string& path) { return stdfs::exists(path); }
+bool isDirectory(const std::string& path) { return stdfs::is_directory(path); }
+
+void makeDirs(const std::string& path) {
+    std::error_code ec;
+    stdfs::create_directories(path, ec);
+    if (ec) throw Error(path + ": cannot create folder (" + ec.message() + ")");
+}
+
+void ensureWritableDir(const std::string& dir) {
+    makeDirs(dir);
+    const std::string probe = join(dir, ".dilute-write-probe");
+    FILE* f = std::fopen(probe.c_str(), "wb");
+    if (!f) throw Error(dir + ": folder is not writable (" + std::strerror(errno) + ")");
+    char block[4096] = {};
+    const bool ok = std::fwrite(block, 1, sizeof block, f) == sizeof block && std::fflush(f) == 0;
+    std::fclose(f);
+    std::remove(probe.c_str());
+    if (!ok) throw Error(dir + ": cannot write (disk full?)");
+}
+
+std::string join(const std::string& a, const std::string& b) { return (stdfs::path(a) / b).string(); }
+
+std::vector<uint8_t> readMaybeGz(const std::string& path) {
+    gzFile gz = gzopen(path.c_str(), "rb");
+    if (!gz) throw Error(path + ": cannot open (" + std::strerror(errno) + ")");
+    gzbuffer(gz, 1 << 20);
+    std::vector<uint8_t> out;
+    std::vector<uint8_t> buf(1 << 20);
+    for (;;) {
+        const int n = gzread(gz, buf.data(), static_cast<unsigned>(buf.size()));
+        if (n < 0) {
+            int code = 0;
+            std::string msg = gzerror(gz, &code);
+            gzclose(gz);
+            throw Error(path + ": corrupt or truncated compressed data (" + msg + ")");
+        }
+        if (n == 0) break;
+        out.insert(out.end(), buf.begin(), buf.begin() + n);
+    }
+    // gzread returns 0 at a premature end of a gzip stream; gzclose reports that as Z_BUF_ERROR.
+    const int rc = gzclose(gz);
+    if (rc == Z_BUF_ERROR) throw Error(path + ": truncated gzip file");
+    if (rc != Z_OK) throw Error(path + ": read error");
+    return out;
+}
+
+}  // namespace dilute::fs

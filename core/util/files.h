@@ -1,0 +1,26 @@
+#pragma once
+// File helpers: atomic writes (temp file in the same folder + rename) and small readers.
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace dilute::fs {
+
+/// Writes via `writer(tempPath)`, then renames tempPath over `path`. On failure the temp file
+/// is removed and the old `path` (if any) is left untouched.
+void atomicWrite(const std::string& path, const std::function<void(const std::string& tmp)>& writer);
+void atomicWriteText(const std::string& path, const std::string& text);
+void atomicWriteBytes(const std::string& path, const void* data, size_t size);
+
+std::string readText(const std::string& path);
+bool exists(const std::string& path);
+bool isDirectory(const std::string& path);
+void makeDirs(const std::string& path);
+/// Throws a clear error if `dir` cannot be created or written (checked with a probe file).
+void ensureWritableDir(const std::string& dir);
+std::string join(const std::string& a, const std::string& b);
+/// Decompresses a gzip file (or reads a plain one) fully into memory.
+std::vector<uint8_t> readMaybeGz(const std::string& path);
+
+}  // namespace dilute::fs

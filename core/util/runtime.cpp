@@ -1,0 +1,51 @@
+#include "util/runtime.h"
+
+#include <torch/torch.h>
+
+#include <fstream>
+#include <thread>
+
+#include "util/error.h"
+
+namespace dilute {
+
+int setThreads(int threads) {
+    if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    torch::set_num_threads(threads);
+    return torch::get_num_threads();
+}
+
+std::string resolveDevice(const std::string& spec) {
+    if (spec.empty() || spec == "auto") return torch::cuda::is_available() ? "cuda" : "cpu";
+    if (spec == "cpu") return spec;
+    if (spec.rfind("cuda", 0) == 0) {
+        if (!torch::cuda::is_available())
+            throw Error("device '" + spec + "': CUDA is not available in this build or on this machine");
+        if (spec.size() > 5) {
+            const int idx = std::stoi(spec.substr(5));
+            if (idx < 0 || idx >= static_cast<int>(torch::cuda::device_count()))
+                throw Error("device '" + spec + "': no such CUDA device");
+        }
+        return spec;
+    }
+    throw Error("device '" + spec + "': expected auto, cpu, cuda or cuda:N");
+}
+
+static long long readStatusKb(const char* key) {
+    std::ifstream in("/proc/self/status");
+    std::string line;
+    const std::string k(key);
+    while (std::getline(in, line))
+        if (line.rfind(k, 0) == 0) return std::stoll(line.substr(k.size() + 1)) * 1024;
+    return -1;
+}
+
+long long peakRssBytes() { return readStatusKb("VmHWM"); }
+long long currentRssBytes() { return readStatusKb("VmRSS"); }
+
+void resetPeakRss() {
+    std::ofstream out("/proc/self/clear_refs");
+    out << "5";
+}
+
+}  // namespace dilute

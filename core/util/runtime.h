@@ -1,0 +1,16 @@
+#pragma once
+// Process-wide runtime set-up shared by the CLI, the GUI and the benchmarks.
+#include <string>
+
+namespace dilute {
+
+/// Sets LibTorch's intra-op thread count (0 = all cores). Returns the count in effect.
+int setThreads(int threads);
+/// Resolves "auto" | "cpu" | "cuda" | "cuda:N" to a device string that exists here; throws if not.
+std::string resolveDevice(const std::string& spec);
+/// Peak resident set size of the process in bytes (VmHWM), and a way to reset it.
+long long peakRssBytes();
+void resetPeakRss();
+long long currentRssBytes();
+
+}  // namespace dilute
