@@ -21,8 +21,8 @@ int main(int argc, char** argv) {
         runners[sub] = adder(*sub, common);
     };
     add("info", "Show a model's architecture, parameters and GMAC", dilute::cli::addInfo);
-    // TODO-BUILD add("eval", "Evaluate a model on a dataset (top-1, top-5, loss)", dilute::cli::addEval);
-    // TODO-BUILD add("analyze", "Entropy profile, transfer entropy and block selection (NOSE)", dilute::cli::addAnalyze);
+    add("eval", "Evaluate a model on a dataset (top-1, top-5, loss)", dilute::cli::addEval);
+    add("analyze", "Entropy profile, transfer entropy and block selection (NOSE)", dilute::cli::addAnalyze);
     // TODO-BUILD add("train", "Train from scratch or fine-tune with dilution", dilute::cli::addTrain);
     // TODO-BUILD add("export", "Export the pruned model (attention removed) as safetensors / TorchScript", dilute::cli::addExport);
     // TODO-BUILD add("bench", "Measure parameters, GMAC, throughput, latency and memory", dilute::cli::addBench);

@@ -1,0 +1,104 @@
+// dilute analyze: entropy profile, transfer entropy, NOSE / baseline selection.
+#include <cmath>
+#include <cstdio>
+#include <iostream>
+#include <memory>
+
+#include "analysis/job.h"
+#include "analysis/selectors.h"
+#include "cli/commands.h"
+#include "cli/progress.h"
+#include "util/files.h"
+
+namespace dilute::cli {
+
+void printAnalysis(const analysis::AnalysisResult& r) {
+    const auto& p = r.profile;
+    std::printf("calibration  %d images of %s (%s)\noutput H     %.3f nats (%s)\n\n", r.calib, r.data.c_str(),
+                r.split.c_str(), p.output, p.output_kind.c_str());
+    std::printf("block   H_attn     H_mlp    T({i})   heads (H before proj)\n");
+    for (int l = 0; l < p.depth; ++l) {
+        const bool sel = std::find(r.selection.blocks.begin(), r.selection.blocks.end(), l) != r.selection.blocks.end();
+        std::printf("%3d%s %9.2f %9.2f %9.4f  ", l, sel ? "*" : " ", p.attn[l], p.mlp[l], r.t_single[l]);
+        for (double h : p.head[l]) std::printf(" %7.2f", h);
+        std::printf("\n");
+    }
+    std::printf("\nselection (%s):", r.selection.selector.c_str());
+    for (int b : r.selection.blocks) std::printf(" %d", b);
+    if (std::isfinite(r.selection.t_final)) std::printf("   T(S) = %.4f", r.selection.t_final);
+    std::printf("\n");
+    for (size_t s = 0; s < r.selection.trace.size(); ++s) {
+        const auto& st = r.selection.trace[s];
+        std::printf("  step %zu: took %d (T=%.4f) of", s + 1, st.chosen, st.t_chosen);
+        for (size_t c = 0; c < st.candidates.size(); ++c) std::printf(" %d:%.3f", st.candidates[c], st.t[c]);
+        std::printf("\n");
+    }
+    if (!r.pairwise.empty()) {
+        std::printf("\npairwise T({i,j}) (diagonal T({i}))\n     ");
+        for (size_t j = 0; j < r.pairwise.size(); ++j) std::printf(" %7zu", j);
+        std::printf("\n");
+        for (size_t i = 0; i < r.pairwise.size(); ++i) {
+            std::printf("%4zu ", i);
+            for (double v : r.pairwise[i]) std::printf(" %7.3f", v);
+            std::printf("\n");
+        }
+    }
+    std::printf("\n%d transfer-entropy evaluations in %.1f s\n", r.evaluations, r.seconds);
+}
+
+void bindAnalysisOptions(CLI::App& app, analysis::AnalysisOptions& a) {
+    app.add_option("--model,-m", a.model, "Preset name or safetensors file")->required();
+    app.add_option("--arch", a.arch, "Preset describing a timm file without Dilute metadata");
+    app.add_option("--data,-d", a.data, "Dataset URI (default: the preset's own)");
+    app.add_option("--split", a.split, "Split the calibration images come from")->capture_default_str();
+    app.add_option("--calib", a.calib, "Calibration images (the first N of the split)")->capture_default_str();
+    app.add_option("--batch,-b", a.batch, "Batch size")->capture_default_str();
+    app.add_option("--k", a.k, "Blocks to select (-1: a third of the depth)")->capture_default_str();
+    app.add_option("--selector", a.selector, "nose | nose-abs | random | lowest | first")
+        ->capture_default_str()
+        ->check(CLI::IsMember(analysis::selectorNames()));
+    app.add_flag("--pairwise", a.pairwise, "Also compute the pairwise matrix T({i,j})");
+    app.add_option("--output-entropy", a.output, "Output feature for H_out: cls | logits")
+        ->capture_default_str()
+        ->check(CLI::IsMember({"cls", "logits"}));
+    app.add_flag("--naive", a.naive, "Reference loop without prefix caching (slower, same result)");
+    app.add_option("--seed", a.seed, "Seed of the random selector")->capture_default_str();
+    app.add_option("--device", a.device, "auto | cpu | cuda | cuda:N")->capture_default_str();
+    app.add_option("--workers", a.workers, "Loader threads")->capture_default_str();
+}
+
+Runner addAnalyze(CLI::App& app, Common& common) {
+    auto a = std::make_shared<analysis::AnalysisOptions>();
+    auto out = std::make_shared<std::string>();
+    bindAnalysisOptions(app, *a);
+    app.add_option("--out,-o", *out, "Write analysis.json and CSV tables into this folder");
+    app.add_flag("--json", common.json, "Print the analysis JSON");
+    return [a, out, &common]() {
+        if (!out->empty()) fs::ensureWritableDir(*out);  // fail before the work, not after
+        std::unique_ptr<ProgressBar> bar;
+        std::string phase;
+        analysis::AnalysisObserver obs;
+        obs.progress = [&](const Progress& p) {
+            if (p.phase != phase) {
+                if (bar) bar->finish();
+                bar = std::make_unique<ProgressBar>(p.phase);
+                phase = p.phase;
+            }
+            bar->update(p.done, p.total);
+        };
+        obs.log = [](const std::string& s) { std::fprintf(stderr, "%s\n", s.c_str()); };
+        auto r = analysis::runAnalysis(*a, obs, &interruptToken());
+        if (bar) bar->finish();
+        if (!out->empty()) {
+            analysis::writeAnalysis(*out, r);
+            std::fprintf(stderr, "wrote %s/analysis.json and CSV tables\n", out->c_str());
+        }
+        if (common.json)
+            std::cout << analysis::analysisToJson(r) << "\n";
+        else
+            printAnalysis(r);
+        return 0;
+    };
+}
+
+}  // namespace dilute::cli

@@ -1,0 +1,68 @@
+// dilute eval: top-1 / top-5 / loss / images per second on a dataset split.
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+#include <iostream>
+
+#include "cli/commands.h"
+#include "cli/progress.h"
+#include "data/loader.h"
+#include "io/weights.h"
+#include "train/evaluate.h"
+#include "util/runtime.h"
+
+namespace dilute::cli {
+
+Runner addEval(CLI::App& app, Common& common) {
+    struct Opts {
+        std::string model, arch, data, split = "test", device = "auto";
+        size_t limit = 0;
+        int batch = 256, workers = 2;
+    };
+    auto o = std::make_shared<Opts>();
+    app.add_option("--model,-m", o->model, "Preset name or safetensors file")->required();
+    app.add_option("--arch", o->arch, "Preset describing a timm file without Dilute metadata");
+    app.add_option("--data,-d", o->data, "Dataset URI (default: the preset's own, e.g. fashion-mnist)");
+    app.add_option("--split", o->split, "train | test | val")->capture_default_str();
+    app.add_option("--limit", o->limit, "Evaluate only the first N images of the split (file order)");
+    app.add_option("--batch,-b", o->batch, "Batch size")->capture_default_str();
+    app.add_option("--workers", o->workers, "Loader threads")->capture_default_str();
+    app.add_option("--device", o->device, "auto | cpu | cuda | cuda:N")->capture_default_str();
+    app.add_flag("--json", common.json, "Print JSON");
+    return [o, &common]() {
+        io::OpenOptions oo;
+        oo.arch = o->arch;
+        auto m = io::openModel(o->model, oo);
+        const std::string device = resolveDevice(o->device);
+        m->to(torch::Device(device));
+        const std::string uri = o->data.empty() ? m->config().default_data : o->data;
+        if (uri.empty()) throw Error("model '" + o->model + "' has no default dataset: pass --data URI");
+        auto ds = data::limitDataset(data::openDataset(uri, o->split), o->limit);
+        data::LoaderOptions lo;
+        lo.batch_size = o->batch;
+        lo.workers = o->workers;
+        lo.pin_memory = device != "cpu";
+        data::Loader loader(ds, data::evalTransform(m->config()), lo);
+        ProgressBar bar("eval");
+        auto r = train::evaluate(*m, loader, device, &interruptToken(),
+                                 [&](const Progress& p) { bar.update(p.done, p.total); });
+        bar.finish();
+        const auto sk = loader.skipped();
+        if (common.json) {
+            nlohmann::json j = {{"model", o->model}, {"data", uri},        {"split", o->split},
+                                {"images", r.images}, {"top1", r.top1},     {"top5", r.top5},
+                                {"loss", r.loss},     {"images_per_s", r.images_per_s}, {"skipped", sk.count}};
+            std::cout << j.dump(2) << "\n";
+        } else {
+            std::printf("data      %s\nimages    %lld\ntop-1     %.2f%%\ntop-5     %.2f%%\nloss      %.4f\nimages/s  %.1f\n",
+                        ds->describe().c_str(), r.images, r.top1, r.top5, r.loss, r.images_per_s);
+        }
+        if (sk.count) {
+            std::fprintf(stderr, "warning: %lld undecodable images skipped, e.g.:\n", sk.count);
+            for (const auto& e : sk.examples) std::fprintf(stderr, "  %s\n", e.c_str());
+        }
+        return 0;
+    };
+}
+
+}  // namespace dilute::cli

@@ -1,0 +1,248 @@
+#include "analysis/job.h"
+
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include <chrono>
+#include <cmath>
+#include <sstream>
+
+#include "analysis/profile.h"
+#include "analysis/selectors.h"
+#include "analysis/transfer.h"
+#include "io/weights.h"
+#include "util/error.h"
+#include "util/files.h"
+#include "util/runtime.h"
+
+namespace dilute::analysis {
+using json = nlohmann::json;
+
+AnalysisResult runAnalysis(model::VisionTransformerImpl& m, const AnalysisOptions& o, const AnalysisObserver& obs,
+                           const CancelToken* cancel) {
+    const auto t0 = std::chrono::steady_clock::now();
+    auto log = [&](const std::string& s) {
+        if (obs.log) obs.log(s);
+    };
+    auto prog = [&](const char* phase) {
+        return [&obs, phase](long long d, long long t) {
+            if (obs.progress) obs.progress({phase, d, t});
+        };
+    };
+    const std::string device = resolveDevice(o.device);
+    m.to(torch::Device(device));
+    const std::string uri = o.data.empty() ? m.config().default_data : o.data;
+    if (uri.empty()) throw Error("model '" + m.config().name + "' has no default dataset: choose a dataset");
+    if (o.calib <= 0) throw Error("calibration size must be positive");
+    AnalysisResult r;
+    r.model = o.model.empty() ? m.config().name : o.model;
+    r.data = uri;
+    r.split = o.split;
+    if (obs.progress) obs.progress({"calibration", 0, 1});
+    auto batches = loadCalibration(m.config(), uri, o.split, o.calib, o.batch, o.workers, device, cancel);
+    for (const auto& b : batches) r.calib += static_cast<int>(b.size(0));
+    log("calibration: " + std::to_string(r.calib) + " images of " + uri + " " + o.split);
+
+    r.profile = entropyProfile(m, batches, o.output, cancel, prog("profile"));
+    if (r.profile.floored_channels > 0)
+        log("warning: " + std::to_string(r.profile.floored_channels) + " channels have sigma below 1e-12 (clamped)");
+
+    TransferOptions to;
+    to.output = o.output;
+    to.cache = !o.naive;
+    TransferEntropy te(m, std::move(batches), to, cancel);
+    r.t_single = singleTransfer(te, prog("transfer"));
+
+    const int depth = m.depth();
+    int k = o.k < 0 ? depth / 3 : o.k;
+    SelectorContext ctx;
+    ctx.depth = depth;
+    ctx.candidates = te.candidates();
+    ctx.profile = &r.profile;
+    ctx.te = &te;
+    ctx.seed = o.seed;
+    ctx.cancel = cancel;
+    ctx.step = prog("select");
+    k = std::min<int>(k, static_cast<int>(ctx.candidates.size()));
+    r.selection = select(o.selector, k, ctx);
+    if (o.pairwise) r.pairwise = pairwiseTransfer(te, prog("pairwise"));
+    r.evaluations = te.evaluations();
+    r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    std::ostringstream ss;
+    ss << "selected (" << r.selection.selector << ", K=" << k << "):";
+    for (int b : r.selection.blocks) ss << " " << b;
+    log(ss.str());
+    return r;
+}
+
+AnalysisResult runAnalysis(const AnalysisOptions& o, const AnalysisObserver& obs, const CancelToken* cancel) {
+    io::OpenOptions oo;
+    oo.arch = o.arch;
+    auto m = io::openModel(o.model, oo);
+    return runAnalysis(*m, o, obs, cancel);
+}
+
+namespace {
+
+json num(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
+json vec(const std::vector<double>& v) {
+    json a = json::array();
+    for (double x : v) a.push_back(num(x));
+    return a;
+}
+json mat(const std::vector<std::vector<double>>& m) {
+    json a = json::array();
+    for (const auto& row : m) a.push_back(vec(row));
+    return a;
+}
+double toNum(const json& j) { return j.is_null() ? NAN : j.get<double>(); }
+std::vector<double> toVec(const json& j) {
+    std::vector<double> v;
+    for (const auto& x : j) v.push_back(toNum(x));
+    return v;
+}
+std::vector<std::vector<double>> toMat(const json& j) {
+    std::vector<std::vector<double>> m;
+    for (const auto& r : j) m.push_back(toVec(r));
+    return m;
+}
+std::string csvNum(double v) {
+    if (!std::isfinite(v)) return "";
+    std::ostringstream ss;
+    ss.precision(10);
+    ss << v;
+    return ss.str();
+}
+
+}  // namespace
+
+std::string analysisToJson(const AnalysisResult& r) {
+    const auto& p = r.profile;
+    json trace = json::array();
+    for (const auto& st : r.selection.trace)
+        trace.push_back({{"candidates", st.candidates}, {"t", vec(st.t)}, {"chosen", st.chosen}, {"t_chosen", num(st.t_chosen)}});
+    json interaction = json::array();
+    for (size_t i = 0; i < r.pairwise.size(); ++i) {
+        json row = json::array();
+        for (size_t j = 0; j < r.pairwise.size(); ++j)
+            row.push_back(i == j ? json(nullptr) : num(r.pairwise[i][j] - r.t_single[i] - r.t_single[j]));
+        interaction.push_back(row);
+    }
+    json j = {{"format", "dilute.analysis/1"},
+              {"model", r.model},
+              {"data", r.data},
+              {"split", r.split},
+              {"calibration_images", r.calib},
+              {"entropy_units", "nats (Gaussian differential entropy, sum over channels)"},
+              {"depth", p.depth},
+              {"heads", p.heads},
+              {"attn_entropy", vec(p.attn)},
+              {"head_entropy", mat(p.head)},
+              {"mlp_entropy", vec(p.mlp)},
+              {"output_entropy", num(p.output)},
+              {"output_kind", p.output_kind},
+              {"floored_channels", p.floored_channels},
+              {"transfer_entropy", vec(r.t_single)},
+              {"pairwise_transfer_entropy", mat(r.pairwise)},
+              {"pairwise_interaction", interaction},
+              {"selection",
+               {{"selector", r.selection.selector},
+                {"blocks", r.selection.blocks},
+                {"t_final", num(r.selection.t_final)},
+                {"trace", trace}}},
+              {"evaluations", r.evaluations},
+              {"seconds", r.seconds}};
+    return j.dump(2);
+}
+
+void writeAnalysis(const std::string& dir, const AnalysisResult& r) {
+    fs::ensureWritableDir(dir);
+    const auto& p = r.profile;
+    std::ostringstream e, h, t, pw, tr;
+    e << "block,attn_entropy,mlp_entropy,transfer_entropy,selected\n";
+    for (int l = 0; l < p.depth; ++l) {
+        const bool sel = std::find(r.selection.blocks.begin(), r.selection.blocks.end(), l) != r.selection.blocks.end();
+        e << l << "," << csvNum(p.attn[l]) << "," << csvNum(p.mlp[l]) << ","
+          << csvNum(l < int(r.t_single.size()) ? r.t_single[l] : NAN) << "," << (sel ? 1 : 0) << "\n";
+    }
+    h << "block";
+    for (int k = 0; k < p.heads; ++k) h << ",head_" << k;
+    h << "\n";
+    for (int l = 0; l < p.depth; ++l) {
+        h << l;
+        for (double v : p.head[l]) h << "," << csvNum(v);
+        h << "\n";
+    }
+    pw << "block";
+    for (size_t j = 0; j < r.pairwise.size(); ++j) pw << ",b" << j;
+    pw << "\n";
+    for (size_t i = 0; i < r.pairwise.size(); ++i) {
+        pw << i;
+        for (double v : r.pairwise[i]) pw << "," << csvNum(v);
+        pw << "\n";
+    }
+    tr << "step,candidate,t,chosen\n";
+    for (size_t s = 0; s < r.selection.trace.size(); ++s) {
+        const auto& st = r.selection.trace[s];
+        for (size_t c = 0; c < st.candidates.size(); ++c)
+            tr << s << "," << st.candidates[c] << "," << csvNum(st.t[c]) << "," << (st.candidates[c] == st.chosen) << "\n";
+    }
+    // Tables first, the JSON last: a folder with analysis.json is complete.
+    fs::atomicWriteText(fs::join(dir, "entropy.csv"), e.str());
+    fs::atomicWriteText(fs::join(dir, "heads.csv"), h.str());
+    if (!r.pairwise.empty()) fs::atomicWriteText(fs::join(dir, "pairwise.csv"), pw.str());
+    if (!r.selection.trace.empty()) fs::atomicWriteText(fs::join(dir, "trace.csv"), tr.str());
+    fs::atomicWriteText(fs::join(dir, "analysis.json"), analysisToJson(r) + "\n");
+}
+
+AnalysisResult readAnalysis(const std::string& pathOrDir) {
+    const std::string path = fs::isDirectory(pathOrDir) ? fs::join(pathOrDir, "analysis.json") : pathOrDir;
+    json j;
+    try {
+        j = json::parse(fs::readText(path));
+    } catch (const json::exception& e) {
+        throw Error(path + ": not valid JSON (" + e.what() + ")");
+    }
+    try {
+        if (j.value("format", "") != "dilute.analysis/1") throw Error(path + ": not a Dilute analysis file");
+        AnalysisResult r;
+        r.model = j.at("model");
+        r.data = j.at("data");
+        r.split = j.value("split", "train");
+        r.calib = j.at("calibration_images");
+        auto& p = r.profile;
+        p.depth = j.at("depth");
+        p.heads = j.at("heads");
+        p.attn = toVec(j.at("attn_entropy"));
+        p.head = toMat(j.at("head_entropy"));
+        p.mlp = toVec(j.at("mlp_entropy"));
+        p.output = toNum(j.at("output_entropy"));
+        p.output_kind = j.value("output_kind", "cls");
+        p.floored_channels = j.value("floored_channels", 0);
+        r.t_single = toVec(j.at("transfer_entropy"));
+        r.pairwise = toMat(j.value("pairwise_transfer_entropy", json::array()));
+        const auto& s = j.at("selection");
+        r.selection.selector = s.at("selector");
+        r.selection.blocks = s.at("blocks").get<std::vector<int>>();
+        r.selection.t_final = toNum(s.value("t_final", json(nullptr)));
+        for (const auto& st : s.value("trace", json::array())) {
+            SelectionStep x;
+            x.candidates = st.at("candidates").get<std::vector<int>>();
+            x.t = toVec(st.at("t"));
+            x.chosen = st.at("chosen");
+            x.t_chosen = toNum(st.at("t_chosen"));
+            r.selection.trace.push_back(x);
+        }
+        r.evaluations = j.value("evaluations", 0);
+        r.seconds = j.value("seconds", 0.0);
+        if (int(p.attn.size()) != p.depth || int(p.mlp.size()) != p.depth)
+            throw Error(path + ": entropy tables do not match the depth");
+        for (int b : r.selection.blocks)
+            if (b < 0 || b >= p.depth) throw Error(path + ": selected block " + std::to_string(b) + " out of range");
+        return r;
+    } catch (const json::exception& e) {
+        throw Error(path + ": incomplete analysis file (" + e.what() + ")");
+    }
+}
+
+}  // namespace dilute::analysis

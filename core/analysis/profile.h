@@ -1,0 +1,24 @@
+#pragma once
+// The entropy profile (SPEC section 2): per block the attention-branch entropy, per block and
+// head the entropy before proj, the MLP-branch entropy, and the output entropy, from one
+// forward pass per calibration batch through the model's feature taps.
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "analysis/results.h"
+#include "model/vit.h"
+#include "util/cancel.h"
+
+namespace dilute::analysis {
+
+EntropyProfile entropyProfile(model::VisionTransformerImpl& m, const std::vector<torch::Tensor>& batches,
+                              const std::string& output = "cls", const CancelToken* cancel = nullptr,
+                              const std::function<void(long long, long long)>& step = {});
+
+/// The first `n` images of `uri`/`split` with the model's eval transform, as batches on `device`.
+std::vector<torch::Tensor> loadCalibration(const model::ViTConfig& cfg, const std::string& uri, const std::string& split,
+                                           size_t n, int batch, int workers, const std::string& device,
+                                           const CancelToken* cancel = nullptr);
+
+}  // namespace dilute::analysis

@@ -1,0 +1,104 @@
+#include "analysis/selectors.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <random>
+#include <sstream>
+
+#include "util/error.h"
+
+namespace dilute::analysis {
+
+std::vector<std::string> selectorNames() { return {"nose", "nose-abs", "random", "lowest", "first"}; }
+
+bool selectorNeedsTransfer(const std::string& name) { return name == "nose" || name == "nose-abs"; }
+
+Selection nose(TransferEntropy& te, int k, bool absolute, const CancelToken* cancel, const StepFn& step) {
+    auto remaining = te.candidates();
+    if (k < 0 || k > static_cast<int>(remaining.size()))
+        throw Error("cannot select " + std::to_string(k) + " of " + std::to_string(remaining.size()) + " blocks");
+    Selection s;
+    s.selector = absolute ? "nose-abs" : "nose";
+    long long total = 0, done = 0;
+    for (int r = 0; r < k; ++r) total += static_cast<long long>(remaining.size()) - r;
+    for (int round = 0; round < k; ++round) {
+        SelectionStep st;
+        double best = INFINITY;
+        for (int c : remaining) {
+            if (cancel) cancel->throwIfCancelled();
+            auto set = s.blocks;
+            set.push_back(c);
+            const double t = te.T(set);
+            st.candidates.push_back(c);
+            st.t.push_back(t);
+            const double key = absolute ? std::fabs(t) : t;
+            if (key < best) {  // strict: ties go to the lower block index
+                best = key;
+                st.chosen = c;
+                st.t_chosen = t;
+            }
+            if (step) step(++done, total);
+        }
+        s.blocks.push_back(st.chosen);
+        remaining.erase(std::find(remaining.begin(), remaining.end(), st.chosen));
+        s.trace.push_back(std::move(st));
+    }
+    if (!s.trace.empty()) s.t_final = s.trace.back().t_chosen;
+    return s;
+}
+
+Selection select(const std::string& name, int k, const SelectorContext& ctx) {
+    const int n = static_cast<int>(ctx.candidates.size());
+    if (k < 0 || k > n) throw Error("cannot select " + std::to_string(k) + " of " + std::to_string(n) + " blocks");
+    Selection s;
+    s.selector = name;
+    if (name == "nose" || name == "nose-abs") {
+        if (!ctx.te) throw Error("selector '" + name + "' needs transfer entropy");
+        s = nose(*ctx.te, k, name == "nose-abs", ctx.cancel, ctx.step);
+    } else if (name == "random") {
+        std::vector<int> c = ctx.candidates;
+        std::mt19937_64 rng(ctx.seed);
+        for (size_t i = c.size(); i > 1; --i) {
+            std::uniform_int_distribution<size_t> d(0, i - 1);
+            std::swap(c[i - 1], c[d(rng)]);
+        }
+        s.blocks.assign(c.begin(), c.begin() + k);
+    } else if (name == "lowest") {
+        if (!ctx.profile) throw Error("selector 'lowest' needs an entropy profile");
+        std::vector<int> c = ctx.candidates;
+        std::stable_sort(c.begin(), c.end(), [&](int a, int b) { return ctx.profile->attn[a] < ctx.profile->attn[b]; });
+        s.blocks.assign(c.begin(), c.begin() + k);
+    } else if (name == "first") {
+        s.blocks.assign(ctx.candidates.begin(), ctx.candidates.begin() + k);
+    } else {
+        throw Error("unknown selector '" + name + "' (expected nose, nose-abs, random, lowest or first)");
+    }
+    if (ctx.te && std::isnan(s.t_final) && !s.blocks.empty()) s.t_final = ctx.te->T(s.blocks);
+    return s;
+}
+
+std::vector<int> parseBlockList(const std::string& text, int depth) {
+    std::vector<int> out;
+    std::stringstream ss(text);
+    std::string item;
+    while (std::getline(ss, item, ',')) {
+        if (item.empty()) continue;
+        size_t used = 0;
+        int v = -1;
+        try {
+            v = std::stoi(item, &used);
+        } catch (...) {
+            used = 0;
+        }
+        if (used != item.size()) throw Error("block list '" + text + "': '" + item + "' is not a block index");
+        if (v < 0 || v >= depth)
+            throw Error("block list '" + text + "': block " + item + " out of range [0, " + std::to_string(depth) + ")");
+        if (std::find(out.begin(), out.end(), v) != out.end())
+            throw Error("block list '" + text + "': block " + item + " listed twice");
+        out.push_back(v);
+    }
+    return out;
+}
+
+}  // namespace dilute::analysis

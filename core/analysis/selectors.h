@@ -1,0 +1,34 @@
+#pragma once
+// Block selectors behind one interface: NOSE (greedy transfer entropy, signed or |T|) and the
+// baselines random K (seeded), K lowest attention entropy, first K.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "analysis/results.h"
+#include "analysis/transfer.h"
+
+namespace dilute::analysis {
+
+struct SelectorContext {
+    int depth = 0;
+    std::vector<int> candidates;               // blocks that still have attention
+    const EntropyProfile* profile = nullptr;   // needed by "lowest"
+    TransferEntropy* te = nullptr;             // needed by "nose" / "nose-abs"
+    uint64_t seed = 0;                         // "random"
+    const CancelToken* cancel = nullptr;
+    StepFn step;                               // progress of the search
+};
+
+std::vector<std::string> selectorNames();
+bool selectorNeedsTransfer(const std::string& name);
+/// Runs the named selector for K blocks. Throws dilute::Error for an unknown name or a bad K.
+Selection select(const std::string& name, int k, const SelectorContext& ctx);
+
+/// Greedy forward selection (SPEC section 3): K rounds, each taking argmin key(T(S + {i})).
+Selection nose(TransferEntropy& te, int k, bool absolute, const CancelToken* cancel = nullptr, const StepFn& step = {});
+
+/// Parses "0,2,4" into block indices, checked against `depth`.
+std::vector<int> parseBlockList(const std::string& text, int depth);
+
+}  // namespace dilute::analysis

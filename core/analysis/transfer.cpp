@@ -1,0 +1,112 @@
+#include "analysis/transfer.h"
+
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "analysis/entropy.h"
+#include "util/error.h"
+
+namespace dilute::analysis {
+
+TransferEntropy::TransferEntropy(model::VisionTransformerImpl& m, std::vector<torch::Tensor> batches, TransferOptions o,
+                                 const CancelToken* cancel)
+    : m_(m), batches_(std::move(batches)), o_(std::move(o)), cancel_(cancel) {
+    if (o_.output != "cls" && o_.output != "logits") throw Error("output entropy '" + o_.output + "': expected cls or logits");
+    if (batches_.empty()) throw Error("transfer entropy needs at least one calibration batch");
+    torch::NoGradGuard ng;
+    m_.eval();
+    const int L = m_.depth();
+    if (o_.cache) {
+        const auto& c = m_.config();
+        size_t per_block = 0;
+        for (const auto& b : batches_) per_block += size_t(b.size(0)) * c.numTokens() * c.embed_dim * 4;
+        stride_ = 1;
+        while (per_block * ((L + stride_ - 1) / stride_) > o_.cache_budget_bytes && stride_ < L) ++stride_;
+    }
+    GaussianEntropy h;
+    for (const auto& b : batches_) {
+        if (cancel_) cancel_->throwIfCancelled();
+        auto x = m_.embed(b);
+        std::vector<torch::Tensor> inputs;
+        for (int i = 0; i < L; ++i) {
+            if (o_.cache && i % stride_ == 0) inputs.push_back(x);
+            x = m_.runBlocks(x, i, i + 1);
+        }
+        if (o_.cache) cache_.push_back(std::move(inputs));
+        h.add(feature(x));
+    }
+    h_full_ = h.entropy();
+}
+
+torch::Tensor TransferEntropy::feature(const torch::Tensor& x) {
+    auto cls = m_.clsFeature(x);
+    return o_.output == "logits" ? m_.classify(cls) : cls;
+}
+
+std::vector<int> TransferEntropy::candidates() const {
+    std::vector<int> out;
+    for (int i = 0; i < m_.depth(); ++i)
+        if (m_.block(i)->hasAttention()) out.push_back(i);
+    return out;
+}
+
+double TransferEntropy::outputEntropy(const std::vector<int>& skipped) {
+    torch::NoGradGuard ng;
+    const int L = m_.depth();
+    std::vector<bool> skip(L, false);
+    int first = L;
+    for (int i : skipped) {
+        if (i < 0 || i >= L) throw Error("block " + std::to_string(i) + " out of range");
+        if (!m_.block(i)->hasAttention()) throw Error("block " + std::to_string(i) + " has no attention to skip");
+        skip[i] = true;
+        first = std::min(first, i);
+    }
+    GaussianEntropy h;
+    for (size_t b = 0; b < batches_.size(); ++b) {
+        if (cancel_) cancel_->throwIfCancelled();
+        torch::Tensor x;
+        int start;
+        if (o_.cache) {
+            const int slot = std::min(first, L - 1) / stride_;
+            start = slot * stride_;
+            x = cache_[b][slot];
+        } else {
+            start = 0;
+            x = m_.embed(batches_[b]);
+        }
+        x = m_.runBlocks(x, start, L, &skip);
+        h.add(feature(x));
+    }
+    ++evaluations_;
+    return h.entropy();
+}
+
+std::vector<double> singleTransfer(TransferEntropy& te, const StepFn& step) {
+    const auto cand = te.candidates();
+    std::vector<double> out(te.depth(), NAN);
+    long long done = 0;
+    for (int c : cand) {
+        out[c] = te.T({c});
+        if (step) step(++done, static_cast<long long>(cand.size()));
+    }
+    return out;
+}
+
+std::vector<std::vector<double>> pairwiseTransfer(TransferEntropy& te, const StepFn& step) {
+    const auto cand = te.candidates();
+    const int L = te.depth();
+    std::vector<std::vector<double>> m(L, std::vector<double>(L, NAN));
+    const long long total = static_cast<long long>(cand.size() * (cand.size() + 1) / 2);
+    long long done = 0;
+    for (size_t a = 0; a < cand.size(); ++a)
+        for (size_t b = a; b < cand.size(); ++b) {
+            const int i = cand[a], j = cand[b];
+            m[i][j] = m[j][i] = (i == j) ? te.T({i}) : te.T({i, j});
+            if (step) step(++done, total);
+        }
+    return m;
+}
+
+}  // namespace dilute::analysis

@@ -1,0 +1,56 @@
+#pragma once
+// Transfer entropy T(S) = H_out(full) - H_out(attention of S skipped) (SPEC section 3), on a
+// calibration set held in memory, with prefix caching: the residual stream entering each block
+// is cached once per batch, so T(S) only re-runs the blocks from min(S) on.
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "analysis/results.h"
+#include "model/vit.h"
+#include "util/cancel.h"
+
+namespace dilute::analysis {
+
+struct TransferOptions {
+    std::string output = "cls";      // cls | logits
+    bool cache = true;               // prefix caching (false: the naive reference loop)
+    size_t cache_budget_bytes = size_t(6) << 30;  // above it, cache every k-th block input only
+};
+
+class TransferEntropy {
+public:
+    /// `batches`: calibration images, already on the model's device.
+    TransferEntropy(model::VisionTransformerImpl& m, std::vector<torch::Tensor> batches, TransferOptions o = {},
+                    const CancelToken* cancel = nullptr);
+    double fullEntropy() const { return h_full_; }
+    /// H_out with the attention of `skipped` blocks skipped.
+    double outputEntropy(const std::vector<int>& skipped);
+    double T(const std::vector<int>& skipped) { return skipped.empty() ? 0.0 : h_full_ - outputEntropy(skipped); }
+    /// Blocks that still have attention (candidates for skipping).
+    std::vector<int> candidates() const;
+    int evaluations() const { return evaluations_; }
+    int depth() const { return m_.depth(); }
+    int cacheStride() const { return stride_; }
+
+private:
+    torch::Tensor feature(const torch::Tensor& x);
+
+    model::VisionTransformerImpl& m_;
+    std::vector<torch::Tensor> batches_;
+    TransferOptions o_;
+    const CancelToken* cancel_;
+    std::vector<std::vector<torch::Tensor>> cache_;  // [batch][block / stride] block inputs
+    int stride_ = 1;
+    double h_full_ = 0;
+    int evaluations_ = 0;
+};
+
+using StepFn = std::function<void(long long done, long long total)>;
+
+/// The single-block vector T({i}) (NaN for blocks without attention).
+std::vector<double> singleTransfer(TransferEntropy& te, const StepFn& step = {});
+/// The matrix T({i,j}) for all pairs, diagonal T({i}).
+std::vector<std::vector<double>> pairwiseTransfer(TransferEntropy& te, const StepFn& step = {});
+
+}  // namespace dilute::analysis

@@ -1,0 +1,89 @@
+// ImageNet-style folders: one sub-folder per class (sorted names), train/ and val/ splits when present.
+// Images are decoded lazily with OpenCV; an undecodable file throws, the loader skips and counts it.
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include <algorithm>
+#include <filesystem>
+
+#include "data/dataset.h"
+#include "util/error.h"
+#include "util/files.h"
+
+namespace dilute::data {
+namespace stdfs = std::filesystem;
+namespace {
+
+bool isImage(const stdfs::path& p) {
+    std::string e = p.extension().string();
+    std::transform(e.begin(), e.end(), e.begin(), ::tolower);
+    return e == ".jpg" || e == ".jpeg" || e == ".png" || e == ".bmp" || e == ".webp";
+}
+
+class FolderDataset : public Dataset {
+public:
+    FolderDataset(std::string root, std::string name) : root_(std::move(root)), name_(std::move(name)) {
+        std::vector<std::string> classes;
+        for (const auto& e : stdfs::directory_iterator(root_))
+            if (e.is_directory()) classes.push_back(e.path().filename().string());
+        std::sort(classes.begin(), classes.end());
+        if (classes.empty()) throw Error(root_ + ": no class sub-folders (expected one folder per class)");
+        for (size_t c = 0; c < classes.size(); ++c) {
+            const auto dir = stdfs::path(root_) / classes[c];
+            std::vector<std::string> files;
+            for (const auto& e : stdfs::directory_iterator(dir))
+                if (e.is_regular_file() && isImage(e.path())) files.push_back(e.path().string());
+            if (files.empty()) throw Error(dir.string() + ": empty class folder (no .jpg/.jpeg/.png/.bmp/.webp files)");
+            std::sort(files.begin(), files.end());
+            for (auto& f : files) {
+                files_.push_back(std::move(f));
+                labels_.push_back(static_cast<int>(c));
+            }
+        }
+        classes_ = std::move(classes);
+    }
+    size_t size() const override { return files_.size(); }
+    int numClasses() const override { return static_cast<int>(classes_.size()); }
+    int channels() const override { return 3; }
+    int label(size_t i) const override { return labels_.at(i); }
+    std::vector<std::string> classNames() const override { return classes_; }
+    std::string describe() const override {
+        return name_ + " (" + std::to_string(size()) + " images, " + std::to_string(numClasses()) + " classes)";
+    }
+    std::string source(size_t i) const override { return files_.at(i); }
+    ImageU8 image(size_t i) const override {
+        cv::Mat m = cv::imread(files_.at(i), cv::IMREAD_COLOR);
+        if (m.empty()) throw Error(files_[i] + ": cannot decode image");
+        cv::cvtColor(m, m, cv::COLOR_BGR2RGB);
+        ImageU8 im;
+        im.height = m.rows;
+        im.width = m.cols;
+        im.channels = 3;
+        im.pixels.assign(m.data, m.data + m.total() * 3);
+        return im;
+    }
+
+private:
+    std::string root_, name_;
+    std::vector<std::string> files_, classes_;
+    std::vector<int> labels_;
+};
+
+}  // namespace
+
+DatasetPtr openFolder(const std::string& dir, const std::string& split) {
+    if (!fs::isDirectory(dir)) throw Error(dir + ": no such folder");
+    std::vector<std::string> candidates;
+    if (split == "train")
+        candidates = {"train"};
+    else
+        candidates = {split, split == "val" ? "test" : "val"};
+    for (const auto& c : candidates) {
+        const auto p = fs::join(dir, c);
+        if (fs::isDirectory(p)) return std::make_shared<FolderDataset>(p, "folder " + split);
+    }
+    // No split folders: the root holds the classes and serves every split.
+    return std::make_shared<FolderDataset>(dir, "folder " + split);
+}
+
+}  // namespace dilute::data

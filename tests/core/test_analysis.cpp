@@ -1,0 +1,242 @@
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <cmath>
+
+#include "analysis/entropy.h"
+#include "analysis/job.h"
+#include "analysis/profile.h"
+#include "analysis/selectors.h"
+#include "analysis/transfer.h"
+#include "model/vit.h"
+#include "test_util.h"
+#include "util/error.h"
+
+using namespace dilute;
+using namespace dilute::analysis;
+
+namespace {
+
+model::VisionTransformer smallModel(uint64_t seed = 4, int depth = 5) {
+    auto c = model::preset("vit_nano_patch7_28");
+    c.depth = depth;
+    auto m = model::buildModel(c);
+    m->initWeights(seed);
+    // Random init leaves the blocks nearly linear; stretch the weights so blocks differ.
+    torch::NoGradGuard ng;
+    for (auto& p : m->parameters())
+        if (p.dim() == 2) p.mul_(8.0);
+    m->eval();
+    return m;
+}
+
+std::vector<torch::Tensor> calib(int batches, int bs = 16) {
+    torch::manual_seed(123);
+    std::vector<torch::Tensor> out;
+    for (int i = 0; i < batches; ++i) out.push_back(torch::randn({bs, 1, 28, 28}));
+    return out;
+}
+
+}  // namespace
+
+TEST(Entropy, MatchesGaussianClosedFormAndIgnoresBatching) {
+    torch::manual_seed(0);
+    const std::vector<double> sigmas{0.5, 1.0, 2.0, 3.5};
+    auto x = torch::randn({400000, 4}, torch::kDouble) * torch::tensor(sigmas, torch::kDouble) + 3.0;
+    GaussianEntropy all;
+    all.add(x);
+    double expect = 0;
+    for (double s : sigmas) expect += std::log(s) + 0.5 * std::log(2 * M_PI * M_E);
+    EXPECT_NEAR(all.entropy(), expect, 1e-2);  // sampling noise of 400k samples
+    // Against the sample's own sigma the formula is exact: the accumulator must match it to 1e-3.
+    auto sd = x.std(0, /*unbiased=*/false);
+    double exact = 0;
+    for (int c = 0; c < 4; ++c) exact += std::log(sd[c].item<double>()) + 0.5 * std::log(2 * M_PI * M_E);
+    EXPECT_NEAR(all.entropy(), exact, 1e-3);
+    EXPECT_NEAR(all.entropy(1, 2), std::log(sd[1].item<double>()) + 0.5 * std::log(2 * M_PI * M_E), 1e-9);
+    auto head = x.slice(0, 0, 20000);
+    GaussianEntropy whole;
+    whole.add(head);
+    for (int bs : {1, 7, 1000, 65536}) {
+        GaussianEntropy parts;
+        for (int64_t i = 0; i < 20000; i += bs) parts.add(head.slice(0, i, std::min<int64_t>(20000, i + bs)));
+        EXPECT_NEAR(parts.entropy(), whole.entropy(), 1e-9) << "batch " << bs;
+        EXPECT_EQ(parts.count(), 20000);
+    }
+    // Token features: every leading index is a sample.
+    GaussianEntropy tok;
+    tok.add(x.reshape({1000, 400, 4}));
+    EXPECT_NEAR(tok.entropy(), all.entropy(), 1e-9);
+}
+
+TEST(Entropy, ConstantChannelIsFlooredAndReported) {
+    GaussianEntropy g;
+    auto x = torch::randn({100, 3});
+    x.select(1, 1).fill_(2.0);
+    g.add(x);
+    int floored = 0;
+    const double h = g.entropy(0, -1, &floored);
+    EXPECT_EQ(floored, 1);
+    EXPECT_TRUE(std::isfinite(h));
+}
+
+TEST(Transfer, EmptySetIsZeroAndUpstreamUnchanged) {
+    auto m = smallModel();
+    TransferEntropy te(*m, calib(2));
+    EXPECT_EQ(te.T({}), 0.0);
+    EXPECT_DOUBLE_EQ(te.outputEntropy({}), te.fullEntropy());
+    // Skipping block 3 leaves blocks 0..2 (and the input of block 3) untouched.
+    auto x = m->embed(calib(1)[0]);
+    model::FeatureTaps a, b;
+    std::vector<bool> skip(5, false);
+    skip[3] = true;
+    m->runBlocks(x, 0, 5, nullptr, &a);
+    m->runBlocks(x, 0, 5, &skip, &b);
+    for (int l = 0; l < 3; ++l) {
+        EXPECT_TRUE(torch::equal(a.attn[l], b.attn[l]));
+        EXPECT_TRUE(torch::equal(a.mlp[l], b.mlp[l]));
+    }
+    EXPECT_FALSE(b.attn[3].defined());
+    EXPECT_FALSE(torch::equal(a.mlp[3], b.mlp[3]));
+    EXPECT_NE(te.T({3}), 0.0);
+}
+
+TEST(Transfer, ProfileOutputEqualsTransferBaseline) {
+    auto m = smallModel();
+    auto batches = calib(3);
+    auto p = entropyProfile(*m, batches);
+    TransferEntropy te(*m, batches);
+    EXPECT_NEAR(p.output, te.fullEntropy(), 1e-9);
+    EXPECT_EQ(p.head.size(), 5u);
+    EXPECT_EQ(p.head[0].size(), 4u);
+    for (int l = 0; l < 5; ++l) {
+        EXPECT_TRUE(std::isfinite(p.attn[l]));
+        EXPECT_TRUE(std::isfinite(p.mlp[l]));
+    }
+}
+
+TEST(Transfer, PrefixCachedEqualsNaive) {
+    auto m = smallModel();
+    TransferOptions cached, naive, strided;
+    naive.cache = false;
+    strided.cache_budget_bytes = 1;  // forces caching every k-th block only
+    TransferEntropy a(*m, calib(3), cached), b(*m, calib(3), naive), c(*m, calib(3), strided);
+    EXPECT_GT(c.cacheStride(), 1);
+    for (std::vector<int> s : {std::vector<int>{0}, {2}, {4}, {1, 3}, {3, 1, 4}}) {
+        EXPECT_EQ(a.T(s), b.T(s));  // bitwise on CPU
+        EXPECT_EQ(c.T(s), b.T(s));
+    }
+    auto sa = nose(a, 3, false), sb = nose(b, 3, false);
+    EXPECT_EQ(sa.blocks, sb.blocks);
+    for (size_t i = 0; i < sa.trace.size(); ++i) EXPECT_EQ(sa.trace[i].t, sb.trace[i].t);
+}
+
+TEST(Nose, GreedyTraceMatchesBruteForce) {
+    auto m = smallModel(9, 6);
+    TransferOptions naive;
+    naive.cache = false;
+    TransferEntropy te(*m, calib(2)), ref(*m, calib(2), naive);
+    for (bool absolute : {false, true}) {
+        auto s = nose(te, 3, absolute);
+        ASSERT_EQ(s.trace.size(), 3u);
+        std::vector<int> chosen;
+        for (const auto& st : s.trace) {
+            double best = INFINITY;
+            int arg = -1;
+            std::vector<int> expectCand;
+            for (int i = 0; i < 6; ++i)
+                if (std::find(chosen.begin(), chosen.end(), i) == chosen.end()) expectCand.push_back(i);
+            EXPECT_EQ(st.candidates, expectCand);
+            for (size_t c = 0; c < expectCand.size(); ++c) {
+                auto set = chosen;
+                set.push_back(expectCand[c]);
+                const double t = ref.T(set);
+                EXPECT_EQ(st.t[c], t);
+                const double key = absolute ? std::fabs(t) : t;
+                if (key < best) best = key, arg = expectCand[c];
+            }
+            EXPECT_EQ(st.chosen, arg);
+            chosen.push_back(arg);
+        }
+        EXPECT_EQ(s.blocks, chosen);
+        EXPECT_EQ(s.selector, absolute ? "nose-abs" : "nose");
+    }
+    EXPECT_THROW(nose(te, 7, false), Error);
+}
+
+TEST(Selectors, BaselinesAndPairwise) {
+    auto m = smallModel();
+    auto batches = calib(2);
+    auto p = entropyProfile(*m, batches);
+    TransferEntropy te(*m, batches);
+    SelectorContext ctx;
+    ctx.depth = 5;
+    ctx.candidates = te.candidates();
+    ctx.profile = &p;
+    ctx.te = &te;
+    ctx.seed = 7;
+    EXPECT_EQ(select("first", 2, ctx).blocks, (std::vector<int>{0, 1}));
+    auto low = select("lowest", 2, ctx).blocks;
+    for (int l = 0; l < 5; ++l)
+        if (std::find(low.begin(), low.end(), l) == low.end())
+            for (int s : low) EXPECT_LE(p.attn[s], p.attn[l]);
+    auto r1 = select("random", 3, ctx), r2 = select("random", 3, ctx);
+    EXPECT_EQ(r1.blocks, r2.blocks);
+    ctx.seed = 8;
+    auto r3 = select("random", 3, ctx);
+    EXPECT_EQ(std::set<int>(r3.blocks.begin(), r3.blocks.end()).size(), 3u);
+    EXPECT_THROW(select("bogus", 1, ctx), Error);
+    auto pw = pairwiseTransfer(te);
+    auto single = singleTransfer(te);
+    for (int i = 0; i < 5; ++i) {
+        EXPECT_EQ(pw[i][i], single[i]);
+        for (int j = 0; j < 5; ++j) EXPECT_EQ(pw[i][j], pw[j][i]);
+    }
+    EXPECT_EQ(parseBlockList("0,2,4", 5), (std::vector<int>{0, 2, 4}));
+    EXPECT_THROW(parseBlockList("0,9", 5), Error);
+    EXPECT_THROW(parseBlockList("0,x", 5), Error);
+}
+
+TEST(Transfer, CancellationStopsWithinOneBatch) {
+    auto m = smallModel();
+    CancelToken cancel;
+    TransferEntropy te(*m, calib(4), {}, &cancel);
+    cancel.cancel();
+    EXPECT_THROW(te.T({1}), Cancelled);
+    EXPECT_EQ(te.evaluations(), 0);
+    CancelToken c2;
+    int steps = 0;
+    EXPECT_THROW(entropyProfile(*m, calib(6), "cls", &c2,
+                                [&](long long, long long) {
+                                    ++steps;
+                                    c2.cancel();
+                                }),
+                 Cancelled);
+    EXPECT_EQ(steps, 1);
+}
+
+TEST(AnalysisJob, WritesAndReadsBackOnRealData) {
+    if (!dilute::testing::fashionMnistInstalled()) GTEST_SKIP();
+    auto m = smallModel(1, 6);
+    AnalysisOptions o;
+    o.calib = 128;
+    o.batch = 64;
+    o.k = 2;
+    o.pairwise = true;
+    o.device = "cpu";
+    auto r = runAnalysis(*m, o);
+    EXPECT_EQ(r.calib, 128);
+    EXPECT_EQ(r.selection.blocks.size(), 2u);
+    EXPECT_EQ(r.pairwise.size(), 6u);
+    dilute::testing::TempDir d("analysis");
+    writeAnalysis(d.path(), r);
+    auto back = readAnalysis(d.path());
+    EXPECT_EQ(back.selection.blocks, r.selection.blocks);
+    EXPECT_EQ(back.profile.head.size(), 6u);
+    EXPECT_NEAR(back.profile.attn[2], r.profile.attn[2], 1e-9);
+    EXPECT_NEAR(back.pairwise[1][3], r.pairwise[1][3], 1e-9);
+    EXPECT_TRUE(std::filesystem::exists(d.file("entropy.csv")));
+    EXPECT_TRUE(std::filesystem::exists(d.file("pairwise.csv")));
+    dilute::testing::writeBytes(d.file("bad.json"), {'{', '}'});
+    EXPECT_THROW(readAnalysis(d.file("bad.json")), Error);
+}

@@ -1,0 +1,47 @@
+#pragma once
+// Helpers shared by the core tests: scratch folders and small file writers.
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include <unistd.h>
+
+namespace dilute::testing {
+
+/// A fresh folder under the build tree, removed when the object dies.
+class TempDir {
+public:
+    explicit TempDir(const std::string& tag) {
+        path_ = (std::filesystem::temp_directory_path() /
+                 ("dilute-test-" + tag + "-" + std::to_string(::getpid()) + "-" + std::to_string(counter()++)))
+                    .string();
+        std::filesystem::remove_all(path_);
+        std::filesystem::create_directories(path_);
+    }
+    ~TempDir() { std::filesystem::remove_all(path_); }
+    const std::string& path() const { return path_; }
+    std::string file(const std::string& name) const { return (std::filesystem::path(path_) / name).string(); }
+
+private:
+    static int& counter() {
+        static int c = 0;
+        return c;
+    }
+    std::string path_;
+};
+
+inline void writeBytes(const std::string& path, const std::vector<uint8_t>& bytes) {
+    std::filesystem::create_directories(std::filesystem::path(path).parent_path());
+    std::ofstream out(path, std::ios::binary);
+    out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+}
+
+inline std::vector<uint8_t> readBytes(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    return std::vector<uint8_t>((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+inline bool fashionMnistInstalled() { return std::filesystem::exists("/usr/share/datasets/fashion-mnist"); }
+
+}  // namespace dilute::testing
