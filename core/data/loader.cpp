@@ -49,14 +49,14 @@ size_t Loader::batchesPerEpoch() const {
     return o_.drop_last ? n / b : (n + b - 1) / b;
 }
 
-void Loader::startEpoch(int epoch) {
+void Loader::startEpoch(int epoch, size_t first) {
     stopWorkers();
     epoch_ = epoch;
     order_ = epochOrder(epoch);
     nbatches_ = batchesPerEpoch();
     ready_.clear();
     error_ = nullptr;
-    next_to_build_ = next_to_take_ = 0;
+    next_to_build_ = next_to_take_ = std::min(first, nbatches_);
     stopping_ = false;
     for (int i = 0; i < o_.workers; ++i) workers_.emplace_back([this] { work(); });
 }

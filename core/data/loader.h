@@ -45,8 +45,9 @@ public:
     Loader(const Loader&) = delete;
     Loader& operator=(const Loader&) = delete;
 
-    /// Starts an epoch (shuffles by seed + epoch). Must be called before next().
-    void startEpoch(int epoch);
+    /// Starts an epoch (shuffles by seed + epoch) at batch `first` (resume mid-epoch).
+    /// Must be called before next().
+    void startEpoch(int epoch, size_t first = 0);
     /// The next batch of the epoch; false when the epoch is over.
     bool next(Batch& out);
     size_t batchesPerEpoch() const;

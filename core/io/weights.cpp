@@ -134,6 +134,13 @@ void saveModel(model::VisionTransformerImpl& m, const std::string& path, const s
     std::map<std::string, std::string> meta = extra;
     meta["format"] = "pt";
     meta["dilute.arch"] = archToJson(m.config(), m.removedBlocks(), m.folded());
+    std::vector<double> lambdas;
+    bool diluted = false;
+    for (int i = 0; i < m.depth(); ++i) {
+        lambdas.push_back(m.block(i)->lambda());
+        diluted = diluted || m.block(i)->mode() == model::BlockMode::Diluted;
+    }
+    if (diluted) meta["dilute.lambda"] = json(lambdas).dump();
     writeSafetensors(path, tensors, meta, dtype);
 }
 
@@ -171,6 +178,17 @@ model::VisionTransformer openModel(const std::string& spec, const OpenOptions& o
     }
     auto m = model::buildModel(cfg, removed, folded);
     auto r = loadStateDict(*m, file.tensors, opts.strict, spec);
+    if (auto lit = file.metadata.find("dilute.lambda"); lit != file.metadata.end()) {
+        std::vector<double> lambdas;
+        try {
+            lambdas = json::parse(lit->second).get<std::vector<double>>();
+        } catch (const std::exception& e) {
+            throw Error(spec + ": dilute.lambda metadata is not a list of numbers");
+        }
+        if (static_cast<int>(lambdas.size()) != cfg.depth) throw Error(spec + ": dilute.lambda has the wrong length");
+        for (int i = 0; i < cfg.depth; ++i)
+            if (m->block(i)->mode() != model::BlockMode::Removed) m->block(i)->setLambda(lambdas[i]);
+    }
     if (report) *report = r;
     if (metadata) *metadata = file.metadata;
     return m;

@@ -93,6 +93,13 @@ torch::Tensor BlockImpl::forward(torch::Tensor x, FeatureTaps* taps, bool skip_a
             taps->attn.emplace_back();
             taps->attn_heads.emplace_back();
         }
+    } else if (mode_ == BlockMode::Diluted && lambda_ == 0.0) {
+        // Fully diluted: the attention contributes nothing, so it is not computed (SPEC section 4).
+        x = x * 2.0;
+        if (tap) {
+            taps->attn.emplace_back();
+            taps->attn_heads.emplace_back();
+        }
     } else if (skip_attn) {
         if (tap) {
             taps->attn.emplace_back();

@@ -2,6 +2,8 @@
 
 #include <torch/torch.h>
 
+#include <dlfcn.h>
+
 #include <fstream>
 #include <thread>
 
@@ -12,7 +14,18 @@ namespace dilute {
 int setThreads(int threads) {
     if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     torch::set_num_threads(threads);
+    // LibTorch parallelises over its own OpenMP threads; a threaded OpenBLAS under it would start
+    // threads of its own in every one of them and halve the speed (measured: 390 vs 770 img/s
+    // training on 2 cores). Keep BLAS single-threaded inside the OpenMP workers.
+    setBlasThreads(1);
     return torch::get_num_threads();
+}
+
+bool setBlasThreads(int n) {
+    using SetFn = void (*)(int);
+    auto fn = reinterpret_cast<SetFn>(::dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
+    if (fn) fn(n);
+    return fn != nullptr;
 }
 
 std::string resolveDevice(const std::string& spec) {

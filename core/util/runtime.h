@@ -6,6 +6,8 @@ namespace dilute {
 
 /// Sets LibTorch's intra-op thread count (0 = all cores). Returns the count in effect.
 int setThreads(int threads);
+/// Threads of OpenBLAS itself (when it is the BLAS in use); setThreads keeps it at 1.
+bool setBlasThreads(int n);
 /// Resolves "auto" | "cpu" | "cuda" | "cuda:N" to a device string that exists here; throws if not.
 std::string resolveDevice(const std::string& spec);
 /// Peak resident set size of the process in bytes (VmHWM), and a way to reset it.

@@ -7,6 +7,8 @@
 #include <functional>
 #include <vector>
 
+#include "util/runtime.h"
+
 namespace dilute::benchutil {
 
 inline double seconds(const std::function<void()>& fn) {
@@ -24,9 +26,13 @@ inline double medianSeconds(const std::function<void()>& fn, int reps = 5) {
     return t[t.size() / 2];
 }
 
-/// The machine's fp32 matmul rate (GFLOP/s) on a large square matmul, measured now.
+/// The machine's fp32 matmul rate (GFLOP/s) on a large square matmul with every core, measured now.
 inline double matmulGflops(int n = 1024) {
     torch::NoGradGuard ng;
+    dilute::setBlasThreads(torch::get_num_threads());
+    struct Restore {
+        ~Restore() { dilute::setBlasThreads(1); }
+    } restore;
     auto a = torch::randn({n, n}), b = torch::randn({n, n});
     const double s = medianSeconds([&] { (void)torch::mm(a, b); }, 5);
     return 2.0 * n * n * n / s / 1e9;

@@ -1,0 +1,115 @@
+// dilute train: from scratch, or fine-tuning with dilution; --resume continues a run folder.
+#include <cstdio>
+#include <memory>
+
+#include "cli/commands.h"
+#include "cli/progress.h"
+#include "model/preset.h"
+#include "train/trainer.h"
+
+namespace dilute::cli {
+
+void bindTrainOptions(CLI::App& app, train::TrainOptions& o) {
+    app.add_option("--model,-m", o.model, "Preset (train from scratch) or safetensors file (fine-tune)");
+    app.add_option("--arch", o.arch, "Preset describing a timm file without Dilute metadata");
+    app.add_option("--data,-d", o.data, "Dataset URI (default: the preset's own)");
+    app.add_option("--out,-o", o.out_dir, "Run folder (config.json, metrics.jsonl, checkpoints/, final.safetensors)");
+    app.add_option("--select,-s", o.select,
+                   "Blocks to dilute: 0,2,4 | nose:K | nose-abs:K | random:K | lowest:K | first:K | analysis.json");
+    app.add_option("--epochs,-e", o.epochs, "Epochs (default by preset)");
+    app.add_option("--batch,-b", o.batch, "Batch size (default by preset)");
+    app.add_option("--lr", o.lr, "Peak learning rate, AdamW (default by preset)");
+    app.add_option("--min-lr", o.min_lr, "Final learning rate of the cosine schedule")->capture_default_str();
+    app.add_option("--weight-decay", o.weight_decay, "AdamW weight decay (not on norms, biases, pos_embed, cls_token)")
+        ->capture_default_str();
+    app.add_option("--warmup", o.warmup_epochs, "Linear warm-up, epochs (default by preset)");
+    app.add_option("--label-smoothing", o.label_smoothing, "Label smoothing")->capture_default_str();
+    app.add_option("--mixup", o.mixup, "Mixup alpha (0 = off)");
+    app.add_option("--cutmix", o.cutmix, "CutMix alpha (0 = off)");
+    app.add_option("--drop-path", o.drop_path, "Stochastic depth rate (default by preset)");
+    app.add_option("--clip-grad", o.clip_grad, "Max gradient norm (0 = off)")->capture_default_str();
+    app.add_option("--augment", o.augment, "none | flip | rrc+flip | default")->capture_default_str();
+    app.add_option("--seed", o.seed, "Seed (data order, init, augmentation, drop-path)")->capture_default_str();
+    app.add_option("--device", o.device, "auto | cpu | cuda | cuda:N")->capture_default_str();
+    app.add_option("--amp", o.amp, "auto | off | bf16 | fp16 (CUDA only)")->capture_default_str();
+    app.add_option("--workers", o.workers, "Loader threads")->capture_default_str();
+    app.add_option("--train-limit", o.train_limit, "Use only the first N training images");
+    app.add_option("--test-limit", o.test_limit, "Evaluate on the first N test images");
+    app.add_option("--calib", o.calib, "Calibration images for an on-the-spot selector")->capture_default_str();
+    app.add_option("--decay", o.schedule.shape, "Lambda decay shape: linear | cosine")->capture_default_str();
+    app.add_option("--decay-unit", o.schedule.unit, "Unit of --decay-start/--decay-end: epochs | steps")
+        ->capture_default_str();
+    app.add_option("--decay-start", o.schedule.start, "Lambda stays 1 until here")->capture_default_str();
+    app.add_option("--decay-end", o.schedule.end, "Lambda reaches 0 here (-1: 3/4 of the run)")->capture_default_str();
+    app.add_flag("!--per-epoch", o.schedule.per_step, "Update lambda at epoch boundaries only (the authors' code)");
+}
+
+
+Runner addTrain(CLI::App& app, Common& common) {
+    auto o = std::make_shared<train::TrainOptions>();
+    auto resumeDir = std::make_shared<std::string>();
+    bindTrainOptions(app, *o);
+    app.add_option("--resume", *resumeDir, "Continue RUN_DIR from its last checkpoint");
+    app.parse_complete_callback([o, &app]() {
+        // Preset defaults for everything the user did not set.
+        train::TrainOptions d;
+        train::applyPresetDefaults(d, o->model);
+        auto unset = [&](const char* name) { return app.get_option(name)->count() == 0; };
+        if (unset("--epochs")) o->epochs = d.epochs;
+        if (unset("--batch")) o->batch = d.batch;
+        if (unset("--lr")) o->lr = d.lr;
+        if (unset("--warmup")) o->warmup_epochs = d.warmup_epochs;
+        if (unset("--drop-path")) o->drop_path = d.drop_path;
+        if (unset("--mixup")) o->mixup = d.mixup;
+        if (unset("--cutmix")) o->cutmix = d.cutmix;
+    });
+    return [o, resumeDir]() {
+        std::unique_ptr<ProgressBar> bar;
+        int barEpoch = -1;
+        int epochs = o->epochs;
+        train::TrainObserver obs;
+        obs.onLog = [&](const std::string& s) {
+            if (bar) bar.reset();
+            std::fprintf(stderr, "%s\n", s.c_str());
+        };
+        obs.onStep = [&](const train::StepEvent& e) {
+            if (e.epoch != barEpoch || !bar) {
+                bar = std::make_unique<ProgressBar>("epoch " + std::to_string(e.epoch + 1) + "/" + std::to_string(epochs));
+                barEpoch = e.epoch;
+            }
+            const long long spe = e.steps_total / std::max(1, epochs);
+            char extra[160];
+            int n = std::snprintf(extra, sizeof extra, "loss %.4f lr %.2e %.0f img/s", e.loss, e.lr, e.images_per_s);
+            if (!e.lambdas.empty() && n > 0) std::snprintf(extra + n, sizeof extra - n, " lambda %.3f", e.lambdas[0]);
+            bar->update(e.step - spe * e.epoch, spe, extra);
+        };
+        obs.onEpoch = [&](const train::EpochEvent& e) {
+            if (bar) {
+                bar->finish();
+                bar.reset();
+            }
+            std::fprintf(stderr, "epoch %d/%d: train loss %.4f | test top-1 %.2f%% top-5 %.2f%% loss %.4f | %.0f img/s, %.0f s%s%s\n",
+                         e.epoch + 1, epochs, e.train_loss, e.test_top1, e.test_top5, e.test_loss, e.images_per_s,
+                         e.seconds, e.lambdas.empty() ? "" : (" | lambda " + std::to_string(e.lambdas[0])).c_str(),
+                         e.best ? " (best)" : "");
+        };
+        train::TrainSummary s;
+        if (!resumeDir->empty()) {
+            s = train::resume(*resumeDir, obs, &interruptToken());
+        } else {
+            if (o->model.empty()) throw Error("--model is required (or --resume RUN_DIR)");
+            if (o->out_dir.empty()) throw Error("--out RUN_DIR is required");
+            s = train::train(*o, obs, &interruptToken());
+        }
+        std::printf("run        %s\nsteps      %lld in %s\ntest top-1 %.2f%% (top-5 %.2f%%)\n", s.run_dir.c_str(), s.steps,
+                    formatDuration(s.seconds).c_str(), s.final_top1, s.final_top5);
+        if (!s.blocks.empty()) {
+            std::printf("diluted    ");
+            for (int b : s.blocks) std::printf("%d ", b);
+            std::printf("(%s)\n", s.selector.c_str());
+        }
+        return 0;
+    };
+}
+
+}  // namespace dilute::cli

@@ -1,0 +1,98 @@
+#include "train/options.h"
+
+#include <nlohmann/json.hpp>
+
+#include "util/error.h"
+
+namespace dilute::train {
+using json = nlohmann::json;
+
+std::string TrainOptions::toJson() const {
+    json j = {{"model", model},
+              {"arch", arch},
+              {"data", data},
+              {"out_dir", out_dir},
+              {"epochs", epochs},
+              {"batch", batch},
+              {"lr", lr},
+              {"min_lr", min_lr},
+              {"weight_decay", weight_decay},
+              {"warmup_epochs", warmup_epochs},
+              {"label_smoothing", label_smoothing},
+              {"mixup", mixup},
+              {"cutmix", cutmix},
+              {"drop_path", drop_path},
+              {"clip_grad", clip_grad},
+              {"augment", augment},
+              {"seed", seed},
+              {"device", device},
+              {"amp", amp},
+              {"workers", workers},
+              {"train_limit", train_limit},
+              {"test_limit", test_limit},
+              {"select", select},
+              {"calib", calib},
+              {"decay",
+               {{"shape", schedule.shape},
+                {"unit", schedule.unit},
+                {"start", schedule.start},
+                {"end", schedule.end},
+                {"per_step", schedule.per_step}}}};
+    return j.dump(2);
+}
+
+TrainOptions TrainOptions::fromJson(const std::string& text) {
+    TrainOptions o;
+    try {
+        json j = json::parse(text);
+        o.model = j.at("model");
+        o.arch = j.value("arch", "");
+        o.data = j.value("data", "");
+        o.out_dir = j.value("out_dir", "");
+        o.epochs = j.at("epochs");
+        o.batch = j.at("batch");
+        o.lr = j.at("lr");
+        o.min_lr = j.value("min_lr", o.min_lr);
+        o.weight_decay = j.value("weight_decay", o.weight_decay);
+        o.warmup_epochs = j.value("warmup_epochs", o.warmup_epochs);
+        o.label_smoothing = j.value("label_smoothing", o.label_smoothing);
+        o.mixup = j.value("mixup", 0.0);
+        o.cutmix = j.value("cutmix", 0.0);
+        o.drop_path = j.value("drop_path", o.drop_path);
+        o.clip_grad = j.value("clip_grad", 0.0);
+        o.augment = j.value("augment", o.augment);
+        o.seed = j.value("seed", uint64_t{0});
+        o.device = j.value("device", o.device);
+        o.amp = j.value("amp", o.amp);
+        o.workers = j.value("workers", o.workers);
+        o.train_limit = j.value("train_limit", size_t{0});
+        o.test_limit = j.value("test_limit", size_t{0});
+        o.select = j.value("select", "");
+        o.calib = j.value("calib", o.calib);
+        if (j.contains("decay")) {
+            const auto& d = j["decay"];
+            o.schedule.shape = d.value("shape", o.schedule.shape);
+            o.schedule.unit = d.value("unit", o.schedule.unit);
+            o.schedule.start = d.value("start", o.schedule.start);
+            o.schedule.end = d.value("end", o.schedule.end);
+            o.schedule.per_step = d.value("per_step", o.schedule.per_step);
+        }
+    } catch (const json::exception& e) {
+        throw Error(std::string("training config: ") + e.what());
+    }
+    return o;
+}
+
+void TrainOptions::validate() const {
+    if (model.empty()) throw Error("training needs a model (preset or file)");
+    if (epochs <= 0) throw Error("epochs must be positive");
+    if (batch <= 0) throw Error("batch size must be positive");
+    if (!(lr > 0)) throw Error("learning rate must be positive");
+    if (label_smoothing < 0 || label_smoothing >= 1) throw Error("label smoothing must be in [0, 1)");
+    if (drop_path < 0 || drop_path >= 1) throw Error("drop-path rate must be in [0, 1)");
+    if (mixup < 0 || cutmix < 0) throw Error("mixup / cutmix alpha must be >= 0");
+    if (amp != "auto" && amp != "off" && amp != "bf16" && amp != "fp16") throw Error("amp '" + amp + "': expected auto, off, bf16 or fp16");
+    schedule.validate();
+}
+
+}  // namespace dilute::train

@@ -1,0 +1,45 @@
+#pragma once
+// Training options: one struct filled by the CLI and the GUI alike, saved as config.json.
+#include <cstdint>
+#include <string>
+
+#include "train/schedule.h"
+
+namespace dilute::train {
+
+struct TrainOptions {
+    std::string model;            // preset (train from scratch) or safetensors file (fine-tune)
+    std::string arch;             // preset for timm files without metadata
+    std::string data;             // dataset URI ("" = the preset's default)
+    std::string out_dir;          // run folder
+    int epochs = 10;
+    int batch = 128;
+    double lr = 1e-3;             // peak learning rate (AdamW)
+    double min_lr = 1e-5;
+    double weight_decay = 0.05;
+    double warmup_epochs = 1.0;
+    double label_smoothing = 0.1;
+    double mixup = 0.0;           // Beta(alpha, alpha); 0 = off
+    double cutmix = 0.0;          // Beta(alpha, alpha); 0 = off
+    double drop_path = 0.1;
+    double clip_grad = 0.0;       // max gradient norm; 0 = off
+    std::string augment = "default";  // none | flip | rrc+flip | default (by preset)
+    uint64_t seed = 0;
+    std::string device = "auto";  // auto | cpu | cuda | cuda:N
+    std::string amp = "auto";     // auto (bf16 on CUDA, off on CPU) | off | bf16 | fp16
+    int workers = 2;
+    size_t train_limit = 0;       // first N training images (0 = all)
+    size_t test_limit = 0;        // first N test images (0 = all)
+    // Dilution
+    std::string select;           // "" | "0,2,4" | "nose:K" | "random:K" | ... | analysis.json path
+    int calib = 2048;             // calibration images for an on-the-spot selector
+    DilutionSchedule schedule;
+    // Test hook: make the loss NaN at this global step (-1 = never).
+    long long inject_nan_step = -1;
+
+    std::string toJson() const;
+    static TrainOptions fromJson(const std::string& json);  // throws dilute::Error
+    void validate() const;
+};
+
+}  // namespace dilute::train

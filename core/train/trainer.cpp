@@ -1,0 +1,420 @@
+#include "train/trainer.h"
+
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+#include <torch/version.h>
+
+#include <ATen/autocast_mode.h>
+
+#include <chrono>
+#include <cmath>
+#include <random>
+
+#include "analysis/results.h"
+#include "data/loader.h"
+#include "data/transforms.h"
+#include "io/weights.h"
+#include "model/preset.h"
+#include "train/checkpoint.h"
+#include "train/evaluate.h"
+#include "train/selection.h"
+#include "util/error.h"
+#include "util/files.h"
+#include "util/runtime.h"
+
+namespace dilute::train {
+using json = nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+void applyPresetDefaults(TrainOptions& o, const std::string& preset) {
+    if (!model::isPreset(preset)) return;
+    const auto c = model::preset(preset);
+    if (c.img_size >= 64) {  // DeiT recipe (SPEC section 6), scaled to the batch
+        o.batch = 64;
+        o.lr = 5e-4 * o.batch / 512.0;
+        o.epochs = 30;
+        o.warmup_epochs = 5;
+        o.mixup = 0.8;
+        o.cutmix = 1.0;
+    } else {  // small presets: short runs on 28x28 / 32x32 data
+        o.batch = 128;
+        o.lr = 2e-3;
+        o.epochs = 10;
+        o.warmup_epochs = 1;
+        o.drop_path = 0.05;
+        o.label_smoothing = 0.1;
+    }
+}
+
+namespace {
+
+struct AmpGuard {
+    explicit AmpGuard(torch::Dtype dt, bool on) : on_(on) {
+        if (!on_) return;
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+        at::autocast::set_autocast_dtype(at::kCUDA, dt);
+        at::autocast::set_autocast_enabled(at::kCUDA, true);
+#else
+        at::autocast::set_autocast_gpu_dtype(dt);
+        at::autocast::set_enabled(true);
+#endif
+    }
+    ~AmpGuard() {
+        if (!on_) return;
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+        at::autocast::set_autocast_enabled(at::kCUDA, false);
+#else
+        at::autocast::set_enabled(false);
+#endif
+        at::autocast::clear_cache();
+    }
+    bool on_;
+};
+
+double lrAt(const TrainOptions& o, long long step, long long total, long long warmup) {
+    if (step < warmup) return o.lr * double(step + 1) / double(warmup);
+    const double p = total > warmup ? double(step - warmup) / double(total - warmup) : 1.0;
+    return o.min_lr + 0.5 * (o.lr - o.min_lr) * (1.0 + std::cos(M_PI * std::min(1.0, p)));
+}
+
+double sampleBeta(std::mt19937_64& rng, double a) {
+    std::gamma_distribution<double> g(a, 1.0);
+    const double x = g(rng), y = g(rng);
+    return x + y > 0 ? x / (x + y) : 0.5;
+}
+
+// Mixup / CutMix (timm: one or the other per batch, switch probability 0.5) with soft targets.
+torch::Tensor mixBatch(torch::Tensor& x, const torch::Tensor& y, int classes, const TrainOptions& o,
+                       std::mt19937_64& rng) {
+    const double smooth = o.label_smoothing;
+    auto onehot = torch::full({y.size(0), classes}, smooth / classes, x.options().dtype(torch::kFloat));
+    onehot.scatter_(1, y.unsqueeze(1), 1.0 - smooth + smooth / classes);
+    const bool useMix = o.mixup > 0, useCut = o.cutmix > 0;
+    if (!useMix && !useCut) return onehot;
+    std::uniform_real_distribution<double> U(0, 1);
+    const bool cut = useCut && (!useMix || U(rng) < 0.5);
+    double lam = sampleBeta(rng, cut ? o.cutmix : o.mixup);
+    auto xf = x.flip(0);
+    if (cut) {
+        const int64_t H = x.size(2), W = x.size(3);
+        const double r = std::sqrt(1.0 - lam);
+        const int64_t ch = int64_t(H * r), cw = int64_t(W * r);
+        const int64_t cy = int64_t(U(rng) * H), cx = int64_t(U(rng) * W);
+        const int64_t y1 = std::clamp<int64_t>(cy - ch / 2, 0, H), y2 = std::clamp<int64_t>(cy + ch / 2, 0, H);
+        const int64_t x1 = std::clamp<int64_t>(cx - cw / 2, 0, W), x2 = std::clamp<int64_t>(cx + cw / 2, 0, W);
+        x = x.clone();
+        using torch::indexing::Slice;
+        x.index_put_({Slice(), Slice(), Slice(y1, y2), Slice(x1, x2)},
+                     xf.index({Slice(), Slice(), Slice(y1, y2), Slice(x1, x2)}));
+        lam = 1.0 - double((y2 - y1) * (x2 - x1)) / double(H * W);
+    } else {
+        x = x * lam + xf * (1.0 - lam);
+    }
+    return onehot * lam + onehot.flip(0) * (1.0 - lam);
+}
+
+std::string nowIso() {
+    const auto t = std::time(nullptr);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
+    return buf;
+}
+
+class Run {
+public:
+    Run(TrainOptions o, bool resuming, const TrainObserver& obs, const CancelToken* cancel)
+        : o_(std::move(o)), resuming_(resuming), obs_(obs), cancel_(cancel) {}
+    TrainSummary go();
+
+private:
+    void log(const std::string& s) {
+        if (obs_.onLog) obs_.onLog(s);
+        if (metrics_) metrics_->write(json{{"event", "log"}, {"step", step_}, {"time", nowIso()}, {"message", s}}.dump());
+    }
+    std::vector<double> lambdas() const {
+        std::vector<double> l;
+        for (int b : sel_.blocks) l.push_back(model_->block(b)->lambda());
+        return l;
+    }
+    bool allDiluted() const {
+        for (int b : sel_.blocks)
+            if (model_->block(b)->lambda() != 0.0) return false;
+        return true;
+    }
+    void applyLambda() {
+        const double lam = o_.schedule.lambdaAt(step_, spe_, o_.epochs);
+        for (int b : sel_.blocks) model_->block(b)->setLambda(lam);
+    }
+    CheckpointState state(int epoch) const {
+        CheckpointState st;
+        st.epoch = epoch;
+        st.step = step_;
+        st.best_top1 = best_;
+        st.blocks = sel_.blocks;
+        st.selector = sel_.selector;
+        st.lambdas = lambdas();
+        return st;
+    }
+    void buildOptimizer();
+
+    TrainOptions o_;
+    bool resuming_;
+    const TrainObserver& obs_;
+    const CancelToken* cancel_;
+    std::string device_, ckdir_;
+    model::VisionTransformer model_{nullptr};
+    std::unique_ptr<torch::optim::AdamW> opt_;
+    std::unique_ptr<MetricsLog> metrics_;
+    analysis::Selection sel_;
+    long long step_ = 0, spe_ = 0;
+    double best_ = -1;
+};
+
+void Run::buildOptimizer() {
+    std::vector<torch::Tensor> decay, nodecay;
+    for (const auto& it : model_->named_parameters()) {
+        const auto& k = it.key();
+        if (it.value().dim() <= 1 || k == "pos_embed" || k == "cls_token")
+            nodecay.push_back(it.value());
+        else
+            decay.push_back(it.value());
+    }
+    std::vector<torch::optim::OptimizerParamGroup> groups;
+    groups.emplace_back(decay, std::make_unique<torch::optim::AdamWOptions>(
+                                   torch::optim::AdamWOptions(o_.lr).weight_decay(o_.weight_decay)));
+    groups.emplace_back(nodecay,
+                        std::make_unique<torch::optim::AdamWOptions>(torch::optim::AdamWOptions(o_.lr).weight_decay(0.0)));
+    opt_ = std::make_unique<torch::optim::AdamW>(groups, torch::optim::AdamWOptions(o_.lr));
+}
+
+TrainSummary Run::go() {
+    const auto t0 = Clock::now();
+    o_.validate();
+    if (o_.out_dir.empty()) throw Error("training needs a run folder (--out)");
+    device_ = resolveDevice(o_.device);
+    fs::ensureWritableDir(o_.out_dir);  // a full disk or unwritable folder fails before any work
+    ckdir_ = fs::join(o_.out_dir, "checkpoints");
+    fs::makeDirs(ckdir_);
+
+    io::OpenOptions oo;
+    oo.arch = o_.arch;
+    oo.seed = o_.seed;
+    model_ = io::openModel(o_.model, oo);
+    if (!model_->removedBlocks().empty()) throw Error(o_.model + ": cannot train a model whose attention was removed");
+    model_->setDropPath(o_.drop_path);
+    model_->to(torch::Device(device_));
+    const auto& cfg = model_->config();
+    const std::string uri = o_.data.empty() ? cfg.default_data : o_.data;
+    if (uri.empty()) throw Error("model '" + o_.model + "' has no default dataset: pass --data URI");
+
+    CheckpointState st;
+    if (resuming_) {
+        st = readCheckpointState(ckdir_, "last");
+        sel_.blocks = st.blocks;
+        sel_.selector = st.selector;
+    } else {
+        SelectionRequest req{o_.select, uri, o_.calib, o_.seed, device_, o_.workers, fs::join(o_.out_dir, "analysis")};
+        sel_ = resolveSelection(*model_, req, obs_.onProgress, cancel_);
+        json cfgj = json::parse(o_.toJson());
+        cfgj["resolved_selection"] = {{"selector", sel_.selector}, {"blocks", sel_.blocks}};
+        cfgj["arch"] = json::parse(io::archToJson(cfg, {}, false));
+        cfgj["created"] = nowIso();
+        fs::atomicWriteText(fs::join(o_.out_dir, "config.json"), cfgj.dump(2) + "\n");
+        std::remove(fs::join(o_.out_dir, "metrics.jsonl").c_str());
+    }
+    const std::string metricsPath = fs::join(o_.out_dir, "metrics.jsonl");
+    if (resuming_) MetricsLog::truncateAfter(metricsPath, st.step);
+    metrics_ = std::make_unique<MetricsLog>(metricsPath);
+
+    auto trainSet = data::limitDataset(data::openDataset(uri, "train"), o_.train_limit);
+    auto testSet = data::limitDataset(data::openDataset(uri, "test"), o_.test_limit);
+    data::LoaderOptions lo;
+    lo.batch_size = o_.batch;
+    lo.shuffle = true;
+    lo.drop_last = trainSet->size() >= size_t(o_.batch);
+    lo.seed = o_.seed;
+    lo.workers = o_.workers;
+    lo.pin_memory = device_ != "cpu";
+    data::Loader trainLoader(trainSet, data::trainTransform(cfg, o_.augment), lo);
+    data::LoaderOptions le = lo;
+    le.shuffle = false;
+    le.drop_last = false;
+    le.batch_size = std::max(o_.batch, 256);
+    data::Loader testLoader(testSet, data::evalTransform(cfg), le);
+
+    buildOptimizer();
+    spe_ = static_cast<long long>(trainLoader.batchesPerEpoch());
+    const long long total = spe_ * o_.epochs;
+    const long long warmup = static_cast<long long>(o_.warmup_epochs * spe_);
+    int startEpoch = 0;
+    if (resuming_) {
+        loadCheckpoint(ckdir_, "last", *model_, opt_.get(), st);
+        step_ = st.step;
+        best_ = st.best_top1;
+        startEpoch = st.epoch;
+        log("resumed at step " + std::to_string(step_) + " (epoch " + std::to_string(startEpoch + 1) + ")");
+    } else {
+        std::string b;
+        for (int x : sel_.blocks) b += " " + std::to_string(x);
+        log("training " + cfg.name + " on " + trainSet->describe() + "; dilution of blocks:" +
+            (sel_.blocks.empty() ? std::string(" none") : b) + " (" + sel_.selector + ")");
+    }
+    const bool cuda = device_ != "cpu";
+    const std::string amp = o_.amp == "auto" ? (cuda ? "bf16" : "off") : o_.amp;
+    if (amp != "off" && !cuda) throw Error("mixed precision (" + amp + ") needs a CUDA device");
+    double scale = 65536.0;  // fp16 dynamic loss scale
+    long long goodSteps = 0;
+    const torch::Device dev(device_);
+
+    TrainSummary sum;
+    sum.run_dir = o_.out_dir;
+    sum.blocks = sel_.blocks;
+    sum.selector = sel_.selector;
+    const int classes = cfg.num_classes;
+    for (int epoch = startEpoch; epoch < o_.epochs; ++epoch) {
+        model_->train();
+        const auto te0 = Clock::now();
+        const long long first = step_ - static_cast<long long>(epoch) * spe_;
+        trainLoader.startEpoch(epoch, static_cast<size_t>(std::max(0LL, first)));
+        data::Batch batch;
+        double lossSum = 0;
+        long long lossN = 0, images = 0;
+        auto tStep = Clock::now();
+        while (true) {
+            if (cancel_ && cancel_->cancelled()) {
+                saveCheckpoint(ckdir_, "last", *model_, opt_.get(), state(epoch));
+                log("cancelled at step " + std::to_string(step_) + "; checkpoint written");
+                throw Cancelled();
+            }
+            if (!trainLoader.next(batch)) break;
+            if (batch.images.size(0) == 0) continue;
+            applyLambda();
+            const double lr = lrAt(o_, step_, total, warmup);
+            for (auto& g : opt_->param_groups()) static_cast<torch::optim::AdamWOptions&>(g.options()).lr(lr);
+            torch::manual_seed(data::sampleSeed(o_.seed ^ 0x5eed, epoch, static_cast<size_t>(step_)));
+            std::mt19937_64 rng(data::sampleSeed(o_.seed ^ 0x6d69, epoch, static_cast<size_t>(step_)));
+            auto x = batch.images.to(dev, true);
+            auto y = batch.labels.to(dev, true);
+            torch::Tensor loss;
+            {
+                AmpGuard guard(amp == "fp16" ? torch::kHalf : torch::kBFloat16, amp != "off");
+                if (o_.mixup > 0 || o_.cutmix > 0) {
+                    auto target = mixBatch(x, y, classes, o_, rng);
+                    auto logits = model_->forward(x).to(torch::kFloat);
+                    loss = -(target * torch::log_softmax(logits, 1)).sum(1).mean();
+                } else {
+                    auto logits = model_->forward(x).to(torch::kFloat);
+                    loss = torch::nn::functional::cross_entropy(
+                        logits, y, torch::nn::functional::CrossEntropyFuncOptions().label_smoothing(o_.label_smoothing));
+                }
+            }
+            if (step_ == o_.inject_nan_step) loss = loss * std::numeric_limits<double>::quiet_NaN();
+            const double lv = loss.item<double>();
+            if (!std::isfinite(lv)) {
+                const std::string msg = "loss is " + std::string(std::isnan(lv) ? "NaN" : "infinite") + " at step " +
+                                        std::to_string(step_ + 1) + " (epoch " + std::to_string(epoch + 1) +
+                                        "); training stopped, the last good checkpoint " + fs::join(ckdir_, "last.*") +
+                                        " is kept";
+                log(msg);
+                throw Error(msg);
+            }
+            for (auto& p : model_->parameters()) p.mutable_grad() = torch::Tensor();
+            if (amp == "fp16") {
+                (loss * scale).backward();
+                bool finite = true;
+                for (auto& p : model_->parameters())
+                    if (p.grad().defined()) {
+                        p.mutable_grad().div_(scale);
+                        finite = finite && torch::isfinite(p.grad()).all().item<bool>();
+                    }
+                if (!finite) {
+                    scale /= 2;
+                    goodSteps = 0;
+                    for (auto& p : model_->parameters()) p.mutable_grad() = torch::Tensor();
+                } else if (++goodSteps % 2000 == 0) {
+                    scale *= 2;
+                }
+            } else {
+                loss.backward();
+            }
+            if (o_.clip_grad > 0) torch::nn::utils::clip_grad_norm_(model_->parameters(), o_.clip_grad);
+            opt_->step();
+            ++step_;
+            lossSum += lv;
+            ++lossN;
+            images += batch.images.size(0);
+            const auto now = Clock::now();
+            const double dt = std::chrono::duration<double>(now - tStep).count();
+            tStep = now;
+            StepEvent ev;
+            ev.step = step_;
+            ev.steps_total = total;
+            ev.epoch = epoch;
+            ev.loss = lv;
+            ev.lr = lr;
+            ev.images_per_s = dt > 0 ? batch.images.size(0) / dt : 0;
+            ev.blocks = sel_.blocks;
+            ev.lambdas = lambdas();
+            metrics_->write(json{{"event", "step"}, {"step", ev.step}, {"epoch", epoch}, {"loss", lv}, {"lr", lr},
+                                 {"images_per_s", ev.images_per_s}, {"blocks", ev.blocks}, {"lambda", ev.lambdas}}
+                                .dump());
+            if (obs_.onStep) obs_.onStep(ev);
+        }
+        applyLambda();  // the lambda the next step would use: the state this epoch ends in
+        const double trainSeconds = std::chrono::duration<double>(Clock::now() - te0).count();
+        auto ev = evaluate(*model_, testLoader, device_, cancel_, [&](const Progress& p) {
+            if (obs_.onProgress) obs_.onProgress(p);
+        });
+        EpochEvent ee;
+        ee.epoch = epoch;
+        ee.step = step_;
+        ee.train_loss = lossN ? lossSum / lossN : NAN;
+        ee.test_top1 = ev.top1;
+        ee.test_top5 = ev.top5;
+        ee.test_loss = ev.loss;
+        ee.seconds = std::chrono::duration<double>(Clock::now() - te0).count();
+        ee.images_per_s = trainSeconds > 0 ? images / trainSeconds : 0;
+        ee.lambdas = lambdas();
+        if (allDiluted() && ev.top1 > best_) {
+            best_ = ev.top1;
+            ee.best = true;
+        }
+        saveCheckpoint(ckdir_, "last", *model_, opt_.get(), state(epoch + 1));
+        if (ee.best) saveCheckpoint(ckdir_, "best", *model_, nullptr, state(epoch + 1));
+        metrics_->write(json{{"event", "epoch"}, {"epoch", epoch}, {"step", step_}, {"train_loss", ee.train_loss},
+                             {"test_top1", ev.top1}, {"test_top5", ev.top5}, {"test_loss", ev.loss},
+                             {"seconds", ee.seconds}, {"images_per_s", ee.images_per_s}, {"lambda", ee.lambdas},
+                             {"best", ee.best}}
+                            .dump());
+        if (obs_.onEpoch) obs_.onEpoch(ee);
+        sum.final_top1 = ev.top1;
+        sum.final_top5 = ev.top5;
+        sum.epochs_done = epoch + 1;
+    }
+    io::saveModel(*model_, fs::join(o_.out_dir, "final.safetensors"),
+                  {{"dilute.selection", json(sel_.blocks).dump()}, {"dilute.step", std::to_string(step_)}});
+    sum.best_top1 = best_;
+    sum.steps = step_;
+    sum.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+    log("finished: test top-1 " + std::to_string(sum.final_top1) + "%, final weights " +
+        fs::join(o_.out_dir, "final.safetensors"));
+    return sum;
+}
+
+}  // namespace
+
+TrainSummary train(const TrainOptions& opts, const TrainObserver& obs, const CancelToken* cancel) {
+    Run r(opts, false, obs, cancel);
+    return r.go();
+}
+
+TrainSummary resume(const std::string& runDir, const TrainObserver& obs, const CancelToken* cancel) {
+    const std::string cfg = fs::join(runDir, "config.json");
+    if (!fs::exists(cfg)) throw Error(cfg + ": not a run folder (no config.json)");
+    auto o = TrainOptions::fromJson(fs::readText(cfg));
+    o.out_dir = runDir;
+    Run r(o, true, obs, cancel);
+    return r.go();
+}
+
+}  // namespace dilute::train
