@@ -24,9 +24,9 @@ int main(int argc, char** argv) {
     add("eval", "Evaluate a model on a dataset (top-1, top-5, loss)", dilute::cli::addEval);
     add("analyze", "Entropy profile, transfer entropy and block selection (NOSE)", dilute::cli::addAnalyze);
     add("train", "Train from scratch or fine-tune with dilution", dilute::cli::addTrain);
-    // TODO-BUILD add("export", "Export the pruned model (attention removed) as safetensors / TorchScript", dilute::cli::addExport);
-    // TODO-BUILD add("bench", "Measure parameters, GMAC, throughput, latency and memory", dilute::cli::addBench);
-    // TODO-BUILD add("demo", "The whole method end to end on Fashion-MNIST", dilute::cli::addDemo);
+    add("export", "Export the pruned model (attention removed) as safetensors / TorchScript", dilute::cli::addExport);
+    add("bench", "Measure parameters, GMAC, throughput, latency and memory", dilute::cli::addBench);
+    add("demo", "The whole method end to end on Fashion-MNIST", dilute::cli::addDemo);
     CLI11_PARSE(app, argc, argv);
     dilute::cli::installInterruptHandler();
     try {

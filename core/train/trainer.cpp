@@ -217,7 +217,7 @@ TrainSummary Run::go() {
         sel_ = resolveSelection(*model_, req, obs_.onProgress, cancel_);
         json cfgj = json::parse(o_.toJson());
         cfgj["resolved_selection"] = {{"selector", sel_.selector}, {"blocks", sel_.blocks}};
-        cfgj["arch"] = json::parse(io::archToJson(cfg, {}, false));
+        cfgj["architecture"] = json::parse(io::archToJson(cfg, {}, false));
         cfgj["created"] = nowIso();
         fs::atomicWriteText(fs::join(o_.out_dir, "config.json"), cfgj.dump(2) + "\n");
         std::remove(fs::join(o_.out_dir, "metrics.jsonl").c_str());

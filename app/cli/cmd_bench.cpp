@@ -1,0 +1,111 @@
+// dilute bench: parameters, GMAC, throughput, latency, memory; --vs measures two models alternately.
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+#include <iostream>
+
+#include "bench/bench.h"
+#include "cli/commands.h"
+#include "io/export.h"
+#include "io/weights.h"
+#include "util/runtime.h"
+
+namespace dilute::cli {
+
+static nlohmann::json toJson(const bench::BenchResult& r) {
+    return {{"name", r.name},
+            {"params", r.params},
+            {"gmac", r.gmac},
+            {"images_per_s", r.images_per_s},
+            {"latency_p50_ms", r.latency_p50_ms},
+            {"latency_p95_ms", r.latency_p95_ms},
+            {"peak_mb", r.peak_mb},
+            {"weights_mb", r.weights_mb},
+            {"removed_blocks", r.removed}};
+}
+
+static void printRow(const char* label, double a, double b, const char* fmt, bool haveB) {
+    std::printf("%-22s", label);
+    std::printf(fmt, a);
+    if (haveB) {
+        std::printf(fmt, b);
+        std::printf("   x%.3f", a != 0 ? b / a : 0.0);
+    }
+    std::printf("\n");
+}
+
+Runner addBench(CLI::App& app, Common& common) {
+    struct Opts {
+        std::string a, b, arch, removeB;
+        bench::BenchOptions bo;
+    };
+    auto o = std::make_shared<Opts>();
+    app.add_option("--model,-m", o->a, "Model A: preset, safetensors file or run folder")->required();
+    app.add_option("--vs", o->b, "Model B, measured alternately with A (ratios B/A printed)");
+    app.add_option("--remove", o->removeB,
+                   "Build B from A with the attention of these blocks removed (e.g. 0,2,4,6): analytic what-if");
+    app.add_option("--arch", o->arch, "Preset describing timm files without Dilute metadata");
+    app.add_option("--batch,-b", o->bo.batch, "Throughput batch size")->capture_default_str();
+    app.add_option("--repeats", o->bo.repeats, "Timed throughput repeats (median)")->capture_default_str();
+    app.add_option("--latency-runs", o->bo.latency_runs, "Batch-1 runs for p50/p95 latency")->capture_default_str();
+    app.add_option("--rounds", o->bo.rounds, "Alternation rounds with --vs")->capture_default_str();
+    app.add_option("--device", o->bo.device, "cpu | cuda | cuda:N | auto")->capture_default_str();
+    app.add_flag("--json", common.json, "Print JSON");
+    return [o, &common]() {
+        o->bo.device = resolveDevice(o->bo.device);
+        io::OpenOptions oo;
+        oo.arch = o->arch;
+        auto a = io::openModel(io::weightsOf(o->a), oo);
+        model::VisionTransformer b{nullptr};
+        std::string nameB = o->b;
+        if (!o->b.empty()) {
+            b = io::openModel(io::weightsOf(o->b), oo);
+        } else if (!o->removeB.empty()) {
+            b = io::openModel(io::weightsOf(o->a), oo);
+            std::vector<int> rm;
+            for (size_t p = 0, q; p < o->removeB.size(); p = q + 1) {
+                q = o->removeB.find(',', p);
+                if (q == std::string::npos) q = o->removeB.size();
+                rm.push_back(std::stoi(o->removeB.substr(p, q - p)));
+            }
+            b->removeAttention(rm, true);
+            nameB = o->a + " minus attention " + o->removeB;
+        }
+        bench::BenchResult ra, rb;
+        if (b)
+            std::tie(ra, rb) = bench::benchPair(*a, o->a, *b, nameB, o->bo);
+        else
+            ra = bench::benchModel(*a, o->a, o->bo);
+        if (common.json) {
+            nlohmann::json j = {{"device", o->bo.device}, {"batch", o->bo.batch}, {"a", toJson(ra)}};
+            if (b) {
+                j["b"] = toJson(rb);
+                j["ratios"] = {{"params", double(rb.params) / ra.params},
+                               {"gmac", rb.gmac / ra.gmac},
+                               {"images_per_s", rb.images_per_s / ra.images_per_s},
+                               {"latency_p50", rb.latency_p50_ms / ra.latency_p50_ms}};
+                j["throughput_gain_vs_ideal"] = (rb.images_per_s / ra.images_per_s - 1) / (ra.gmac / rb.gmac - 1);
+            }
+            std::cout << j.dump(2) << "\n";
+            return 0;
+        }
+        const bool hb = static_cast<bool>(b);
+        std::printf("device %s, batch %d (throughput), batch 1 (latency)\n", o->bo.device.c_str(), o->bo.batch);
+        std::printf("%-22s%14s%s\n", "", "A", hb ? "             B    B/A" : "");
+        printRow("parameters (M)", ra.params / 1e6, hb ? rb.params / 1e6 : 0, "%14.3f", hb);
+        printRow("GMAC / image", ra.gmac, rb.gmac, "%14.4f", hb);
+        printRow("images/s", ra.images_per_s, rb.images_per_s, "%14.1f", hb);
+        printRow("latency p50 (ms)", ra.latency_p50_ms, rb.latency_p50_ms, "%14.3f", hb);
+        printRow("latency p95 (ms)", ra.latency_p95_ms, rb.latency_p95_ms, "%14.3f", hb);
+        printRow("peak memory (MB)", ra.peak_mb, rb.peak_mb, "%14.1f", hb);
+        printRow("weights (MB)", ra.weights_mb, rb.weights_mb, "%14.2f", hb);
+        if (hb) {
+            const double ideal = ra.gmac / rb.gmac, got = rb.images_per_s / ra.images_per_s;
+            std::printf("\nthroughput gain x%.3f of the GMAC ideal x%.3f: %.0f%% of the ideal gain\n", got, ideal,
+                        ideal > 1 ? 100.0 * (got - 1) / (ideal - 1) : 0.0);
+        }
+        return 0;
+    };
+}
+
+}  // namespace dilute::cli

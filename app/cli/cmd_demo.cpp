@@ -1,0 +1,66 @@
+// dilute demo: the whole method end to end on the embedded Fashion-MNIST.
+#include <cstdio>
+#include <memory>
+
+#include "cli/commands.h"
+#include "cli/progress.h"
+#include "experiment/demo.h"
+#include "util/files.h"
+
+namespace dilute::cli {
+
+Runner addDemo(CLI::App& app, Common&) {
+    auto o = std::make_shared<experiment::DemoOptions>();
+    app.add_option("--out,-o", o->out_dir, "Demo folder (runs, analysis, pruned model, report.md)")->capture_default_str();
+    app.add_flag("--quick", o->quick, "Subset and short runs (under 3 minutes), as CI runs it");
+    app.add_option("--compare", o->compare, "Also dilute randomly chosen blocks and compare: random")
+        ->check(CLI::IsMember({"random"}));
+    app.add_option("--preset", o->preset, "Small preset to train")->capture_default_str();
+    app.add_option("--data,-d", o->data, "Dataset URI")->capture_default_str();
+    app.add_option("--base-epochs", o->base_epochs, "Epochs of the baseline trained from scratch")->capture_default_str();
+    app.add_option("--dilute-epochs", o->dilute_epochs, "Epochs of dilution fine-tuning")->capture_default_str();
+    app.add_option("--calib", o->calib, "Calibration images for NOSE")->capture_default_str();
+    app.add_option("--seed", o->seed, "Seed")->capture_default_str();
+    app.add_option("--device", o->device, "auto | cpu | cuda | cuda:N")->capture_default_str();
+    app.add_flag("!--retrain", o->reuse_baseline, "Train the baseline again even if a matching one exists");
+    return [o]() {
+        std::unique_ptr<ProgressBar> bar;
+        std::string label;
+        experiment::DemoObserver obs;
+        obs.onStage = [&](const std::string& s) {
+            bar.reset();
+            std::fprintf(stderr, "== %s\n", s.c_str());
+        };
+        obs.train.onStep = [&](const train::StepEvent& e) {
+            const std::string l = "train epoch " + std::to_string(e.epoch + 1);
+            if (!bar || l != label) {
+                bar = std::make_unique<ProgressBar>(l);
+                label = l;
+            }
+            char extra[96];
+            std::snprintf(extra, sizeof extra, "loss %.3f%s", e.loss,
+                          e.lambdas.empty() ? "" : (" lambda " + std::to_string(e.lambdas[0]).substr(0, 5)).c_str());
+            bar->update(e.step, e.steps_total, extra);
+        };
+        obs.train.onEpoch = [&](const train::EpochEvent& e) {
+            bar.reset();
+            label.clear();
+            std::fprintf(stderr, "   epoch %d: train loss %.4f, test top-1 %.2f%%%s\n", e.epoch + 1, e.train_loss,
+                         e.test_top1, e.lambdas.empty() ? "" : (", lambda " + std::to_string(e.lambdas[0])).c_str());
+        };
+        obs.train.onProgress = [&](const Progress& p) {
+            if (p.phase == "eval") return;
+            if (!bar || label != p.phase) {
+                bar = std::make_unique<ProgressBar>(p.phase);
+                label = p.phase;
+            }
+            bar->update(p.done, p.total);
+        };
+        auto r = experiment::runDemo(*o, obs, &interruptToken());
+        bar.reset();
+        std::printf("\n%s\nreport: %s\n", experiment::demoReport(*o, r).c_str(), r.report_path.c_str());
+        return 0;
+    };
+}
+
+}  // namespace dilute::cli

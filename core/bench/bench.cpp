@@ -1,0 +1,113 @@
+#include "bench/bench.h"
+
+#include <torch/torch.h>
+
+#include <malloc.h>
+
+#include <algorithm>
+#include <chrono>
+
+#include "model/cost.h"
+#include "util/runtime.h"
+
+#if __has_include(<c10/cuda/CUDACachingAllocator.h>) && defined(DILUTE_WITH_CUDA)
+#include <c10/cuda/CUDACachingAllocator.h>
+#define DILUTE_CUDA_STATS 1
+#endif
+
+namespace dilute::bench {
+namespace {
+
+double median(std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v.empty() ? 0 : v[v.size() / 2];
+}
+
+double percentile(std::vector<double> v, double p) {
+    std::sort(v.begin(), v.end());
+    if (v.empty()) return 0;
+    const size_t i = std::min(v.size() - 1, static_cast<size_t>(p * (v.size() - 1) + 0.5));
+    return v[i];
+}
+
+void sync(const std::string& device) {
+    if (device != "cpu") torch::cuda::synchronize();
+}
+
+double secondsOf(const std::function<void()>& fn, const std::string& device) {
+    sync(device);
+    const auto t0 = std::chrono::steady_clock::now();
+    fn();
+    sync(device);
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+}  // namespace
+
+BenchResult benchModel(model::VisionTransformerImpl& m, const std::string& name, const BenchOptions& o) {
+    torch::NoGradGuard ng;
+    m.eval();
+    const torch::Device dev(o.device);
+    m.to(dev);
+    const auto& c = m.config();
+    BenchResult r;
+    r.name = name;
+    r.removed = m.removedBlocks();
+    for (const auto& p : m.parameters()) r.params += p.numel();
+    r.weights_mb = r.params * 4.0 / (1 << 20);
+    r.gmac = model::analyticCost(c, r.removed).gmac();
+    auto x = torch::randn({o.batch, c.in_chans, c.img_size, c.img_size}).to(dev);
+    auto x1 = torch::randn({1, c.in_chans, c.img_size, c.img_size}).to(dev);
+    for (int i = 0; i < o.warmup; ++i) m.forward(x);
+    // Peak memory of the throughput runs: hand freed heap back to the OS first, so the peak RSS
+    // growth counts what this model's forward pass really needs.
+    ::malloc_trim(0);
+    const long long rssBefore = currentRssBytes();
+    resetPeakRss();
+#ifdef DILUTE_CUDA_STATS
+    if (o.device != "cpu") c10::cuda::CUDACachingAllocator::resetPeakStats(dev.has_index() ? dev.index() : 0);
+#endif
+    std::vector<double> t;
+    for (int i = 0; i < o.repeats; ++i) t.push_back(secondsOf([&] { m.forward(x); }, o.device));
+    r.images_per_s = o.batch / median(t);
+    r.peak_mb = std::max(0.0, (peakRssBytes() - rssBefore) / double(1 << 20));
+#ifdef DILUTE_CUDA_STATS
+    if (o.device != "cpu") {
+        auto st = c10::cuda::CUDACachingAllocator::getDeviceStats(dev.has_index() ? dev.index() : 0);
+        r.peak_mb = st.allocated_bytes[0].peak / double(1 << 20);
+    }
+#endif
+    for (int i = 0; i < o.warmup; ++i) m.forward(x1);
+    std::vector<double> lat;
+    for (int i = 0; i < o.latency_runs; ++i) lat.push_back(1e3 * secondsOf([&] { m.forward(x1); }, o.device));
+    r.latency_p50_ms = percentile(lat, 0.5);
+    r.latency_p95_ms = percentile(lat, 0.95);
+    return r;
+}
+
+std::pair<BenchResult, BenchResult> benchPair(model::VisionTransformerImpl& a, const std::string& nameA,
+                                              model::VisionTransformerImpl& b, const std::string& nameB,
+                                              const BenchOptions& o) {
+    std::vector<BenchResult> ra, rb;
+    BenchOptions per = o;
+    for (int i = 0; i < std::max(1, o.rounds); ++i) {
+        ra.push_back(benchModel(a, nameA, per));
+        rb.push_back(benchModel(b, nameB, per));
+    }
+    auto combine = [](std::vector<BenchResult> v) {
+        BenchResult r = v.front();
+        auto med = [&](double BenchResult::*f) {
+            std::vector<double> x;
+            for (const auto& e : v) x.push_back(e.*f);
+            return median(x);
+        };
+        r.images_per_s = med(&BenchResult::images_per_s);
+        r.latency_p50_ms = med(&BenchResult::latency_p50_ms);
+        r.latency_p95_ms = med(&BenchResult::latency_p95_ms);
+        r.peak_mb = med(&BenchResult::peak_mb);
+        return r;
+    };
+    return {combine(ra), combine(rb)};
+}
+
+}  // namespace dilute::bench

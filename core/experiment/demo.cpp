@@ -1,0 +1,213 @@
+#include "experiment/demo.h"
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <fstream>
+#include <cmath>
+#include <sstream>
+
+#include "analysis/job.h"
+#include "io/export.h"
+#include "io/weights.h"
+#include "model/preset.h"
+#include "train/trainer.h"
+#include "util/error.h"
+#include "util/files.h"
+#include "util/runtime.h"
+
+namespace dilute::experiment {
+using json = nlohmann::json;
+
+namespace {
+
+constexpr int kBenchBatch = 256;
+
+train::TrainOptions baseOptions(const DemoOptions& o, const std::string& device) {
+    train::TrainOptions t;
+    train::applyPresetDefaults(t, o.preset);
+    t.model = o.preset;
+    t.data = o.data;
+    t.out_dir = fs::join(o.out_dir, "baseline");
+    t.epochs = o.base_epochs;
+    t.seed = o.seed;
+    t.device = device;
+    t.workers = 1;
+    if (o.quick) {
+        t.train_limit = 10000;
+        t.test_limit = 2000;
+        t.epochs = 2;
+    }
+    return t;
+}
+
+train::TrainOptions diluteOptions(const DemoOptions& o, const train::TrainOptions& base, const std::string& name,
+                                  const std::string& select) {
+    train::TrainOptions t = base;
+    t.model = fs::join(base.out_dir, "final.safetensors");
+    t.out_dir = fs::join(o.out_dir, name);
+    t.epochs = o.quick ? 2 : o.dilute_epochs;
+    t.lr = base.lr * 0.5;
+    t.warmup_epochs = 0.2;
+    t.select = select;
+    t.schedule.end = t.epochs * (2.0 / 3.0);  // the last third trains the MLP-only form
+    return t;
+}
+
+bool sameConfig(const std::string& dir, const train::TrainOptions& t) {
+    const auto cfg = fs::join(dir, "config.json");
+    if (!fs::exists(cfg) || !fs::exists(fs::join(dir, "final.safetensors"))) return false;
+    try {
+        auto old = json::parse(fs::readText(cfg));
+        auto now = json::parse(t.toJson());
+        for (auto it = now.begin(); it != now.end(); ++it)
+            if (it.key() != "out_dir" && old.value(it.key(), json()) != it.value()) return false;
+        return true;
+    } catch (const std::exception&) {
+        return false;
+    }
+}
+
+std::string fmt(double v, int prec) {
+    std::ostringstream ss;
+    ss.setf(std::ios::fixed);
+    ss.precision(prec);
+    ss << v;
+    return ss.str();
+}
+
+}  // namespace
+
+std::string demoReport(const DemoOptions& o, const DemoResult& r) {
+    std::ostringstream md;
+    auto blocks = [](const std::vector<int>& b) {
+        std::string s;
+        for (int x : b) s += (s.empty() ? "" : ", ") + std::to_string(x);
+        return "{" + s + "}";
+    };
+    const auto& F = r.full;
+    const auto& P = r.pruned;
+    md << "# Dilute demo report\n\n"
+       << "Model `" << o.preset << "` on `" << o.data << "`" << (o.quick ? " (quick: subset, short runs)" : "")
+       << ", device " << r.device << ". Wall time " << fmt(r.seconds / 60.0, 1) << " min"
+       << (r.baseline_reused ? " (baseline reused from an earlier run)" : "") << ".\n\n"
+       << "## Accuracy (test top-1)\n\n| model | blocks without attention | top-1 (%) | vs baseline |\n|---|---|---|---|\n"
+       << "| baseline (trained from scratch) | none | " << fmt(r.base_top1, 2) << " | |\n"
+       << "| NOSE + dilution | " << blocks(r.nose_blocks) << " | " << fmt(r.nose_top1, 2) << " | "
+       << fmt(r.nose_top1 - r.base_top1, 2) << " |\n";
+    if (r.random_top1 >= 0)
+        md << "| random + dilution | " << blocks(r.random_blocks) << " | " << fmt(r.random_top1, 2) << " | "
+           << fmt(r.random_top1 - r.base_top1, 2) << " |\n";
+    md << "\n## Cost, measured (" << P.name << " vs " << F.name << ")\n\n"
+       << "| metric | full | pruned | pruned / full |\n|---|---|---|---|\n"
+       << "| test top-1 (%) | " << fmt(r.base_top1, 2) << " | " << fmt(r.nose_top1, 2) << " | "
+       << fmt(r.nose_top1 / r.base_top1, 3) << " |\n"
+       << "| parameters | " << F.params << " | " << P.params << " | " << fmt(double(P.params) / F.params, 3) << " |\n"
+       << "| GMAC / image | " << fmt(F.gmac, 4) << " | " << fmt(P.gmac, 4) << " | " << fmt(P.gmac / F.gmac, 3) << " |\n"
+       << "| images/s (batch " << kBenchBatch << ") | " << fmt(F.images_per_s, 0) << " | " << fmt(P.images_per_s, 0) << " | "
+       << fmt(P.images_per_s / F.images_per_s, 3) << " |\n"
+       << "| latency p50, batch 1 (ms) | " << fmt(F.latency_p50_ms, 3) << " | " << fmt(P.latency_p50_ms, 3) << " | "
+       << fmt(P.latency_p50_ms / F.latency_p50_ms, 3) << " |\n"
+       << "| latency p95, batch 1 (ms) | " << fmt(F.latency_p95_ms, 3) << " | " << fmt(P.latency_p95_ms, 3) << " | "
+       << fmt(P.latency_p95_ms / F.latency_p95_ms, 3) << " |\n"
+       << "| peak memory during inference (MB) | " << fmt(F.peak_mb, 1) << " | " << fmt(P.peak_mb, 1) << " | "
+       << fmt(F.peak_mb > 0 ? P.peak_mb / F.peak_mb : 0, 3) << " |\n"
+       << "| weights (MB, fp32) | " << fmt(F.weights_mb, 2) << " | " << fmt(P.weights_mb, 2) << " | "
+       << fmt(P.weights_mb / F.weights_mb, 3) << " |\n\n"
+       << "Files: `baseline/` (run), `analysis/analysis.json`, `nose/` (dilution run), "
+       << (r.random_top1 >= 0 ? "`random/` (dilution run), " : "") << "`pruned.safetensors`, `pruned.pt` (TorchScript).\n";
+    return md.str();
+}
+
+DemoResult runDemo(const DemoOptions& o, const DemoObserver& obs, const CancelToken* cancel) {
+    const auto t0 = std::chrono::steady_clock::now();
+    auto stage = [&](const std::string& s) {
+        if (obs.onStage) obs.onStage(s);
+    };
+    if (!o.compare.empty() && o.compare != "random") throw Error("--compare '" + o.compare + "': expected random");
+    DemoOptions opt = o;
+    opt.device = resolveDevice(o.device);
+    fs::ensureWritableDir(o.out_dir);
+    DemoResult r;
+    r.device = opt.device;
+
+    auto base = baseOptions(opt, opt.device);
+    if (opt.reuse_baseline && sameConfig(base.out_dir, base)) {
+        stage("baseline: reusing " + base.out_dir);
+        r.baseline_reused = true;
+    } else {
+        stage("baseline: training " + opt.preset + " from scratch");
+        train::train(base, obs.train, cancel);
+    }
+    {
+        std::ifstream in(fs::join(base.out_dir, "metrics.jsonl"));
+        std::string line;
+        while (std::getline(in, line)) {
+            auto j = json::parse(line, nullptr, false);
+            if (!j.is_discarded() && j.value("event", "") == "epoch") r.base_top1 = j["test_top1"];
+        }
+    }
+
+    stage("analysis: entropy profile, transfer entropy, NOSE");
+    analysis::AnalysisOptions ao;
+    ao.model = fs::join(base.out_dir, "final.safetensors");
+    ao.data = opt.data;
+    ao.calib = opt.quick ? 512 : opt.calib;
+    ao.k = model::preset(opt.preset).depth / 3;
+    ao.pairwise = true;
+    ao.device = opt.device;
+    ao.workers = 1;
+    analysis::AnalysisObserver aobs;
+    aobs.progress = obs.train.onProgress;
+    auto ar = analysis::runAnalysis(ao, aobs, cancel);
+    analysis::writeAnalysis(fs::join(opt.out_dir, "analysis"), ar);
+    r.nose_blocks = ar.selection.blocks;
+
+    stage("dilution: fine-tuning with NOSE blocks");
+    auto nose = diluteOptions(opt, base, "nose", fs::join(opt.out_dir, "analysis"));
+    auto ns = train::train(nose, obs.train, cancel);
+    r.nose_top1 = ns.final_top1;
+
+    if (opt.compare == "random") {
+        stage("dilution: fine-tuning with random blocks");
+        auto rnd = diluteOptions(opt, base, "random", "random:" + std::to_string(ao.k));
+        rnd.seed = opt.seed + 1;
+        auto rs = train::train(rnd, obs.train, cancel);
+        r.random_top1 = rs.final_top1;
+        r.random_blocks = rs.blocks;
+    }
+
+    stage("export: removing attention, folding, TorchScript");
+    io::ExportOptions eo;
+    eo.input = nose.out_dir;
+    eo.out = fs::join(opt.out_dir, "pruned.safetensors");
+    eo.torchscript = fs::join(opt.out_dir, "pruned.pt");
+    io::exportPruned(eo);
+
+    stage("bench: full vs pruned");
+    auto full = io::openModel(fs::join(base.out_dir, "final.safetensors"));
+    auto pruned = io::openModel(eo.out);
+    bench::BenchOptions bo;
+    bo.batch = kBenchBatch;
+    bo.device = opt.device;
+    bo.repeats = opt.quick ? 3 : 7;
+    bo.rounds = opt.quick ? 1 : 3;
+    bo.latency_runs = opt.quick ? 20 : 50;
+    std::tie(r.full, r.pruned) = bench::benchPair(*full, "full", *pruned, "pruned", bo);
+
+    r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    r.report_path = fs::join(opt.out_dir, "report.md");
+    fs::atomicWriteText(r.report_path, demoReport(opt, r));
+    json s = {{"base_top1", r.base_top1},       {"nose_top1", r.nose_top1},     {"nose_blocks", r.nose_blocks},
+              {"random_top1", r.random_top1},   {"random_blocks", r.random_blocks},
+              {"params", {r.full.params, r.pruned.params}},
+              {"gmac", {r.full.gmac, r.pruned.gmac}},
+              {"images_per_s", {r.full.images_per_s, r.pruned.images_per_s}},
+              {"latency_p50_ms", {r.full.latency_p50_ms, r.pruned.latency_p50_ms}},
+              {"peak_mb", {r.full.peak_mb, r.pruned.peak_mb}},
+              {"seconds", r.seconds},           {"quick", opt.quick}};
+    fs::atomicWriteText(fs::join(opt.out_dir, "summary.json"), s.dump(2) + "\n");
+    return r;
+}
+
+}  // namespace dilute::experiment

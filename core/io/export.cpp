@@ -1,0 +1,71 @@
+#include "io/export.h"
+
+#include <torch/script.h>
+#include <torch/torch.h>
+
+#include <algorithm>
+
+#include "io/weights.h"
+#include "util/error.h"
+#include "util/files.h"
+
+namespace dilute::io {
+
+std::string weightsOf(const std::string& p) {
+    if (!fs::isDirectory(p)) return p;
+    for (const char* f : {"final.safetensors", "checkpoints/last.safetensors"}) {
+        const auto c = fs::join(p, f);
+        if (fs::exists(c)) return c;
+    }
+    throw Error(p + ": run folder holds no final.safetensors or checkpoints/last.safetensors");
+}
+
+ExportResult exportPruned(const ExportOptions& o) {
+    if (o.out.empty()) throw Error("export needs --out FILE.safetensors");
+    ExportResult r;
+    r.source = weightsOf(o.input);
+    OpenOptions oo;
+    oo.arch = o.arch;
+    auto m = openModel(r.source, oo);
+    m->eval();
+    r.already_removed = m->removedBlocks();
+    std::vector<int> notZero;
+    for (int i = 0; i < m->depth(); ++i) {
+        auto b = m->block(i);
+        if (b->mode() == model::BlockMode::Diluted) {
+            if (b->lambda() == 0.0 || o.force)
+                r.removed.push_back(i);
+            else
+                notZero.push_back(i);
+        }
+    }
+    if (!notZero.empty()) {
+        std::string list;
+        for (int i : notZero) list += " " + std::to_string(i) + " (lambda " + std::to_string(m->block(i)->lambda()) + ")";
+        throw Error(r.source + ": selected blocks still use their attention:" + list +
+                    "; train until lambda reaches 0, or pass --force to remove them anyway (changes the model's output)");
+    }
+    if (r.removed.empty() && r.already_removed.empty())
+        throw Error(r.source + ": no block is diluted to lambda 0, nothing to remove (train with --select first)");
+    torch::NoGradGuard ng;
+    torch::manual_seed(0);
+    const auto& c = m->config();
+    auto x = torch::randn({4, c.in_chans, c.img_size, c.img_size});
+    auto before = m->forward(x);
+    if (!r.already_removed.empty() && !m->folded() && o.fold && !r.removed.empty())
+        throw Error(r.source + ": model already has unfolded removed blocks; export with --no-fold");
+    m->removeAttention(r.removed, false);
+    if (o.fold) m->fold();
+    auto after = m->forward(x);
+    r.max_abs_diff = (before - after).abs().max().item<double>();
+    saveModel(*m, o.out);
+    if (!o.torchscript.empty()) {
+        saveTorchScript(*m, o.torchscript);
+        auto ts = torch::jit::load(o.torchscript);
+        auto y = ts.forward({x}).toTensor();
+        r.torchscript_max_abs_diff = (y - after).abs().max().item<double>();
+    }
+    return r;
+}
+
+}  // namespace dilute::io

@@ -1,0 +1,195 @@
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include <fstream>
+
+#include "io/weights.h"
+#include "model/vit.h"
+#include "test_util.h"
+#include "train/checkpoint.h"
+#include "train/schedule.h"
+#include "train/trainer.h"
+#include "util/error.h"
+
+using namespace dilute;
+using namespace dilute::train;
+using dilute::testing::TempDir;
+
+namespace {
+
+TrainOptions tinyRun(const std::string& dir) {
+    TrainOptions o;
+    o.model = "vit_nano_patch7_28";
+    o.data = "fashion-mnist";
+    o.out_dir = dir;
+    o.epochs = 2;
+    o.batch = 64;
+    o.lr = 2e-3;
+    o.warmup_epochs = 0.5;
+    o.train_limit = 640;
+    o.test_limit = 256;
+    o.workers = 1;
+    o.device = "cpu";
+    o.drop_path = 0.1;
+    return o;
+}
+
+std::vector<double> stepLosses(const std::string& metrics) {
+    std::ifstream in(metrics);
+    std::string line;
+    std::vector<double> out;
+    while (std::getline(in, line)) {
+        auto j = nlohmann::json::parse(line);
+        if (j["event"] == "step") out.push_back(j["loss"]);
+    }
+    return out;
+}
+
+}  // namespace
+
+TEST(Schedule, EndpointsMonotonicAndUpdateModes) {
+    DilutionSchedule s;
+    s.start = 1;
+    s.end = 3;  // epochs
+    const long long spe = 10;
+    EXPECT_EQ(s.lambdaAt(0, spe, 4), 1.0);
+    EXPECT_EQ(s.lambdaAt(10, spe, 4), 1.0);
+    EXPECT_NEAR(s.lambdaAt(20, spe, 4), 0.5, 1e-12);
+    EXPECT_EQ(s.lambdaAt(30, spe, 4), 0.0);
+    EXPECT_EQ(s.lambdaAt(39, spe, 4), 0.0);
+    double prev = 1.0;
+    for (long long t = 0; t < 40; ++t) {
+        const double l = s.lambdaAt(t, spe, 4);
+        EXPECT_LE(l, prev);
+        EXPECT_GE(l, 0.0);
+        prev = l;
+    }
+    EXPECT_NEAR(s.lambdaAt(15, spe, 4), 0.75, 1e-12);  // per step: moves inside an epoch
+    s.per_step = false;
+    EXPECT_NEAR(s.lambdaAt(15, spe, 4), 1.0, 1e-12);   // per epoch: constant inside an epoch
+    EXPECT_NEAR(s.lambdaAt(25, spe, 4), 0.5, 1e-12);
+    s.shape = "cosine";
+    s.per_step = true;
+    EXPECT_NEAR(s.lambdaAt(15, spe, 4), 0.5 * (1 + std::cos(M_PI * 0.25)), 1e-12);
+    DilutionSchedule authors;  // end < 0: 3/4 of the run
+    authors.per_step = false;
+    EXPECT_NEAR(authors.lambdaAt(100 * 10, 10, 400), 1.0 - 100.0 / 300.0, 1e-12);
+    EXPECT_EQ(authors.lambdaAt(300 * 10, 10, 400), 0.0);
+    DilutionSchedule steps;
+    steps.unit = "steps";
+    steps.end = 8;
+    EXPECT_NEAR(steps.lambdaAt(2, 100, 1), 0.75, 1e-12);
+    DilutionSchedule bad;
+    bad.shape = "step";
+    EXPECT_THROW(bad.validate(), Error);
+}
+
+TEST(Dilution, NoGradientAtLambdaZeroAndOutputEqualsRemoved) {
+    auto cfg = model::preset("vit_nano_patch7_28");
+    auto m = model::buildModel(cfg);
+    m->initWeights(1);
+    m->train();
+    m->block(2)->setLambda(0.0);
+    m->block(4)->setLambda(0.3);
+    auto x = torch::randn({4, 1, 28, 28});
+    m->forward(x).sum().backward();
+    for (auto* p : {&m->block(2)->attn->qkv->weight, &m->block(2)->attn->proj->weight, &m->block(2)->norm1->weight}) {
+        EXPECT_TRUE(!p->grad().defined() || p->grad().abs().sum().item<double>() == 0.0);
+    }
+    EXPECT_GT(m->block(4)->attn->qkv->weight.grad().abs().sum().item<double>(), 0.0);
+    EXPECT_GT(m->block(2)->mlp->fc1->weight.grad().abs().sum().item<double>(), 0.0);
+    m->eval();
+    auto diluted = m->forward(x);
+    m->block(4)->setLambda(1.0);
+    auto a = m->forward(x);
+    m->removeAttention({2}, false);
+    EXPECT_TRUE(torch::allclose(a, m->forward(x), 1e-5, 1e-6));
+    EXPECT_FALSE(torch::allclose(a, diluted));
+}
+
+TEST(Trainer, ShortRunLowersLossAndWritesRunFolder) {
+    if (!dilute::testing::fashionMnistInstalled()) GTEST_SKIP();
+    TempDir d("train");
+    auto o = tinyRun(d.path());
+    o.epochs = 3;
+    o.select = "1,3";
+    std::vector<EpochEvent> epochs;
+    std::vector<StepEvent> steps;
+    TrainObserver obs;
+    obs.onEpoch = [&](const EpochEvent& e) { epochs.push_back(e); };
+    obs.onStep = [&](const StepEvent& e) { steps.push_back(e); };
+    auto s = train::train(o, obs);
+    ASSERT_EQ(epochs.size(), 3u);
+    EXPECT_LT(epochs.back().train_loss, epochs.front().train_loss);
+    EXPECT_GT(epochs.back().test_top1, 30.0);
+    EXPECT_EQ(s.blocks, (std::vector<int>{1, 3}));
+    ASSERT_EQ(steps.size(), 30u);
+    EXPECT_EQ(steps.front().lambdas.size(), 2u);
+    EXPECT_LT(steps[10].lambdas[0], steps[2].lambdas[0]);
+    EXPECT_EQ(epochs.back().lambdas[0], 0.0);  // 3/4 of the run by default
+    for (const char* f : {"config.json", "metrics.jsonl", "checkpoints/last.safetensors", "checkpoints/last.optim.pt",
+                          "checkpoints/last.json", "checkpoints/best.safetensors", "final.safetensors"})
+        EXPECT_TRUE(std::filesystem::exists(d.file(f))) << f;
+    // The final file remembers its lambdas: loading it gives the diluted model.
+    auto m = io::openModel(d.file("final.safetensors"));
+    EXPECT_EQ(m->block(1)->lambda(), 0.0);
+    EXPECT_EQ(m->block(0)->lambda(), 1.0);
+}
+
+TEST(Trainer, ResumeReproducesUninterruptedLosses) {
+    if (!dilute::testing::fashionMnistInstalled()) GTEST_SKIP();
+    TempDir a("full"), b("resumed");
+    auto oa = tinyRun(a.path());
+    oa.select = "2";
+    train::train(oa);
+    auto ob = tinyRun(b.path());
+    ob.select = "2";
+    CancelToken cancel;
+    TrainObserver obs;
+    obs.onStep = [&](const StepEvent& e) {
+        if (e.step == 13) cancel.cancel();  // mid second epoch
+    };
+    EXPECT_THROW(train::train(ob, obs, &cancel), Cancelled);
+    auto st = readCheckpointState(b.file("checkpoints"), "last");
+    EXPECT_EQ(st.step, 13);  // stopped within one step, checkpoint written
+    train::resume(b.path());
+    auto la = stepLosses(a.file("metrics.jsonl")), lb = stepLosses(b.file("metrics.jsonl"));
+    ASSERT_EQ(la.size(), 20u);
+    ASSERT_EQ(lb.size(), 20u);
+    for (size_t i = 0; i < la.size(); ++i) EXPECT_NEAR(la[i], lb[i], 1e-5 * std::max(1.0, std::fabs(la[i]))) << "step " << i;
+}
+
+TEST(Trainer, NanStopsRunAndKeepsLastGoodCheckpoint) {
+    if (!dilute::testing::fashionMnistInstalled()) GTEST_SKIP();
+    TempDir d("nan");
+    auto o = tinyRun(d.path());
+    o.inject_nan_step = 14;  // in the second epoch, after the first checkpoint
+    const auto last = d.file("checkpoints/last.safetensors");
+    std::string msg;
+    try {
+        train::train(o);
+    } catch (const Error& e) {
+        msg = e.what();
+    }
+    EXPECT_NE(msg.find("NaN at step 15"), std::string::npos) << msg;
+    auto st = readCheckpointState(d.file("checkpoints"), "last");
+    EXPECT_EQ(st.step, 10);
+    auto m = io::openModel(last);  // intact and loadable
+    for (const auto& p : m->parameters()) EXPECT_TRUE(torch::isfinite(p).all().item<bool>());
+    EXPECT_FALSE(std::filesystem::exists(d.file("final.safetensors")));
+}
+
+TEST(Trainer, UnwritableFolderFailsBeforeTraining) {
+    auto o = tinyRun("/proc/dilute-cannot-write-here");
+    int steps = 0;
+    TrainObserver obs;
+    obs.onStep = [&](const StepEvent&) { ++steps; };
+    EXPECT_THROW(train::train(o, obs), Error);
+    EXPECT_EQ(steps, 0);
+    TempDir d("badopts");
+    auto bad = tinyRun(d.path());
+    bad.select = "0,99";
+    EXPECT_THROW(train::train(bad), Error);
+    EXPECT_THROW(train::resume(d.file("nope")), Error);
+}
