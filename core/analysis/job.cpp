@@ -136,6 +136,8 @@ std::string analysisToJson(const AnalysisResult& r) {
               {"entropy_units", "nats (Gaussian differential entropy, sum over channels)"},
               {"depth", p.depth},
               {"heads", p.heads},
+              {"embed_dim", p.embed_dim},
+              {"head_dim", p.head_dim},
               {"attn_entropy", vec(p.attn)},
               {"head_entropy", mat(p.head)},
               {"mlp_entropy", vec(p.mlp)},
@@ -213,6 +215,8 @@ AnalysisResult readAnalysis(const std::string& pathOrDir) {
         auto& p = r.profile;
         p.depth = j.at("depth");
         p.heads = j.at("heads");
+        p.embed_dim = j.value("embed_dim", 0);
+        p.head_dim = j.value("head_dim", 0);
         p.attn = toVec(j.at("attn_entropy"));
         p.head = toMat(j.at("head_entropy"));
         p.mlp = toVec(j.at("mlp_entropy"));

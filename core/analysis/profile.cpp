@@ -37,6 +37,8 @@ EntropyProfile entropyProfile(model::VisionTransformerImpl& m, const std::vector
     EntropyProfile p;
     p.depth = L;
     p.heads = H;
+    p.embed_dim = m.config().embed_dim;
+    p.head_dim = hd;
     p.output_kind = output;
     int fl = 0;
     for (int l = 0; l < L; ++l) {

@@ -8,6 +8,7 @@ namespace dilute::analysis {
 
 struct EntropyProfile {
     int depth = 0, heads = 0;
+    int embed_dim = 0, head_dim = 0;          // channels per branch / per head
     std::vector<double> attn;                 // per block, NaN where the attention is removed
     std::vector<std::vector<double>> head;    // [block][head], before proj
     std::vector<double> mlp;                  // per block

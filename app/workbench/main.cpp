@@ -1,0 +1,77 @@
+// dilute-workbench: the Qt desktop workbench. Thin: parse arguments, set up, show the window.
+//   dilute-workbench [--open RUN_DIR] [--analysis DIR] [--screenshots OUT_DIR]
+// --screenshots renders every view to OUT_DIR/*.png and exits (README screenshots, tests).
+#include <QApplication>
+#include <QCommandLineParser>
+#include <QDir>
+#include <QTabWidget>
+#include <QTimer>
+
+#include "analysisview.h"
+#include "mainwindow.h"
+#include "trainingview.h"
+#include "exportview.h"
+#include "jobrunner.h"
+#include "projectpanel.h"
+#include "util/runtime.h"
+
+// LibTorch has members called slots(): hide Qt's keyword macro while its headers are read.
+#undef slots
+#include "analysis/job.h"
+#define slots Q_SLOTS
+
+int main(int argc, char** argv) {
+    QApplication app(argc, argv);
+    QApplication::setOrganizationName("Dilute");
+    QApplication::setApplicationName("dilute-workbench");
+    QApplication::setApplicationVersion("0.1.0");
+    QCommandLineParser p;
+    p.setApplicationDescription("Dilute workbench: entropy heatmaps, NOSE selection, live dilution training, export");
+    p.addHelpOption();
+    p.addVersionOption();
+    QCommandLineOption open("open", "Reopen a run folder (plots redrawn from metrics.jsonl).", "RUN_DIR");
+    QCommandLineOption analysis("analysis", "Load an analysis folder or analysis.json.", "PATH");
+    QCommandLineOption model("model", "Model: preset or safetensors file.", "MODEL");
+    QCommandLineOption exportDir("export-report", "Show the export of RUN_DIR against --model (runs the job).", "RUN_DIR");
+    QCommandLineOption shots("screenshots", "Render each view to PNG files in DIR and exit.", "DIR");
+    p.addOptions({open, analysis, model, exportDir, shots});
+    p.process(app);
+    dilute::setThreads(0);
+
+    dilute::gui::MainWindow w;
+    if (p.isSet(model)) w.projectPanel()->setModel(p.value(model));
+    if (p.isSet(analysis)) w.analysisView()->setResult(dilute::analysis::readAnalysis(p.value(analysis).toStdString()));
+    if (p.isSet(open)) w.openRun(p.value(open));
+    w.show();
+    if (p.isSet(exportDir)) {
+        w.tabs()->setCurrentWidget(w.exportView());
+        w.exportView()->setRun(p.value(exportDir), w.projectPanel()->model());
+        w.runner()->startExport(p.value(exportDir), p.value(exportDir) + "/export", w.projectPanel()->model(),
+                                w.projectPanel()->data());
+    }
+    if (p.isSet(shots)) {
+        const QString dir = p.value(shots);
+        QDir().mkpath(dir);
+        auto grabAll = [&w, dir] {
+            const QList<QPair<QWidget*, QString>> views{{w.analysisView(), "analysis"},
+                                                        {w.trainingView(), "training"},
+                                                        {w.exportView(), "export"}};
+            for (const auto& [view, name] : views) {
+                w.tabs()->setCurrentWidget(view);
+                QApplication::processEvents();
+                w.trainingView()->flush();
+                w.grab().save(dir + "/" + name + ".png");
+            }
+            QApplication::quit();
+        };
+        // Wait for a running export job (if any) before grabbing.
+        auto* poll = new QTimer(&w);
+        QObject::connect(poll, &QTimer::timeout, &w, [&w, poll, grabAll] {
+            if (w.runner()->busy()) return;
+            poll->stop();
+            grabAll();
+        });
+        poll->start(300);
+    }
+    return app.exec();
+}

@@ -1,0 +1,34 @@
+#pragma once
+// Analysis options: one struct filled by the CLI and the GUI alike (no LibTorch here, so the
+// GUI headers can use it).
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "util/cancel.h"
+
+namespace dilute::analysis {
+
+struct AnalysisOptions {
+    std::string model;              // preset or safetensors file (used by runAnalysis(opts) only)
+    std::string arch;               // preset for timm files without metadata
+    std::string data;               // dataset URI ("" = the preset's default)
+    std::string split = "train";
+    int calib = 2048;               // calibration images: the first N of the split
+    int batch = 256;
+    int k = -1;                     // blocks to select (-1: a third of the depth, 0: none)
+    std::string selector = "nose";  // nose | nose-abs | random | lowest | first
+    bool pairwise = false;          // also the pairwise matrix T({i,j})
+    std::string output = "cls";     // output entropy on the CLS feature or on the logits
+    bool naive = false;             // reference loop without prefix caching
+    uint64_t seed = 0;              // random selector
+    std::string device = "auto";
+    int workers = 2;
+};
+
+struct AnalysisObserver {
+    std::function<void(const Progress&)> progress;  // phase: calibration | profile | transfer | select | pairwise
+    std::function<void(const std::string&)> log;
+};
+
+}  // namespace dilute::analysis

@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# One command: install what is missing, build, and run the main job (dilute demo) on Fashion-MNIST.
+# Extra arguments go to `dilute demo` (e.g. --quick, --compare random).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+packaging/build.sh
+exec build/app/dilute demo "$@"

@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# One command: install what is missing, build, and run every test (no display needed).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+packaging/build.sh
+export QT_QPA_PLATFORM=offscreen
+cd build && ctest --output-on-failure --timeout 900 -j2 "$@"

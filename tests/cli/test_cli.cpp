@@ -1,0 +1,106 @@
+// The CLI end to end: runs the built `dilute` binary like a user would.
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <string>
+
+namespace {
+
+struct Out {
+    int rc;
+    std::string text;
+};
+
+Out run(const std::string& args) {
+    const std::string cmd = std::string(DILUTE_CLI) + " " + args + " 2>&1";
+    std::unique_ptr<FILE, int (*)(FILE*)> p(popen(cmd.c_str(), "r"), pclose);
+    std::string text;
+    std::array<char, 4096> buf;
+    size_t n;
+    while ((n = fread(buf.data(), 1, buf.size(), p.get())) > 0) text.append(buf.data(), n);
+    const int status = pclose(p.release());
+    return {WEXITSTATUS(status), text};
+}
+
+std::string tmpDir(const std::string& tag) {
+    auto d = std::filesystem::temp_directory_path() / ("dilute-cli-" + tag + "-" + std::to_string(::getpid()));
+    std::filesystem::remove_all(d);
+    return d.string();
+}
+
+bool haveFashion() { return std::filesystem::exists("/usr/share/datasets/fashion-mnist"); }
+
+}  // namespace
+
+TEST(Cli, HelpIsCompleteForEverySubcommand) {
+    auto top = run("--help");
+    EXPECT_EQ(top.rc, 0);
+    for (const char* sub : {"info", "eval", "analyze", "train", "export", "bench", "demo"}) {
+        EXPECT_NE(top.text.find(sub), std::string::npos) << sub;
+        auto h = run(std::string(sub) + " --help");
+        EXPECT_EQ(h.rc, 0) << sub;
+        EXPECT_NE(h.text.find("--threads"), std::string::npos) << sub;
+    }
+    EXPECT_NE(run("train --help").text.find("--decay-end"), std::string::npos);
+    EXPECT_NE(run("analyze --help").text.find("--pairwise"), std::string::npos);
+}
+
+TEST(Cli, InfoJsonForPresetAndClearErrors) {
+    auto r = run("info --model deit_base_patch16_224 --json");
+    ASSERT_EQ(r.rc, 0) << r.text;
+    auto j = nlohmann::json::parse(r.text);
+    EXPECT_EQ(j["params"], 86567656);
+    EXPECT_EQ(j["blocks"].size(), 12u);
+    auto bad = run("info --model /no/such/file.safetensors");
+    EXPECT_EQ(bad.rc, 1);
+    EXPECT_NE(bad.text.find("/no/such/file.safetensors: no such file"), std::string::npos) << bad.text;
+    auto list = run("info --list");
+    EXPECT_NE(list.text.find("vit_nano_patch7_28"), std::string::npos);
+}
+
+TEST(Cli, TrainAnalyzeExportBenchEndToEnd) {
+    if (!haveFashion()) GTEST_SKIP();
+    const auto d = tmpDir("e2e");
+    auto t = run("train -m vit_nano_patch7_28 --epochs 1 --train-limit 512 --test-limit 256 --batch 64 -o " + d + "/base");
+    ASSERT_EQ(t.rc, 0) << t.text;
+    auto a = run("analyze -m " + d + "/base/final.safetensors --calib 128 --k 2 --pairwise -o " + d + "/an");
+    ASSERT_EQ(a.rc, 0) << a.text;
+    EXPECT_NE(a.text.find("selection (nose)"), std::string::npos);
+    EXPECT_TRUE(std::filesystem::exists(d + "/an/analysis.json"));
+    auto f = run("train -m " + d + "/base/final.safetensors --select " + d +
+                 "/an --epochs 2 --train-limit 512 --test-limit 256 --batch 64 -o " + d + "/dil");
+    ASSERT_EQ(f.rc, 0) << f.text;
+    auto e = run("export " + d + "/dil -o " + d + "/pruned.safetensors --torchscript " + d + "/pruned.pt");
+    ASSERT_EQ(e.rc, 0) << e.text;
+    EXPECT_NE(e.text.find("removed"), std::string::npos);
+    auto info = run("info -m " + d + "/pruned.safetensors --json");
+    EXPECT_EQ(nlohmann::json::parse(info.text)["removed_blocks"].size(), 2u);
+    auto ev = run("eval -m " + d + "/pruned.safetensors --limit 256 --json");
+    ASSERT_EQ(ev.rc, 0) << ev.text;
+    EXPECT_GT(nlohmann::json::parse(ev.text.substr(ev.text.find('{')))["top1"].get<double>(), 20.0);
+    auto b = run("bench -m " + d + "/base --vs " + d + "/pruned.safetensors --batch 16 --repeats 2 --latency-runs 3 --rounds 1 --json");
+    ASSERT_EQ(b.rc, 0) << b.text;
+    auto bj = nlohmann::json::parse(b.text);
+    EXPECT_LT(bj["b"]["params"].get<long long>(), bj["a"]["params"].get<long long>());
+    std::filesystem::remove_all(d);
+}
+
+TEST(Cli, DemoQuickReportHasEveryRow) {
+    if (!haveFashion()) GTEST_SKIP();
+    const auto d = tmpDir("demo");
+    auto r = run("demo --quick --compare random -o " + d);
+    ASSERT_EQ(r.rc, 0) << r.text;
+    std::ifstream in(d + "/report.md");
+    std::string md((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    for (const char* row : {"baseline (trained from scratch)", "NOSE + dilution", "random + dilution", "| test top-1 (%) |",
+                            "| parameters |", "| GMAC / image |", "| images/s", "| latency p50", "| latency p95",
+                            "| peak memory", "| weights"})
+        EXPECT_NE(md.find(row), std::string::npos) << row;
+    EXPECT_TRUE(std::filesystem::exists(d + "/pruned.pt"));
+    std::filesystem::remove_all(d);
+}

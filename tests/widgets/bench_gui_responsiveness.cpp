@@ -1,0 +1,87 @@
+// GUI responsiveness while training: the longest event-loop stall with live plotting, and the
+// training throughput with the workbench open vs the same job headless (as the CLI runs it).
+// Run: QT_QPA_PLATFORM=offscreen build/tests/widgets/bench_gui_responsiveness [train_images]
+#include <QApplication>
+#include <QElapsedTimer>
+#include <QTemporaryDir>
+#include <QTimer>
+
+#include <cstdio>
+
+#include "jobrunner.h"
+#include "mainwindow.h"
+#include "projectpanel.h"
+#include "trainingview.h"
+#include "util/runtime.h"
+
+// LibTorch has members called slots(): hide Qt's keyword macro while its headers are read.
+#undef slots
+#include "train/trainer.h"
+#define slots Q_SLOTS
+
+using namespace dilute;
+
+int main(int argc, char** argv) {
+    QApplication app(argc, argv);
+    dilute::setThreads(0);
+    const size_t images = argc > 1 ? std::strtoul(argv[1], nullptr, 10) : 12800;
+    QTemporaryDir tmp;
+    train::TrainOptions o;
+    o.model = "vit_nano_patch7_28";
+    o.data = "fashion-mnist";
+    o.epochs = 1;
+    o.batch = 128;
+    o.train_limit = images;
+    o.test_limit = 1000;
+    o.workers = 1;
+    o.device = "cpu";
+    o.select = "1,3";
+
+    // Headless, as the CLI runs it.
+    o.out_dir = tmp.filePath("cli").toStdString();
+    double cliSum = 0;
+    int cliN = 0;
+    train::TrainObserver obs;
+    obs.onEpoch = [&](const train::EpochEvent& e) {
+        cliSum += e.images_per_s;
+        ++cliN;
+    };
+    train::train(o, obs);
+
+    // With the workbench open and plotting live.
+    gui::MainWindow w;
+    w.show();
+    w.projectPanel()->setModel("vit_nano_patch7_28");
+    double guiIps = 0;
+    QObject::connect(w.runner()->worker(), &gui::Worker::epoch, [&](const train::EpochEvent& e) { guiIps = e.images_per_s; });
+    QElapsedTimer clock;
+    qint64 last = 0, worst = 0;
+    long long ticks = 0;
+    QTimer probe;
+    probe.setInterval(5);
+    QObject::connect(&probe, &QTimer::timeout, [&] {
+        const qint64 now = clock.elapsed();
+        if (ticks++ > 0) worst = std::max(worst, now - last);
+        last = now;
+    });
+    auto go = o;
+    go.out_dir = tmp.filePath("gui").toStdString();
+    w.trainingView()->setSelection({1, 3});
+    QTimer::singleShot(0, [&] {
+        clock.start();
+        probe.start();
+        go.model = "";  // filled from the project panel
+        w.startTraining(go);
+    });
+    QObject::connect(w.runner(), &gui::JobRunner::busyChanged, [&](bool busy) {
+        if (!busy) app.quit();
+    });
+    app.exec();
+    std::printf("training %zu images, 1 epoch, vit_nano_patch7_28, batch 128, 2 blocks diluted\n", images);
+    std::printf("longest GUI event-loop stall during training: %lld ms (target < 50 ms; %lld probe ticks)\n",
+                (long long)worst, ticks);
+    std::printf("throughput headless (CLI core): %.1f images/s\n", cliSum / std::max(1, cliN));
+    std::printf("throughput with the GUI open:   %.1f images/s (%.1f%% of headless; target >= 95%%)\n", guiIps,
+                100.0 * guiIps / (cliSum / std::max(1, cliN)));
+    return 0;
+}

@@ -1,0 +1,207 @@
+// QtTest, offscreen: the workbench views with real jobs on small models.
+#include <QApplication>
+#include <QDir>
+#include <QSignalSpy>
+#include <QTemporaryDir>
+#include <QtTest>
+#include <qcustomplot.h>
+
+#include "analysisview.h"
+#include "exportview.h"
+#include "jobrunner.h"
+#include "mainwindow.h"
+#include "projectpanel.h"
+#include "trainingview.h"
+#include "util/runtime.h"
+
+using namespace dilute;
+using namespace dilute::gui;
+
+namespace {
+
+analysis::AnalysisResult fakeResult(int depth = 6, int heads = 4) {
+    analysis::AnalysisResult r;
+    r.profile.depth = depth;
+    r.profile.heads = heads;
+    r.profile.embed_dim = 64;
+    r.profile.head_dim = 16;
+    for (int b = 0; b < depth; ++b) {
+        r.profile.attn.push_back(-200 + b);
+        r.profile.mlp.push_back(-150 - b);
+        r.profile.head.push_back(std::vector<double>(heads, -25.0 + b));
+        r.t_single.push_back(1.0 + b);
+    }
+    r.selection.blocks = {4};
+    return r;
+}
+
+bool haveFashion() { return QDir("/usr/share/datasets/fashion-mnist").exists(); }
+
+// Waits until the runner is idle (the job's finished signal came through).
+bool waitIdle(JobRunner* r, int ms) {
+    QElapsedTimer t;
+    t.start();
+    while (r->busy() && t.elapsed() < ms) QTest::qWait(50);
+    return !r->busy();
+}
+
+}  // namespace
+
+class WorkbenchTest : public QObject {
+    Q_OBJECT
+private Q_SLOTS:
+    void initTestCase() {
+        QCoreApplication::setOrganizationName("DiluteTest");
+        QSettings().clear();
+        dilute::setThreads(0);
+    }
+
+    void clickingHeatmapCellTogglesSelection() {
+        AnalysisView v;
+        v.resize(1200, 700);
+        v.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&v));
+        v.setResult(fakeResult());
+        QSignalSpy spy(&v, &AnalysisView::selectionChanged);
+        auto* plot = v.heatmapPlot();
+        plot->replot();
+        const int x = int(plot->xAxis->coordToPixel(1));
+        const int y = int(plot->yAxis->coordToPixel(2));
+        QCOMPARE(v.blockAt(QPoint(x, y)), 2);
+        QTest::mouseClick(plot, Qt::LeftButton, {}, QPoint(x, y));
+        QCOMPARE(spy.count(), 1);
+        QCOMPARE(v.selection(), (std::vector<int>{2, 4}));
+        QTest::mouseClick(plot, Qt::LeftButton, {}, QPoint(x, y));
+        QCOMPARE(v.selection(), (std::vector<int>{4}));
+        // The selection is highlighted on the heatmap.
+        QCOMPARE(plot->itemCount(), 1);
+    }
+
+    void analysisJobFillsHeatmaps() {
+        if (!haveFashion()) QSKIP("dataset-fashion-mnist not installed");
+        MainWindow w;
+        w.projectPanel()->setModel("vit_nano_patch7_28");
+        w.projectPanel()->setData("fashion-mnist");
+        w.startAnalysis("nose", 2, true, 128);
+        QVERIFY(waitIdle(w.runner(), 120000));
+        QVERIFY2(w.lastError().isEmpty(), qPrintable(w.lastError()));
+        auto* v = w.analysisView();
+        QVERIFY(v->hasResult());
+        QCOMPARE(v->result().profile.depth, 6);
+        QCOMPARE(int(v->selection().size()), 2);
+        auto* heat = v->heatmapPlot();
+        auto* map = qobject_cast<QCPColorMap*>(heat->plottable(0));
+        QVERIFY(map);
+        QCOMPARE(map->data()->keySize(), 4 + 2);
+        QCOMPARE(map->data()->valueSize(), 6);
+        QVERIFY(std::isfinite(map->data()->cell(0, 0)));
+        for (auto* p : v->plots()) QVERIFY(p->plottableCount() > 0 || p->graphCount() > 0);
+    }
+
+    void shortTrainingAddsPointsToEveryPlotAndReopens() {
+        if (!haveFashion()) QSKIP("dataset-fashion-mnist not installed");
+        QTemporaryDir tmp;
+        MainWindow w;
+        w.projectPanel()->setModel("vit_nano_patch7_28");
+        w.analysisView()->setResult(fakeResult());
+        w.trainingView()->setSelection({1, 3});
+        auto o = w.trainingView()->options();
+        o.epochs = 2;
+        o.batch = 64;
+        o.train_limit = 384;
+        o.test_limit = 128;
+        o.out_dir = tmp.filePath("run").toStdString();
+        w.startTraining(o);
+        QVERIFY(waitIdle(w.runner(), 180000));
+        QVERIFY2(w.lastError().isEmpty(), qPrintable(w.lastError()));
+        auto* t = w.trainingView();
+        t->flush();
+        QCOMPARE(t->pointCount(0), 12);      // loss per step
+        QCOMPARE(t->pointCount(1), 2);       // top-1 per epoch
+        QCOMPARE(t->pointCount(2), 2 * 12);  // lambda of blocks 1 and 3
+        QCOMPARE(t->pointCount(3), 12);      // lr
+        QCOMPARE(t->pointCount(4), 12);      // images/s
+        // Reopening the run redraws the same plots from metrics.jsonl.
+        TrainingView again;
+        QString err;
+        QVERIFY2(again.loadRun(tmp.filePath("run"), &err), qPrintable(err));
+        for (int i = 0; i < 5; ++i) QCOMPARE(again.pointCount(i), t->pointCount(i));
+        QCOMPARE(w.exportView()->runDir(), tmp.filePath("run"));
+    }
+
+    void cancelStopsTheJobAndResumeContinues() {
+        if (!haveFashion()) QSKIP("dataset-fashion-mnist not installed");
+        QTemporaryDir tmp;
+        MainWindow w;
+        w.projectPanel()->setModel("vit_nano_patch7_28");
+        auto o = w.trainingView()->options();
+        o.epochs = 50;
+        o.batch = 64;
+        o.train_limit = 6400;
+        o.test_limit = 128;
+        o.out_dir = tmp.filePath("run").toStdString();
+        QSignalSpy cancelled(w.runner()->worker(), &Worker::cancelled);
+        QSignalSpy steps(w.runner()->worker(), &Worker::step);
+        w.startTraining(o);
+        QTRY_VERIFY_WITH_TIMEOUT(steps.count() >= 3, 60000);
+        w.runner()->cancel();
+        QVERIFY(waitIdle(w.runner(), 30000));
+        QCOMPARE(cancelled.count(), 1);
+        QVERIFY(QFile::exists(tmp.filePath("run/checkpoints/last.json")));
+        const int done = steps.count();
+        QVERIFY(done < 100);  // stopped within a step of the request, not at the end of 50 epochs
+        // Resume continues from the checkpoint.
+        QSignalSpy more(w.runner()->worker(), &Worker::step);
+        w.runner()->startResume(tmp.filePath("run"));
+        QTRY_VERIFY_WITH_TIMEOUT(more.count() >= 1, 60000);
+        const auto first = more.at(0).at(0).value<train::StepEvent>();
+        QCOMPARE(first.step, (long long)done + 1);
+        w.runner()->cancelAndWait();
+    }
+
+    void closingDuringAJobExitsCleanly() {
+        if (!haveFashion()) QSKIP("dataset-fashion-mnist not installed");
+        QTemporaryDir tmp;
+        auto* w = new MainWindow;
+        w->show();
+        w->projectPanel()->setModel("vit_nano_patch7_28");
+        auto o = w->trainingView()->options();
+        o.epochs = 50;
+        o.train_limit = 6400;
+        o.out_dir = tmp.filePath("run").toStdString();
+        QSignalSpy steps(w->runner()->worker(), &Worker::step);
+        w->startTraining(o);
+        QTRY_VERIFY_WITH_TIMEOUT(steps.count() >= 1, 60000);
+        QVERIFY(w->close());
+        QVERIFY(!w->runner()->busy());
+        delete w;
+        // The checkpoint written on cancel is complete and loadable.
+        QVERIFY(QFile::exists(tmp.filePath("run/checkpoints/last.json")));
+        QVERIFY(QDir(tmp.filePath("run/checkpoints")).entryList({"*.tmp.*"}).isEmpty());
+    }
+
+    void exportViewShowsBeforeAfter() {
+        ExportView v;
+        ExportReport r;
+        r.removed = {1, 3};
+        r.top1_full = 86.0;
+        r.top1_pruned = 85.5;
+        r.full = {300000, 0.0054, 2000, 1.5, 2.0, 20};
+        r.pruned = {270000, 0.0047, 2400, 1.3, 1.8, 19};
+        v.setReport(r);
+        QCOMPARE(v.table()->item(1, 2)->text(), QString("0.900"));
+        QCOMPARE(v.chart()->plottableCount(), 1);
+    }
+
+    void projectPreviewShowsImages() {
+        if (!haveFashion()) QSKIP("dataset-fashion-mnist not installed");
+        ProjectPanel p;
+        p.setData("fashion-mnist");
+        QCOMPARE(p.refreshPreview(), 8);
+        p.setData("folder:/no/such/folder");
+        QCOMPARE(p.refreshPreview(), 0);
+    }
+};
+
+QTEST_MAIN(WorkbenchTest)
+#include "test_workbench.moc"

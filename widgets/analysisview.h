@@ -1,0 +1,64 @@
+#pragma once
+// The Analysis view: entropy heatmap (blocks x heads, attention vs MLP), per-block attention vs
+// MLP entropy (the paper's Figure 1), transfer entropy (single-block bars and the pairwise
+// heatmap) and the NOSE trace. Clicking a block selects or deselects it on every view.
+#include <QWidget>
+
+#include <set>
+
+#include "analysis/results.h"
+
+class QCustomPlot;
+class QCPColorMap;
+class QComboBox;
+class QSpinBox;
+class QCheckBox;
+class QLabel;
+class QPushButton;
+class QTableWidget;
+
+namespace dilute::gui {
+
+class AnalysisView : public QWidget {
+    Q_OBJECT
+public:
+    explicit AnalysisView(QWidget* parent = nullptr);
+
+    void setResult(const analysis::AnalysisResult& r);
+    const analysis::AnalysisResult& result() const { return result_; }
+    bool hasResult() const { return result_.profile.depth > 0; }
+    std::vector<int> selection() const { return {selected_.begin(), selected_.end()}; }
+    void setSelection(const std::vector<int>& blocks);
+    void toggleBlock(int block);
+    QCustomPlot* heatmapPlot() const { return heat_; }
+    QList<QCustomPlot*> plots() const;
+    /// Block row under a pixel of the heatmap plot (-1 if none).
+    int blockAt(const QPoint& pixel) const;
+    QString selectorName() const;
+    int k() const;
+    bool pairwise() const;
+    void setBusy(bool busy);
+
+Q_SIGNALS:
+    void selectionChanged(std::vector<int> blocks);
+    /// "Run analysis" / "Auto-select K": the window fills in model and data.
+    void analysisRequested(QString selector, int k, bool pairwise);
+
+private:
+    void redraw();
+    void drawHighlights();
+    void showTooltip(QMouseEvent* e);
+
+    analysis::AnalysisResult result_;
+    std::set<int> selected_;
+    QCustomPlot *heat_, *entropy_, *transfer_, *pair_;
+    QCPColorMap *heatMap_ = nullptr, *pairMap_ = nullptr;
+    QComboBox* selector_;
+    QSpinBox* k_;
+    QCheckBox* pairwise_;
+    QPushButton *run_, *auto_;
+    QLabel* selLabel_;
+    QTableWidget* trace_;
+};
+
+}  // namespace dilute::gui

@@ -1,0 +1,187 @@
+#include "jobrunner.h"
+
+#include <QCoreApplication>
+#include <QEventLoop>
+#include <QTimer>
+
+#include "util/error.h"
+#include "util/files.h"
+#include "util/runtime.h"
+
+// LibTorch has members called slots(): hide Qt's keyword macro while its headers are read.
+#undef slots
+#include "analysis/job.h"
+#include "bench/bench.h"
+#include "data/loader.h"
+#include "io/export.h"
+#include "io/weights.h"
+#include "train/evaluate.h"
+#include "train/trainer.h"
+#define slots Q_SLOTS
+
+namespace dilute::gui {
+
+void registerMetaTypes() {
+    qRegisterMetaType<dilute::analysis::AnalysisResult>();
+    qRegisterMetaType<dilute::analysis::AnalysisOptions>("dilute::analysis::AnalysisOptions");
+    qRegisterMetaType<dilute::train::TrainOptions>("dilute::train::TrainOptions");
+    qRegisterMetaType<dilute::train::StepEvent>();
+    qRegisterMetaType<dilute::train::EpochEvent>();
+    qRegisterMetaType<dilute::train::TrainSummary>();
+    qRegisterMetaType<dilute::gui::ExportReport>();
+    qRegisterMetaType<dilute::gui::JobProgress>();
+}
+
+template <typename Fn>
+void Worker::guarded(Fn&& fn) {
+    try {
+        fn();
+    } catch (const Cancelled&) {
+        Q_EMIT cancelled();
+    } catch (const std::exception& e) {
+        Q_EMIT failed(QString::fromStdString(e.what()));
+    }
+    Q_EMIT finished();
+}
+
+void Worker::analyze(analysis::AnalysisOptions o) {
+    guarded([&] {
+        analysis::AnalysisObserver obs;
+        obs.progress = [this](const Progress& p) { Q_EMIT progress({QString::fromStdString(p.phase), p.done, p.total}); };
+        obs.log = [this](const std::string& s) { Q_EMIT log(QString::fromStdString(s)); };
+        Q_EMIT analysisDone(analysis::runAnalysis(o, obs, cancel_));
+    });
+}
+
+static train::TrainObserver observerFor(Worker* w) {
+    train::TrainObserver obs;
+    obs.onStep = [w](const train::StepEvent& e) { Q_EMIT w->step(e); };
+    obs.onEpoch = [w](const train::EpochEvent& e) { Q_EMIT w->epoch(e); };
+    obs.onLog = [w](const std::string& s) { Q_EMIT w->log(QString::fromStdString(s)); };
+    obs.onProgress = [w](const Progress& p) { Q_EMIT w->progress({QString::fromStdString(p.phase), p.done, p.total}); };
+    return obs;
+}
+
+void Worker::train(train::TrainOptions o) {
+    guarded([&] { Q_EMIT trainDone(train::train(o, observerFor(this), cancel_)); });
+}
+
+void Worker::resume(QString runDir) {
+    guarded([&] { Q_EMIT trainDone(train::resume(runDir.toStdString(), observerFor(this), cancel_)); });
+}
+
+void Worker::exportAndBench(QString input, QString outDir, QString baseline, QString data, int benchBatch) {
+    guarded([&] {
+        const std::string dir = outDir.toStdString();
+        fs::ensureWritableDir(dir);
+        io::ExportOptions eo;
+        eo.input = input.toStdString();
+        eo.out = fs::join(dir, "pruned.safetensors");
+        eo.torchscript = fs::join(dir, "pruned.pt");
+        Q_EMIT progress({"export", 0, 3});
+        auto er = io::exportPruned(eo);
+        ExportReport rep;
+        rep.pruned_path = QString::fromStdString(eo.out);
+        rep.torchscript_path = QString::fromStdString(eo.torchscript);
+        for (int b : er.removed) rep.removed.push_back(b);
+        rep.max_abs_diff = er.max_abs_diff;
+        auto full = io::openModel(io::weightsOf(baseline.toStdString()));
+        auto pruned = io::openModel(eo.out);
+        // Accuracy of both on (the first 2,000 images of) the test split.
+        const std::string uri = data.isEmpty() ? full->config().default_data : data.toStdString();
+        if (!uri.empty()) {
+            Q_EMIT progress({"evaluate", 1, 3});
+            auto ds = data::limitDataset(data::openDataset(uri, "test"), 2000);
+            data::LoaderOptions lo;
+            lo.batch_size = 256;
+            lo.workers = 1;
+            data::Loader la(ds, data::evalTransform(full->config()), lo);
+            rep.top1_full = train::evaluate(*full, la, "cpu", cancel_).top1;
+            data::Loader lb(ds, data::evalTransform(pruned->config()), lo);
+            rep.top1_pruned = train::evaluate(*pruned, lb, "cpu", cancel_).top1;
+        }
+        cancel_->throwIfCancelled();
+        Q_EMIT progress({"bench", 2, 3});
+        bench::BenchOptions bo;
+        bo.batch = benchBatch;
+        bo.repeats = 5;
+        bo.latency_runs = 20;
+        bo.rounds = 2;
+        auto [a, b] = bench::benchPair(*full, "full", *pruned, "pruned", bo);
+        auto side = [](const bench::BenchResult& r) {
+            ExportReport::Side s;
+            s.params = r.params;
+            s.gmac = r.gmac;
+            s.images_per_s = r.images_per_s;
+            s.latency_p50_ms = r.latency_p50_ms;
+            s.latency_p95_ms = r.latency_p95_ms;
+            s.peak_mb = r.peak_mb;
+            return s;
+        };
+        rep.full = side(a);
+        rep.pruned = side(b);
+        Q_EMIT progress({"bench", 3, 3});
+        Q_EMIT exportDone(rep);
+    });
+}
+
+JobRunner::JobRunner(QObject* parent) : QObject(parent), worker_(new Worker(&cancel_)) {
+    registerMetaTypes();
+    worker_->moveToThread(&thread_);
+    connect(&thread_, &QThread::finished, worker_, &QObject::deleteLater);
+    connect(worker_, &Worker::finished, this, [this] {
+        busy_ = false;
+        Q_EMIT busyChanged(false);
+    });
+    thread_.start();
+}
+
+JobRunner::~JobRunner() {
+    cancelAndWait();
+    thread_.quit();
+    thread_.wait();
+}
+
+void JobRunner::begin() {
+    if (busy_) throw Error("a job is already running");
+    cancel_.reset();
+    busy_ = true;
+    Q_EMIT busyChanged(true);
+}
+
+void JobRunner::startAnalysis(const analysis::AnalysisOptions& o) {
+    begin();
+    QMetaObject::invokeMethod(worker_, "analyze", Qt::QueuedConnection, Q_ARG(dilute::analysis::AnalysisOptions, o));
+}
+
+void JobRunner::startTraining(const train::TrainOptions& o) {
+    begin();
+    QMetaObject::invokeMethod(worker_, "train", Qt::QueuedConnection, Q_ARG(dilute::train::TrainOptions, o));
+}
+
+void JobRunner::startResume(const QString& runDir) {
+    begin();
+    QMetaObject::invokeMethod(worker_, "resume", Qt::QueuedConnection, Q_ARG(QString, runDir));
+}
+
+void JobRunner::startExport(const QString& input, const QString& outDir, const QString& baseline, const QString& data,
+                            int benchBatch) {
+    begin();
+    QMetaObject::invokeMethod(worker_, "exportAndBench", Qt::QueuedConnection, Q_ARG(QString, input),
+                              Q_ARG(QString, outDir), Q_ARG(QString, baseline), Q_ARG(QString, data),
+                              Q_ARG(int, benchBatch));
+}
+
+void JobRunner::cancel() { cancel_.cancel(); }
+
+void JobRunner::cancelAndWait(int timeoutMs) {
+    if (!busy_) return;
+    cancel_.cancel();
+    QEventLoop loop;
+    auto c = connect(worker_, &Worker::finished, &loop, &QEventLoop::quit, Qt::QueuedConnection);
+    QTimer::singleShot(timeoutMs, &loop, &QEventLoop::quit);
+    if (busy_) loop.exec();
+    disconnect(c);
+}
+
+}  // namespace dilute::gui

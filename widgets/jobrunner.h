@@ -1,0 +1,72 @@
+#pragma once
+// Runs core jobs on a worker QObject living in its own QThread. Jobs start through queued
+// calls and answer with signals carrying plain values; a CancelToken stops them between steps.
+#include <QObject>
+#include <QThread>
+
+#include <memory>
+
+#include "analysis/options.h"
+#include "train/options.h"
+#include "types.h"
+
+namespace dilute::gui {
+
+class Worker : public QObject {
+    Q_OBJECT
+public:
+    explicit Worker(CancelToken* cancel) : cancel_(cancel) {}
+
+public Q_SLOTS:
+    void analyze(dilute::analysis::AnalysisOptions o);
+    void train(dilute::train::TrainOptions o);
+    void resume(QString runDir);
+    void exportAndBench(QString input, QString outDir, QString baseline, QString data, int benchBatch);
+
+Q_SIGNALS:
+    void progress(dilute::gui::JobProgress p);
+    void log(QString line);
+    void analysisDone(dilute::analysis::AnalysisResult r);
+    void step(dilute::train::StepEvent e);
+    void epoch(dilute::train::EpochEvent e);
+    void trainDone(dilute::train::TrainSummary s);
+    void exportDone(dilute::gui::ExportReport r);
+    void failed(QString message);
+    void cancelled();
+    void finished();
+
+private:
+    template <typename Fn>
+    void guarded(Fn&& fn);
+    CancelToken* cancel_;
+};
+
+class JobRunner : public QObject {
+    Q_OBJECT
+public:
+    explicit JobRunner(QObject* parent = nullptr);
+    ~JobRunner() override;  // cancels a running job and waits for it
+
+    bool busy() const { return busy_; }
+    Worker* worker() const { return worker_; }
+    void startAnalysis(const analysis::AnalysisOptions& o);
+    void startTraining(const train::TrainOptions& o);
+    void startResume(const QString& runDir);
+    void startExport(const QString& input, const QString& outDir, const QString& baseline, const QString& data,
+                     int benchBatch = 64);
+    void cancel();
+    /// Cancels and blocks until the worker has returned (used when the window closes).
+    void cancelAndWait(int timeoutMs = 60000);
+
+Q_SIGNALS:
+    void busyChanged(bool busy);
+
+private:
+    void begin();
+    QThread thread_;
+    Worker* worker_;
+    CancelToken cancel_;
+    bool busy_ = false;
+};
+
+}  // namespace dilute::gui

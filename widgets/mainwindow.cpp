@@ -1,0 +1,268 @@
+#include "mainwindow.h"
+
+#include <QAction>
+#include <QApplication>
+#include <QCloseEvent>
+#include <QDir>
+#include <QDockWidget>
+#include <QFileDialog>
+#include <QLabel>
+#include <QMenuBar>
+#include <QPlainTextEdit>
+#include <QProgressBar>
+#include <QPushButton>
+#include <QSettings>
+#include <QStatusBar>
+#include <QTabWidget>
+
+#include "analysisview.h"
+#include "exportview.h"
+#include "jobrunner.h"
+#include "projectpanel.h"
+#include "trainingview.h"
+#include "util/runtime.h"
+
+// LibTorch has members called slots(): hide Qt's keyword macro while its headers are read.
+#undef slots
+#include "analysis/job.h"
+#define slots Q_SLOTS
+
+namespace dilute::gui {
+
+MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
+    setWindowTitle("Dilute workbench");
+    setWindowIcon(QIcon(":/dilute/dilute.svg"));
+    project_ = new ProjectPanel(this);
+    analysis_ = new AnalysisView(this);
+    training_ = new TrainingView(this);
+    export_ = new ExportView(this);
+    runner_ = new JobRunner(this);
+    tabs_ = new QTabWidget(this);
+    tabs_->addTab(analysis_, "&Analysis");
+    tabs_->addTab(training_, "&Training");
+    tabs_->addTab(export_, "E&xport");
+    setCentralWidget(tabs_);
+    auto* dock = new QDockWidget("Project", this);
+    dock->setObjectName("project");
+    dock->setWidget(project_);
+    dock->setFeatures(QDockWidget::DockWidgetMovable | QDockWidget::DockWidgetFloatable);
+    addDockWidget(Qt::LeftDockWidgetArea, dock);
+    log_ = new QPlainTextEdit(this);
+    log_->setReadOnly(true);
+    log_->setMaximumBlockCount(5000);
+    auto* logDock = new QDockWidget("Log", this);
+    logDock->setObjectName("log");
+    logDock->setWidget(log_);
+    addDockWidget(Qt::BottomDockWidgetArea, logDock);
+    resizeDocks({logDock}, {90}, Qt::Vertical);
+
+    progress_ = new QProgressBar(this);
+    progress_->setMaximumWidth(260);
+    progress_->setTextVisible(true);
+    phase_ = new QLabel("idle", this);
+    eta_ = new QLabel(this);
+    cancel_ = new QPushButton("Cancel", this);
+    cancel_->setShortcut(QKeySequence(Qt::Key_Escape));
+    cancel_->setToolTip("Stop the running job cleanly (Esc); a training job writes a checkpoint");
+    cancel_->setEnabled(false);
+    statusBar()->addWidget(phase_, 1);
+    statusBar()->addPermanentWidget(eta_);
+    statusBar()->addPermanentWidget(progress_);
+    statusBar()->addPermanentWidget(cancel_);
+
+    auto* file = menuBar()->addMenu("&File");
+    auto* openRun = file->addAction("&Open run...", this, [this] {
+        const QString d = QFileDialog::getExistingDirectory(this, "Open run folder", training_->runDir());
+        if (!d.isEmpty()) this->openRun(d);
+    });
+    openRun->setShortcut(QKeySequence::Open);
+    recent_ = file->addMenu("Recent runs");
+    file->addSeparator();
+    file->addAction("&Quit", this, &QWidget::close)->setShortcut(QKeySequence::Quit);
+
+    connect(cancel_, &QPushButton::clicked, runner_, &JobRunner::cancel);
+    connect(runner_, &JobRunner::busyChanged, this, &MainWindow::setBusy);
+    connect(project_, &ProjectPanel::threadsChanged, this, [](int t) { dilute::setThreads(t); });
+    connect(analysis_, &AnalysisView::analysisRequested, this,
+            [this](QString sel, int k, bool pw) { startAnalysis(sel, k, pw, calib_); });
+    connect(analysis_, &AnalysisView::selectionChanged, training_, &TrainingView::setSelection);
+    connect(training_, &TrainingView::startRequested, this, &MainWindow::startTraining);
+    connect(training_, &TrainingView::cancelRequested, runner_, &JobRunner::cancel);
+    connect(training_, &TrainingView::resumeRequested, this, [this](QString dir) {
+        training_->loadRun(dir);
+        logLine("resuming " + dir);
+        runner_->startResume(dir);
+    });
+    connect(export_, &ExportView::exportRequested, this, [this](QString run, QString out, QString base) {
+        runner_->startExport(run, out, base.isEmpty() ? project_->model() : base, project_->data());
+    });
+    wireWorker();
+    loadSettings();
+    setMinimumSize(1024, 640);
+    resize(1340, 760);
+    project_->refreshPreview();
+}
+
+MainWindow::~MainWindow() = default;
+
+void MainWindow::wireWorker() {
+    auto* w = runner_->worker();
+    connect(w, &Worker::progress, this, &MainWindow::onProgress);
+    connect(w, &Worker::log, this, [this](QString s) { logLine(s); });
+    connect(w, &Worker::analysisDone, this, [this](const analysis::AnalysisResult& r) {
+        analysis_->setResult(r);
+        logLine(QString("analysis done: %1 evaluations in %2 s").arg(r.evaluations).arg(r.seconds, 0, 'f', 1));
+    });
+    connect(w, &Worker::step, training_, &TrainingView::addStep);
+    connect(w, &Worker::step, this, [this](const train::StepEvent& e) {
+        onProgress({QString("training epoch %1").arg(e.epoch + 1), e.step, e.steps_total});
+    });
+    connect(w, &Worker::epoch, training_, &TrainingView::addEpoch);
+    connect(w, &Worker::trainDone, this, [this](const train::TrainSummary& s) {
+        const QString dir = QString::fromStdString(s.run_dir);
+        logLine(QString("training finished: test top-1 %1%").arg(s.final_top1, 0, 'f', 2));
+        rememberRun(dir);
+        if (s.blocks.empty()) {
+            // A baseline: it becomes the model to analyze and dilute next.
+            project_->setModel(QDir(dir).filePath("final.safetensors"));
+            logLine("the trained baseline is now the project's model");
+        } else {
+            export_->setRun(dir, trainModel_);
+        }
+    });
+    connect(w, &Worker::exportDone, export_, &ExportView::setReport);
+    connect(w, &Worker::failed, this, [this](QString msg) {
+        lastError_ = msg;
+        logLine(msg, true);
+        phase_->setText("failed: " + msg.left(120));
+    });
+    connect(w, &Worker::cancelled, this, [this] { logLine("job cancelled"); });
+}
+
+void MainWindow::startAnalysis(const QString& selector, int k, bool pairwise, int calib) {
+    analysis::AnalysisOptions o;
+    o.model = project_->model().toStdString();
+    o.data = project_->data().toStdString();
+    o.device = project_->device().toStdString();
+    o.selector = selector.toStdString();
+    o.k = k;
+    o.pairwise = pairwise;
+    o.calib = calib;
+    o.workers = 1;
+    lastError_.clear();
+    logLine(QString("analysis: %1, %2 K=%3").arg(project_->model(), selector).arg(k));
+    runner_->startAnalysis(o);
+}
+
+void MainWindow::startTraining(train::TrainOptions o) {
+    o.model = project_->model().toStdString();
+    o.data = project_->data().toStdString();
+    o.device = project_->device().toStdString();
+    o.workers = 1;
+    trainModel_ = project_->model();
+    training_->clearPlots();
+    lastError_.clear();
+    logLine(QString("training %1 into %2").arg(project_->model(), QString::fromStdString(o.out_dir)));
+    runner_->startTraining(o);
+}
+
+void MainWindow::openRun(const QString& dir) {
+    QString err;
+    if (training_->loadRun(dir, &err)) {
+        rememberRun(dir);
+        tabs_->setCurrentWidget(training_);
+        export_->setRun(dir, export_->baseline());
+        if (QFile::exists(QDir(dir).filePath("analysis/analysis.json"))) {
+            try {
+                analysis_->setResult(analysis::readAnalysis(QDir(dir).filePath("analysis").toStdString()));
+            } catch (const std::exception& e) {
+                logLine(e.what(), true);
+            }
+        }
+    }
+    if (!err.isEmpty()) logLine(err, true);
+}
+
+void MainWindow::setBusy(bool busy) {
+    cancel_->setEnabled(busy);
+    analysis_->setBusy(busy);
+    training_->setBusy(busy);
+    export_->setBusy(busy);
+    if (busy) {
+        clock_.start();
+        phaseName_.clear();
+        progress_->setValue(0);
+        eta_->clear();
+    } else {
+        training_->flush();
+        phase_->setText(lastError_.isEmpty() ? "idle" : phase_->text());
+        progress_->setValue(progress_->maximum());
+        eta_->clear();
+    }
+}
+
+void MainWindow::onProgress(const JobProgress& p) {
+    if (p.phase != phaseName_) {
+        phaseName_ = p.phase;
+        clock_.restart();
+    }
+    phase_->setText(p.phase);
+    progress_->setMaximum(int(std::max<long long>(1, p.total)));
+    progress_->setValue(int(std::min(p.done, p.total)));
+    if (p.done > 0 && p.total > p.done) {
+        const double left = clock_.elapsed() / 1000.0 / p.done * (p.total - p.done);
+        eta_->setText(QString("ETA %1:%2").arg(int(left) / 60).arg(int(left) % 60, 2, 10, QChar('0')));
+    } else {
+        eta_->clear();
+    }
+}
+
+void MainWindow::logLine(const QString& s, bool error) {
+    log_->appendHtml(error ? "<span style='color:#b00'>" + s.toHtmlEscaped() + "</span>" : s.toHtmlEscaped());
+}
+
+void MainWindow::rememberRun(const QString& dir) {
+    QSettings st;
+    auto runs = st.value("recentRuns").toStringList();
+    runs.removeAll(dir);
+    runs.prepend(dir);
+    while (runs.size() > 8) runs.removeLast();
+    st.setValue("recentRuns", runs);
+    rebuildRecentMenu();
+}
+
+void MainWindow::rebuildRecentMenu() {
+    recent_->clear();
+    for (const auto& r : QSettings().value("recentRuns").toStringList())
+        recent_->addAction(r, this, [this, r] { openRun(r); });
+    recent_->setEnabled(!recent_->isEmpty());
+}
+
+void MainWindow::loadSettings() {
+    QSettings st;
+    if (st.contains("model")) project_->setModel(st.value("model").toString());
+    if (st.contains("data")) project_->setData(st.value("data").toString());
+    if (st.contains("runDir")) training_->setRunDir(st.value("runDir").toString());
+    if (st.contains("geometry")) restoreGeometry(st.value("geometry").toByteArray());
+    calib_ = st.value("calib", 2048).toInt();
+    rebuildRecentMenu();
+}
+
+void MainWindow::saveSettings() {
+    QSettings st;
+    st.setValue("model", project_->model());
+    st.setValue("data", project_->data());
+    st.setValue("runDir", training_->runDir());
+    st.setValue("geometry", saveGeometry());
+}
+
+void MainWindow::closeEvent(QCloseEvent* e) {
+    if (runner_->busy()) {
+        phase_->setText("cancelling the running job...");
+        runner_->cancelAndWait();
+    }
+    saveSettings();
+    e->accept();
+}
+
+}  // namespace dilute::gui

@@ -1,0 +1,71 @@
+#pragma once
+// The main window only wires components: project side, Analysis / Training / Export views, a
+// job runner on a worker thread, and a status bar with progress, ETA and cancel.
+#include <QElapsedTimer>
+#include <QMainWindow>
+
+#include "train/options.h"
+#include "types.h"
+
+class QLabel;
+class QPlainTextEdit;
+class QProgressBar;
+class QPushButton;
+class QTabWidget;
+class QMenu;
+
+namespace dilute::gui {
+
+class AnalysisView;
+class ExportView;
+class JobRunner;
+class ProjectPanel;
+class TrainingView;
+
+class MainWindow : public QMainWindow {
+    Q_OBJECT
+public:
+    explicit MainWindow(QWidget* parent = nullptr);
+    ~MainWindow() override;
+
+    AnalysisView* analysisView() const { return analysis_; }
+    TrainingView* trainingView() const { return training_; }
+    ExportView* exportView() const { return export_; }
+    ProjectPanel* projectPanel() const { return project_; }
+    JobRunner* runner() const { return runner_; }
+    QTabWidget* tabs() const { return tabs_; }
+    QString lastError() const { return lastError_; }
+    void startAnalysis(const QString& selector, int k, bool pairwise, int calib = 2048);
+    void startTraining(train::TrainOptions o);
+    void openRun(const QString& dir);
+
+protected:
+    void closeEvent(QCloseEvent* e) override;
+
+private:
+    void wireWorker();
+    void setBusy(bool busy);
+    void onProgress(const JobProgress& p);
+    void logLine(const QString& s, bool error = false);
+    void rememberRun(const QString& dir);
+    void rebuildRecentMenu();
+    void loadSettings();
+    void saveSettings();
+
+    ProjectPanel* project_;
+    AnalysisView* analysis_;
+    TrainingView* training_;
+    ExportView* export_;
+    QTabWidget* tabs_;
+    JobRunner* runner_;
+    QProgressBar* progress_;
+    QLabel *phase_, *eta_;
+    QPushButton* cancel_;
+    QPlainTextEdit* log_;
+    QMenu* recent_;
+    QElapsedTimer clock_;
+    QString phaseName_, lastError_, trainModel_;
+    int calib_ = 2048;
+};
+
+}  // namespace dilute::gui

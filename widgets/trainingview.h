@@ -1,0 +1,71 @@
+#pragma once
+// The Training view: starts dilution training of the current selection (or a baseline) and
+// plots live loss, test top-1, lambda of each selected block, learning rate and images/s.
+// Points are batched and the plots redrawn on a ~25 Hz timer. Runs can be resumed and
+// reopened from their folder (plots redrawn from metrics.jsonl).
+#include <QTimer>
+#include <QWidget>
+
+#include <vector>
+
+#include "train/events.h"
+#include "train/options.h"
+
+class QCustomPlot;
+class QSpinBox;
+class QDoubleSpinBox;
+class QLineEdit;
+class QLabel;
+class QPushButton;
+class QComboBox;
+
+namespace dilute::gui {
+
+class TrainingView : public QWidget {
+    Q_OBJECT
+public:
+    explicit TrainingView(QWidget* parent = nullptr);
+
+    void setSelection(const std::vector<int>& blocks);
+    std::vector<int> selection() const { return selection_; }
+    /// The options from the controls (model, data and device are filled in by the window).
+    train::TrainOptions options() const;
+    void setRunDir(const QString& dir);
+    QString runDir() const;
+    void setBusy(bool busy);
+    void clearPlots();
+    /// Redraws every plot from RUN_DIR/metrics.jsonl; returns false (with *error) if it cannot.
+    bool loadRun(const QString& dir, QString* error = nullptr);
+    QList<QCustomPlot*> plots() const;
+    int pointCount(int plot) const;  // data points in plot i (tests)
+    void flush();                    // draw pending points now
+
+public Q_SLOTS:
+    void addStep(const dilute::train::StepEvent& e);
+    void addEpoch(const dilute::train::EpochEvent& e);
+
+Q_SIGNALS:
+    void startRequested(dilute::train::TrainOptions o);
+    void resumeRequested(QString runDir);
+    void cancelRequested();
+
+private:
+    void ensureLambdaGraphs(const std::vector<int>& blocks);
+
+    std::vector<int> selection_;
+    QCustomPlot *loss_, *top1_, *lambda_, *lr_, *speed_;
+    QSpinBox *epochs_, *batch_;
+    QDoubleSpinBox *lr_box_, *decayEnd_;
+    QComboBox* decayShape_;
+    QLineEdit* runDir_;
+    QLabel *selLabel_, *status_;
+    QPushButton *start_, *baseline_, *cancel_, *resume_, *open_;
+    QTimer timer_;
+    struct Pending {
+        std::vector<train::StepEvent> steps;
+        std::vector<train::EpochEvent> epochs;
+    } pending_;
+    std::vector<int> lambdaBlocks_;
+};
+
+}  // namespace dilute::gui

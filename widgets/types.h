@@ -1,0 +1,38 @@
+#pragma once
+// Plain value types that cross the worker thread boundary in queued signals (never tensors).
+#include <QMetaType>
+#include <QString>
+#include <QVector>
+
+#include "analysis/results.h"
+#include "train/events.h"
+
+namespace dilute::gui {
+
+/// What the export job hands back: the files written and the measured before/after figures.
+struct ExportReport {
+    QString pruned_path, torchscript_path;
+    QVector<int> removed;
+    double max_abs_diff = 0;
+    double top1_full = -1, top1_pruned = -1;
+    struct Side {
+        long long params = 0;
+        double gmac = 0, images_per_s = 0, latency_p50_ms = 0, latency_p95_ms = 0, peak_mb = 0;
+    } full, pruned;
+};
+
+struct JobProgress {
+    QString phase;
+    long long done = 0, total = 0;
+};
+
+void registerMetaTypes();
+
+}  // namespace dilute::gui
+
+Q_DECLARE_METATYPE(dilute::analysis::AnalysisResult)
+Q_DECLARE_METATYPE(dilute::train::StepEvent)
+Q_DECLARE_METATYPE(dilute::train::EpochEvent)
+Q_DECLARE_METATYPE(dilute::train::TrainSummary)
+Q_DECLARE_METATYPE(dilute::gui::ExportReport)
+Q_DECLARE_METATYPE(dilute::gui::JobProgress)
