@@ -40,7 +40,8 @@ Runner addDemo(CLI::App& app, Common&) {
             char extra[96];
             std::snprintf(extra, sizeof extra, "loss %.3f%s", e.loss,
                           e.lambdas.empty() ? "" : (" lambda " + std::to_string(e.lambdas[0]).substr(0, 5)).c_str());
-            bar->update(e.step, e.steps_total, extra);
+            const long long spe = e.steps_total / std::max(1, e.epochs);
+            bar->update(e.step - spe * e.epoch, spe, extra);
         };
         obs.train.onEpoch = [&](const train::EpochEvent& e) {
             bar.reset();

@@ -66,7 +66,6 @@ Runner addTrain(CLI::App& app, Common& common) {
     return [o, resumeDir]() {
         std::unique_ptr<ProgressBar> bar;
         int barEpoch = -1;
-        int epochs = o->epochs;
         train::TrainObserver obs;
         obs.onLog = [&](const std::string& s) {
             if (bar) bar.reset();
@@ -74,10 +73,10 @@ Runner addTrain(CLI::App& app, Common& common) {
         };
         obs.onStep = [&](const train::StepEvent& e) {
             if (e.epoch != barEpoch || !bar) {
-                bar = std::make_unique<ProgressBar>("epoch " + std::to_string(e.epoch + 1) + "/" + std::to_string(epochs));
+                bar = std::make_unique<ProgressBar>("epoch " + std::to_string(e.epoch + 1) + "/" + std::to_string(e.epochs));
                 barEpoch = e.epoch;
             }
-            const long long spe = e.steps_total / std::max(1, epochs);
+            const long long spe = e.steps_total / std::max(1, e.epochs);
             char extra[160];
             int n = std::snprintf(extra, sizeof extra, "loss %.4f lr %.2e %.0f img/s", e.loss, e.lr, e.images_per_s);
             if (!e.lambdas.empty() && n > 0) std::snprintf(extra + n, sizeof extra - n, " lambda %.3f", e.lambdas[0]);
@@ -88,8 +87,8 @@ Runner addTrain(CLI::App& app, Common& common) {
                 bar->finish();
                 bar.reset();
             }
-            std::fprintf(stderr, "epoch %d/%d: train loss %.4f | test top-1 %.2f%% top-5 %.2f%% loss %.4f | %.0f img/s, %.0f s%s%s\n",
-                         e.epoch + 1, epochs, e.train_loss, e.test_top1, e.test_top5, e.test_loss, e.images_per_s,
+            std::fprintf(stderr, "epoch %d: train loss %.4f | test top-1 %.2f%% top-5 %.2f%% loss %.4f | %.0f img/s, %.0f s%s%s\n",
+                         e.epoch + 1, e.train_loss, e.test_top1, e.test_top5, e.test_loss, e.images_per_s,
                          e.seconds, e.lambdas.empty() ? "" : (" | lambda " + std::to_string(e.lambdas[0])).c_str(),
                          e.best ? " (best)" : "");
         };

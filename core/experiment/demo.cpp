@@ -94,10 +94,10 @@ std::string demoReport(const DemoOptions& o, const DemoResult& r) {
        << "## Accuracy (test top-1)\n\n| model | blocks without attention | top-1 (%) | vs baseline |\n|---|---|---|---|\n"
        << "| baseline (trained from scratch) | none | " << fmt(r.base_top1, 2) << " | |\n"
        << "| NOSE + dilution | " << blocks(r.nose_blocks) << " | " << fmt(r.nose_top1, 2) << " | "
-       << fmt(r.nose_top1 - r.base_top1, 2) << " |\n";
+       << (r.nose_top1 >= r.base_top1 ? "+" : "") << fmt(r.nose_top1 - r.base_top1, 2) << " |\n";
     if (r.random_top1 >= 0)
         md << "| random + dilution | " << blocks(r.random_blocks) << " | " << fmt(r.random_top1, 2) << " | "
-           << fmt(r.random_top1 - r.base_top1, 2) << " |\n";
+           << (r.random_top1 >= r.base_top1 ? "+" : "") << fmt(r.random_top1 - r.base_top1, 2) << " |\n";
     md << "\n## Cost, measured (" << P.name << " vs " << F.name << ")\n\n"
        << "| metric | full | pruned | pruned / full |\n|---|---|---|---|\n"
        << "| test top-1 (%) | " << fmt(r.base_top1, 2) << " | " << fmt(r.nose_top1, 2) << " | "

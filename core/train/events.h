@@ -13,6 +13,7 @@ struct StepEvent {
     long long step = 0;            // global step, 1-based after the update
     long long steps_total = 0;
     int epoch = 0;                 // 0-based epoch in progress
+    int epochs = 0;                // epochs of the run
     double loss = 0, lr = 0, images_per_s = 0;
     std::vector<int> blocks;       // the selected blocks
     std::vector<double> lambdas;   // lambda of each selected block

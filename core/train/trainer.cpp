@@ -350,6 +350,7 @@ TrainSummary Run::go() {
             ev.step = step_;
             ev.steps_total = total;
             ev.epoch = epoch;
+            ev.epochs = o_.epochs;
             ev.loss = lv;
             ev.lr = lr;
             ev.images_per_s = dt > 0 ? batch.images.size(0) / dt : 0;

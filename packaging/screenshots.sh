@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Renders each workbench view with real data (a demo run) to PNG under Xvfb:
+#   packaging/screenshots.sh [DEMO_DIR] [OUT_DIR]
+# DEMO_DIR defaults to runs/demo (made by `dilute demo`, run first if missing).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DEMO=${1:-runs/demo}
+OUT=${2:-resources/screenshots}
+[ -f "$DEMO/nose/final.safetensors" ] || build/app/dilute demo --quick -o "$DEMO"
+mkdir -p "$OUT"
+xvfb-run -a -s "-screen 0 1366x768x24" build/app/dilute-workbench \
+  --model "$DEMO/baseline/final.safetensors" --analysis "$DEMO/analysis" --open "$DEMO/nose" \
+  --export-report "$DEMO/nose" --screenshots "$OUT"
+ls -l "$OUT"
