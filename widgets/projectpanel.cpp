@@ -105,7 +105,7 @@ int ProjectPanel::refreshPreview() {
         for (int i = 0; i < n; ++i) {
             auto im = ds->image(size_t(i));
             QImage q(im.pixels.data(), im.width, im.height, im.width * im.channels,
-                     im.channels == 1 ? QImage::Format_Grayscale8 : QImage::Format_RGB888);
+                     im.channels == 1 ? QImage::Format_Grayscale8 : (im.bgr ? QImage::Format_BGR888 : QImage::Format_RGB888));
             auto* pic = new QLabel(this);
             pic->setPixmap(QPixmap::fromImage(q.copy()).scaled(56, 56, Qt::KeepAspectRatio, Qt::SmoothTransformation));
             pic->setAlignment(Qt::AlignCenter);

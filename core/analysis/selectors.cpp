@@ -41,9 +41,11 @@ Selection nose(TransferEntropy& te, int k, bool absolute, const CancelToken* can
             if (step) step(++done, total);
         }
         s.blocks.push_back(st.chosen);
+        if (round + 1 < k) te.setBase(s.blocks);  // the next round's candidates start at their own block
         remaining.erase(std::find(remaining.begin(), remaining.end(), st.chosen));
         s.trace.push_back(std::move(st));
     }
+    te.setBase({});
     if (!s.trace.empty()) s.t_final = s.trace.back().t_chosen;
     return s;
 }

@@ -52,26 +52,64 @@ std::vector<int> TransferEntropy::candidates() const {
     return out;
 }
 
-double TransferEntropy::outputEntropy(const std::vector<int>& skipped) {
-    torch::NoGradGuard ng;
+std::vector<bool> TransferEntropy::mask(const std::vector<int>& blocks) const {
     const int L = m_.depth();
     std::vector<bool> skip(L, false);
-    int first = L;
-    for (int i : skipped) {
+    for (int i : blocks) {
         if (i < 0 || i >= L) throw Error("block " + std::to_string(i) + " out of range");
         if (!m_.block(i)->hasAttention()) throw Error("block " + std::to_string(i) + " has no attention to skip");
         skip[i] = true;
-        first = std::min(first, i);
     }
+    return skip;
+}
+
+void TransferEntropy::setBase(const std::vector<int>& base) {
+    base_cache_.clear();
+    base_.clear();
+    if (!o_.cache || base.empty()) return;
+    torch::NoGradGuard ng;
+    const int L = m_.depth();
+    auto skip = mask(base);
+    const int first = *std::min_element(base.begin(), base.end());
+    for (size_t b = 0; b < batches_.size(); ++b) {
+        if (cancel_) cancel_->throwIfCancelled();
+        const int slot0 = first / stride_;
+        std::vector<torch::Tensor> inputs(cache_[b].begin(), cache_[b].begin() + slot0 + 1);
+        auto x = cache_[b][slot0];
+        for (int i = slot0 * stride_; i < L; ++i) {
+            if (i % stride_ == 0 && i / stride_ > slot0) inputs.push_back(x);
+            x = m_.runBlocks(x, i, i + 1, &skip);
+        }
+        base_cache_.push_back(std::move(inputs));
+    }
+    base_ = std::move(skip);
+}
+
+double TransferEntropy::outputEntropy(const std::vector<int>& skipped) {
+    torch::NoGradGuard ng;
+    const int L = m_.depth();
+    auto skip = mask(skipped);
+    int first = L;  // the model with `skipped` equals the full model before this block
+    for (int i : skipped) first = std::min(first, i);
+    int agree = -1;  // ... and the base model before this block
+    if (!base_.empty()) {
+        agree = L;
+        for (int i = 0; i < L; ++i)
+            if (skip[i] != base_[i]) {
+                agree = i;
+                break;
+            }
+    }
+    const bool useBase = agree > first;
     GaussianEntropy h;
     for (size_t b = 0; b < batches_.size(); ++b) {
         if (cancel_) cancel_->throwIfCancelled();
         torch::Tensor x;
         int start;
         if (o_.cache) {
-            const int slot = std::min(first, L - 1) / stride_;
+            const int slot = std::min(useBase ? agree : first, L - 1) / stride_;
             start = slot * stride_;
-            x = cache_[b][slot];
+            x = useBase ? base_cache_[b][slot] : cache_[b][slot];
         } else {
             start = 0;
             x = m_.embed(batches_[b]);

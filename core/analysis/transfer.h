@@ -27,6 +27,9 @@ public:
     /// H_out with the attention of `skipped` blocks skipped.
     double outputEntropy(const std::vector<int>& skipped);
     double T(const std::vector<int>& skipped) { return skipped.empty() ? 0.0 : h_full_ - outputEntropy(skipped); }
+    /// Caches the residual stream of the model with `base` skipped (greedy search: every
+    /// candidate S + {i} then starts at block i). Results stay identical to the naive loop.
+    void setBase(const std::vector<int>& base);
     /// Blocks that still have attention (candidates for skipping).
     std::vector<int> candidates() const;
     int evaluations() const { return evaluations_; }
@@ -35,12 +38,15 @@ public:
 
 private:
     torch::Tensor feature(const torch::Tensor& x);
+    std::vector<bool> mask(const std::vector<int>& blocks) const;
 
     model::VisionTransformerImpl& m_;
     std::vector<torch::Tensor> batches_;
     TransferOptions o_;
     const CancelToken* cancel_;
-    std::vector<std::vector<torch::Tensor>> cache_;  // [batch][block / stride] block inputs
+    std::vector<std::vector<torch::Tensor>> cache_;  // [batch][block / stride] block inputs, full model
+    std::vector<std::vector<torch::Tensor>> base_cache_;  // the same with base_ skipped
+    std::vector<bool> base_;
     int stride_ = 1;
     double h_full_ = 0;
     int evaluations_ = 0;

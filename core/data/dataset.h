@@ -10,6 +10,7 @@ namespace dilute::data {
 struct ImageU8 {
     int height = 0, width = 0, channels = 0;
     std::vector<uint8_t> pixels;  // HWC, row-major
+    bool bgr = false;             // 3-channel pixels in OpenCV's B, G, R order (converted by the transform)
 };
 
 class Dataset {

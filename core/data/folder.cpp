@@ -54,8 +54,8 @@ public:
     ImageU8 image(size_t i) const override {
         cv::Mat m = cv::imread(files_.at(i), cv::IMREAD_COLOR);
         if (m.empty()) throw Error(files_[i] + ": cannot decode image");
-        cv::cvtColor(m, m, cv::COLOR_BGR2RGB);
         ImageU8 im;
+        im.bgr = true;  // the transform reorders channels as it normalizes: no extra pass
         im.height = m.rows;
         im.width = m.cols;
         im.channels = 3;

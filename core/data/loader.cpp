@@ -7,6 +7,7 @@
 #include <numeric>
 
 #include "util/error.h"
+#include "util/runtime.h"
 
 namespace dilute::data {
 
@@ -14,6 +15,7 @@ Loader::Loader(DatasetPtr ds, TransformConfig t, LoaderOptions o) : ds_(std::mov
     if (!ds_ || ds_->size() == 0) throw Error("dataset is empty");
     if (o_.batch_size <= 0) throw Error("batch size must be positive");
     if (o_.prefetch < 1) o_.prefetch = 1;
+    configureAllocator();
     cv::setNumThreads(0);  // our workers are the parallelism; OpenCV's own pool would oversubscribe
 }
 

@@ -4,6 +4,8 @@
 
 namespace dilute {
 
+/// Tunes glibc's allocator for large, short-lived tensors (once per process; setThreads calls it).
+void configureAllocator();
 /// Sets LibTorch's intra-op thread count (0 = all cores). Returns the count in effect.
 int setThreads(int threads);
 /// Threads of OpenBLAS itself (when it is the BLAS in use); setThreads keeps it at 1.

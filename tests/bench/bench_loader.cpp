@@ -56,9 +56,12 @@ int main(int argc, char** argv) {
     auto folder = data::openDataset("folder:" + dir.string(), "train");
     std::vector<std::string> files;
     for (size_t i = 0; i < folder->size(); ++i) files.push_back(folder->source(i));
-    const auto t0 = std::chrono::steady_clock::now();
-    for (const auto& f : files) (void)cv::imread(f, cv::IMREAD_COLOR);
-    const double decode = files.size() / std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    double decode = 0;  // the ceiling: best of three passes
+    for (int pass = 0; pass < 3; ++pass) {
+        const auto t0 = std::chrono::steady_clock::now();
+        for (const auto& f : files) (void)cv::imread(f, cv::IMREAD_COLOR);
+        decode = std::max(decode, files.size() / std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    }
     auto deit = model::preset("deit_tiny_patch16_224");
     auto t = data::trainTransform(deit, "rrc+flip");
     std::printf("\nfolder of %zu JPEGs 224x224 -> decode + random-resized-crop 224 + flip + normalize, batch 64\n",
@@ -66,7 +69,7 @@ int main(int argc, char** argv) {
     std::printf("  OpenCV decode alone, 1 thread (ceiling): %8.0f images/s\n", decode);
     double two = 0;
     for (int w : {1, 2}) {
-        const double r = epochRate(folder, t, w, 64);
+        const double r = std::max(epochRate(folder, t, w, 64), epochRate(folder, t, w, 64));  // best of two
         if (w == 2) two = r;
         std::printf("  loader, %d worker(s):                    %8.0f images/s\n", w, r);
     }

@@ -240,3 +240,16 @@ TEST(AnalysisJob, WritesAndReadsBackOnRealData) {
     dilute::testing::writeBytes(d.file("bad.json"), {'{', '}'});
     EXPECT_THROW(readAnalysis(d.file("bad.json")), Error);
 }
+
+TEST(Transfer, BaseCacheEqualsNaive) {
+    auto m = smallModel(3, 6);
+    TransferOptions naive, strided;
+    naive.cache = false;
+    strided.cache_budget_bytes = 1;
+    TransferEntropy a(*m, calib(2)), b(*m, calib(2), naive), c(*m, calib(2), strided);
+    a.setBase({3});
+    c.setBase({3, 1});
+    for (std::vector<int> s : {std::vector<int>{3}, {3, 1}, {3, 4}, {3, 5}, {1}, {0, 3}, {2, 4}, {3, 1, 5}})
+        EXPECT_EQ(a.T(s), b.T(s));
+    for (std::vector<int> s : {std::vector<int>{3, 1}, {3, 1, 4}, {1, 3, 0}, {5}}) EXPECT_EQ(c.T(s), b.T(s));
+}
