@@ -34,6 +34,9 @@ void registerMetaTypes() {
 
 template <typename Fn>
 void Worker::guarded(Fn&& fn) {
+    // OpenMP thread counts are per calling thread: set them on this worker thread, or LibTorch
+    // runs its ops here with a team sized by defaults (measured: 73-80% of the CLI's speed).
+    dilute::setThreads(threads_.load());
     try {
         fn();
     } catch (const Cancelled&) {

@@ -4,6 +4,7 @@
 #include <QObject>
 #include <QThread>
 
+#include <atomic>
 #include <memory>
 
 #include "analysis/options.h"
@@ -16,6 +17,8 @@ class Worker : public QObject {
     Q_OBJECT
 public:
     explicit Worker(CancelToken* cancel) : cancel_(cancel) {}
+    /// LibTorch threads for the next jobs (0 = all cores); applied on the worker thread.
+    void setThreads(int n) { threads_.store(n); }
 
 public Q_SLOTS:
     void analyze(dilute::analysis::AnalysisOptions o);
@@ -39,6 +42,7 @@ private:
     template <typename Fn>
     void guarded(Fn&& fn);
     CancelToken* cancel_;
+    std::atomic<int> threads_{0};
 };
 
 class JobRunner : public QObject {

@@ -82,7 +82,10 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
 
     connect(cancel_, &QPushButton::clicked, runner_, &JobRunner::cancel);
     connect(runner_, &JobRunner::busyChanged, this, &MainWindow::setBusy);
-    connect(project_, &ProjectPanel::threadsChanged, this, [](int t) { dilute::setThreads(t); });
+    connect(project_, &ProjectPanel::threadsChanged, this, [this](int t) {
+        dilute::setThreads(t);
+        runner_->worker()->setThreads(t);
+    });
     connect(analysis_, &AnalysisView::analysisRequested, this,
             [this](QString sel, int k, bool pw) { startAnalysis(sel, k, pw, calib_); });
     connect(analysis_, &AnalysisView::selectionChanged, training_, &TrainingView::setSelection);

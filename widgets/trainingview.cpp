@@ -32,6 +32,12 @@ TrainingView::TrainingView(QWidget* parent) : QWidget(parent) {
     top1_->graph(0)->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssCircle, 7));
     lr_->addGraph()->setPen(QPen(QColor(seriesColor(4)), 1.5));
     speed_->addGraph()->setPen(QPen(QColor(seriesColor(5)), 1));
+    // Live plots redraw several times a second while training shares the CPU: draw lines
+    // without antialiasing and fast polylines (text stays antialiased).
+    for (auto* p : plots()) {
+        p->setNotAntialiasedElements(QCP::aePlottables | QCP::aeGrid | QCP::aeSubGrid | QCP::aeAxes);
+        p->setPlottingHint(QCP::phFastPolylines, true);
+    }
     lambda_->yAxis->setRange(-0.05, 1.05);
     lambda_->legend->setVisible(true);
     lr_->yAxis->setNumberFormat("eb");
@@ -205,6 +211,17 @@ void TrainingView::flush() {
                              .arg(e.train_loss, 0, 'f', 4));
     }
     pending_ = {};
+    dirty_ = true;
+    if (isVisible()) redraw();
+}
+
+void TrainingView::showEvent(QShowEvent* e) {
+    QWidget::showEvent(e);
+    if (dirty_) redraw();
+}
+
+void TrainingView::redraw() {
+    dirty_ = false;
     for (auto* p : {loss_, top1_, lr_, speed_}) p->rescaleAxes();
     lambda_->xAxis->rescale();
     top1_->xAxis->setRange(0.5, std::max(1.5, top1_->xAxis->range().upper + 0.5));

@@ -49,7 +49,11 @@ Q_SIGNALS:
     void resumeRequested(QString runDir);
     void cancelRequested();
 
+protected:
+    void showEvent(QShowEvent* e) override;
+
 private:
+    void redraw();  // rescale and replot (only while visible; hidden views redraw when shown)
     void ensureLambdaGraphs(const std::vector<int>& blocks);
 
     std::vector<int> selection_;
@@ -66,6 +70,7 @@ private:
         std::vector<train::EpochEvent> epochs;
     } pending_;
     std::vector<int> lambdaBlocks_;
+    bool dirty_ = false;
 };
 
 }  // namespace dilute::gui
