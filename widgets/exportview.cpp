@@ -31,7 +31,7 @@ ExportView::ExportView(QWidget* parent) : QWidget(parent) {
     files_->setTextInteractionFlags(Qt::TextSelectableByMouse);
     table_ = new QTableWidget(7, 3, this);
     table_->setHorizontalHeaderLabels({"full", "pruned", "pruned / full"});
-    table_->setVerticalHeaderLabels({"test top-1 (%)", "parameters (M)", "GMAC / image", "images/s",
+    table_->setVerticalHeaderLabels({"top-1 (%), 2,000 test img.", "parameters (M)", "GMAC / image", "images/s",
                                      "latency p50 (ms)", "latency p95 (ms)", "peak memory (MB)"});
     table_->horizontalHeader()->setSectionResizeMode(QHeaderView::Stretch);
     table_->setEditTriggers(QAbstractItemView::NoEditTriggers);

@@ -24,7 +24,7 @@ namespace dilute::gui {
 TrainingView::TrainingView(QWidget* parent) : QWidget(parent) {
     loss_ = makePlot("Training loss", "step", "loss", this);
     top1_ = makePlot("Test top-1", "epoch", "top-1 (%)", this);
-    lambda_ = makePlot("Mask decay: lambda of each selected block", "step", "lambda", this);
+    lambda_ = makePlot("Mask decay (lambda per block)", "step", "lambda", this);
     lr_ = makePlot("Learning rate", "step", "lr", this);
     speed_ = makePlot("Throughput", "step", "images/s", this);
     loss_->addGraph()->setPen(QPen(QColor(seriesColor(0)), 1.5));
@@ -39,6 +39,10 @@ TrainingView::TrainingView(QWidget* parent) : QWidget(parent) {
         p->setPlottingHint(QCP::phFastPolylines, true);
     }
     lambda_->yAxis->setRange(-0.05, 1.05);
+    QSharedPointer<QCPAxisTickerFixed> epochTicks(new QCPAxisTickerFixed);
+    epochTicks->setTickStep(1.0);
+    epochTicks->setScaleStrategy(QCPAxisTickerFixed::ssMultiples);
+    top1_->xAxis->setTicker(epochTicks);
     lambda_->legend->setVisible(true);
     lr_->yAxis->setNumberFormat("eb");
     lr_->yAxis->setNumberPrecision(1);
