@@ -57,7 +57,7 @@ Runner addInfo(CLI::App& app, Common& common) {
             return 0;
         }
         std::printf("model        %s\narchitecture %s: %dx%d x%d ch, patch %d, %d tokens, D=%d, depth %d, %d heads, "
-                    "MLP %d\nclasses      %d\nparameters   %lld (%.2fM)\nGMAC/image   %.3f\n",
+                    "MLP %d\nclasses      %d\nparameters   %lld (%.2fM)\nGMAC/image   %.4f\n",
                     o->model.c_str(), c.name.c_str(), c.img_size, c.img_size, c.in_chans, c.patch_size, c.numTokens(),
                     c.embed_dim, c.depth, c.num_heads, c.hiddenDim(), c.num_classes, counted, counted / 1e6, cost.gmac());
         std::string rm;
