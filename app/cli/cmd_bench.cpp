@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <iostream>
 
+#include "analysis/selectors.h"
 #include "bench/bench.h"
 #include "cli/commands.h"
 #include "io/export.h"
@@ -62,13 +63,7 @@ Runner addBench(CLI::App& app, Common& common) {
             b = io::openModel(io::weightsOf(o->b), oo);
         } else if (!o->removeB.empty()) {
             b = io::openModel(io::weightsOf(o->a), oo);
-            std::vector<int> rm;
-            for (size_t p = 0, q; p < o->removeB.size(); p = q + 1) {
-                q = o->removeB.find(',', p);
-                if (q == std::string::npos) q = o->removeB.size();
-                rm.push_back(std::stoi(o->removeB.substr(p, q - p)));
-            }
-            b->removeAttention(rm, true);
+            b->removeAttention(analysis::parseBlockList(o->removeB, b->depth()), true);
             nameB = o->a + " minus attention " + o->removeB;
         }
         bench::BenchResult ra, rb;
