@@ -8,7 +8,7 @@ set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "Turn uninformative ViT attention layers i
 set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
 set(CPACK_DEBIAN_PACKAGE_SECTION "science")
 set(CPACK_DEBIAN_PACKAGE_DEPENDS
-    "libtorch1.13, libopenblas0-pthread, libopencv-imgcodecs406, libopencv-imgproc406, libqt6widgets6, libqt6printsupport6, libqcustomplot2.1-qt6 | libqcustomplot2.1, zlib1g")
+    "libtorch1.13, libopenblas0-pthread, libopencv-imgcodecs406, libopencv-imgproc406, libqt6widgets6, libqt6printsupport6, libqcustomplot2.1-qt6 | libqcustomplot2.1, libjpeg62-turbo, zlib1g")
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_GENERATOR "DEB")
 include(CPack)

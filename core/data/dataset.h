@@ -1,6 +1,7 @@
 #pragma once
 // Datasets: random access to (image, label). Images are 8-bit, HWC, RGB or grayscale.
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -11,7 +12,14 @@ struct ImageU8 {
     int height = 0, width = 0, channels = 0;
     std::vector<uint8_t> pixels;  // HWC, row-major
     bool bgr = false;             // 3-channel pixels in OpenCV's B, G, R order (converted by the transform)
+    // A band of rows of a taller image (see Dataset::imageRows): `pixels` hold rows
+    // [top, top + height) of an image full_height rows tall. full_height 0: the whole image.
+    int top = 0, full_height = 0;
+    int fullHeight() const { return full_height > 0 ? full_height : height; }
 };
+
+/// Given an image's full size, the rows the caller will read: {first row, row count}.
+using RowChooser = std::function<std::pair<int, int>(int width, int height)>;
 
 class Dataset {
 public:
@@ -22,6 +30,13 @@ public:
     virtual int label(size_t i) const = 0;
     /// Decodes image i. Folder datasets may throw dilute::Error for an undecodable file.
     virtual ImageU8 image(size_t i) const = 0;
+    /// Decodes image i, calling `choose` once with its full size. Datasets that can decode part
+    /// of an image (JPEG files) decode only the rows `choose` asks for; the others return it all.
+    virtual ImageU8 imageRows(size_t i, const RowChooser& choose) const {
+        ImageU8 im = image(i);
+        choose(im.width, im.height);
+        return im;
+    }
     virtual std::vector<std::string> classNames() const = 0;
     virtual std::string describe() const = 0;  // e.g. "fashion-mnist test (10000 images, 10 classes)"
     virtual std::string source(size_t i) const { return describe() + " #" + std::to_string(i); }

@@ -77,7 +77,14 @@ Batch Loader::build(size_t b) const {
         const size_t idx = order_[j];
         std::mt19937_64 rng(sampleSeed(o_.seed, epoch_, idx));
         try {
-            applyTransform(ds_->image(idx), t_, rng, dst + k * per);
+            // The plan is drawn as soon as the image size is known, so a JPEG is decoded only
+            // down to (and from) the rows its random crop uses.
+            TransformPlan plan;
+            const ImageU8 img = ds_->imageRows(idx, [&](int w, int h) {
+                plan = planTransform(w, h, t_, rng);
+                return plan.crop ? plan.rows() : std::make_pair(0, h);
+            });
+            renderTransform(img, plan, t_, dst + k * per);
         } catch (const Error& e) {
             ++out.skipped;
             std::lock_guard<std::mutex> lk(skip_mu_);

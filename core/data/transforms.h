@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "data/dataset.h"
@@ -27,8 +28,21 @@ struct TransformConfig {
 TransformConfig evalTransform(const model::ViTConfig& cfg);
 TransformConfig trainTransform(const model::ViTConfig& cfg, const std::string& augment = "default");
 
-/// Writes the transformed image as CHW floats into `out` (channels * out_size^2 values).
-/// Deterministic for a given `rng` state.
+/// Every random choice of one transform, made before the image is decoded (so a decoder can skip
+/// what the crop does not use). Coordinates are in the full image.
+struct TransformPlan {
+    bool crop = false;      // random-resized-crop of (x, y, w, h); otherwise resize/centre-crop of the whole image
+    int x = 0, y = 0, w = 0, h = 0;
+    bool flip = false;
+    std::pair<int, int> rows() const;  // the band of rows the crop reads: {y, h}
+};
+/// Draws the plan for an image of width x height from `rng` (the same draws in the same order
+/// whether or not the image is decoded in part).
+TransformPlan planTransform(int width, int height, const TransformConfig& t, std::mt19937_64& rng);
+/// Writes the transformed image as CHW floats into `out` (channels * out_size^2 values). `img` may
+/// be a band of rows (img.top) when the plan is a crop inside that band.
+void renderTransform(const ImageU8& img, const TransformPlan& p, const TransformConfig& t, float* out);
+/// planTransform + renderTransform on a whole image. Deterministic for a given `rng` state.
 void applyTransform(const ImageU8& img, const TransformConfig& t, std::mt19937_64& rng, float* out);
 
 /// Per-sample generator seed: independent of worker count and batch boundaries.

@@ -16,6 +16,7 @@ public:
     int channels() const override { return base_->channels(); }
     int label(size_t i) const override { return base_->label(i); }
     ImageU8 image(size_t i) const override { return base_->image(i); }
+    ImageU8 imageRows(size_t i, const RowChooser& choose) const override { return base_->imageRows(i, choose); }
     std::vector<std::string> classNames() const override { return base_->classNames(); }
     std::string describe() const override { return base_->describe() + ", first " + std::to_string(n_); }
     std::string source(size_t i) const override { return base_->source(i); }

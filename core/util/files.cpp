@@ -9,6 +9,8 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "util/error.h"
@@ -82,6 +84,33 @@ void ensureWritableDir(const std::string& dir) {
 }
 
 std::string join(const std::string& a, const std::string& b) { return (stdfs::path(a) / b).string(); }
+
+std::vector<uint8_t> readBytes(const std::string& path) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) throw Error(path + ": cannot open (" + std::strerror(errno) + ")");
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) {
+        const int e = errno;
+        ::close(fd);
+        throw Error(path + ": cannot stat (" + std::strerror(e) + ")");
+    }
+    std::vector<uint8_t> out(static_cast<size_t>(st.st_size));
+    size_t got = 0;
+    while (got < out.size()) {
+        const ssize_t n = ::read(fd, out.data() + got, out.size() - got);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) {
+            const int e = errno;
+            ::close(fd);
+            throw Error(path + ": read error (" + std::strerror(e) + ")");
+        }
+        if (n == 0) break;  // shrank while reading: keep what is there
+        got += static_cast<size_t>(n);
+    }
+    ::close(fd);
+    out.resize(got);
+    return out;
+}
 
 std::vector<uint8_t> readMaybeGz(const std::string& path) {
     gzFile gz = gzopen(path.c_str(), "rb");

@@ -6,6 +6,7 @@
 
 #include "data/dataset.h"
 #include "data/loader.h"
+#include "data/transforms.h"
 #include "test_util.h"
 #include "util/error.h"
 
@@ -255,4 +256,37 @@ TEST(Transforms, GrayToRgbAndResizeCrop) {
     std::mt19937_64 rng(1);
     applyTransform(im, t, rng, out.data());
     for (float v : out) EXPECT_NEAR(v, (128 / 255.0 - 0.5) / 0.5, 1e-5);
+}
+
+TEST(Transforms, NormalizeAndMirrorMatchTheFormulaAtEverySize) {
+    // 224 px planes take the streaming-store path, 28 and 40 px ones OpenCV's convertTo; both must
+    // give (v / 255 - mean) / std, mirrored when the plan says so, for every pixel.
+    for (int S : {224, 28, 40, 64}) {
+        ImageU8 im;
+        im.height = im.width = S;
+        im.channels = 3;
+        im.pixels.resize(size_t(S) * S * 3);
+        for (size_t i = 0; i < im.pixels.size(); ++i) im.pixels[i] = uint8_t((i * 37 + i / 7) & 0xFF);
+        TransformConfig t;
+        t.out_size = S;
+        t.channels = 3;
+        t.train = false;
+        for (bool flip : {false, true}) {
+            TransformPlan p;
+            p.w = p.h = S;
+            p.flip = flip;
+            std::vector<float> out(size_t(3) * S * S, -99.f);
+            renderTransform(im, p, t, out.data());
+            double worst = 0;
+            for (int c = 0; c < 3; ++c)
+                for (int y = 0; y < S; ++y)
+                    for (int x = 0; x < S; ++x) {
+                        const int sx = flip ? S - 1 - x : x;
+                        const double v = im.pixels[(size_t(y) * S + sx) * 3 + c];
+                        const double want = (v / 255.0 - t.mean[c]) / t.std[c];
+                        worst = std::max(worst, std::abs(out[(size_t(c) * S + y) * S + x] - want));
+                    }
+            EXPECT_LT(worst, 1e-5) << "size " << S << (flip ? " mirrored" : "");
+        }
+    }
 }
