@@ -11,7 +11,7 @@ PREFIX=$(python3 -c 'import torch; print(torch.utils.cmake_prefix_path)')
 ABI=$(python3 -c 'import torch; print(int(torch._C._GLIBCXX_USE_CXX11_ABI))')
 echo "torch $(python3 -c 'import torch; print(torch.__version__, torch.version.cuda)') at $PREFIX (cxx11 abi $ABI)"
 nvidia-smi --query-gpu=name,memory.total --format=csv,noheader || true
-# Header-only dependencies the core needs beyond LibTorch: nlohmann-json, CLI11, OpenCV, zlib.
+# Dependencies the core needs beyond LibTorch: nlohmann-json and CLI11 (headers), OpenCV, libjpeg-turbo, zlib.
 cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$PREFIX" \
   -DDILUTE_BUILD_GUI=OFF -DDILUTE_BUILD_TESTS=OFF -DDILUTE_BUILD_BENCHMARKS=OFF \
   -DCMAKE_CXX_FLAGS="-D_GLIBCXX_USE_CXX11_ABI=$ABI" 2>&1 | tail -3
