@@ -100,6 +100,36 @@ std::vector<uint8_t> cmykJpeg(int w, int h) {
     return out;
 }
 
+// YCbCr JPEG with the given luma sampling factors (OpenCV 4.6 always writes 4:2:0): 1x1 = 4:4:4,
+// 2x1 = 4:2:2, 1x2 = 4:4:0 (vertical chroma upsampling: the case where skipped rows matter).
+std::vector<uint8_t> sampledJpeg(const cv::Mat& rgb, int hs, int vs) {
+    jpeg_compress_struct c;
+    jpeg_error_mgr e;
+    c.err = jpeg_std_error(&e);
+    jpeg_create_compress(&c);
+    unsigned char* buf = nullptr;
+    unsigned long size = 0;
+    jpeg_mem_dest(&c, &buf, &size);
+    c.image_width = JDIMENSION(rgb.cols);
+    c.image_height = JDIMENSION(rgb.rows);
+    c.input_components = 3;
+    c.in_color_space = JCS_RGB;
+    jpeg_set_defaults(&c);
+    jpeg_set_quality(&c, 90, TRUE);
+    c.comp_info[0].h_samp_factor = hs;
+    c.comp_info[0].v_samp_factor = vs;
+    jpeg_start_compress(&c, TRUE);
+    for (int y = 0; y < rgb.rows; ++y) {
+        JSAMPROW r = const_cast<uint8_t*>(rgb.ptr<uint8_t>(y));
+        jpeg_write_scanlines(&c, &r, 1);
+    }
+    jpeg_finish_compress(&c);
+    std::vector<uint8_t> out(buf, buf + size);
+    std::free(buf);
+    jpeg_destroy_compress(&c);
+    return out;
+}
+
 // A folder dataset holding `files` (name -> bytes) in one class.
 DatasetPtr folderOf(const TempDir& d, const std::vector<std::pair<std::string, std::vector<uint8_t>>>& files) {
     for (const auto& f : files) writeBytes(d.path() + "/train/only/" + f.first, f.second);
@@ -129,8 +159,16 @@ TEST(Jpeg, SamePixelsAsOpenCV) {
 }
 
 TEST(Jpeg, BandOfRowsEqualsThoseRowsOfTheFullDecode) {
-    for (bool progressive : {false, true}) {
-        const auto bytes = encode(picture(120, 90, CV_8UC3, 7), {cv::IMWRITE_JPEG_PROGRESSIVE, progressive ? 1 : 0});
+    const cv::Mat pic = picture(120, 90, CV_8UC3, 7);
+    const std::vector<std::pair<std::string, std::vector<uint8_t>>> kinds = {
+        {"4:2:0", encode(pic)},
+        {"4:2:0 progressive", encode(pic, {cv::IMWRITE_JPEG_PROGRESSIVE, 1})},
+        {"4:4:4", sampledJpeg(pic, 1, 1)},
+        {"4:2:2", sampledJpeg(pic, 2, 1)},
+        {"4:4:0", sampledJpeg(pic, 1, 2)},
+    };
+    for (const auto& kind : kinds) {
+        const auto& bytes = kind.second;
         const cv::Mat full = opencvRgb(bytes);
         for (auto band : std::vector<std::pair<int, int>>{{0, 1}, {0, 120}, {1, 17}, {33, 40}, {64, 56}, {119, 1}}) {
             ImageU8 im;
@@ -148,7 +186,7 @@ TEST(Jpeg, BandOfRowsEqualsThoseRowsOfTheFullDecode) {
             EXPECT_EQ(im.height, band.second);
             EXPECT_EQ(im.full_height, 120);
             EXPECT_TRUE(samePixels(asMat(im), full(cv::Rect(0, band.first, 90, band.second))))
-                << "rows " << band.first << "+" << band.second << (progressive ? " progressive" : "");
+                << "rows " << band.first << "+" << band.second << " " << kind.first;
         }
         // Out-of-range requests are clamped to the image, never read past it.
         ImageU8 im;
