@@ -51,16 +51,14 @@ Runner addEval(CLI::App& app, Common& common) {
         if (common.json) {
             nlohmann::json j = {{"model", o->model}, {"data", uri},        {"split", o->split},
                                 {"images", r.images}, {"top1", r.top1},     {"top5", r.top5},
-                                {"loss", r.loss},     {"images_per_s", r.images_per_s}, {"skipped", sk.count}};
+                                {"loss", r.loss},     {"images_per_s", r.images_per_s}, {"skipped", sk.count},
+                                {"skipped_files", sk.files},  {"skipped_examples", sk.examples}};
             std::cout << j.dump(2) << "\n";
         } else {
             std::printf("data      %s\nimages    %lld\ntop-1     %.2f%%\ntop-5     %.2f%%\nloss      %.4f\nimages/s  %.1f\n",
                         ds->describe().c_str(), r.images, r.top1, r.top5, r.loss, r.images_per_s);
         }
-        if (sk.count) {
-            std::fprintf(stderr, "warning: %lld undecodable images skipped, e.g.:\n", sk.count);
-            for (const auto& e : sk.examples) std::fprintf(stderr, "  %s\n", e.c_str());
-        }
+        if (sk.count) std::fprintf(stderr, "%s\n", sk.message().c_str());
         return 0;
     };
 }

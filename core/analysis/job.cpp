@@ -10,6 +10,7 @@
 #include "analysis/profile.h"
 #include "analysis/selectors.h"
 #include "analysis/transfer.h"
+#include "data/loader.h"
 #include "io/weights.h"
 #include "util/error.h"
 #include "util/files.h"
@@ -39,9 +40,11 @@ AnalysisResult runAnalysis(model::VisionTransformerImpl& m, const AnalysisOption
     r.data = uri;
     r.split = o.split;
     if (obs.progress) obs.progress({"calibration", 0, 1});
-    auto batches = loadCalibration(m.config(), uri, o.split, o.calib, o.batch, o.workers, device, cancel);
+    data::SkipReport skipped;
+    auto batches = loadCalibration(m.config(), uri, o.split, o.calib, o.batch, o.workers, device, cancel, &skipped);
     for (const auto& b : batches) r.calib += static_cast<int>(b.size(0));
     log("calibration: " + std::to_string(r.calib) + " images of " + uri + " " + o.split);
+    if (skipped.count) log(skipped.message("calibration images"));
 
     r.profile = entropyProfile(m, batches, o.output, cancel, prog("profile"));
     if (r.profile.floored_channels > 0)

@@ -64,7 +64,7 @@ EntropyProfile entropyProfile(model::VisionTransformerImpl& m, const std::vector
 
 std::vector<torch::Tensor> loadCalibration(const model::ViTConfig& cfg, const std::string& uri, const std::string& split,
                                            size_t n, int batch, int workers, const std::string& device,
-                                           const CancelToken* cancel) {
+                                           const CancelToken* cancel, data::SkipReport* skipped) {
     auto ds = data::limitDataset(data::openDataset(uri, split), n);
     if (ds->channels() != cfg.in_chans && !(ds->channels() == 1 || cfg.in_chans == 1 || cfg.in_chans == 3))
         throw Error("dataset channels do not fit the model");
@@ -79,6 +79,7 @@ std::vector<torch::Tensor> loadCalibration(const model::ViTConfig& cfg, const st
         if (cancel) cancel->throwIfCancelled();
         if (b.images.size(0) > 0) out.push_back(b.images.to(torch::Device(device)));
     }
+    if (skipped) *skipped = loader.skipped();
     return out;
 }
 

@@ -10,6 +10,10 @@
 #include "model/vit.h"
 #include "util/cancel.h"
 
+namespace dilute::data {
+struct SkipReport;
+}
+
 namespace dilute::analysis {
 
 EntropyProfile entropyProfile(model::VisionTransformerImpl& m, const std::vector<torch::Tensor>& batches,
@@ -17,8 +21,9 @@ EntropyProfile entropyProfile(model::VisionTransformerImpl& m, const std::vector
                               const std::function<void(long long, long long)>& step = {});
 
 /// The first `n` images of `uri`/`split` with the model's eval transform, as batches on `device`.
+/// Undecodable images are skipped; `skipped` (optional) receives the loader's report.
 std::vector<torch::Tensor> loadCalibration(const model::ViTConfig& cfg, const std::string& uri, const std::string& split,
                                            size_t n, int batch, int workers, const std::string& device,
-                                           const CancelToken* cancel = nullptr);
+                                           const CancelToken* cancel = nullptr, data::SkipReport* skipped = nullptr);
 
 }  // namespace dilute::analysis

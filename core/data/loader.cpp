@@ -89,7 +89,10 @@ Batch Loader::build(size_t b) const {
             ++out.skipped;
             std::lock_guard<std::mutex> lk(skip_mu_);
             ++skips_.count;
-            if (skips_.examples.size() < 5) skips_.examples.push_back(e.what());
+            if (skipped_indices_.insert(idx).second) {
+                ++skips_.files;
+                if (skips_.examples.size() < 5) skips_.examples.push_back(e.what());
+            }
             continue;
         }
         lab[k] = ds_->label(idx);
@@ -148,6 +151,15 @@ bool Loader::next(Batch& out) {
     lk.unlock();
     cv_consumed_.notify_all();
     return true;
+}
+
+std::string SkipReport::message(const std::string& what) const {
+    if (count == 0) return {};
+    std::string m = "warning: " + std::to_string(count) + " undecodable " + what + " skipped";
+    if (files != count) m += " (" + std::to_string(files) + " files)";
+    m += ", e.g.:";
+    for (const auto& e : examples) m += "\n  " + e;
+    return m;
 }
 
 SkipReport Loader::skipped() const {

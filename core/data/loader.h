@@ -8,6 +8,7 @@
 #include <condition_variable>
 #include <map>
 #include <mutex>
+#include <set>
 #include <thread>
 #include <vector>
 
@@ -34,8 +35,12 @@ struct Batch {
 };
 
 struct SkipReport {
-    long long count = 0;
-    std::vector<std::string> examples;  // first few "file: why"
+    long long count = 0;                // skips, all epochs together
+    long long files = 0;                // distinct images skipped
+    std::vector<std::string> examples;  // first few "file: why", one per file
+    /// One warning for a log: "N undecodable images skipped (K files), e.g.:" and the examples
+    /// on indented lines; empty when nothing was skipped. `what` names the data ("training images").
+    std::string message(const std::string& what = "images") const;
 };
 
 class Loader {
@@ -78,6 +83,7 @@ private:
     std::vector<std::thread> workers_;
     mutable std::mutex skip_mu_;
     mutable SkipReport skips_;
+    mutable std::set<size_t> skipped_indices_;
 };
 
 }  // namespace dilute::data

@@ -45,6 +45,7 @@ struct TrainSummary {
     int epochs_done = 0;
     double seconds = 0;
     bool cancelled = false;
+    long long skipped_train = 0, skipped_test = 0;  // undecodable images skipped, all epochs together
 };
 
 }  // namespace dilute::train

@@ -7,6 +7,7 @@
 #include <ATen/autocast_mode.h>
 
 #include <chrono>
+#include <cstdio>
 #include <cmath>
 #include <random>
 
@@ -266,6 +267,14 @@ TrainSummary Run::go() {
     long long goodSteps = 0;
     const torch::Device dev(device_);
 
+    // Undecodable images are skipped as they come and reported once, when the run ends or stops.
+    auto reportSkips = [&](TrainSummary& s) {
+        const auto tr = trainLoader.skipped(), te = testLoader.skipped();
+        s.skipped_train = tr.count;
+        s.skipped_test = te.count;
+        if (tr.count) log(tr.message("training images"));
+        if (te.count) log(te.message("test images"));
+    };
     TrainSummary sum;
     sum.run_dir = o_.out_dir;
     sum.blocks = sel_.blocks;
@@ -284,6 +293,7 @@ TrainSummary Run::go() {
             if (cancel_ && cancel_->cancelled()) {
                 saveCheckpoint(ckdir_, "last", *model_, opt_.get(), state(epoch));
                 log("cancelled at step " + std::to_string(step_) + "; checkpoint written");
+                reportSkips(sum);
                 throw Cancelled();
             }
             if (!trainLoader.next(batch)) break;
@@ -394,11 +404,13 @@ TrainSummary Run::go() {
     }
     io::saveModel(*model_, fs::join(o_.out_dir, "final.safetensors"),
                   {{"dilute.selection", json(sel_.blocks).dump()}, {"dilute.step", std::to_string(step_)}});
+    reportSkips(sum);
     sum.best_top1 = best_;
     sum.steps = step_;
     sum.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
-    log("finished: test top-1 " + std::to_string(sum.final_top1) + "%, final weights " +
-        fs::join(o_.out_dir, "final.safetensors"));
+    char top1[32];
+    std::snprintf(top1, sizeof top1, "%.2f%%", sum.final_top1);
+    log(std::string("finished: test top-1 ") + top1 + ", final weights " + fs::join(o_.out_dir, "final.safetensors"));
     return sum;
 }
 

@@ -269,6 +269,14 @@ TEST(Jpeg, BadFilesAreNamedAndSkippedConsistently) {
     ASSERT_TRUE(loader.next(b));
     EXPECT_EQ(b.images.size(0), 1);
     EXPECT_EQ(loader.skipped().count, 3);
+    loader.startEpoch(1);  // a second epoch skips the same files again: counted, not listed twice
+    while (loader.next(b)) EXPECT_EQ(b.images.size(0), 1);
+    const auto sk = loader.skipped();
+    EXPECT_EQ(sk.count, 6);
+    EXPECT_EQ(sk.files, 3);
+    EXPECT_EQ(sk.examples.size(), 3u);
+    EXPECT_NE(sk.message().find("6 undecodable images skipped (3 files)"), std::string::npos) << sk.message();
+    EXPECT_EQ(SkipReport{}.message(), "");
 }
 
 TEST(Jpeg, ExifOrientationAndCmykGoThroughOpenCV) {

@@ -2,8 +2,13 @@
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
+#include <opencv2/core.hpp>
+#include <opencv2/imgcodecs.hpp>
+
+#include <filesystem>
 #include <fstream>
 
+#include "analysis/job.h"
 #include "io/weights.h"
 #include "model/vit.h"
 #include "test_util.h"
@@ -192,4 +197,62 @@ TEST(Trainer, UnwritableFolderFailsBeforeTraining) {
     bad.select = "0,99";
     EXPECT_THROW(train::train(bad), Error);
     EXPECT_THROW(train::resume(d.file("nope")), Error);
+}
+
+TEST(Trainer, UndecodableImagesAreSkippedAndReportedOnceAtTheEnd) {
+    // A folder dataset (10 classes, 28 px JPEGs) with a broken file in train and in test: the run
+    // and the analysis go on, and each reports the skips in one log message naming the file.
+    TempDir d("skips");
+    cv::RNG rng(5);
+    for (const std::string split : {"train", "val"})
+        for (int c = 0; c < 10; ++c)
+            for (int i = 0; i < (split == "train" ? (c == 0 ? 3 : 4) : 2); ++i) {  // 39 + 1 broken: 5 full batches
+                cv::Mat m(28, 28, CV_8UC3);
+                rng.fill(m, cv::RNG::UNIFORM, 0, 256);
+                const std::string dir = d.path() + "/" + split + "/c" + std::to_string(c);
+                std::filesystem::create_directories(dir);
+                cv::imwrite(dir + "/img" + std::to_string(i) + ".jpg", m);
+            }
+    dilute::testing::writeBytes(d.path() + "/train/c3/broken.jpg", {0xFF, 0xD8, 0xFF, 0xE0, 1, 2, 3});
+    dilute::testing::writeBytes(d.path() + "/val/c7/empty.png", {});
+    TempDir run("skips-run");
+    auto o = tinyRun(run.path());
+    o.data = "folder:" + d.path();
+    o.train_limit = o.test_limit = 0;
+    o.batch = 8;
+    std::vector<std::string> logs;
+    TrainObserver obs;
+    obs.onLog = [&](const std::string& s) { logs.push_back(s); };
+    const auto s = train::train(o, obs);
+    EXPECT_EQ(s.epochs_done, 2);
+    EXPECT_EQ(s.skipped_train, 2);  // the same file, once per epoch
+    EXPECT_EQ(s.skipped_test, 2);
+    int trainMsgs = 0, testMsgs = 0;
+    for (const auto& l : logs) {
+        if (l.find("broken.jpg") != std::string::npos) {
+            ++trainMsgs;
+            EXPECT_NE(l.find("2 undecodable training images skipped (1 files)"), std::string::npos) << l;
+        }
+        if (l.find("empty.png") != std::string::npos) ++testMsgs;
+    }
+    EXPECT_EQ(trainMsgs, 1);
+    EXPECT_EQ(testMsgs, 1);
+
+    analysis::AnalysisOptions ao;
+    ao.model = "vit_nano_patch7_28";
+    ao.data = o.data;
+    ao.split = "train";
+    ao.calib = 64;
+    ao.batch = 16;
+    ao.k = 1;
+    ao.device = "cpu";
+    std::vector<std::string> alogs;
+    analysis::AnalysisObserver aobs;
+    aobs.log = [&](const std::string& l) { alogs.push_back(l); };
+    const auto r = analysis::runAnalysis(ao, aobs);
+    EXPECT_EQ(r.calib, 39);  // 40 files, one undecodable
+    bool reported = false;
+    for (const auto& l : alogs) reported |= l.find("1 undecodable calibration images skipped") != std::string::npos &&
+                                            l.find("broken.jpg") != std::string::npos;
+    EXPECT_TRUE(reported);
 }
