@@ -16,6 +16,7 @@
 
 #include "data/dataset.h"
 #include "model/preset.h"
+#include "util/error.h"
 
 namespace dilute::gui {
 
@@ -103,12 +104,18 @@ int ProjectPanel::refreshPreview() {
         const auto names = ds->classNames();
         const int n = int(std::min<size_t>(8, ds->size()));
         for (int i = 0; i < n; ++i) {
-            auto im = ds->image(size_t(i));
-            QImage q(im.pixels.data(), im.width, im.height, im.width * im.channels,
-                     im.channels == 1 ? QImage::Format_Grayscale8 : (im.bgr ? QImage::Format_BGR888 : QImage::Format_RGB888));
             auto* pic = new QLabel(this);
-            pic->setPixmap(QPixmap::fromImage(q.copy()).scaled(56, 56, Qt::KeepAspectRatio, Qt::SmoothTransformation));
             pic->setAlignment(Qt::AlignCenter);
+            try {
+                const auto im = ds->image(size_t(i));
+                QImage q(im.pixels.data(), im.width, im.height, im.width * im.channels,
+                         im.channels == 1 ? QImage::Format_Grayscale8 : (im.bgr ? QImage::Format_BGR888 : QImage::Format_RGB888));
+                pic->setPixmap(QPixmap::fromImage(q.copy()).scaled(56, 56, Qt::KeepAspectRatio, Qt::SmoothTransformation));
+            } catch (const Error& e) {  // one bad file: the loader will skip it, the preview says so
+                pic->setText("undecodable");
+                pic->setMinimumSize(56, 56);
+                pic->setToolTip(QString::fromStdString(e.what()));
+            }
             auto* lab = new QLabel(QString::fromStdString(names[size_t(ds->label(size_t(i)))]), this);
             lab->setAlignment(Qt::AlignCenter);
             QFont f = lab->font();

@@ -201,6 +201,39 @@ private Q_SLOTS:
         p.setData("folder:/no/such/folder");
         QCOMPARE(p.refreshPreview(), 0);
     }
+
+    void projectPreviewFolderColoursAndBadFile() {
+        // A JPEG folder (decoded straight to RGB) shows its true colours; an undecodable file
+        // gets its own cell instead of failing the whole preview.
+        QTemporaryDir dir;
+        QVERIFY(QDir().mkpath(dir.filePath("val/red")));
+        QImage red(24, 24, QImage::Format_RGB888);
+        red.fill(QColor(230, 20, 20));
+        QVERIFY(red.save(dir.filePath("val/red/b.jpg"), "JPG", 95));
+        QVERIFY(red.save(dir.filePath("val/red/c.png"), "PNG"));
+        QFile bad(dir.filePath("val/red/a_broken.jpg"));
+        QVERIFY(bad.open(QIODevice::WriteOnly));
+        bad.write("\xff\xd8\xff\xe0 not a jpeg");
+        bad.close();
+        ProjectPanel p;
+        p.setData("folder:" + dir.path());
+        QCOMPARE(p.refreshPreview(), 3);
+        int undecodable = 0, reddish = 0;
+        for (auto* l : p.findChildren<QLabel*>()) {
+            if (l->text() == "undecodable") {
+                ++undecodable;
+                QVERIFY(l->toolTip().contains("a_broken.jpg"));
+            }
+            const QPixmap pm = l->pixmap();
+            if (!pm.isNull()) {
+                const QColor c = pm.toImage().pixelColor(pm.width() / 2, pm.height() / 2);
+                QVERIFY2(c.red() > 180 && c.blue() < 70, qPrintable(c.name()));
+                ++reddish;
+            }
+        }
+        QCOMPARE(undecodable, 1);
+        QCOMPARE(reddish, 2);
+    }
 };
 
 QTEST_MAIN(WorkbenchTest)
