@@ -69,8 +69,9 @@ std::vector<uint8_t> withOrientation(const std::vector<uint8_t>& jpg, int orient
     return out;
 }
 
-// OpenCV cannot write CMYK JPEGs; libjpeg can.
-std::vector<uint8_t> cmykJpeg(int w, int h) {
+// Encodes interleaved 8-bit pixels with libjpeg, for what OpenCV 4.6 cannot write: CMYK input, or
+// chosen luma sampling factors (hs x vs; 0 keeps libjpeg's default, 2x2 = 4:2:0 for YCbCr).
+std::vector<uint8_t> libjpegEncode(const cv::Mat& pixels, J_COLOR_SPACE space, int hs = 0, int vs = 0) {
     jpeg_compress_struct c;
     jpeg_error_mgr e;
     c.err = jpeg_std_error(&e);
@@ -78,56 +79,35 @@ std::vector<uint8_t> cmykJpeg(int w, int h) {
     unsigned char* buf = nullptr;
     unsigned long size = 0;
     jpeg_mem_dest(&c, &buf, &size);
-    c.image_width = JDIMENSION(w);
-    c.image_height = JDIMENSION(h);
-    c.input_components = 4;
-    c.in_color_space = JCS_CMYK;
+    c.image_width = JDIMENSION(pixels.cols);
+    c.image_height = JDIMENSION(pixels.rows);
+    c.input_components = pixels.channels();
+    c.in_color_space = space;
     jpeg_set_defaults(&c);
-    jpeg_set_quality(&c, 95, TRUE);
+    jpeg_set_quality(&c, 92, TRUE);
+    if (hs > 0) c.comp_info[0].h_samp_factor = hs;
+    if (vs > 0) c.comp_info[0].v_samp_factor = vs;
     jpeg_start_compress(&c, TRUE);
-    std::vector<uint8_t> row(size_t(w) * 4);
-    for (int y = 0; y < h; ++y) {
-        for (int x = 0; x < w; ++x)
-            for (int k = 0; k < 4; ++k) row[size_t(x) * 4 + k] = uint8_t((x * 3 + y * 5 + k * 60) & 0xFF);
-        JSAMPROW r = row.data();
+    for (int y = 0; y < pixels.rows; ++y) {
+        JSAMPROW r = const_cast<uint8_t*>(pixels.ptr<uint8_t>(y));
         jpeg_write_scanlines(&c, &r, 1);
     }
     jpeg_finish_compress(&c);
     std::vector<uint8_t> out(buf, buf + size);
     std::free(buf);
     jpeg_destroy_compress(&c);
-    EXPECT_EQ(c.jpeg_color_space, JCS_CMYK);  // what jpeg_set_defaults picks for CMYK input
     return out;
 }
 
-// YCbCr JPEG with the given luma sampling factors (OpenCV 4.6 always writes 4:2:0): 1x1 = 4:4:4,
-// 2x1 = 4:2:2, 1x2 = 4:4:0 (vertical chroma upsampling: the case where skipped rows matter).
-std::vector<uint8_t> sampledJpeg(const cv::Mat& rgb, int hs, int vs) {
-    jpeg_compress_struct c;
-    jpeg_error_mgr e;
-    c.err = jpeg_std_error(&e);
-    jpeg_create_compress(&c);
-    unsigned char* buf = nullptr;
-    unsigned long size = 0;
-    jpeg_mem_dest(&c, &buf, &size);
-    c.image_width = JDIMENSION(rgb.cols);
-    c.image_height = JDIMENSION(rgb.rows);
-    c.input_components = 3;
-    c.in_color_space = JCS_RGB;
-    jpeg_set_defaults(&c);
-    jpeg_set_quality(&c, 90, TRUE);
-    c.comp_info[0].h_samp_factor = hs;
-    c.comp_info[0].v_samp_factor = vs;
-    jpeg_start_compress(&c, TRUE);
-    for (int y = 0; y < rgb.rows; ++y) {
-        JSAMPROW r = const_cast<uint8_t*>(rgb.ptr<uint8_t>(y));
-        jpeg_write_scanlines(&c, &r, 1);
-    }
-    jpeg_finish_compress(&c);
-    std::vector<uint8_t> out(buf, buf + size);
-    std::free(buf);
-    jpeg_destroy_compress(&c);
-    return out;
+// 1x1 = 4:4:4, 2x1 = 4:2:2, 1x2 = 4:4:0 (vertical chroma upsampling: the case where skipped rows matter).
+std::vector<uint8_t> sampledJpeg(const cv::Mat& rgb, int hs, int vs) { return libjpegEncode(rgb, JCS_RGB, hs, vs); }
+
+std::vector<uint8_t> cmykJpeg(int w, int h) {
+    cv::Mat cmyk(h, w, CV_8UC4);
+    for (int y = 0; y < h; ++y)
+        for (int x = 0; x < w; ++x)
+            for (int k = 0; k < 4; ++k) cmyk.ptr<uint8_t>(y)[x * 4 + k] = uint8_t((x * 3 + y * 5 + k * 60) & 0xFF);
+    return libjpegEncode(cmyk, JCS_CMYK);
 }
 
 // A folder dataset holding `files` (name -> bytes) in one class.
