@@ -16,6 +16,7 @@ struct ImageU8 {
     // [top, top + height) of an image full_height rows tall. full_height 0: the whole image.
     int top = 0, full_height = 0;
     int fullHeight() const { return full_height > 0 ? full_height : height; }
+    bool whole() const { return top == 0 && fullHeight() == height; }
 };
 
 /// Given an image's full size, the rows the caller will read: {first row, row count}.
