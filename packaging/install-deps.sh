@@ -8,6 +8,7 @@ PACKAGES=(
   libtorch-dev libopenblas0-pthread            # LibTorch 1.13 (CPU) + a fast BLAS (the reference BLAS is ~40x slower)
   qt6-base-dev libqcustomplot-dev              # the workbench (QCustomPlot links as QCustomPlotQt6)
   libopencv-dev libjpeg62-turbo-dev libgtest-dev nlohmann-json3-dev libcli11-dev zlib1g-dev
+  libgloo-dev                                  # c10d ProcessGroupGloo headers (data-parallel training)
   dataset-fashion-mnist                        # the embedded default dataset
   xvfb xauth                                   # headless GUI tests and screenshots
 )

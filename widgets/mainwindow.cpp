@@ -16,6 +16,7 @@
 #include <QTabWidget>
 
 #include "analysisview.h"
+#include "clijob.h"
 #include "exportview.h"
 #include "jobrunner.h"
 #include "projectpanel.h"
@@ -37,6 +38,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     training_ = new TrainingView(this);
     export_ = new ExportView(this);
     runner_ = new JobRunner(this);
+    cli_ = new CliJob(this);
     tabs_ = new QTabWidget(this);
     tabs_->addTab(analysis_, "&Analysis");
     tabs_->addTab(training_, "&Training");
@@ -81,6 +83,28 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     file->addAction("&Quit", this, &QWidget::close)->setShortcut(QKeySequence::Quit);
 
     connect(cancel_, &QPushButton::clicked, runner_, &JobRunner::cancel);
+    connect(cancel_, &QPushButton::clicked, cli_, &CliJob::cancel);
+    connect(cli_, &CliJob::line, this, [this](QString s) { logLine(s, s.contains("error")); });
+    connect(cli_, &CliJob::finished, this, [this](int code, bool crashed) {
+        training_->pollRun();
+        setBusy(false);
+        if (code == 0 && !crashed) {
+            logLine(tr("training finished (%1)").arg(cliRunDir_));
+            rememberRun(cliRunDir_);
+            if (training_->selection().empty()) {
+                project_->setModel(QDir(cliRunDir_).filePath("final.safetensors"));
+                logLine(tr("the trained baseline is now the project's model"));
+            } else {
+                export_->setRun(cliRunDir_, trainModel_);
+            }
+        } else if (code == 130) {
+            logLine(tr("job cancelled"));
+        } else {
+            lastError_ = tr("multi-process training failed (exit code %1); see the log").arg(code);
+            logLine(lastError_, true);
+            phase_->setText(lastError_);
+        }
+    });
     connect(runner_, &JobRunner::busyChanged, this, &MainWindow::setBusy);
     connect(project_, &ProjectPanel::threadsChanged, this, [this](int t) {
         dilute::setThreads(t);
@@ -91,6 +115,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     connect(analysis_, &AnalysisView::selectionChanged, training_, &TrainingView::setSelection);
     connect(training_, &TrainingView::startRequested, this, &MainWindow::startTraining);
     connect(training_, &TrainingView::cancelRequested, runner_, &JobRunner::cancel);
+    connect(training_, &TrainingView::cancelRequested, cli_, &CliJob::cancel);
     connect(training_, &TrainingView::resumeRequested, this, [this](QString dir) {
         training_->loadRun(dir);
         logLine("resuming " + dir);
@@ -166,7 +191,26 @@ void MainWindow::startTraining(train::TrainOptions o) {
     training_->clearPlots();
     lastError_.clear();
     logLine(QString("training %1 into %2").arg(project_->model(), QString::fromStdString(o.out_dir)));
+    if (training_->processes() > 1) {
+        startCliTraining(o, training_->processes());
+        return;
+    }
     runner_->startTraining(o);
+}
+
+void MainWindow::startCliTraining(const train::TrainOptions& o, int processes) {
+    QString err;
+    cliRunDir_ = QString::fromStdString(o.out_dir);
+    if (!cli_->startTraining(QString::fromStdString(o.toJson()), processes, &err)) {
+        lastError_ = err;
+        logLine(err, true);
+        return;
+    }
+    logLine(tr("data-parallel training on %1 local processes: %2 train --nproc %1")
+                .arg(processes)
+                .arg(CliJob::program()));
+    setBusy(true);
+    training_->loadRun(cliRunDir_, nullptr, /*starting=*/true);
 }
 
 void MainWindow::openRun(const QString& dir) {
@@ -260,9 +304,10 @@ void MainWindow::saveSettings() {
 }
 
 void MainWindow::closeEvent(QCloseEvent* e) {
-    if (runner_->busy()) {
+    if (runner_->busy() || cli_->running()) {
         phase_->setText("cancelling the running job...");
         runner_->cancelAndWait();
+        cli_->cancelAndWait();
     }
     saveSettings();
     e->accept();

@@ -17,6 +17,7 @@ class QMenu;
 namespace dilute::gui {
 
 class AnalysisView;
+class CliJob;
 class ExportView;
 class JobRunner;
 class ProjectPanel;
@@ -33,6 +34,7 @@ public:
     ExportView* exportView() const { return export_; }
     ProjectPanel* projectPanel() const { return project_; }
     JobRunner* runner() const { return runner_; }
+    CliJob* cliJob() const { return cli_; }
     QTabWidget* tabs() const { return tabs_; }
     QString lastError() const { return lastError_; }
     void startAnalysis(const QString& selector, int k, bool pairwise, int calib = 2048);
@@ -58,13 +60,15 @@ private:
     ExportView* export_;
     QTabWidget* tabs_;
     JobRunner* runner_;
+    CliJob* cli_;  // multi-process training through `dilute train --nproc N`
+    void startCliTraining(const train::TrainOptions& o, int processes);
     QProgressBar* progress_;
     QLabel *phase_, *eta_;
     QPushButton* cancel_;
     QPlainTextEdit* log_;
     QMenu* recent_;
     QElapsedTimer clock_;
-    QString phaseName_, lastError_, trainModel_;
+    QString phaseName_, lastError_, trainModel_, cliRunDir_;
     int calib_ = 2048;
 };
 

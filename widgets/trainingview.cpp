@@ -1,6 +1,7 @@
 #include "trainingview.h"
 
 #include <QComboBox>
+#include <QDateTime>
 #include <QDir>
 #include <QDoubleSpinBox>
 #include <QFile>
@@ -14,10 +15,12 @@
 #include <QSpinBox>
 #include <QTextStream>
 #include <QVBoxLayout>
-#include <nlohmann/json.hpp>
 #include <qcustomplot.h>
 
+#include <thread>
+
 #include "plotutil.h"
+#include "train/metrics.h"
 
 namespace dilute::gui {
 
@@ -53,6 +56,13 @@ TrainingView::TrainingView(QWidget* parent) : QWidget(parent) {
     batch_ = new QSpinBox(this);
     batch_->setRange(1, 4096);
     batch_->setValue(128);
+    batch_->setToolTip(tr("Batch per process; the global batch is batch x processes"));
+    processes_ = new QSpinBox(this);
+    processes_->setRange(1, 256);
+    processes_->setValue(1);
+    processes_->setToolTip(tr("Local processes for data-parallel CPU training (c10d/Gloo over 127.0.0.1, "
+                              "the CLI's --nproc). 1 trains inside the workbench; more run 'dilute train --nproc N' "
+                              "and follow its metrics.jsonl live. The cores are shared out between them."));
     lr_box_ = new QDoubleSpinBox(this);
     lr_box_->setDecimals(5);
     lr_box_->setRange(1e-6, 1.0);
@@ -80,11 +90,13 @@ TrainingView::TrainingView(QWidget* parent) : QWidget(parent) {
     resume_ = new QPushButton("Resume run", this);
     resume_->setToolTip("Continue the run folder from its last checkpoint");
     open_ = new QPushButton("Open run...", this);
-    open_->setToolTip("Redraw a finished or cancelled run from its metrics.jsonl");
+    open_->setToolTip(tr("Redraw a run from its metrics.jsonl; a run still being written (CLI, torchrun, "
+                         "a cluster job on a shared folder) is followed live"));
 
     auto* form = new QFormLayout;
     form->addRow("Epochs", epochs_);
     form->addRow("Batch", batch_);
+    form->addRow(tr("Processes"), processes_);
     form->addRow("Peak lr", lr_box_);
     form->addRow("Decay", decayShape_);
     form->addRow("Lambda = 0 at epoch", decayEnd_);
@@ -124,12 +136,35 @@ TrainingView::TrainingView(QWidget* parent) : QWidget(parent) {
         const QString d = QFileDialog::getExistingDirectory(this, "Open run folder", runDir());
         if (d.isEmpty()) return;
         QString err;
-        if (!loadRun(d, &err)) status_->setText(err);
+        if (!loadRun(d, &err)) setStatus(err);
     });
     timer_.setInterval(40);  // ~25 Hz
     connect(&timer_, &QTimer::timeout, this, &TrainingView::flush);
     timer_.start();
+    followTimer_.setInterval(500);
+    connect(&followTimer_, &QTimer::timeout, this, &TrainingView::pollRun);
 }
+
+TrainingView::~TrainingView() = default;
+
+void TrainingView::updateStatus() {
+    QStringList parts;
+    if (!epochLine_.isEmpty()) parts << epochLine_;
+    if (!runLine_.isEmpty()) parts << runLine_;
+    status_->setText(parts.join('\n'));
+}
+
+void TrainingView::setStatus(const QString& runLine) {
+    runLine_ = runLine;
+    updateStatus();
+}
+
+int TrainingView::processes() const { return processes_->value(); }
+void TrainingView::setProcesses(int n) { processes_->setValue(n); }
+QString TrainingView::statusText() const { return status_->text(); }
+bool TrainingView::following() const { return follower_ && followTimer_.isActive(); }
+
+void TrainingView::stopFollowing() { followTimer_.stop(); }
 
 QList<QCustomPlot*> TrainingView::plots() const { return {loss_, top1_, lambda_, lr_, speed_}; }
 
@@ -176,6 +211,7 @@ void TrainingView::setBusy(bool busy) {
 
 void TrainingView::clearPlots() {
     pending_ = {};
+    epochLine_.clear();
     for (auto* p : {loss_, top1_, lr_, speed_}) p->graph(0)->data()->clear();
     lambda_->clearGraphs();
     lambdaBlocks_.clear();
@@ -209,10 +245,11 @@ void TrainingView::flush() {
     }
     for (const auto& e : pending_.epochs) {
         top1_->graph(0)->addData(e.epoch + 1, e.test_top1);
-        status_->setText(QString("epoch %1: test top-1 %2%, train loss %3")
-                             .arg(e.epoch + 1)
-                             .arg(e.test_top1, 0, 'f', 2)
-                             .arg(e.train_loss, 0, 'f', 4));
+        epochLine_ = tr("epoch %1: test top-1 %2%, train loss %3")
+                         .arg(e.epoch + 1)
+                         .arg(e.test_top1, 0, 'f', 2)
+                         .arg(e.train_loss, 0, 'f', 4);
+        updateStatus();
     }
     pending_ = {};
     dirty_ = true;
@@ -233,48 +270,51 @@ void TrainingView::redraw() {
     for (auto* p : plots()) p->replot(QCustomPlot::rpQueuedReplot);
 }
 
-bool TrainingView::loadRun(const QString& dir, QString* error) {
-    QFile f(QDir(dir).filePath("metrics.jsonl"));
-    if (!f.open(QIODevice::ReadOnly | QIODevice::Text)) {
-        if (error) *error = f.fileName() + ": cannot open (" + f.errorString() + ")";
+bool TrainingView::loadRun(const QString& dir, QString* error, bool starting) {
+    const QDir d(dir);
+    if (!starting && !d.exists("metrics.jsonl") && !d.exists("config.json")) {
+        if (error) *error = d.filePath("metrics.jsonl") + tr(": cannot open (not a run folder: no metrics.jsonl or config.json)");
         return false;
     }
+    followTimer_.stop();
     clearPlots();
     setRunDir(dir);
-    QTextStream in(&f);
-    int bad = 0;
-    while (!in.atEnd()) {
-        const auto line = in.readLine().toStdString();
-        auto j = nlohmann::json::parse(line, nullptr, false);
-        if (j.is_discarded()) {
-            ++bad;
-            continue;
-        }
-        const std::string ev = j.value("event", "");
-        if (ev == "step") {
-            train::StepEvent e;
-            e.step = j.value("step", 0LL);
-            e.epoch = j.value("epoch", 0);
-            e.loss = j.value("loss", 0.0);
-            e.lr = j.value("lr", 0.0);
-            e.images_per_s = j.value("images_per_s", 0.0);
-            e.blocks = j.value("blocks", std::vector<int>{});
-            e.lambdas = j.value("lambda", std::vector<double>{});
-            addStep(e);
-        } else if (ev == "epoch") {
-            train::EpochEvent e;
-            e.epoch = j.value("epoch", 0);
-            e.train_loss = j.value("train_loss", 0.0);
-            e.test_top1 = j.value("test_top1", 0.0);
-            e.test_top5 = j.value("test_top5", 0.0);
-            e.lambdas = j.value("lambda", std::vector<double>{});
-            addEpoch(e);
-        }
-    }
-    flush();
-    if (bad && error) *error = QString("%1 damaged lines skipped").arg(bad);
-    status_->setText(status_->text() + QString("\nreopened %1").arg(dir));
+    followDir_ = dir;
+    follower_ = std::make_unique<train::MetricsFollower>(d.filePath("metrics.jsonl").toStdString());
+    lastGrowthMs_ = QDateTime::currentMSecsSinceEpoch();
+    pollRun();
+    if (!follower_->ended()) followTimer_.start();
+    if (error) error->clear();
     return true;
+}
+
+void TrainingView::pollRun() {
+    if (!follower_) return;
+    const auto events = follower_->poll();
+    if (follower_->restarted()) clearPlots();
+    int bad = 0;
+    for (const auto& ev : events) {
+        using K = train::MetricsEvent::Kind;
+        if (ev.kind == K::Step) addStep(ev.step);
+        else if (ev.kind == K::Epoch) addEpoch(ev.epoch);
+        else if (ev.kind == K::Bad) ++bad;
+    }
+    const qint64 now = QDateTime::currentMSecsSinceEpoch();
+    if (!events.empty()) lastGrowthMs_ = now;
+    flush();
+    QString line;
+    if (follower_->ended()) {
+        followTimer_.stop();
+        line = tr("run %1: %2").arg(followDir_, QString::fromStdString(follower_->status()));
+    } else {
+        line = tr("live: following %1 (%2 events, last %3 s ago)")
+                   .arg(followDir_)
+                   .arg(follower_->events())
+                   .arg((now - lastGrowthMs_) / 1000);
+    }
+    if (bad) line += tr("; %1 damaged lines skipped").arg(bad);
+    runLine_ = line;
+    updateStatus();
 }
 
 }  // namespace dilute::gui

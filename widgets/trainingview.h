@@ -6,6 +6,7 @@
 #include <QTimer>
 #include <QWidget>
 
+#include <memory>
 #include <vector>
 
 #include "train/events.h"
@@ -19,12 +20,17 @@ class QLabel;
 class QPushButton;
 class QComboBox;
 
+namespace dilute::train {
+class MetricsFollower;
+}
+
 namespace dilute::gui {
 
 class TrainingView : public QWidget {
     Q_OBJECT
 public:
     explicit TrainingView(QWidget* parent = nullptr);
+    ~TrainingView() override;
 
     void setSelection(const std::vector<int>& blocks);
     std::vector<int> selection() const { return selection_; }
@@ -34,8 +40,20 @@ public:
     QString runDir() const;
     void setBusy(bool busy);
     void clearPlots();
-    /// Redraws every plot from RUN_DIR/metrics.jsonl; returns false (with *error) if it cannot.
-    bool loadRun(const QString& dir, QString* error = nullptr);
+    /// Redraws every plot from RUN_DIR/metrics.jsonl and, while the run is still being written
+    /// (no "end" event yet: a CLI, torchrun or cluster run), keeps following the file as it grows.
+    /// Returns false (with *error) if DIR is not a run folder.
+    /// `starting`: the run is about to be created by another process; wait for its files.
+    bool loadRun(const QString& dir, QString* error = nullptr, bool starting = false);
+    /// Reads what was appended to the followed run since the last poll (the timer calls it).
+    void pollRun();
+    bool following() const;
+    void stopFollowing();
+    /// Local processes for data-parallel CPU training (1 = in the workbench's own worker).
+    int processes() const;
+    void setProcesses(int n);
+    QString statusText() const;
+    void setStatus(const QString& runLine);  // the second status line (run state, messages)
     QList<QCustomPlot*> plots() const;
     int pointCount(int plot) const;  // data points in plot i (tests)
     void flush();                    // draw pending points now
@@ -58,7 +76,7 @@ private:
 
     std::vector<int> selection_;
     QCustomPlot *loss_, *top1_, *lambda_, *lr_, *speed_;
-    QSpinBox *epochs_, *batch_;
+    QSpinBox *epochs_, *batch_, *processes_;
     QDoubleSpinBox *lr_box_, *decayEnd_;
     QComboBox* decayShape_;
     QLineEdit* runDir_;
@@ -71,6 +89,12 @@ private:
     } pending_;
     std::vector<int> lambdaBlocks_;
     bool dirty_ = false;
+    std::unique_ptr<train::MetricsFollower> follower_;
+    QString followDir_;
+    QTimer followTimer_;
+    qint64 lastGrowthMs_ = 0;
+    QString epochLine_, runLine_;
+    void updateStatus();
 };
 
 }  // namespace dilute::gui

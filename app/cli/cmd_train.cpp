@@ -1,10 +1,14 @@
 // dilute train: from scratch, or fine-tuning with dilution; --resume continues a run folder.
 #include <cstdio>
 #include <memory>
+#include <thread>
 
 #include "cli/commands.h"
 #include "cli/progress.h"
+#include "dist/env.h"
+#include "dist/launch.h"
 #include "model/preset.h"
+#include "util/files.h"
 #include "train/trainer.h"
 
 namespace dilute::cli {
@@ -17,7 +21,7 @@ void bindTrainOptions(CLI::App& app, train::TrainOptions& o) {
     app.add_option("--select,-s", o.select,
                    "Blocks to dilute: 0,2,4 | nose:K | nose-abs:K | random:K | lowest:K | first:K | analysis.json");
     app.add_option("--epochs,-e", o.epochs, "Epochs (default by preset)");
-    app.add_option("--batch,-b", o.batch, "Batch size (default by preset)");
+    app.add_option("--batch,-b", o.batch, "Batch size per process (default by preset); global batch = batch x processes");
     app.add_option("--lr", o.lr, "Peak learning rate, AdamW (default by preset)");
     app.add_option("--min-lr", o.min_lr, "Final learning rate of the cosine schedule")->capture_default_str();
     app.add_option("--weight-decay", o.weight_decay, "AdamW weight decay (not on norms, biases, pos_embed, cls_token)")
@@ -42,15 +46,47 @@ void bindTrainOptions(CLI::App& app, train::TrainOptions& o) {
     app.add_option("--decay-start", o.schedule.start, "Lambda stays 1 until here")->capture_default_str();
     app.add_option("--decay-end", o.schedule.end, "Lambda reaches 0 here (-1: 3/4 of the run)")->capture_default_str();
     app.add_flag("!--per-epoch", o.schedule.per_step, "Update lambda at epoch boundaries only (the authors' code)");
+    app.add_option("--stop-at-step", o.stop_at_step,
+                   "Stop cleanly after this many global steps (checkpoint written); continue with --resume");
+    app.add_option("--dist-timeout", o.dist_timeout,
+                   "Seconds a data-parallel process waits for the others (rendezvous, collectives)")
+        ->capture_default_str();
 }
+
+namespace {
+// `--config FILE` before CLI11 parses: the file fills the options, the command line overrides.
+std::string configArg(const std::vector<std::string>& argv) {
+    for (size_t i = 0; i < argv.size(); ++i) {
+        if (argv[i] == "--config" && i + 1 < argv.size()) return argv[i + 1];
+        if (argv[i].rfind("--config=", 0) == 0) return argv[i].substr(9);
+    }
+    return {};
+}
+}  // namespace
 
 
 Runner addTrain(CLI::App& app, Common& common) {
     auto o = std::make_shared<train::TrainOptions>();
     auto resumeDir = std::make_shared<std::string>();
+    auto nproc = std::make_shared<int>(1);
+    auto config = std::make_shared<std::string>(configArg(common.argv));
+    auto configError = std::make_shared<std::string>();
+    if (!config->empty()) {
+        try {
+            *o = train::TrainOptions::fromJson(fs::readText(*config));
+        } catch (const std::exception& e) {
+            *configError = *config + ": " + e.what();
+        }
+    }
     bindTrainOptions(app, *o);
-    app.add_option("--resume", *resumeDir, "Continue RUN_DIR from its last checkpoint");
-    app.parse_complete_callback([o, &app]() {
+    app.add_option("--resume", *resumeDir, "Continue RUN_DIR from its last checkpoint (with any number of processes)");
+    app.add_option("--config", *config, "Options from a JSON file (a run's config.json); the command line overrides");
+    app.add_option("--nproc", *nproc,
+                   "Train on N local processes (data-parallel over c10d/Gloo, like torchrun --standalone)")
+        ->capture_default_str()
+        ->check(CLI::Range(1, 256));
+    app.parse_complete_callback([o, &app, config]() {
+        if (!config->empty()) return;  // the file's values stand for everything not given
         // Preset defaults for everything the user did not set.
         train::TrainOptions d;
         train::applyPresetDefaults(d, o->model);
@@ -63,7 +99,24 @@ Runner addTrain(CLI::App& app, Common& common) {
         if (unset("--mixup")) o->mixup = d.mixup;
         if (unset("--cutmix")) o->cutmix = d.cutmix;
     });
-    return [o, resumeDir]() {
+    return [o, resumeDir, nproc, configError, &common]() {
+        if (!configError->empty()) throw Error(*configError);
+        const auto launch = dist::detectLaunch();
+        if (*nproc > 1) {
+            if (launch.distributed())
+                throw Error("--nproc " + std::to_string(*nproc) + " inside a launch that already has " +
+                            std::to_string(launch.world) + " processes (" + launch.source + "): use one or the other");
+            dist::LocalLaunch l;
+            l.nproc = *nproc;
+            l.argv = dist::withoutOption(common.argv, "--nproc");
+            l.argv[0] = fs::selfExecutable();
+            if (common.threads == 0) {  // share the cores out, as torchrun's OMP_NUM_THREADS does
+                l.argv.push_back("--threads");
+                l.argv.push_back(std::to_string(std::max(1, int(std::thread::hardware_concurrency()) / *nproc)));
+            }
+            return dist::runLocal(l);
+        }
+        const bool mainRank = launch.rank == 0;
         std::unique_ptr<ProgressBar> bar;
         int barEpoch = -1;
         train::TrainObserver obs;
@@ -93,13 +146,22 @@ Runner addTrain(CLI::App& app, Common& common) {
                          e.best ? " (best)" : "");
         };
         train::TrainSummary s;
-        if (!resumeDir->empty()) {
-            s = train::resume(*resumeDir, obs, &interruptToken());
-        } else {
-            if (o->model.empty()) throw Error("--model is required (or --resume RUN_DIR)");
-            if (o->out_dir.empty()) throw Error("--out RUN_DIR is required");
-            s = train::train(*o, obs, &interruptToken());
+        try {
+            if (!resumeDir->empty()) {
+                s = train::resume(*resumeDir, obs, &interruptToken(), nullptr, o->stop_at_step);
+            } else {
+                if (o->model.empty()) throw Error("--model is required (or --resume RUN_DIR)");
+                if (o->out_dir.empty()) throw Error("--out RUN_DIR is required");
+                s = train::train(*o, obs, &interruptToken());
+            }
+        } catch (const Cancelled&) {
+            if (o->stop_at_step < 0 || interruptToken().cancelled()) throw;
+            if (mainRank)
+                std::fprintf(stderr, "stopped after step %lld as asked (--stop-at-step); continue with --resume %s\n",
+                             o->stop_at_step, resumeDir->empty() ? o->out_dir.c_str() : resumeDir->c_str());
+            return 0;
         }
+        if (!mainRank) return 0;  // rank 0 reports for the job
         std::printf("run        %s\nsteps      %lld in %s\ntest top-1 %.2f%% (top-5 %.2f%%)\n", s.run_dir.c_str(), s.steps,
                     formatDuration(s.seconds).c_str(), s.final_top1, s.final_top5);
         if (!s.blocks.empty()) {

@@ -3,6 +3,8 @@
 #include <CLI/CLI.hpp>
 
 #include <functional>
+#include <string>
+#include <vector>
 
 namespace dilute::cli {
 
@@ -10,6 +12,7 @@ namespace dilute::cli {
 struct Common {
     int threads = 0;
     bool json = false;
+    std::vector<std::string> argv;  // the whole command line (a launcher re-runs it per worker)
 };
 
 using Runner = std::function<int()>;

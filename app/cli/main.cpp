@@ -1,10 +1,13 @@
 // dilute: the headless CLI. Thin: parse options, wire callbacks, run the core.
 #include <csignal>
 #include <iostream>
+#include <algorithm>
 #include <map>
+#include <thread>
 
 #include "cli/commands.h"
 #include "cli/progress.h"
+#include "dist/env.h"
 #include "util/error.h"
 #include "util/runtime.h"
 
@@ -14,6 +17,7 @@ int main(int argc, char** argv) {
     app.require_subcommand(1);
     app.set_version_flag("--version", "dilute 0.1.0");
     dilute::cli::Common common;
+    common.argv.assign(argv, argv + argc);
     std::map<CLI::App*, dilute::cli::Runner> runners;
     auto add = [&](const char* name, const char* help, auto adder) {
         auto* sub = app.add_subcommand(name, help);
@@ -30,7 +34,14 @@ int main(int argc, char** argv) {
     CLI11_PARSE(app, argc, argv);
     dilute::cli::installInterruptHandler();
     try {
-        dilute::setThreads(common.threads);
+        int threads = common.threads;
+        if (threads == 0) {
+            // Several processes on one machine (torchrun, --nproc): share the cores out.
+            const auto li = dilute::dist::detectLaunch();
+            if (li.local_world > 1)
+                threads = std::max(1, int(std::thread::hardware_concurrency()) / li.local_world);
+        }
+        dilute::setThreads(threads);
         for (auto* sub : app.get_subcommands())
             if (runners.count(sub)) return runners[sub]();
     } catch (const dilute::Cancelled&) {

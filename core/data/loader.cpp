@@ -15,6 +15,8 @@ Loader::Loader(DatasetPtr ds, TransformConfig t, LoaderOptions o) : ds_(std::mov
     if (!ds_ || ds_->size() == 0) throw Error("dataset is empty");
     if (o_.batch_size <= 0) throw Error("batch size must be positive");
     if (o_.prefetch < 1) o_.prefetch = 1;
+    if (o_.shard_count < 1 || o_.shard_rank < 0 || o_.shard_rank >= o_.shard_count)
+        throw Error("loader shard " + std::to_string(o_.shard_rank) + " of " + std::to_string(o_.shard_count) + ": out of range");
     configureAllocator();
     cv::setNumThreads(0);  // our workers are the parallelism; OpenCV's own pool would oversubscribe
 }
@@ -65,15 +67,18 @@ void Loader::startEpoch(int epoch, size_t first) {
 
 Batch Loader::build(size_t b) const {
     const size_t begin = b * o_.batch_size, end = std::min(order_.size(), begin + o_.batch_size);
+    // This shard's positions of the global batch: begin + rank, begin + rank + count, ...
+    const size_t step = size_t(o_.shard_count), first = begin + size_t(o_.shard_rank);
+    const size_t mine = first < end ? (end - first + step - 1) / step : 0;
     const int S = t_.out_size, C = t_.channels;
     const size_t per = size_t(C) * S * S;
-    auto images = torch::empty({int64_t(end - begin), C, S, S});
-    auto labels = torch::empty({int64_t(end - begin)}, torch::kLong);
+    auto images = torch::empty({int64_t(mine), C, S, S});
+    auto labels = torch::empty({int64_t(mine)}, torch::kLong);
     float* dst = images.data_ptr<float>();
     int64_t* lab = labels.data_ptr<int64_t>();
     Batch out;
     size_t k = 0;
-    for (size_t j = begin; j < end; ++j) {
+    for (size_t j = first; j < end; j += step) {
         const size_t idx = order_[j];
         std::mt19937_64 rng(sampleSeed(o_.seed, epoch_, idx));
         try {
@@ -99,7 +104,7 @@ Batch Loader::build(size_t b) const {
         out.indices.push_back(idx);
         ++k;
     }
-    if (k < end - begin) {
+    if (k < mine) {
         images = images.narrow(0, 0, int64_t(k)).contiguous();
         labels = labels.narrow(0, 0, int64_t(k)).contiguous();
     }

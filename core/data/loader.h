@@ -25,6 +25,11 @@ struct LoaderOptions {
     int workers = 2;        // 0: load in the calling thread
     int prefetch = 4;       // batches ready ahead of the consumer
     bool pin_memory = false;
+    // Data-parallel sharding (torch's DistributedSampler, strided): batch_size is the global
+    // batch; this process takes positions shard_rank, shard_rank + shard_count, ... of each one,
+    // so the union over ranks is exactly the single-process batch and every sample counts once.
+    int shard_rank = 0;
+    int shard_count = 1;
 };
 
 struct Batch {

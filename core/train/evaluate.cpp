@@ -4,10 +4,12 @@
 
 #include <chrono>
 
+#include "dist/group.h"
+
 namespace dilute::train {
 
 EvalResult evaluate(model::VisionTransformerImpl& m, data::Loader& loader, const std::string& device,
-                    const CancelToken* cancel, const ProgressFn& progress) {
+                    const CancelToken* cancel, const ProgressFn& progress, dist::Group* group) {
     torch::NoGradGuard ng;
     const bool was_training = m.is_training();
     m.eval();
@@ -35,6 +37,19 @@ EvalResult evaluate(model::VisionTransformerImpl& m, data::Loader& loader, const
         r.images += b.images.size(0);
         if (progress) progress({"eval", ++done, total});
     }
+    if (group && group->world() > 1) {
+        auto t = torch::tensor({double(r.images), double(c1), double(c5), loss_sum}, torch::kDouble);
+        if (dev.is_cuda()) t = t.to(dev);
+        group->allreduceSum({t});
+        t = t.cpu();
+        r.images = static_cast<long long>(t[0].item<double>());
+        c1 = static_cast<long long>(t[1].item<double>());
+        c5 = static_cast<long long>(t[2].item<double>());
+        loss_sum = t[3].item<double>();
+    }
+    r.correct1 = c1;
+    r.correct5 = c5;
+    r.loss_sum = loss_sum;
     r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     if (r.images > 0) {
         r.top1 = 100.0 * c1 / r.images;

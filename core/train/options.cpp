@@ -14,6 +14,8 @@ std::string TrainOptions::toJson() const {
               {"out_dir", out_dir},
               {"epochs", epochs},
               {"batch", batch},
+              {"global_batch", global_batch},
+              {"dist_timeout", dist_timeout},
               {"lr", lr},
               {"min_lr", min_lr},
               {"weight_decay", weight_decay},
@@ -51,6 +53,8 @@ TrainOptions TrainOptions::fromJson(const std::string& text) {
         o.out_dir = j.value("out_dir", "");
         o.epochs = j.at("epochs");
         o.batch = j.at("batch");
+        o.global_batch = j.value("global_batch", 0);
+        o.dist_timeout = j.value("dist_timeout", o.dist_timeout);
         o.lr = j.at("lr");
         o.min_lr = j.value("min_lr", o.min_lr);
         o.weight_decay = j.value("weight_decay", o.weight_decay);
@@ -87,6 +91,8 @@ void TrainOptions::validate() const {
     if (model.empty()) throw Error("training needs a model (preset or file)");
     if (epochs <= 0) throw Error("epochs must be positive");
     if (batch <= 0) throw Error("batch size must be positive");
+    if (global_batch < 0) throw Error("global batch must be >= 0");
+    if (dist_timeout < 1 || dist_timeout > 86400) throw Error("--dist-timeout must be in [1, 86400] seconds");
     if (!(lr > 0)) throw Error("learning rate must be positive");
     if (label_smoothing < 0 || label_smoothing >= 1) throw Error("label smoothing must be in [0, 1)");
     if (drop_path < 0 || drop_path >= 1) throw Error("drop-path rate must be in [0, 1)");

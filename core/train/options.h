@@ -13,7 +13,9 @@ struct TrainOptions {
     std::string data;             // dataset URI ("" = the preset's default)
     std::string out_dir;          // run folder
     int epochs = 10;
-    int batch = 128;
+    int batch = 128;              // per process (torch DDP semantics); global = batch x processes
+    int global_batch = 0;         // fixed when a run starts (0 = batch x processes); kept on resume
+    int dist_timeout = 1800;      // seconds a collective may wait for the other processes
     double lr = 1e-3;             // peak learning rate (AdamW)
     double min_lr = 1e-5;
     double weight_decay = 0.05;
@@ -36,6 +38,9 @@ struct TrainOptions {
     DilutionSchedule schedule;
     // Test hook: make the loss NaN at this global step (-1 = never).
     long long inject_nan_step = -1;
+    // Stop cleanly once this many global steps are done (checkpoint written, as on Ctrl-C), to
+    // train in time-boxed pieces (cluster time limits). Not saved in config.json. -1 = never.
+    long long stop_at_step = -1;
 
     std::string toJson() const;
     static TrainOptions fromJson(const std::string& json);  // throws dilute::Error

@@ -14,10 +14,12 @@
 #include "analysis/results.h"
 #include "data/loader.h"
 #include "data/transforms.h"
+#include "dist/group.h"
 #include "io/weights.h"
 #include "model/preset.h"
 #include "train/checkpoint.h"
 #include "train/evaluate.h"
+#include "train/gradsync.h"
 #include "train/selection.h"
 #include "util/error.h"
 #include "util/files.h"
@@ -123,15 +125,46 @@ std::string nowIso() {
 
 class Run {
 public:
-    Run(TrainOptions o, bool resuming, const TrainObserver& obs, const CancelToken* cancel)
-        : o_(std::move(o)), resuming_(resuming), obs_(obs), cancel_(cancel) {}
+    Run(TrainOptions o, bool resuming, const TrainObserver& obs, const CancelToken* cancel,
+        std::shared_ptr<dist::Group> group)
+        : o_(std::move(o)), resuming_(resuming), obs_(obs), cancel_(cancel), group_(std::move(group)) {}
     TrainSummary go();
+    /// The last event of metrics.jsonl: how the run ended (rank 0; a follower stops there).
+    void end(const std::string& status, const std::string& message = {}) {
+        if (ended_) return;
+        ended_ = true;
+        if (metrics_)
+            metrics_->write(json{{"event", "end"}, {"status", status}, {"step", step_}, {"time", nowIso()}, {"message", message}}.dump());
+    }
 
 private:
+    bool main() const { return group_->isMain(); }
+    int world() const { return group_->world(); }
     void log(const std::string& s) {
+        if (!main()) return;
         if (obs_.onLog) obs_.onLog(s);
         if (metrics_) metrics_->write(json{{"event", "log"}, {"step", step_}, {"time", nowIso()}, {"message", s}}.dump());
     }
+    void save(const std::string& name, bool withOptimizer, int epoch) {
+        if (main()) saveCheckpoint(ckdir_, name, *model_, withOptimizer ? opt_.get() : nullptr, state(epoch));
+    }
+    /// The parameters that take part in this step: all but the attention of fully diluted blocks
+    /// (which is not computed, so has no gradient). The same list on every rank.
+    std::vector<torch::Tensor> activeParameters() const {
+        std::vector<const void*> skipped;
+        for (int b : sel_.blocks) {
+            auto blk = model_->block(b);
+            if (blk->mode() == model::BlockMode::Diluted && blk->lambda() == 0.0) {
+                for (const auto& p : blk->norm1->parameters()) skipped.push_back(p.unsafeGetTensorImpl());
+                for (const auto& p : blk->attn->parameters()) skipped.push_back(p.unsafeGetTensorImpl());
+            }
+        }
+        std::vector<torch::Tensor> out;
+        for (const auto& p : model_->parameters())
+            if (std::find(skipped.begin(), skipped.end(), p.unsafeGetTensorImpl()) == skipped.end()) out.push_back(p);
+        return out;
+    }
+    void shareSelection();
     std::vector<double> lambdas() const {
         std::vector<double> l;
         for (int b : sel_.blocks) l.push_back(model_->block(b)->lambda());
@@ -162,6 +195,7 @@ private:
     bool resuming_;
     const TrainObserver& obs_;
     const CancelToken* cancel_;
+    std::shared_ptr<dist::Group> group_;
     std::string device_, ckdir_;
     model::VisionTransformer model_{nullptr};
     std::unique_ptr<torch::optim::AdamW> opt_;
@@ -169,7 +203,21 @@ private:
     analysis::Selection sel_;
     long long step_ = 0, spe_ = 0;
     double best_ = -1;
+    bool ended_ = false;
 };
+
+// Rank 0 resolved the selection (it may have run NOSE); every rank dilutes the same blocks.
+void Run::shareSelection() {
+    if (world() == 1) return;
+    auto n = torch::tensor({int64_t(sel_.blocks.size())}, torch::kLong);
+    group_->broadcast({n});
+    auto b = torch::zeros({n.item<int64_t>()}, torch::kLong);
+    if (main())
+        for (size_t i = 0; i < sel_.blocks.size(); ++i) b[int64_t(i)] = sel_.blocks[i];
+    if (b.numel() > 0) group_->broadcast({b});
+    sel_.blocks.assign(b.data_ptr<int64_t>(), b.data_ptr<int64_t>() + b.numel());
+    if (!main() && sel_.selector.empty()) sel_.selector = o_.select;
+}
 
 void Run::buildOptimizer() {
     std::vector<torch::Tensor> decay, nodecay;
@@ -193,9 +241,20 @@ TrainSummary Run::go() {
     o_.validate();
     if (o_.out_dir.empty()) throw Error("training needs a run folder (--out)");
     device_ = resolveDevice(o_.device);
-    fs::ensureWritableDir(o_.out_dir);  // a full disk or unwritable folder fails before any work
+    if (!group_) group_ = dist::Group::create(dist::detectLaunch(), device_, std::chrono::seconds(o_.dist_timeout));
+    const auto& li = group_->launch();
+    if (world() > 1 && device_ == "cuda") device_ = "cuda:" + std::to_string(li.local_rank);  // one GPU per process
     ckdir_ = fs::join(o_.out_dir, "checkpoints");
-    fs::makeDirs(ckdir_);
+    if (main()) {
+        fs::ensureWritableDir(o_.out_dir);  // a full disk or unwritable folder fails before any work
+        fs::makeDirs(ckdir_);
+    }
+    // The global batch is the run's: fixed at the start, kept when resumed with another world.
+    if (!resuming_ || o_.global_batch <= 0) o_.global_batch = o_.batch * world();
+    const int G = o_.global_batch;
+    if (G < world())
+        throw Error("global batch " + std::to_string(G) + " is smaller than the " + std::to_string(world()) +
+                    " processes: every process needs at least one image per step");
 
     io::OpenOptions oo;
     oo.arch = o_.arch;
@@ -210,29 +269,46 @@ TrainSummary Run::go() {
 
     CheckpointState st;
     if (resuming_) {
-        st = readCheckpointState(ckdir_, "last");
+        try {
+            st = readCheckpointState(ckdir_, "last");
+        } catch (const Error& e) {
+            if (main()) throw;
+            throw Error("rank " + std::to_string(li.rank) + ": " + e.what() +
+                        " (every process of a resumed run reads the run folder: put it on a filesystem all nodes share)");
+        }
         sel_.blocks = st.blocks;
         sel_.selector = st.selector;
     } else {
-        SelectionRequest req{o_.select, uri, o_.calib, o_.seed, device_, o_.workers, fs::join(o_.out_dir, "analysis")};
-        sel_ = resolveSelection(*model_, req, obs_.onProgress, cancel_);
-        json cfgj = json::parse(o_.toJson());
-        cfgj["resolved_selection"] = {{"selector", sel_.selector}, {"blocks", sel_.blocks}};
-        cfgj["architecture"] = json::parse(io::archToJson(cfg, {}, false));
-        cfgj["created"] = nowIso();
-        fs::atomicWriteText(fs::join(o_.out_dir, "config.json"), cfgj.dump(2) + "\n");
-        std::remove(fs::join(o_.out_dir, "metrics.jsonl").c_str());
+        if (main()) {
+            SelectionRequest req{o_.select, uri, o_.calib, o_.seed, device_, o_.workers, fs::join(o_.out_dir, "analysis")};
+            sel_ = resolveSelection(*model_, req, obs_.onProgress, cancel_);
+        }
+        shareSelection();
+        if (main()) {
+            json cfgj = json::parse(o_.toJson());
+            cfgj["resolved_selection"] = {{"selector", sel_.selector}, {"blocks", sel_.blocks}};
+            cfgj["architecture"] = json::parse(io::archToJson(cfg, {}, false));
+            cfgj["created"] = nowIso();
+            cfgj["distributed"] = {{"world_size", world()}, {"backend", group_->backend()}, {"launcher", li.source},
+                                   {"per_rank_batch", o_.batch}, {"global_batch", G}};
+            fs::atomicWriteText(fs::join(o_.out_dir, "config.json"), cfgj.dump(2) + "\n");
+            std::remove(fs::join(o_.out_dir, "metrics.jsonl").c_str());
+        }
     }
     const std::string metricsPath = fs::join(o_.out_dir, "metrics.jsonl");
-    if (resuming_) MetricsLog::truncateAfter(metricsPath, st.step);
-    metrics_ = std::make_unique<MetricsLog>(metricsPath);
+    if (main()) {
+        if (resuming_) MetricsLog::truncateAfter(metricsPath, st.step);
+        metrics_ = std::make_unique<MetricsLog>(metricsPath);
+    }
 
     auto trainSet = data::limitDataset(data::openDataset(uri, "train"), o_.train_limit);
     auto testSet = data::limitDataset(data::openDataset(uri, "test"), o_.test_limit);
     data::LoaderOptions lo;
-    lo.batch_size = o_.batch;
+    lo.batch_size = G;  // each process builds its shard of every global batch
+    lo.shard_rank = li.rank;
+    lo.shard_count = world();
     lo.shuffle = true;
-    lo.drop_last = trainSet->size() >= size_t(o_.batch);
+    lo.drop_last = trainSet->size() >= size_t(G);
     lo.seed = o_.seed;
     lo.workers = o_.workers;
     lo.pin_memory = device_ != "cpu";
@@ -240,7 +316,7 @@ TrainSummary Run::go() {
     data::LoaderOptions le = lo;
     le.shuffle = false;
     le.drop_last = false;
-    le.batch_size = std::max(o_.batch, 256);
+    le.batch_size = std::max(G / world(), 256) * world();
     data::Loader testLoader(testSet, data::evalTransform(cfg), le);
 
     buildOptimizer();
@@ -254,7 +330,17 @@ TrainSummary Run::go() {
         best_ = st.best_top1;
         startEpoch = st.epoch;
         log("resumed at step " + std::to_string(step_) + " (epoch " + std::to_string(startEpoch + 1) + ")");
-    } else {
+    }
+    // torch DDP: every rank starts from rank 0's weights.
+    {
+        std::vector<torch::Tensor> ps;
+        for (auto& p : model_->parameters()) ps.push_back(p.data());
+        group_->broadcast(ps);
+    }
+    if (world() > 1)
+        log("data-parallel: " + std::to_string(world()) + " processes (" + group_->backend() + ", " + li.source +
+            "), batch " + std::to_string(G / world()) + " per process, global batch " + std::to_string(G));
+    if (!resuming_) {
         std::string b;
         for (int x : sel_.blocks) b += " " + std::to_string(x);
         log("training " + cfg.name + " on " + trainSet->describe() + "; dilution of blocks:" +
@@ -280,6 +366,8 @@ TrainSummary Run::go() {
     sum.blocks = sel_.blocks;
     sum.selector = sel_.selector;
     const int classes = cfg.num_classes;
+    GradSync sync(*group_);
+    double syncSeconds = 0;
     for (int epoch = startEpoch; epoch < o_.epochs; ++epoch) {
         model_->train();
         const auto te0 = Clock::now();
@@ -289,24 +377,30 @@ TrainSummary Run::go() {
         double lossSum = 0;
         long long lossN = 0, images = 0;
         auto tStep = Clock::now();
+        auto stopHere = [&] {
+            save("last", true, epoch);
+            log("cancelled at step " + std::to_string(step_) + "; checkpoint written");
+            reportSkips(sum);
+            throw Cancelled();
+        };
         while (true) {
-            if (cancel_ && cancel_->cancelled()) {
-                saveCheckpoint(ckdir_, "last", *model_, opt_.get(), state(epoch));
-                log("cancelled at step " + std::to_string(step_) + "; checkpoint written");
-                reportSkips(sum);
-                throw Cancelled();
-            }
+            // One process checks its own token here; several agree through the step's collective.
+            const bool stopAsked = o_.stop_at_step >= 0 && step_ >= o_.stop_at_step;
+            if (world() == 1 && ((cancel_ && cancel_->cancelled()) || stopAsked)) stopHere();
             if (!trainLoader.next(batch)) break;
-            if (batch.images.size(0) == 0) continue;
+            if (world() == 1 && batch.images.size(0) == 0) continue;
             applyLambda();
             const double lr = lrAt(o_, step_, total, warmup);
             for (auto& g : opt_->param_groups()) static_cast<torch::optim::AdamWOptions&>(g.options()).lr(lr);
-            torch::manual_seed(data::sampleSeed(o_.seed ^ 0x5eed, epoch, static_cast<size_t>(step_)));
-            std::mt19937_64 rng(data::sampleSeed(o_.seed ^ 0x6d69, epoch, static_cast<size_t>(step_)));
+            // Per-rank streams for drop-path and mixup (rank 0's is the single-process stream).
+            const uint64_t salt = uint64_t(li.rank) * 0x9E3779B97F4A7C15ULL;
+            torch::manual_seed(data::sampleSeed(o_.seed ^ 0x5eed ^ salt, epoch, static_cast<size_t>(step_)));
+            std::mt19937_64 rng(data::sampleSeed(o_.seed ^ 0x6d69 ^ salt, epoch, static_cast<size_t>(step_)));
+            const long long n = batch.images.size(0);
             auto x = batch.images.to(dev, true);
             auto y = batch.labels.to(dev, true);
             torch::Tensor loss;
-            {
+            if (n > 0) {
                 AmpGuard guard(amp == "fp16" ? torch::kHalf : torch::kBFloat16, amp != "off");
                 if (o_.mixup > 0 || o_.cutmix > 0) {
                     auto target = mixBatch(x, y, classes, o_, rng);
@@ -318,19 +412,38 @@ TrainSummary Run::go() {
                         logits, y, torch::nn::functional::CrossEntropyFuncOptions().label_smoothing(o_.label_smoothing));
                 }
             }
-            if (step_ == o_.inject_nan_step) loss = loss * std::numeric_limits<double>::quiet_NaN();
-            const double lv = loss.item<double>();
-            if (!std::isfinite(lv)) {
-                const std::string msg = "loss is " + std::string(std::isnan(lv) ? "NaN" : "infinite") + " at step " +
+            if (n > 0 && step_ == o_.inject_nan_step) loss = loss * std::numeric_limits<double>::quiet_NaN();
+            double lv = n > 0 ? loss.item<double>() : 0.0;
+            auto nonFinite = [&](double v) {
+                const std::string msg = "loss is " + std::string(std::isnan(v) ? "NaN" : "infinite") + " at step " +
                                         std::to_string(step_ + 1) + " (epoch " + std::to_string(epoch + 1) +
                                         "); training stopped, the last good checkpoint " + fs::join(ckdir_, "last.*") +
                                         " is kept";
                 log(msg);
+                end("failed", msg);
                 throw Error(msg);
-            }
+            };
+            if (world() == 1 && !std::isfinite(lv)) nonFinite(lv);
             for (auto& p : model_->parameters()) p.mutable_grad() = torch::Tensor();
+            if (n > 0) (amp == "fp16" ? loss * scale : loss).backward();
+            long long stepImages = n;
+            bool stopAfter = false;
+            if (world() > 1) {
+                // Average the gradients over the global batch; learn its loss and whether to stop.
+                const bool stopLocal = (cancel_ && cancel_->cancelled()) ||
+                                       (o_.stop_at_step >= 0 && step_ + 1 >= o_.stop_at_step);
+                const auto tot = sync.reduce(activeParameters(), n, lv, stopLocal);
+                syncSeconds += tot.seconds;
+                stepImages = static_cast<long long>(tot.samples);
+                lv = tot.samples > 0 ? tot.loss_sum / tot.samples : 0.0;
+                stopAfter = tot.stop;
+                if (!std::isfinite(lv)) nonFinite(lv);
+                if (stepImages == 0) {  // every image of this global batch was undecodable
+                    if (stopAfter) stopHere();
+                    continue;
+                }
+            }
             if (amp == "fp16") {
-                (loss * scale).backward();
                 bool finite = true;
                 for (auto& p : model_->parameters())
                     if (p.grad().defined()) {
@@ -344,15 +457,13 @@ TrainSummary Run::go() {
                 } else if (++goodSteps % 2000 == 0) {
                     scale *= 2;
                 }
-            } else {
-                loss.backward();
             }
             if (o_.clip_grad > 0) torch::nn::utils::clip_grad_norm_(model_->parameters(), o_.clip_grad);
             opt_->step();
             ++step_;
             lossSum += lv;
             ++lossN;
-            images += batch.images.size(0);
+            images += stepImages;
             const auto now = Clock::now();
             const double dt = std::chrono::duration<double>(now - tStep).count();
             tStep = now;
@@ -363,19 +474,24 @@ TrainSummary Run::go() {
             ev.epochs = o_.epochs;
             ev.loss = lv;
             ev.lr = lr;
-            ev.images_per_s = dt > 0 ? batch.images.size(0) / dt : 0;
+            ev.images_per_s = dt > 0 ? stepImages / dt : 0;
             ev.blocks = sel_.blocks;
             ev.lambdas = lambdas();
-            metrics_->write(json{{"event", "step"}, {"step", ev.step}, {"epoch", epoch}, {"loss", lv}, {"lr", lr},
-                                 {"images_per_s", ev.images_per_s}, {"blocks", ev.blocks}, {"lambda", ev.lambdas}}
-                                .dump());
-            if (obs_.onStep) obs_.onStep(ev);
+            if (main()) {
+                json sj{{"event", "step"}, {"step", ev.step}, {"epoch", epoch}, {"loss", lv}, {"lr", lr},
+                        {"images_per_s", ev.images_per_s}, {"blocks", ev.blocks}, {"lambda", ev.lambdas}};
+                if (world() > 1) sj["sync_s"] = syncSeconds, sj["step_s"] = dt;
+                metrics_->write(sj.dump());
+                if (obs_.onStep) obs_.onStep(ev);
+            }
+            syncSeconds = 0;
+            if (stopAfter) stopHere();
         }
         applyLambda();  // the lambda the next step would use: the state this epoch ends in
         const double trainSeconds = std::chrono::duration<double>(Clock::now() - te0).count();
-        auto ev = evaluate(*model_, testLoader, device_, cancel_, [&](const Progress& p) {
-            if (obs_.onProgress) obs_.onProgress(p);
-        });
+        auto ev = evaluate(*model_, testLoader, device_, world() == 1 ? cancel_ : nullptr, [&](const Progress& p) {
+            if (main() && obs_.onProgress) obs_.onProgress(p);
+        }, group_.get());
         EpochEvent ee;
         ee.epoch = epoch;
         ee.step = step_;
@@ -390,20 +506,23 @@ TrainSummary Run::go() {
             best_ = ev.top1;
             ee.best = true;
         }
-        saveCheckpoint(ckdir_, "last", *model_, opt_.get(), state(epoch + 1));
-        if (ee.best) saveCheckpoint(ckdir_, "best", *model_, nullptr, state(epoch + 1));
-        metrics_->write(json{{"event", "epoch"}, {"epoch", epoch}, {"step", step_}, {"train_loss", ee.train_loss},
-                             {"test_top1", ev.top1}, {"test_top5", ev.top5}, {"test_loss", ev.loss},
-                             {"seconds", ee.seconds}, {"images_per_s", ee.images_per_s}, {"lambda", ee.lambdas},
-                             {"best", ee.best}}
-                            .dump());
-        if (obs_.onEpoch) obs_.onEpoch(ee);
+        save("last", true, epoch + 1);
+        if (ee.best) save("best", false, epoch + 1);
+        if (main()) {
+            metrics_->write(json{{"event", "epoch"}, {"epoch", epoch}, {"step", step_}, {"train_loss", ee.train_loss},
+                                 {"test_top1", ev.top1}, {"test_top5", ev.top5}, {"test_loss", ev.loss},
+                                 {"test_images", ev.images}, {"seconds", ee.seconds}, {"images_per_s", ee.images_per_s},
+                                 {"lambda", ee.lambdas}, {"best", ee.best}}
+                                .dump());
+            if (obs_.onEpoch) obs_.onEpoch(ee);
+        }
         sum.final_top1 = ev.top1;
         sum.final_top5 = ev.top5;
         sum.epochs_done = epoch + 1;
     }
-    io::saveModel(*model_, fs::join(o_.out_dir, "final.safetensors"),
-                  {{"dilute.selection", json(sel_.blocks).dump()}, {"dilute.step", std::to_string(step_)}});
+    if (main())
+        io::saveModel(*model_, fs::join(o_.out_dir, "final.safetensors"),
+                      {{"dilute.selection", json(sel_.blocks).dump()}, {"dilute.step", std::to_string(step_)}});
     reportSkips(sum);
     sum.best_top1 = best_;
     sum.steps = step_;
@@ -411,23 +530,39 @@ TrainSummary Run::go() {
     char top1[32];
     std::snprintf(top1, sizeof top1, "%.2f%%", sum.final_top1);
     log(std::string("finished: test top-1 ") + top1 + ", final weights " + fs::join(o_.out_dir, "final.safetensors"));
+    end("finished");
     return sum;
+}
+
+TrainSummary runToEnd(Run& r) {
+    try {
+        return r.go();
+    } catch (const Cancelled&) {
+        r.end("cancelled");
+        throw;
+    } catch (const std::exception& e) {
+        r.end("failed", e.what());  // no-op when already written (non-finite loss) or not rank 0
+        throw;
+    }
 }
 
 }  // namespace
 
-TrainSummary train(const TrainOptions& opts, const TrainObserver& obs, const CancelToken* cancel) {
-    Run r(opts, false, obs, cancel);
-    return r.go();
+TrainSummary train(const TrainOptions& opts, const TrainObserver& obs, const CancelToken* cancel,
+                   std::shared_ptr<dist::Group> group) {
+    Run r(opts, false, obs, cancel, std::move(group));
+    return runToEnd(r);
 }
 
-TrainSummary resume(const std::string& runDir, const TrainObserver& obs, const CancelToken* cancel) {
+TrainSummary resume(const std::string& runDir, const TrainObserver& obs, const CancelToken* cancel,
+                    std::shared_ptr<dist::Group> group, long long stopAtStep) {
     const std::string cfg = fs::join(runDir, "config.json");
     if (!fs::exists(cfg)) throw Error(cfg + ": not a run folder (no config.json)");
     auto o = TrainOptions::fromJson(fs::readText(cfg));
     o.out_dir = runDir;
-    Run r(o, true, obs, cancel);
-    return r.go();
+    o.stop_at_step = stopAtStep;
+    Run r(o, true, obs, cancel, std::move(group));
+    return runToEnd(r);
 }
 
 }  // namespace dilute::train

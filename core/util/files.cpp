@@ -136,4 +136,11 @@ std::vector<uint8_t> readMaybeGz(const std::string& path) {
     return out;
 }
 
+std::string selfExecutable() {
+    char buf[4096];
+    const ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
+    if (n <= 0) throw Error("cannot find the path of this program (/proc/self/exe)");
+    return std::string(buf, size_t(n));
+}
+
 }  // namespace dilute::fs

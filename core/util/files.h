@@ -20,6 +20,8 @@ void makeDirs(const std::string& path);
 /// Throws a clear error if `dir` cannot be created or written (checked with a probe file).
 void ensureWritableDir(const std::string& dir);
 std::string join(const std::string& a, const std::string& b);
+/// The path of the running executable (/proc/self/exe).
+std::string selfExecutable();
 /// Reads a whole file (POSIX read into one buffer sized from fstat).
 std::vector<uint8_t> readBytes(const std::string& path);
 /// Decompresses a gzip file (or reads a plain one) fully into memory.

@@ -9,23 +9,12 @@
 #include <memory>
 #include <string>
 
+#include "run_cli.h"
+
 namespace {
 
-struct Out {
-    int rc;
-    std::string text;
-};
-
-Out run(const std::string& args) {
-    const std::string cmd = std::string(DILUTE_CLI) + " " + args + " 2>&1";
-    std::unique_ptr<FILE, int (*)(FILE*)> p(popen(cmd.c_str(), "r"), pclose);
-    std::string text;
-    std::array<char, 4096> buf;
-    size_t n;
-    while ((n = fread(buf.data(), 1, buf.size(), p.get())) > 0) text.append(buf.data(), n);
-    const int status = pclose(p.release());
-    return {WEXITSTATUS(status), text};
-}
+using Out = dilute::testing::CliOut;
+Out run(const std::string& args) { return dilute::testing::runCli(args); }
 
 std::string tmpDir(const std::string& tag) {
     auto d = std::filesystem::temp_directory_path() / ("dilute-cli-" + tag + "-" + std::to_string(::getpid()));

@@ -1,12 +1,14 @@
 // QtTest, offscreen: the workbench views with real jobs on small models.
 #include <QApplication>
 #include <QDir>
+#include <QFile>
 #include <QSignalSpy>
 #include <QTemporaryDir>
 #include <QtTest>
 #include <qcustomplot.h>
 
 #include "analysisview.h"
+#include "clijob.h"
 #include "exportview.h"
 #include "jobrunner.h"
 #include "mainwindow.h"
@@ -233,6 +235,82 @@ private Q_SLOTS:
         }
         QCOMPARE(undecodable, 1);
         QCOMPARE(reddish, 2);
+    }
+
+    void openRunFollowsAGrowingMetricsFile() {
+        // A run written by another process (CLI, torchrun, a cluster on a shared folder).
+        QTemporaryDir tmp;
+        const QString dir = tmp.filePath("live");
+        QDir().mkpath(dir);
+        QFile f(QDir(dir).filePath("metrics.jsonl"));
+        QVERIFY(f.open(QIODevice::WriteOnly | QIODevice::Append));
+        auto step = [&](int s) {
+            f.write(QString(R"({"event":"step","step":%1,"epoch":0,"loss":%2,"lr":0.001,"images_per_s":100,"blocks":[2],"lambda":[%3]})"
+                            "\n").arg(s).arg(2.0 - 0.1 * s).arg(1.0 - 0.1 * s).toUtf8());
+            f.flush();
+        };
+        step(1);
+        step(2);
+        TrainingView v;
+        v.show();
+        QString err;
+        QVERIFY2(v.loadRun(dir, &err), qPrintable(err));
+        QCOMPARE(v.pointCount(0), 2);
+        QVERIFY(v.following());
+        QVERIFY(v.statusText().contains("live"));
+        step(3);
+        step(4);
+        f.write(R"({"event":"epoch","epoch":0,"step":4,"train_loss":1.7,"test_top1":55.5,"test_top5":90,"test_loss":1.2})" "\n");
+        f.write(R"({"event":"step","step":5,)");  // half a line: waits for the rest
+        f.flush();
+        QTRY_COMPARE_WITH_TIMEOUT(v.pointCount(0), 4, 5000);  // the follow timer picked it up
+        QCOMPARE(v.pointCount(1), 1);
+        QCOMPARE(v.pointCount(2), 4);
+        f.write(R"("epoch":0,"loss":1.5,"lr":0.001,"images_per_s":100,"blocks":[2],"lambda":[0.5]})" "\n");
+        f.write(R"({"event":"end","status":"finished","step":5})" "\n");
+        f.flush();
+        QTRY_VERIFY_WITH_TIMEOUT(!v.following(), 5000);
+        QCOMPARE(v.pointCount(0), 5);
+        QVERIFY2(v.statusText().contains("finished"), qPrintable(v.statusText()));
+        QVERIFY(v.statusText().contains("55.50%"));
+        // A resumed run rewrites the file shorter: the view starts over instead of mixing.
+        QString again;
+        QVERIFY(v.loadRun(dir, &again));
+        QCOMPARE(v.pointCount(0), 5);
+        // Not a run folder: a clear error.
+        QVERIFY(!v.loadRun(tmp.filePath("nothing"), &err));
+        QVERIFY(err.contains("not a run folder"));
+    }
+
+    void multiProcessTrainingRunsTheCliAndFollowsIt() {
+        if (!haveFashion()) QSKIP("dataset-fashion-mnist not installed");
+        if (CliJob::program().isEmpty()) QSKIP("the dilute CLI is not built");
+        QTemporaryDir tmp;
+        MainWindow w;
+        w.projectPanel()->setModel("vit_nano_patch7_28");
+        w.trainingView()->setProcesses(2);
+        auto o = w.trainingView()->options();
+        o.epochs = 1;
+        o.batch = 32;  // per process: global batch 64
+        o.train_limit = 384;
+        o.test_limit = 128;
+        o.out_dir = tmp.filePath("run").toStdString();
+        w.startTraining(o);
+        QVERIFY(w.cliJob()->running());
+        QSignalSpy done(w.cliJob(), &CliJob::finished);
+        QVERIFY(done.wait(180000));
+        QCOMPARE(done.at(0).at(0).toInt(), 0);
+        QVERIFY2(w.lastError().isEmpty(), qPrintable(w.lastError()));
+        auto* t = w.trainingView();
+        t->flush();
+        QCOMPARE(t->pointCount(0), 6);  // 384 / 64 global steps, read from the run's metrics.jsonl
+        QCOMPARE(t->pointCount(1), 1);
+        QVERIFY(!t->following());
+        QVERIFY2(t->statusText().contains("finished"), qPrintable(t->statusText()));
+        QFile cfg(tmp.filePath("run/config.json"));
+        QVERIFY(cfg.open(QIODevice::ReadOnly));
+        QVERIFY(cfg.readAll().contains("\"world_size\": 2"));
+        QCOMPARE(w.projectPanel()->model(), tmp.filePath("run/final.safetensors"));
     }
 };
 
