@@ -250,7 +250,8 @@ TrainSummary Run::go() {
         fs::makeDirs(ckdir_);
     }
     // The global batch is the run's: fixed at the start, kept when resumed with another world.
-    if (!resuming_ || o_.global_batch <= 0) o_.global_batch = o_.batch * world();
+    if (!resuming_) o_.global_batch = o_.batch * world();
+    else if (o_.global_batch <= 0) o_.global_batch = o_.batch;  // a run from before data-parallel training: one process
     const int G = o_.global_batch;
     if (G < world())
         throw Error("global batch " + std::to_string(G) + " is smaller than the " + std::to_string(world()) +

@@ -186,6 +186,25 @@ TEST_F(TrainDist, ResumeATwoProcessRunWithOneProcess) {
     expectEqualWeights(at("one/final.safetensors"), at("two/final.safetensors"));
 }
 
+TEST_F(TrainDist, ResumeAOneProcessRunWithTwoProcesses) {
+    auto a = run(common("-b 128 --threads 2 -o " + at("one")));
+    ASSERT_EQ(a.rc, 0) << a.text;
+    auto b = run(common("-b 128 --threads 2 --stop-at-step 7 -o " + at("single")));
+    ASSERT_EQ(b.rc, 0) << b.text;
+    // As written before data-parallel training existed: no global batch recorded.
+    auto cfg = json::parse(slurp(at("single/config.json")));
+    cfg.erase("global_batch");
+    std::ofstream(at("single/config.json")) << cfg.dump(2);
+    auto r = run("train --resume " + at("single") + " --nproc 2");
+    ASSERT_EQ(r.rc, 0) << r.text;
+    EXPECT_NE(r.text.find("global batch 128"), std::string::npos) << r.text;
+    const auto sa = events(at("one"), "step"), sr = events(at("single"), "step");
+    ASSERT_EQ(sr.size(), 20u);
+    for (size_t i = 0; i < sa.size(); ++i)
+        EXPECT_NEAR(sa[i]["loss"].get<double>(), sr[i]["loss"].get<double>(), kLossTol) << "step " << i + 1;
+    expectEqualWeights(at("one/final.safetensors"), at("single/final.safetensors"));
+}
+
 TEST_F(TrainDist, DropPathRunsCompleteAndAgreeInDistribution) {
     // With drop-path each rank draws its own masks, so the runs differ step by step; what must
     // hold is the distribution: the mean loss of steps 11-20 within 5% of the single process's.
