@@ -21,7 +21,9 @@ int main(int argc, char** argv) {
     std::map<CLI::App*, dilute::cli::Runner> runners;
     auto add = [&](const char* name, const char* help, auto adder) {
         auto* sub = app.add_subcommand(name, help);
-        sub->add_option("--threads", common.threads, "CPU threads for LibTorch (0 = all cores)")->capture_default_str();
+        sub->add_option("--threads", common.threads, "CPU threads for LibTorch (0 = all cores; at most the cores)")
+            ->capture_default_str()
+            ->check(CLI::Range(0, 1 << 20));
         runners[sub] = adder(*sub, common);
     };
     add("info", "Show a model's architecture, parameters and GMAC", dilute::cli::addInfo);
@@ -41,7 +43,10 @@ int main(int argc, char** argv) {
             if (li.local_world > 1)
                 threads = std::max(1, int(std::thread::hardware_concurrency()) / li.local_world);
         }
-        dilute::setThreads(threads);
+        const int used = dilute::setThreads(threads);
+        if (threads > used)
+            std::cerr << "note: --threads " << threads << " is more than this machine's " << used << " cores; using "
+                      << used << "\n";
         for (auto* sub : app.get_subcommands())
             if (runners.count(sub)) return runners[sub]();
     } catch (const dilute::Cancelled&) {

@@ -35,19 +35,24 @@ DatasetPtr openIdx(const std::string& dir, const std::string& split, const std::
     const std::string prefix = (split == "train") ? "train" : "t10k";
     const auto imgPath = findFile(dir, prefix + "-images-idx3-ubyte");
     const auto lblPath = findFile(dir, prefix + "-labels-idx1-ubyte");
-    auto img = fs::readMaybeGz(imgPath);
-    auto lbl = fs::readMaybeGz(lblPath);
-    if (img.size() < 16 || be32(img.data()) != 0x00000803)
-        throw Error(imgPath + ": not an IDX image file (expected magic 0x00000803)");
-    if (lbl.size() < 8 || be32(lbl.data()) != 0x00000801)
-        throw Error(lblPath + ": not an IDX label file (expected magic 0x00000801)");
-    const size_t n = be32(img.data() + 4), h = be32(img.data() + 8), w = be32(img.data() + 12);
-    const size_t nl = be32(lbl.data() + 4);
-    if (h == 0 || w == 0 || h > 4096 || w > 4096) throw Error(imgPath + ": implausible image size");
-    if (img.size() - 16 < n * h * w)
-        throw Error(imgPath + ": truncated: header says " + std::to_string(n) + " images of " + std::to_string(h) + "x" +
-                    std::to_string(w) + " but the file holds " + std::to_string((img.size() - 16) / (h * w)));
-    if (lbl.size() - 8 < nl) throw Error(lblPath + ": truncated: header says " + std::to_string(nl) + " labels");
+    // Each file is read only as far as its header promises (and no further: extra data is an
+    // error), so a small file that inflates to gigabytes is refused before it is read.
+    const uint64_t limit = fs::memoryLimitBytes();
+    size_t n = 0, h = 0, w = 0, nl = 0;
+    auto img = fs::readPromisedMaybeGz(imgPath, 16, [&](const uint8_t* hd) -> uint64_t {
+        if (be32(hd) != 0x00000803) throw Error(imgPath + ": not an IDX image file (expected magic 0x00000803)");
+        n = be32(hd + 4);
+        h = be32(hd + 8);
+        w = be32(hd + 12);
+        if (h == 0 || w == 0 || h > 4096 || w > 4096)
+            throw Error(imgPath + ": implausible image size " + std::to_string(h) + "x" + std::to_string(w));
+        return 16 + uint64_t(n) * h * w;  // at most 2^32 * 2^24: no overflow in 64 bits
+    }, limit);
+    auto lbl = fs::readPromisedMaybeGz(lblPath, 8, [&](const uint8_t* hd) -> uint64_t {
+        if (be32(hd) != 0x00000801) throw Error(lblPath + ": not an IDX label file (expected magic 0x00000801)");
+        nl = be32(hd + 4);
+        return 8 + uint64_t(nl);
+    }, limit);
     if (n != nl)
         throw Error(imgPath + ": " + std::to_string(n) + " images but " + lblPath + " has " + std::to_string(nl) +
                     " labels");

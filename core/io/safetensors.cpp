@@ -40,7 +40,7 @@ const DtypeInfo* lookup(const std::string& n) {
 class Mapping {
 public:
     explicit Mapping(const std::string& path) {
-        fd_ = ::open(path.c_str(), O_RDONLY);
+        fd_ = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);  // a FIFO must not block the open
         if (fd_ < 0) throw Error(path + ": cannot open (" + std::strerror(errno) + ")");
         struct stat st {};
         if (::fstat(fd_, &st) != 0 || !S_ISREG(st.st_mode)) {

@@ -1,6 +1,8 @@
 #include "model/preset.h"
+#include <cmath>
 
 #include "util/error.h"
+#include "util/files.h"
 
 namespace dilute::model {
 namespace {
@@ -58,6 +60,30 @@ void ViTConfig::validate() const {
     if (mlp_ratio <= 0) bad("mlp_ratio must be positive");
     if (static_cast<int>(mean.size()) != in_chans || static_cast<int>(std.size()) != in_chans)
         bad("mean/std must have one value per input channel");
+    // Ranges first, so metadata from a hostile or broken file never builds a huge model.
+    auto range = [&](const char* what, double v, double lo, double hi) {
+        if (!(v >= lo && v <= hi))
+            bad(std::string(what) + " " + std::to_string(v) + " is outside [" + std::to_string(lo) + ", " +
+                std::to_string(hi) + "]");
+    };
+    range("img_size", img_size, 1, 4096);
+    range("in_chans", in_chans, 1, 64);
+    range("num_classes", num_classes, 1, 1000000);
+    range("embed_dim", embed_dim, 1, 16384);
+    range("depth", depth, 1, 512);
+    range("num_heads", num_heads, 1, embed_dim);
+    range("mlp_ratio", mlp_ratio, 1e-3, 64);
+    range("eval_resize", eval_resize, 0, 8192);
+    for (size_t i = 0; i < mean.size(); ++i)
+        if (!std::isfinite(mean[i]) || !std::isfinite(std[i]) || !(std[i] > 0)) bad("mean/std must be finite with std > 0");
+    // Parameters, about: per block 4 D^2 (attention) + 2 r D^2 (MLP); patch embedding, positions, head.
+    const double D = embed_dim, tokens = double(img_size / patch_size) * (img_size / patch_size) + 1;
+    const double params = depth * (4.0 + 2.0 * mlp_ratio) * D * D + double(in_chans) * patch_size * patch_size * D +
+                          tokens * D + D * num_classes;
+    const double limit = double(fs::memoryLimitBytes());
+    if (params * 4.0 > limit)
+        bad("about " + std::to_string(int64_t(params)) + " parameters (" + std::to_string(int64_t(params * 4 / 1e6)) +
+            " MB) would not fit in the memory limit of " + std::to_string(int64_t(limit / 1e6)) + " MB");
 }
 
 std::vector<std::string> presetNames() {

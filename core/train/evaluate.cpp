@@ -5,11 +5,15 @@
 #include <chrono>
 
 #include "dist/group.h"
+#include "util/error.h"
 
 namespace dilute::train {
 
 EvalResult evaluate(model::VisionTransformerImpl& m, data::Loader& loader, const std::string& device,
                     const CancelToken* cancel, const ProgressFn& progress, dist::Group* group) {
+    if (loader.dataset().numClasses() != m.config().num_classes)
+        throw Error("the model has " + std::to_string(m.config().num_classes) + " classes but " +
+                    loader.dataset().describe() + " has " + std::to_string(loader.dataset().numClasses()));
     torch::NoGradGuard ng;
     const bool was_training = m.is_training();
     m.eval();

@@ -55,6 +55,10 @@ void atomicWriteText(const std::string& path, const std::string& text) {
 }
 
 std::string readText(const std::string& path) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) throw Error(path + ": cannot open (" + std::strerror(errno) + ")");
+    if (!S_ISREG(st.st_mode)) throw Error(path + ": not a regular file");
+    if (st.st_size > (off_t(256) << 20)) throw Error(path + ": " + std::to_string(st.st_size) + " bytes is too large for a text file here (256 MB limit)");
     std::ifstream in(path, std::ios::binary);
     if (!in) throw Error(path + ": cannot open (" + std::strerror(errno) + ")");
     std::stringstream ss;
@@ -86,13 +90,17 @@ void ensureWritableDir(const std::string& dir) {
 std::string join(const std::string& a, const std::string& b) { return (stdfs::path(a) / b).string(); }
 
 std::vector<uint8_t> readBytes(const std::string& path) {
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);  // a FIFO must not block the open
     if (fd < 0) throw Error(path + ": cannot open (" + std::strerror(errno) + ")");
     struct stat st {};
     if (::fstat(fd, &st) != 0) {
         const int e = errno;
         ::close(fd);
         throw Error(path + ": cannot stat (" + std::strerror(e) + ")");
+    }
+    if (!S_ISREG(st.st_mode)) {
+        ::close(fd);
+        throw Error(path + ": not a regular file");
     }
     std::vector<uint8_t> out(static_cast<size_t>(st.st_size));
     size_t got = 0;
@@ -130,6 +138,81 @@ std::vector<uint8_t> readMaybeGz(const std::string& path) {
         out.insert(out.end(), buf.begin(), buf.begin() + n);
     }
     // gzread returns 0 at a premature end of a gzip stream; gzclose reports that as Z_BUF_ERROR.
+    const int rc = gzclose(gz);
+    if (rc == Z_BUF_ERROR) throw Error(path + ": truncated gzip file");
+    if (rc != Z_OK) throw Error(path + ": read error");
+    return out;
+}
+
+namespace {
+// gzread in a loop: up to n bytes (fewer only at the end of the data).
+size_t gzReadFully(gzFile gz, const std::string& path, uint8_t* dst, size_t n) {
+    size_t got = 0;
+    while (got < n) {
+        const unsigned chunk = unsigned(std::min<size_t>(n - got, size_t(1) << 30));
+        const int r = gzread(gz, dst + got, chunk);
+        if (r < 0) {
+            int code = 0;
+            const std::string msg = gzerror(gz, &code);
+            gzclose(gz);
+            throw Error(path + ": corrupt or truncated compressed data (" + msg + ")");
+        }
+        if (r == 0) break;
+        got += size_t(r);
+    }
+    return got;
+}
+}  // namespace
+
+uint64_t memoryLimitBytes() {
+    const long pages = ::sysconf(_SC_PHYS_PAGES), page = ::sysconf(_SC_PAGESIZE);
+    if (pages <= 0 || page <= 0) return uint64_t(4) << 30;
+    return uint64_t(pages) * uint64_t(page) / 2;
+}
+
+std::vector<uint8_t> readPromisedMaybeGz(const std::string& path, size_t headerSize,
+                                         const std::function<uint64_t(const uint8_t*)>& total, uint64_t maxBytes) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) throw Error(path + ": cannot open (" + std::strerror(errno) + ")");
+    if (!S_ISREG(st.st_mode)) throw Error(path + ": not a regular file");
+    gzFile gz = gzopen(path.c_str(), "rb");
+    if (!gz) throw Error(path + ": cannot open (" + std::strerror(errno) + ")");
+    gzbuffer(gz, 1 << 20);
+    std::vector<uint8_t> out(headerSize);
+    if (gzReadFully(gz, path, out.data(), headerSize) < headerSize) {
+        gzclose(gz);
+        throw Error(path + ": truncated: shorter than its " + std::to_string(headerSize) + "-byte header");
+    }
+    uint64_t want = 0;
+    try {
+        want = total(out.data());
+    } catch (...) {
+        gzclose(gz);
+        throw;
+    }
+    if (want < headerSize) want = headerSize;
+    if (want > maxBytes) {
+        gzclose(gz);
+        throw Error(path + ": its header promises " + std::to_string(want) + " bytes, more than the limit of " +
+                    std::to_string(maxBytes) + " bytes (half of this machine's memory)");
+    }
+    try {
+        out.resize(size_t(want));
+    } catch (const std::bad_alloc&) {
+        gzclose(gz);
+        throw Error(path + ": cannot allocate the " + std::to_string(want) + " bytes its header promises");
+    }
+    const size_t got = gzReadFully(gz, path, out.data() + headerSize, size_t(want) - headerSize);
+    if (got < want - headerSize) {
+        gzclose(gz);
+        throw Error(path + ": truncated: its header promises " + std::to_string(want) + " bytes, the file holds " +
+                    std::to_string(headerSize + got));
+    }
+    uint8_t extra = 0;
+    if (gzReadFully(gz, path, &extra, 1) != 0) {
+        gzclose(gz);
+        throw Error(path + ": holds more data than its header promises (" + std::to_string(want) + " bytes)");
+    }
     const int rc = gzclose(gz);
     if (rc == Z_BUF_ERROR) throw Error(path + ": truncated gzip file");
     if (rc != Z_OK) throw Error(path + ": read error");

@@ -26,5 +26,14 @@ std::string selfExecutable();
 std::vector<uint8_t> readBytes(const std::string& path);
 /// Decompresses a gzip file (or reads a plain one) fully into memory.
 std::vector<uint8_t> readMaybeGz(const std::string& path);
+/// Reads a file, gzipped or not, whose size a header at its start promises: `headerSize` bytes
+/// first, then `total(header)` (which throws when the header is implausible) bytes in all, never
+/// more than `maxBytes`. Data past the promise is an error, so memory is bounded by the header,
+/// not by what a compressed file would inflate to. Short files throw "truncated".
+std::vector<uint8_t> readPromisedMaybeGz(const std::string& path, size_t headerSize,
+                                         const std::function<uint64_t(const uint8_t* header)>& total,
+                                         uint64_t maxBytes);
+/// Half of the machine's physical memory: the default ceiling for one dataset file in memory.
+uint64_t memoryLimitBytes();
 
 }  // namespace dilute::fs

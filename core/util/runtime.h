@@ -6,7 +6,8 @@ namespace dilute {
 
 /// Tunes glibc's allocator for large, short-lived tensors (once per process; setThreads calls it).
 void configureAllocator();
-/// Sets LibTorch's intra-op thread count (0 = all cores). Returns the count in effect.
+/// Sets LibTorch's intra-op thread count (0 = all cores; more than the cores is clamped to them,
+/// since oversubscribed OpenMP teams spin instead of working). Returns the count in effect.
 int setThreads(int threads);
 /// Threads of OpenBLAS itself (when it is the BLAS in use); setThreads keeps it at 1.
 bool setBlasThreads(int n);

@@ -1,4 +1,5 @@
 #include <gtest/gtest.h>
+#include <zlib.h>
 #include <opencv2/imgcodecs.hpp>
 #include <torch/torch.h>
 
@@ -105,6 +106,36 @@ TEST(Idx, TruncatedGzipIsAnError) {
     writeBytes(d.path() + "/t10k-labels-idx1-ubyte.gz", bytes);
     std::filesystem::copy("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz", d.path() + "/t10k-images-idx3-ubyte.gz");
     EXPECT_ERROR_MENTIONS(openDataset("idx:" + d.path(), "test"), "t10k-labels", "truncated");
+}
+
+TEST(Idx, ReadsOnlyWhatTheHeaderPromises) {
+    // A small .gz whose header says 1 image but that inflates to 64 MB: refused without reading it all.
+    TempDir d("bomb");
+    writeIdx(d.path(), "t10k", 1, 28, 28, {3});
+    {
+        std::vector<uint8_t> img = dilute::testing::readBytes(d.path() + "/t10k-images-idx3-ubyte");
+        gzFile gz = gzopen((d.path() + "/t10k-images-idx3-ubyte.gz").c_str(), "wb9");
+        gzwrite(gz, img.data(), unsigned(img.size()));
+        std::vector<uint8_t> zeros(1 << 20, 0);
+        for (int i = 0; i < 64; ++i) gzwrite(gz, zeros.data(), unsigned(zeros.size()));
+        gzclose(gz);
+        std::filesystem::remove(d.path() + "/t10k-images-idx3-ubyte");
+    }
+    EXPECT_LT(std::filesystem::file_size(d.path() + "/t10k-images-idx3-ubyte.gz"), 200000u);
+    EXPECT_ERROR_MENTIONS(openDataset("idx:" + d.path(), "test"), "t10k-images-idx3-ubyte.gz",
+                          "more data than its header promises");
+    // A header promising more than half the machine's memory is refused before allocating.
+    std::vector<uint8_t> huge = be32(0x803);
+    for (auto v : {be32(0xFFFFFFFFu), be32(4096), be32(4096)}) huge.insert(huge.end(), v.begin(), v.end());
+    writeBytes(d.path() + "/t10k-images-idx3-ubyte", huge);
+    std::filesystem::remove(d.path() + "/t10k-images-idx3-ubyte.gz");
+    EXPECT_ERROR_MENTIONS(openDataset("idx:" + d.path(), "test"), "t10k-images", "more than the limit");
+    // Extra bytes after the promised images in a plain file: refused too.
+    writeIdx(d.path(), "t10k", 1, 2, 2, {3});
+    auto img = dilute::testing::readBytes(d.path() + "/t10k-images-idx3-ubyte");
+    img.push_back(9);
+    writeBytes(d.path() + "/t10k-images-idx3-ubyte", img);
+    EXPECT_ERROR_MENTIONS(openDataset("idx:" + d.path(), "test"), "t10k-images", "more data than its header");
 }
 
 TEST(Cifar, Cifar10And100BinaryFormats) {

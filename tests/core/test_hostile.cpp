@@ -1,0 +1,108 @@
+// Hostile input the readers must refuse before spending memory or time: architecture metadata
+// of absurd size, a FIFO where weights should be, a dataset whose classes differ from the model's.
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include <sys/stat.h>
+
+#include <thread>
+
+#include "data/loader.h"
+#include "data/memory_dataset.h"
+#include "io/safetensors.h"
+#include "io/weights.h"
+#include "model/preset.h"
+#include "model/vit.h"
+#include "test_util.h"
+#include "train/evaluate.h"
+#include "util/error.h"
+#include "util/files.h"
+#include "util/runtime.h"
+
+using namespace dilute;
+using dilute::testing::TempDir;
+
+namespace {
+
+std::string errorOf(const std::function<void()>& fn) {
+    try {
+        fn();
+    } catch (const std::exception& e) {
+        return e.what();
+    }
+    return "no error";
+}
+
+}  // namespace
+
+TEST(Hostile, ArchitectureMetadataOutOfRangeIsRefusedBeforeBuilding) {
+    auto base = nlohmann::json::parse(io::archToJson(model::preset("vit_nano_patch7_28"), {}, false));
+    auto with = [&](const char* key, nlohmann::json v) {
+        auto j = base;
+        j[key] = v;
+        return errorOf([&] { io::archFromJson(j.dump(), nullptr, nullptr); });
+    };
+    EXPECT_NE(with("depth", 1000000).find("depth"), std::string::npos);
+    EXPECT_NE(with("depth", -3).find("depth"), std::string::npos);
+    EXPECT_NE(with("embed_dim", 1 << 20).find("embed_dim"), std::string::npos);
+    EXPECT_NE(with("num_classes", 0).find("num_classes"), std::string::npos);
+    EXPECT_NE(with("img_size", 1 << 20).find("img_size"), std::string::npos);
+    EXPECT_NE(with("mlp_ratio", 1e9).find("mlp_ratio"), std::string::npos);
+    // Within every range but too large together: refused by its memory estimate.
+    {
+        auto j = base;
+        j["embed_dim"] = 16384;
+        j["num_heads"] = 16;
+        j["depth"] = 512;
+        EXPECT_NE(errorOf([&] { io::archFromJson(j.dump(), nullptr, nullptr); }).find("would not fit"), std::string::npos);
+    }
+    // The same through a weights file: the error names the file, no model is built.
+    TempDir d("arch");
+    auto j = base;
+    j["depth"] = 1000000;
+    io::writeSafetensors(d.file("w.safetensors"), {{"cls_token", torch::zeros({1, 1, 64})}}, {{"dilute.arch", j.dump()}});
+    const auto e = errorOf([&] { io::openModel(d.file("w.safetensors")); });
+    EXPECT_NE(e.find("w.safetensors"), std::string::npos) << e;
+    EXPECT_NE(e.find("depth"), std::string::npos) << e;
+}
+
+TEST(Hostile, AFifoAsWeightsOrConfigDoesNotBlock) {
+    TempDir d("fifo");
+    ASSERT_EQ(::mkfifo(d.file("w.safetensors").c_str(), 0600), 0);
+    // Run on a thread with a deadline: a blocking open would hang the test forever.
+    std::string e1, e2;
+    std::thread t([&] {
+        e1 = errorOf([&] { io::readSafetensors(d.file("w.safetensors")); });
+        e2 = errorOf([&] { fs::readText(d.file("w.safetensors")); });
+    });
+    for (int i = 0; i < 100 && (e1.empty() || e2.empty()); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    if (e1.empty() || e2.empty()) {
+        t.detach();
+        FAIL() << "opening a FIFO blocked";
+    }
+    t.join();
+    EXPECT_NE(e1.find("not a regular file"), std::string::npos) << e1;
+    EXPECT_NE(e2.find("not a regular file"), std::string::npos) << e2;
+}
+
+TEST(Hostile, ClassCountMismatchIsRefusedWithBothNumbers) {
+    std::vector<std::string> classes;
+    for (int c = 0; c < 12; ++c) classes.push_back("c" + std::to_string(c));
+    auto ds = std::make_shared<data::MemoryDataset>("twelve", std::vector<uint8_t>(4 * 784, 9), std::vector<int>{0, 5, 11, 3},
+                                                    28, 28, 1, classes);
+    auto cfg = model::preset("vit_nano_patch7_28");
+    auto m = model::buildModel(cfg);
+    data::Loader l(ds, data::evalTransform(cfg), {});
+    const auto e = errorOf([&] { train::evaluate(*m, l); });
+    EXPECT_NE(e.find("10 classes"), std::string::npos) << e;
+    EXPECT_NE(e.find("has 12"), std::string::npos) << e;
+}
+
+TEST(Hostile, ThreadCountsAreClampedToTheCores) {
+    const int cores = int(std::max(1u, std::thread::hardware_concurrency()));
+    EXPECT_EQ(setThreads(10000), cores);
+    EXPECT_EQ(setThreads(0), cores);
+    EXPECT_EQ(setThreads(1), 1);
+    setThreads(0);
+}
