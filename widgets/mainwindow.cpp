@@ -26,6 +26,7 @@
 // LibTorch has members called slots(): hide Qt's keyword macro while its headers are read.
 #undef slots
 #include "analysis/job.h"
+#include "train/trainer.h"
 #define slots Q_SLOTS
 
 namespace dilute::gui {
@@ -188,6 +189,13 @@ void MainWindow::startTraining(train::TrainOptions o) {
     o.device = project_->device().toStdString();
     o.workers = 1;
     trainModel_ = project_->model();
+    // Never into another run's folder: the next free name beside it, shown in the view.
+    const std::string wanted = o.out_dir;
+    o.out_dir = train::nextFreeRunDir(wanted);
+    if (o.out_dir != wanted) {
+        training_->setRunDir(QString::fromStdString(o.out_dir));
+        logLine(tr("%1 holds a run; this run goes to %2").arg(QString::fromStdString(wanted), QString::fromStdString(o.out_dir)));
+    }
     training_->clearPlots();
     lastError_.clear();
     logLine(QString("training %1 into %2").arg(project_->model(), QString::fromStdString(o.out_dir)));

@@ -46,6 +46,7 @@ void bindTrainOptions(CLI::App& app, train::TrainOptions& o) {
     app.add_option("--decay-start", o.schedule.start, "Lambda stays 1 until here")->capture_default_str();
     app.add_option("--decay-end", o.schedule.end, "Lambda reaches 0 here (-1: 3/4 of the run)")->capture_default_str();
     app.add_flag("!--per-epoch", o.schedule.per_step, "Update lambda at epoch boundaries only (the authors' code)");
+    app.add_flag("--overwrite", o.overwrite, "Replace the run already in --out (it is removed first; never mixed)");
     app.add_option("--stop-at-step", o.stop_at_step,
                    "Stop cleanly after this many global steps (checkpoint written); continue with --resume");
     app.add_option("--dist-timeout", o.dist_timeout,

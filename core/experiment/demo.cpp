@@ -29,6 +29,7 @@ train::TrainOptions baseOptions(const DemoOptions& o, const std::string& device)
     t.model = o.preset;
     t.data = o.data;
     t.out_dir = fs::join(o.out_dir, "baseline");
+    t.overwrite = true;  // the demo owns its folder's layout: a rerun replaces its own sub-runs whole
     t.epochs = o.base_epochs;
     t.seed = o.seed;
     t.device = device;
@@ -46,6 +47,7 @@ train::TrainOptions diluteOptions(const DemoOptions& o, const train::TrainOption
     train::TrainOptions t = base;
     t.model = fs::join(base.out_dir, "final.safetensors");
     t.out_dir = fs::join(o.out_dir, name);
+    t.overwrite = true;
     t.epochs = o.quick ? 2 : o.dilute_epochs;
     t.lr = base.lr * 0.5;
     t.warmup_epochs = 0.2;

@@ -41,6 +41,10 @@ struct TrainOptions {
     // Stop cleanly once this many global steps are done (checkpoint written, as on Ctrl-C), to
     // train in time-boxed pieces (cluster time limits). Not saved in config.json. -1 = never.
     long long stop_at_step = -1;
+    // A fresh run refuses a folder that already holds anything; with overwrite, an old run there
+    // (config.json / metrics.jsonl / checkpoints) is removed first, so two runs never mix.
+    // Not saved in config.json.
+    bool overwrite = false;
 
     std::string toJson() const;
     static TrainOptions fromJson(const std::string& json);  // throws dilute::Error

@@ -7,6 +7,7 @@
 #include <ATen/autocast_mode.h>
 
 #include <chrono>
+#include <filesystem>
 #include <cstdio>
 #include <cmath>
 #include <random>
@@ -46,6 +47,49 @@ void applyPresetDefaults(TrainOptions& o, const std::string& preset) {
         o.warmup_epochs = 1;
         o.drop_path = 0.05;
         o.label_smoothing = 0.1;
+    }
+}
+
+bool runFolderInUse(const std::string& dir) {
+    std::error_code ec;
+    if (!std::filesystem::exists(dir, ec)) return false;
+    if (!std::filesystem::is_directory(dir, ec)) return true;
+    return std::filesystem::directory_iterator(dir, ec) != std::filesystem::directory_iterator();
+}
+
+std::string nextFreeRunDir(const std::string& dir) {
+    if (!runFolderInUse(dir)) return dir;
+    std::string base = dir;
+    while (base.size() > 1 && base.back() == '/') base.pop_back();
+    // "run-3" continues as run-4, not run-3-2.
+    const auto dash = base.rfind('-');
+    if (dash != std::string::npos && dash + 1 < base.size() &&
+        base.find_first_not_of("0123456789", dash + 1) == std::string::npos && base.size() - dash <= 6)
+        base = base.substr(0, dash);
+    for (int i = 2; i < 100000; ++i) {
+        const std::string c = base + "-" + std::to_string(i);
+        if (!runFolderInUse(c)) return c;
+    }
+    throw Error(dir + ": no free run folder name beside it");
+}
+
+void prepareRunFolder(const std::string& dir, bool overwrite) {
+    if (!runFolderInUse(dir)) return;
+    namespace sfs = std::filesystem;
+    std::error_code ec;
+    const bool isRun = sfs::exists(fs::join(dir, "config.json"), ec) || sfs::exists(fs::join(dir, "metrics.jsonl"), ec) ||
+                       sfs::exists(fs::join(dir, "checkpoints"), ec);
+    if (!overwrite) {
+        throw Error(dir + ": the folder already holds " + std::string(isRun ? "a run" : "files") +
+                    "; choose another run folder" + (isRun ? ", continue it with --resume " + dir + "," : ",") +
+                    " or pass --overwrite to replace it");
+    }
+    if (!isRun)
+        throw Error(dir + ": --overwrite replaces a run folder, and this folder holds no run (no config.json, "
+                          "metrics.jsonl or checkpoints/); refusing to delete it");
+    for (const auto& e : sfs::directory_iterator(dir, ec)) {
+        sfs::remove_all(e.path(), ec);
+        if (ec) throw Error(e.path().string() + ": cannot remove the old run's file (" + ec.message() + ")");
     }
 }
 
@@ -241,6 +285,9 @@ TrainSummary Run::go() {
     o_.validate();
     if (o_.out_dir.empty()) throw Error("training needs a run folder (--out)");
     device_ = resolveDevice(o_.device);
+    // Rank 0 owns the run folder: a fresh run never writes into another run's.
+    if (!resuming_ && (group_ ? group_->isMain() : dist::detectLaunch().rank == 0))
+        prepareRunFolder(o_.out_dir, o_.overwrite);
     if (!group_) group_ = dist::Group::create(dist::detectLaunch(), device_, std::chrono::seconds(o_.dist_timeout));
     const auto& li = group_->launch();
     if (world() > 1 && device_ == "cuda") device_ = "cuda:" + std::to_string(li.local_rank);  // one GPU per process
@@ -304,6 +351,10 @@ TrainSummary Run::go() {
 
     auto trainSet = data::limitDataset(data::openDataset(uri, "train"), o_.train_limit);
     auto testSet = data::limitDataset(data::openDataset(uri, "test"), o_.test_limit);
+    for (const auto* ds : {trainSet.get(), testSet.get()})
+        if (ds->numClasses() != cfg.num_classes)
+            throw Error("the model " + o_.model + " has " + std::to_string(cfg.num_classes) + " classes but " +
+                        ds->describe() + " has " + std::to_string(ds->numClasses()));
     data::LoaderOptions lo;
     lo.batch_size = G;  // each process builds its shard of every global batch
     lo.shard_rank = li.rank;

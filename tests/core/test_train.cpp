@@ -185,6 +185,46 @@ TEST(Trainer, NanStopsRunAndKeepsLastGoodCheckpoint) {
     EXPECT_FALSE(std::filesystem::exists(d.file("final.safetensors")));
 }
 
+TEST(Trainer, ARunFolderIsNeverOverwrittenOrMixed) {
+    if (!dilute::testing::fashionMnistInstalled()) GTEST_SKIP();
+    TempDir d("runs");
+    auto o = tinyRun(d.file("run"));
+    o.epochs = 1;
+    train::train(o);
+    const std::string marker = d.file("run/export/pruned.safetensors");  // something the old run made later
+    dilute::testing::writeBytes(marker, {1, 2, 3});
+    int steps = 0;
+    TrainObserver obs;
+    obs.onStep = [&](const StepEvent&) { ++steps; };
+    std::string msg;
+    try {
+        train::train(o, obs);
+    } catch (const Error& e) {
+        msg = e.what();
+    }
+    EXPECT_NE(msg.find(d.file("run") + ": the folder already holds a run"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("--overwrite"), std::string::npos) << msg;
+    EXPECT_EQ(steps, 0);
+    EXPECT_TRUE(std::filesystem::exists(marker));  // nothing of the old run touched
+    // --overwrite: the old run is removed first, so nothing of it remains beside the new one.
+    o.overwrite = true;
+    train::train(o);
+    EXPECT_FALSE(std::filesystem::exists(marker));
+    EXPECT_TRUE(std::filesystem::exists(d.file("run/final.safetensors")));
+    // A folder of other files is refused even with --overwrite (it is not ours to delete).
+    dilute::testing::writeBytes(d.file("photos/cat.jpg"), {1});
+    auto p = tinyRun(d.file("photos"));
+    p.overwrite = true;
+    EXPECT_THROW(train::train(p), Error);
+    EXPECT_TRUE(std::filesystem::exists(d.file("photos/cat.jpg")));
+    // The workbench's proposal: the next free name beside it.
+    EXPECT_EQ(train::nextFreeRunDir(d.file("run")), d.file("run-2"));
+    dilute::testing::writeBytes(d.file("run-2/config.json"), {'{', '}'});
+    EXPECT_EQ(train::nextFreeRunDir(d.file("run")), d.file("run-3"));
+    EXPECT_EQ(train::nextFreeRunDir(d.file("run-2")), d.file("run-3"));
+    EXPECT_EQ(train::nextFreeRunDir(d.file("fresh")), d.file("fresh"));
+}
+
 TEST(Trainer, UnwritableFolderFailsBeforeTraining) {
     auto o = tinyRun("/proc/dilute-cannot-write-here");
     int steps = 0;

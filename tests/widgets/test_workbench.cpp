@@ -266,6 +266,10 @@ private Q_SLOTS:
         QTRY_COMPARE_WITH_TIMEOUT(v.pointCount(0), 4, 5000);  // the follow timer picked it up
         QCOMPARE(v.pointCount(1), 1);
         QCOMPARE(v.pointCount(2), 4);
+        // One epoch point: a readable window around it, not QCustomPlot's +-1e37 of a zero span.
+        const auto y = v.plots().at(1)->yAxis->range();
+        QVERIFY2(y.lower >= 0 && y.upper <= 100 && y.size() <= 20.001 && y.contains(55.5),
+                 qPrintable(QString("%1..%2").arg(y.lower).arg(y.upper)));
         f.write(R"("epoch":0,"loss":1.5,"lr":0.001,"images_per_s":100,"blocks":[2],"lambda":[0.5]})" "\n");
         f.write(R"({"event":"end","status":"finished","step":5})" "\n");
         f.flush();
@@ -295,7 +299,9 @@ private Q_SLOTS:
         o.train_limit = 384;
         o.test_limit = 128;
         o.out_dir = tmp.filePath("run").toStdString();
-        w.startTraining(o);
+        QDir().mkpath(tmp.filePath("run/checkpoints"));  // a run is already there:
+        w.startTraining(o);                               // the next free name is proposed and used
+        QCOMPARE(w.trainingView()->runDir(), tmp.filePath("run-2"));
         QVERIFY(w.cliJob()->running());
         QSignalSpy done(w.cliJob(), &CliJob::finished);
         QVERIFY(done.wait(180000));
@@ -307,10 +313,11 @@ private Q_SLOTS:
         QCOMPARE(t->pointCount(1), 1);
         QVERIFY(!t->following());
         QVERIFY2(t->statusText().contains("finished"), qPrintable(t->statusText()));
-        QFile cfg(tmp.filePath("run/config.json"));
+        QFile cfg(tmp.filePath("run-2/config.json"));
         QVERIFY(cfg.open(QIODevice::ReadOnly));
         QVERIFY(cfg.readAll().contains("\"world_size\": 2"));
-        QCOMPARE(w.projectPanel()->model(), tmp.filePath("run/final.safetensors"));
+        QCOMPARE(w.projectPanel()->model(), tmp.filePath("run-2/final.safetensors"));
+        QVERIFY(QDir(tmp.filePath("run")).entryList(QDir::Files).isEmpty());  // the old one untouched
     }
 };
 
