@@ -238,7 +238,7 @@ void AnalysisView::redraw() {
         if (std::isfinite(p.attn[b])) ga->addData(b, p.attn[b]);
         gm->addData(b, p.mlp[b]);
     }
-    entropy_->legend->setVisible(true);
+    showLegendBelow(entropy_);
     entropy_->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignBottom | Qt::AlignRight);
     integerTicks(entropy_->xAxis, L);
     entropy_->rescaleAxes();
@@ -289,7 +289,7 @@ void AnalysisView::drawHighlights() {
         if (!std::isfinite(result_.t_single[b])) continue;
         (selected_.count(b) ? selBars : bars)->addData(b, result_.t_single[b]);
     }
-    transfer_->legend->setVisible(true);
+    showLegendBelow(transfer_);
     transfer_->rescaleAxes();
     transfer_->xAxis->setRange(-0.7, L - 0.3);
     transfer_->yAxis->scaleRange(1.1, transfer_->yAxis->range().center());

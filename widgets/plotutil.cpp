@@ -41,4 +41,14 @@ QCustomPlot* makePlot(const QString& title, const QString& xLabel, const QString
     return p;
 }
 
+void showLegendBelow(QCustomPlot* plot) {
+    auto* row = new QCPLayoutGrid;
+    plot->plotLayout()->addElement(plot->plotLayout()->rowCount(), 0, row);
+    row->setMargins(QMargins(4, 0, 4, 4));
+    row->addElement(0, 0, plot->legend);
+    plot->legend->setFillOrder(QCPLayoutGrid::foColumnsFirst);
+    plot->legend->setVisible(true);
+    plot->plotLayout()->setRowStretchFactor(plot->plotLayout()->rowCount() - 1, 0.001);
+}
+
 }  // namespace dilute::gui

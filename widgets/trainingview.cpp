@@ -46,7 +46,9 @@ TrainingView::TrainingView(QWidget* parent) : QWidget(parent) {
     epochTicks->setTickStep(1.0);
     epochTicks->setScaleStrategy(QCPAxisTickerFixed::ssMultiples);
     top1_->xAxis->setTicker(epochTicks);
-    lambda_->legend->setVisible(true);
+    top1_->xAxis->setRange(0.5, 1.5);
+    top1_->yAxis->setRange(0, 100);
+    showLegendBelow(lambda_);
     lr_->yAxis->setNumberFormat("eb");
     lr_->yAxis->setNumberPrecision(1);
 
@@ -215,6 +217,8 @@ void TrainingView::clearPlots() {
     for (auto* p : {loss_, top1_, lr_, speed_}) p->graph(0)->data()->clear();
     lambda_->clearGraphs();
     lambdaBlocks_.clear();
+    top1_->xAxis->setRange(0.5, 1.5);
+    top1_->yAxis->setRange(0, 100);
     for (auto* p : plots()) p->replot();
 }
 
@@ -265,8 +269,19 @@ void TrainingView::redraw() {
     dirty_ = false;
     for (auto* p : {loss_, top1_, lr_, speed_}) p->rescaleAxes();
     lambda_->xAxis->rescale();
-    top1_->xAxis->setRange(0.5, std::max(1.5, top1_->xAxis->range().upper + 0.5));
-    top1_->yAxis->scaleRange(1.2, top1_->yAxis->range().center());
+    // With 0 or 1 epoch points rescaling has no span to fit: show a readable window instead.
+    const int epochsDrawn = top1_->graph(0)->dataCount();
+    if (epochsDrawn == 0) {
+        top1_->xAxis->setRange(0.5, 1.5);
+        top1_->yAxis->setRange(0, 100);
+    } else if (epochsDrawn == 1) {
+        const double v = top1_->graph(0)->data()->begin()->value;
+        top1_->xAxis->setRange(0.5, 1.5);
+        top1_->yAxis->setRange(std::max(0.0, v - 10), std::min(100.0, v + 10));
+    } else {
+        top1_->xAxis->setRange(0.5, top1_->xAxis->range().upper + 0.5);
+        top1_->yAxis->scaleRange(1.2, top1_->yAxis->range().center());
+    }
     for (auto* p : plots()) p->replot(QCustomPlot::rpQueuedReplot);
 }
 
