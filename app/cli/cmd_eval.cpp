@@ -33,6 +33,10 @@ Runner addEval(CLI::App& app, Common& common) {
         io::OpenOptions oo;
         oo.arch = o->arch;
         auto m = io::openModel(o->model, oo);
+        if (const auto bad = io::nonFiniteParameters(*m); !bad.empty())
+            std::fprintf(stderr, "warning: %s: %zu tensors hold NaN or infinite values (first: %s); the figures below "
+                                 "are not meaningful\n",
+                         o->model.c_str(), bad.size(), bad.front().c_str());
         const std::string device = resolveDevice(o->device);
         m->to(torch::Device(device));
         const std::string uri = o->data.empty() ? m->config().default_data : o->data;

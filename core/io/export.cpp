@@ -1,5 +1,8 @@
 #include "io/export.h"
 
+#include <cstdio>
+#include <filesystem>
+
 #include <torch/script.h>
 #include <torch/torch.h>
 
@@ -22,6 +25,13 @@ std::string weightsOf(const std::string& p) {
 
 ExportResult exportPruned(const ExportOptions& o) {
     if (o.out.empty()) throw Error("export needs --out FILE.safetensors");
+    // Both outputs' folders are checked before anything is written: no half-done export.
+    for (const auto& path : {o.out, o.torchscript}) {
+        if (path.empty()) continue;
+        const auto dir = std::filesystem::path(path).parent_path().string();
+        fs::ensureWritableDir(dir.empty() ? "." : dir);
+        if (fs::isDirectory(path)) throw Error(path + ": is a folder; give a file name");
+    }
     ExportResult r;
     r.source = weightsOf(o.input);
     OpenOptions oo;
@@ -60,7 +70,13 @@ ExportResult exportPruned(const ExportOptions& o) {
     r.max_abs_diff = (before - after).abs().max().item<double>();
     saveModel(*m, o.out);
     if (!o.torchscript.empty()) {
-        saveTorchScript(*m, o.torchscript);
+        try {
+            saveTorchScript(*m, o.torchscript);
+        } catch (const std::exception& e) {
+            std::remove(o.out.c_str());  // the pair is written whole or not at all
+            throw Error(o.torchscript + ": cannot write the TorchScript module (" + std::string(e.what()).substr(0, 300) +
+                        "); " + o.out + " was removed again");
+        }
         auto ts = torch::jit::load(o.torchscript);
         auto y = ts.forward({x}).toTensor();
         r.torchscript_max_abs_diff = (y - after).abs().max().item<double>();

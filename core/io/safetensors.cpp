@@ -129,9 +129,14 @@ SafetensorsFile readSafetensors(const std::string& path) {
         if (!e["shape"].is_array()) fail("tensor '" + name + "': shape is not an array");
         for (const auto& d : e["shape"]) {
             if (!d.is_number_unsigned()) fail("tensor '" + name + "': shape has a negative or non-integer dimension");
-            shape.push_back(d.get<int64_t>());
-            numel *= d.get<uint64_t>();
+            const uint64_t v = d.get<uint64_t>();
+            // Overflow-safe: a product past the file's size cannot be right, whatever it wraps to.
+            if (v > uint64_t(INT64_MAX) || (v != 0 && numel > uint64_t(INT64_MAX) / v))
+                fail("tensor '" + name + "': shape's element count overflows");
+            shape.push_back(int64_t(v));
+            numel *= v;
         }
+        if (numel > uint64_t(INT64_MAX) / dt->size) fail("tensor '" + name + "': shape's byte count overflows");
         const auto& off = e["data_offsets"];
         if (!off.is_array() || off.size() != 2 || !off[0].is_number_unsigned() || !off[1].is_number_unsigned())
             fail("tensor '" + name + "': data_offsets must be two non-negative integers");
@@ -148,10 +153,23 @@ SafetensorsFile readSafetensors(const std::string& path) {
         if (en > b) std::memcpy(t.data_ptr(), map.data() + data_start + b, en - b);
         out.tensors.emplace_back(name, std::move(t));
     }
-    std::sort(spans.begin(), spans.end(), [](const Span& a, const Span& c) { return a.begin < c.begin; });
-    for (size_t i = 1; i < spans.size(); ++i)
-        if (spans[i].begin < spans[i - 1].end && spans[i].end > spans[i].begin)
-            fail("tensors '" + spans[i - 1].name + "' and '" + spans[i].name + "' overlap");
+    // As the format's reference implementation requires: the tensors cover the data section
+    // exactly, in order, with no overlap, no hole and nothing after the last one.
+    std::sort(spans.begin(), spans.end(),
+              [](const Span& a, const Span& c) { return a.begin != c.begin ? a.begin < c.begin : a.end < c.end; });
+    uint64_t covered = 0;
+    std::string prev = "the start of the data";
+    for (const auto& sp : spans) {
+        if (sp.begin < covered) fail("tensors '" + prev + "' and '" + sp.name + "' overlap");
+        if (sp.begin > covered)
+            fail("bytes " + std::to_string(covered) + ".." + std::to_string(sp.begin) + " between " +
+                 (prev == "the start of the data" ? prev : "'" + prev + "'") + " and '" + sp.name +
+                 "' belong to no tensor (a hole)");
+        covered = sp.end;
+        prev = sp.name;
+    }
+    if (covered != data_size)
+        fail(std::to_string(data_size - covered) + " trailing bytes after the last tensor belong to no tensor");
     // Keep file order stable for callers: order by offset.
     std::stable_sort(out.tensors.begin(), out.tensors.end(), [&](const auto& a, const auto& c) {
         auto pos = [&](const std::string& n) {

@@ -194,4 +194,12 @@ model::VisionTransformer openModel(const std::string& spec, const OpenOptions& o
     return m;
 }
 
+std::vector<std::string> nonFiniteParameters(model::VisionTransformerImpl& m) {
+    std::vector<std::string> bad;
+    torch::NoGradGuard ng;
+    for (const auto& it : m.named_parameters())
+        if (!torch::isfinite(it.value()).all().item<bool>()) bad.push_back(it.key());
+    return bad;
+}
+
 }  // namespace dilute::io

@@ -38,4 +38,7 @@ model::VisionTransformer openModel(const std::string& spec, const OpenOptions& o
                                    std::map<std::string, std::string>* metadata = nullptr,
                                    LoadReport* report = nullptr);
 
+/// The names of the model's parameters that hold NaN or infinite values (empty when all finite).
+std::vector<std::string> nonFiniteParameters(model::VisionTransformerImpl& m);
+
 }  // namespace dilute::io

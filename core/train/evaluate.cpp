@@ -51,6 +51,9 @@ EvalResult evaluate(model::VisionTransformerImpl& m, data::Loader& loader, const
         c5 = static_cast<long long>(t[2].item<double>());
         loss_sum = t[3].item<double>();
     }
+    if (r.images == 0)
+        throw Error("nothing to evaluate: none of the " + std::to_string(loader.numSamples()) + " images of " +
+                    loader.dataset().describe() + " could be decoded");
     r.correct1 = c1;
     r.correct5 = c5;
     r.loss_sum = loss_sum;

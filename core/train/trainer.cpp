@@ -309,6 +309,9 @@ TrainSummary Run::go() {
     oo.seed = o_.seed;
     model_ = io::openModel(o_.model, oo);
     if (!model_->removedBlocks().empty()) throw Error(o_.model + ": cannot train a model whose attention was removed");
+    if (const auto bad = io::nonFiniteParameters(*model_); !bad.empty())
+        throw Error(o_.model + ": " + std::to_string(bad.size()) + " tensors hold NaN or infinite values (first: " +
+                    bad.front() + "); refusing to train from them");
     model_->setDropPath(o_.drop_path);
     model_->to(torch::Device(device_));
     const auto& cfg = model_->config();
@@ -467,10 +470,12 @@ TrainSummary Run::go() {
             if (n > 0 && step_ == o_.inject_nan_step) loss = loss * std::numeric_limits<double>::quiet_NaN();
             double lv = n > 0 ? loss.item<double>() : 0.0;
             auto nonFinite = [&](double v) {
+                const bool haveCheckpoint = fs::exists(fs::join(ckdir_, "last.json"));
                 const std::string msg = "loss is " + std::string(std::isnan(v) ? "NaN" : "infinite") + " at step " +
                                         std::to_string(step_ + 1) + " (epoch " + std::to_string(epoch + 1) +
-                                        "); training stopped, the last good checkpoint " + fs::join(ckdir_, "last.*") +
-                                        " is kept";
+                                        "); training stopped, " +
+                                        (haveCheckpoint ? "the last good checkpoint " + fs::join(ckdir_, "last.*") + " is kept"
+                                                        : std::string("before any checkpoint was written (none is kept)"));
                 log(msg);
                 end("failed", msg);
                 throw Error(msg);

@@ -8,14 +8,18 @@
 
 #include <thread>
 
+#include "analysis/job.h"
+#include "data/dataset.h"
 #include "data/loader.h"
 #include "data/memory_dataset.h"
+#include "io/export.h"
 #include "io/safetensors.h"
 #include "io/weights.h"
 #include "model/preset.h"
 #include "model/vit.h"
 #include "test_util.h"
 #include "train/evaluate.h"
+#include "train/trainer.h"
 #include "util/error.h"
 #include "util/files.h"
 #include "util/runtime.h"
@@ -105,4 +109,61 @@ TEST(Hostile, ThreadCountsAreClampedToTheCores) {
     EXPECT_EQ(setThreads(0), cores);
     EXPECT_EQ(setThreads(1), 1);
     setThreads(0);
+}
+
+TEST(Hostile, AnalysisOptionsOutOfRangeAreRefusedNotSubstituted) {
+    auto m = model::buildModel(model::preset("vit_nano_patch7_28"));  // 6 blocks
+    for (int k : {-5, 7, 100}) {
+        analysis::AnalysisOptions o;
+        o.k = k;
+        const auto e = errorOf([&] { analysis::runAnalysis(*m, o); });
+        EXPECT_NE(e.find("--k " + std::to_string(k) + ": expected 0..6"), std::string::npos) << e;
+    }
+    analysis::AnalysisOptions o;
+    o.calib = 0;
+    EXPECT_NE(errorOf([&] { analysis::runAnalysis(*m, o); }).find("--calib 0"), std::string::npos);
+}
+
+TEST(Hostile, NoDecodableImageIsAnErrorNotZeroPercent) {
+    TempDir d("undecodable");
+    for (const char* c : {"cat", "dog"}) dilute::testing::writeBytes(d.file(std::string(c) + "/x.jpg"), {0xff, 0xd8, 1, 2, 3});
+    auto ds = data::openDataset("folder:" + d.path(), "test");
+    auto cfg = model::preset("vit_micro_patch4_32");
+    cfg.num_classes = 2;
+    auto m = model::buildModel(cfg);
+    data::Loader l(ds, data::evalTransform(cfg), {});
+    const auto e = errorOf([&] { train::evaluate(*m, l); });
+    EXPECT_NE(e.find("none of the 2 images"), std::string::npos) << e;
+}
+
+TEST(Hostile, NonFiniteWeightsAreRefusedForTraining) {
+    TempDir d("nanw");
+    auto m = model::buildModel(model::preset("vit_nano_patch7_28"));
+    {
+        torch::NoGradGuard ng;
+        m->named_parameters()["blocks.2.mlp.fc1.weight"][0][0] = std::numeric_limits<float>::quiet_NaN();
+    }
+    io::saveModel(*m, d.file("nan.safetensors"));
+    auto back = io::openModel(d.file("nan.safetensors"));
+    EXPECT_EQ(io::nonFiniteParameters(*back), (std::vector<std::string>{"blocks.2.mlp.fc1.weight"}));
+    train::TrainOptions o;
+    o.model = d.file("nan.safetensors");
+    o.out_dir = d.file("run");
+    const auto e = errorOf([&] { train::train(o); });
+    EXPECT_NE(e.find("NaN or infinite"), std::string::npos) << e;
+    EXPECT_NE(e.find("blocks.2.mlp.fc1.weight"), std::string::npos) << e;
+}
+
+TEST(Hostile, ExportChecksBothOutputsBeforeWritingEither) {
+    TempDir d("exp");
+    auto m = model::buildModel(model::preset("vit_nano_patch7_28"));
+    m->block(1)->setLambda(0.0);
+    io::saveModel(*m, d.file("diluted.safetensors"));
+    io::ExportOptions o;
+    o.input = d.file("diluted.safetensors");
+    o.out = d.file("pruned.safetensors");
+    o.torchscript = "/proc/dilute-cannot-write/pruned.pt";
+    const auto e = errorOf([&] { io::exportPruned(o); });
+    EXPECT_NE(e.find("/proc/dilute-cannot-write"), std::string::npos) << e;
+    EXPECT_FALSE(std::filesystem::exists(o.out));
 }

@@ -143,6 +143,32 @@ TEST(Safetensors, OverlappingOffsets) {
     EXPECT_NE(e.find("x.safetensors"), std::string::npos) << e;
 }
 
+TEST(Safetensors, HolesTrailingBytesAndOverflowingShapesAreRefused) {
+    TempDir d("cover");
+    // A hole: bytes 8..12 belong to no tensor.
+    writeRaw(d.file("hole.safetensors"),
+             R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[1],"data_offsets":[12,16]}})", 16);
+    auto e = errorOf([&] { io::readSafetensors(d.file("hole.safetensors")); });
+    EXPECT_NE(e.find("hole.safetensors"), std::string::npos) << e;
+    EXPECT_NE(e.find("bytes 8..12"), std::string::npos) << e;
+    // Trailing bytes after the last tensor.
+    writeRaw(d.file("tail.safetensors"), R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})", 11);
+    e = errorOf([&] { io::readSafetensors(d.file("tail.safetensors")); });
+    EXPECT_NE(e.find("3 trailing bytes"), std::string::npos) << e;
+    // A shape whose element count wraps around 64 bits to a small number.
+    writeRaw(d.file("wrap.safetensors"),
+             R"({"a":{"dtype":"F32","shape":[4294967296,4294967296,1],"data_offsets":[0,0]}})", 0);
+    e = errorOf([&] { io::readSafetensors(d.file("wrap.safetensors")); });
+    EXPECT_NE(e.find("overflows"), std::string::npos) << e;
+    writeRaw(d.file("wrap2.safetensors"), R"({"a":{"dtype":"F64","shape":[2305843009213693952],"data_offsets":[0,0]}})", 0);
+    e = errorOf([&] { io::readSafetensors(d.file("wrap2.safetensors")); });
+    EXPECT_NE(e.find("overflows"), std::string::npos) << e;
+    // Exactly covered, with an empty tensor in the middle: fine.
+    writeRaw(d.file("ok.safetensors"),
+             R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"e":{"dtype":"F32","shape":[0],"data_offsets":[8,8]},"b":{"dtype":"F32","shape":[1],"data_offsets":[8,12]}})", 12);
+    EXPECT_EQ(io::readSafetensors(d.file("ok.safetensors")).tensors.size(), 3u);
+}
+
 TEST(Safetensors, WrongDtype) {
     TempDir d("dtype");
     writeRaw(d.file("x.safetensors"), R"({"a":{"dtype":"Q4","shape":[2],"data_offsets":[0,8]}})", 8);
