@@ -157,11 +157,23 @@ model::VisionTransformer openModel(const std::string& spec, const OpenOptions& o
     std::vector<int> removed;
     bool folded = false;
     auto it = file.metadata.find("dilute.arch");
-    if (it != file.metadata.end() && opts.arch.empty()) {
+    if (it != file.metadata.end()) {
+        // The file's own description wins: it alone knows which blocks were removed and whether
+        // the doubling was folded into the weights (rebuilding a folded file unfolded would
+        // silently compute something else). An --arch that disagrees with it is an error.
         try {
             cfg = archFromJson(it->second, &removed, &folded);
         } catch (const Error& e) {
             throw Error(spec + ": " + e.what());
+        }
+        if (!opts.arch.empty()) {
+            const auto p = model::preset(opts.arch);
+            if (p.embed_dim != cfg.embed_dim || p.depth != cfg.depth || p.num_heads != cfg.num_heads ||
+                p.patch_size != cfg.patch_size || p.img_size != cfg.img_size || p.in_chans != cfg.in_chans ||
+                p.num_classes != cfg.num_classes)
+                throw Error(spec + ": --arch " + opts.arch + " disagrees with the architecture the file records (" +
+                            cfg.name + ", D=" + std::to_string(cfg.embed_dim) + ", depth " + std::to_string(cfg.depth) +
+                            ", " + std::to_string(cfg.num_classes) + " classes); leave --arch out for this file");
         }
     } else {
         if (opts.arch.empty())
@@ -173,8 +185,7 @@ model::VisionTransformer openModel(const std::string& spec, const OpenOptions& o
         if (!with_attn.empty())
             for (int i = 0; i < cfg.depth; ++i)
                 if (!with_attn.count(i)) removed.push_back(i);
-        if (file.metadata.count("dilute.folded")) folded = file.metadata["dilute.folded"] == "true";
-        if (removed.empty()) folded = false;
+        folded = false;  // a file without Dilute metadata: removed blocks keep the explicit doubling
     }
     auto m = model::buildModel(cfg, removed, folded);
     auto r = loadStateDict(*m, file.tensors, opts.strict, spec);

@@ -167,3 +167,23 @@ TEST(Hostile, ExportChecksBothOutputsBeforeWritingEither) {
     EXPECT_NE(e.find("/proc/dilute-cannot-write"), std::string::npos) << e;
     EXPECT_FALSE(std::filesystem::exists(o.out));
 }
+
+TEST(Hostile, ArchOnAFoldedExportKeepsTheFilesOwnFoldingOrIsRefused) {
+    TempDir d("fold");
+    auto m = model::buildModel(model::preset("vit_nano_patch7_28"));
+    m->initWeights(4);
+    m->eval();
+    m->removeAttention({1, 3}, true);  // removed and folded, as `dilute export` writes it
+    io::saveModel(*m, d.file("p.safetensors"));
+    io::OpenOptions same;
+    same.arch = "vit_nano_patch7_28";
+    auto m2 = io::openModel(d.file("p.safetensors"), same);
+    m2->eval();
+    EXPECT_TRUE(m2->folded());
+    auto x = torch::randn({2, 1, 28, 28});
+    EXPECT_TRUE(torch::allclose(m->forward(x), m2->forward(x)));  // was silently different before
+    io::OpenOptions other;
+    other.arch = "vit_micro_patch7_28";
+    const auto e = errorOf([&] { io::openModel(d.file("p.safetensors"), other); });
+    EXPECT_NE(e.find("--arch vit_micro_patch7_28 disagrees"), std::string::npos) << e;
+}
