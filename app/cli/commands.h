@@ -2,6 +2,9 @@
 // Each subcommand registers itself on the CLI11 app and runs when chosen.
 #include <CLI/CLI.hpp>
 
+#include "data/limits.h"
+
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <vector>
@@ -11,6 +14,7 @@ namespace dilute::cli {
 /// Options shared by every subcommand.
 struct Common {
     int threads = 0;
+    uint64_t max_image_pixels = data::kDefaultMaxImagePixels;
     bool json = false;
     std::vector<std::string> argv;  // the whole command line (a launcher re-runs it per worker)
 };

@@ -7,6 +7,7 @@
 
 #include "cli/commands.h"
 #include "cli/progress.h"
+#include "data/limits.h"
 #include "dist/env.h"
 #include "util/error.h"
 #include "util/runtime.h"
@@ -24,6 +25,10 @@ int main(int argc, char** argv) {
         sub->add_option("--threads", common.threads, "CPU threads for LibTorch (0 = all cores; at most the cores)")
             ->capture_default_str()
             ->check(CLI::Range(0, 1 << 20));
+        sub->add_option("--max-image-pixels", common.max_image_pixels,
+                        "Skip (and report) images whose header promises more pixels than this")
+            ->capture_default_str()
+            ->check(CLI::Range(uint64_t(1), uint64_t(1) << 40));
         runners[sub] = adder(*sub, common);
     };
     add("info", "Show a model's architecture, parameters and GMAC", dilute::cli::addInfo);
@@ -36,6 +41,7 @@ int main(int argc, char** argv) {
     CLI11_PARSE(app, argc, argv);
     dilute::cli::installInterruptHandler();
     try {
+        dilute::data::setMaxImagePixels(common.max_image_pixels);
         int threads = common.threads;
         if (threads == 0) {
             // Several processes on one machine (torchrun, --nproc): share the cores out.

@@ -10,6 +10,7 @@
 
 #include "data/dataset.h"
 #include "data/jpeg.h"
+#include "data/limits.h"
 #include "util/error.h"
 #include "util/files.h"
 
@@ -69,6 +70,8 @@ private:
         ImageU8 im;
         if (looksLikeJpeg(bytes.data(), bytes.size()) && decodeJpeg(bytes.data(), bytes.size(), file, choose, im))
             return im;
+        int64_t w = 0, h = 0;
+        if (headerSize(bytes.data(), bytes.size(), &w, &h)) checkImageSize(file, w, h);
         cv::Mat m;
         try {
             m = cv::imdecode(cv::Mat(1, int(bytes.size()), CV_8U, const_cast<uint8_t*>(bytes.data())), cv::IMREAD_COLOR);

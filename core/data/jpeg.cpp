@@ -1,4 +1,5 @@
 #include "data/jpeg.h"
+#include "data/limits.h"
 
 // jpeglib.h needs FILE and size_t declared first.
 #include <algorithm>
@@ -96,6 +97,9 @@ bool decodeJpeg(const uint8_t* data, size_t size, const std::string& name, const
     jpeg_mem_src(&ci, const_cast<unsigned char*>(data), static_cast<unsigned long>(size));
     jpeg_save_markers(&ci, JPEG_APP0 + 1, 0xFFFF);
     jpeg_read_header(&ci, TRUE);
+    // Before any decoding, and before handing CMYK / rotated files to OpenCV: a header that
+    // promises a huge image is refused here (a 445-byte file can claim 30000x30000).
+    checkImageSize(name, int64_t(ci.image_width), int64_t(ci.image_height));
     if (ci.jpeg_color_space == JCS_CMYK || ci.jpeg_color_space == JCS_YCCK) return false;
     for (jpeg_saved_marker_ptr m = ci.marker_list; m; m = m->next)
         if (m->marker == JPEG_APP0 + 1 && exifOrientation(m->data, m->data_length) != 1) return false;

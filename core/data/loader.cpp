@@ -81,6 +81,7 @@ Batch Loader::build(size_t b) const {
     for (size_t j = first; j < end; j += step) {
         const size_t idx = order_[j];
         std::mt19937_64 rng(sampleSeed(o_.seed, epoch_, idx));
+        std::string why;  // set when this image cannot be used
         try {
             // The plan is drawn as soon as the image size is known, so a JPEG is decoded only
             // down to (and from) the rows its random crop uses.
@@ -90,13 +91,18 @@ Batch Loader::build(size_t b) const {
                 return plan.crop ? plan.rows() : std::make_pair(0, h);
             });
             renderTransform(img, plan, t_, dst + k * per);
+        } catch (const std::bad_alloc&) {  // one image's allocation failure is that image's error
+            why = ds_->source(idx) + ": out of memory while decoding";
         } catch (const Error& e) {
+            why = e.what();
+        }
+        if (!why.empty()) {
             ++out.skipped;
             std::lock_guard<std::mutex> lk(skip_mu_);
             ++skips_.count;
             if (skipped_indices_.insert(idx).second) {
                 ++skips_.files;
-                if (skips_.examples.size() < 5) skips_.examples.push_back(e.what());
+                if (skips_.examples.size() < 5) skips_.examples.push_back(why);
             }
             continue;
         }

@@ -4,12 +4,14 @@
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
+#include <opencv2/imgcodecs.hpp>
 #include <sys/stat.h>
 
 #include <thread>
 
 #include "analysis/job.h"
 #include "data/dataset.h"
+#include "data/limits.h"
 #include "data/loader.h"
 #include "data/memory_dataset.h"
 #include "io/export.h"
@@ -186,4 +188,42 @@ TEST(Hostile, ArchOnAFoldedExportKeepsTheFilesOwnFoldingOrIsRefused) {
     other.arch = "vit_micro_patch7_28";
     const auto e = errorOf([&] { io::openModel(d.file("p.safetensors"), other); });
     EXPECT_NE(e.find("--arch vit_micro_patch7_28 disagrees"), std::string::npos) << e;
+}
+
+TEST(Hostile, ImagesPromisingTooManyPixelsAreSkippedBeforeDecoding) {
+    TempDir d("pixels");
+    cv::Mat small(8, 8, CV_8UC3, cv::Scalar(10, 20, 30));
+    std::filesystem::create_directories(d.file("c"));
+    ASSERT_TRUE(cv::imwrite(d.file("c/a.png"), small));
+    ASSERT_TRUE(cv::imwrite(d.file("c/b.jpg"), small));
+    // A PNG whose IHDR claims 30000 x 30000 (OpenCV would try to allocate 2.7 GB).
+    auto png = dilute::testing::readBytes(d.file("c/a.png"));
+    for (int i : {16, 20}) png[i] = 0, png[i + 1] = 0, png[i + 2] = 0x75, png[i + 3] = 0x30;
+    dilute::testing::writeBytes(d.file("c/a.png"), png);
+    // A JPEG whose frame header claims 30000 x 30000, its scan data cut short after the header.
+    auto jpg = dilute::testing::readBytes(d.file("c/b.jpg"));
+    for (size_t i = 2; i + 9 < jpg.size(); ++i)
+        if (jpg[i] == 0xFF && jpg[i + 1] == 0xC0) {
+            jpg[i + 5] = 0x75, jpg[i + 6] = 0x30, jpg[i + 7] = 0x75, jpg[i + 8] = 0x30;
+            break;
+        }
+    for (size_t i = 2; i + 1 < jpg.size(); ++i)
+        if (jpg[i] == 0xFF && jpg[i + 1] == 0xDA) {
+            jpg.resize(i + 20);
+            break;
+        }
+    dilute::testing::writeBytes(d.file("c/b.jpg"), jpg);
+    auto ds = data::openDataset("folder:" + d.path(), "test");
+    ASSERT_EQ(ds->size(), 2u);
+    for (size_t i = 0; i < 2; ++i) {
+        const auto e = errorOf([&] { ds->image(i); });
+        EXPECT_NE(e.find("30000x30000 = 900000000 pixels, over the limit"), std::string::npos) << e;
+    }
+    // The limit is configurable (--max-image-pixels): an 8x8 image over a limit of 50.
+    ASSERT_TRUE(cv::imwrite(d.file("c/a.png"), small));
+    data::setMaxImagePixels(50);
+    const auto e = errorOf([&] { ds->image(0); });
+    data::setMaxImagePixels(data::kDefaultMaxImagePixels);
+    EXPECT_NE(e.find("over the limit of 50"), std::string::npos) << e;
+    EXPECT_EQ(ds->image(0).width, 8);
 }
