@@ -6,6 +6,7 @@
 
 #include "train/events.h"
 #include "train/options.h"
+#include "train/runfolder.h"
 
 namespace dilute::dist {
 class Group;
@@ -25,15 +26,6 @@ TrainSummary train(const TrainOptions& opts, const TrainObserver& obs = {}, cons
 /// takes its shard from the recorded step on. Every rank reads RUN_DIR (a shared filesystem).
 TrainSummary resume(const std::string& runDir, const TrainObserver& obs = {}, const CancelToken* cancel = nullptr,
                     std::shared_ptr<dist::Group> group = nullptr, long long stopAtStep = -1);
-
-/// True when DIR exists and holds anything (a run, or other files): a fresh run may not use it.
-bool runFolderInUse(const std::string& dir);
-/// DIR when it is free, else the first free DIR-2, DIR-3, ... (what the workbench proposes).
-std::string nextFreeRunDir(const std::string& dir);
-/// Makes DIR ready for a fresh run: refuses a folder in use, or with `overwrite` removes the old
-/// run in it first (refusing a folder that does not look like a run: no config.json,
-/// metrics.jsonl or checkpoints/). Throws dilute::Error naming the folder.
-void prepareRunFolder(const std::string& dir, bool overwrite);
 
 /// Sensible defaults for a preset (epochs, batch, lr, warm-up, augmentation) applied to `o`.
 void applyPresetDefaults(TrainOptions& o, const std::string& preset);
