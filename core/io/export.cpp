@@ -8,6 +8,7 @@
 
 #include <algorithm>
 
+#include "io/checkpoint.h"
 #include "io/weights.h"
 #include "util/error.h"
 #include "util/files.h"
@@ -16,11 +17,11 @@ namespace dilute::io {
 
 std::string weightsOf(const std::string& p) {
     if (!fs::isDirectory(p)) return p;
-    for (const char* f : {"final.safetensors", "checkpoints/last.safetensors"}) {
-        const auto c = fs::join(p, f);
-        if (fs::exists(c)) return c;
-    }
-    throw Error(p + ": run folder holds no final.safetensors or checkpoints/last.safetensors");
+    const auto final = fs::join(p, "final.safetensors");
+    if (fs::exists(final)) return final;
+    const auto last = checkpointWeights(fs::join(p, "checkpoints"), "last");
+    if (!last.empty()) return last;
+    throw Error(p + ": run folder holds no final.safetensors and no checkpoint (checkpoints/last.json)");
 }
 
 ExportResult exportPruned(const ExportOptions& o) {

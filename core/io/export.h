@@ -10,7 +10,7 @@
 namespace dilute::io {
 
 struct ExportOptions {
-    std::string input;        // RUN_DIR (final.safetensors, else checkpoints/last) or a safetensors file
+    std::string input;        // RUN_DIR (final.safetensors, else the weights of checkpoints/last.json) or a safetensors file
     std::string out;          // pruned .safetensors
     std::string torchscript;  // optional .pt
     bool fold = true;

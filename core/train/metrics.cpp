@@ -4,6 +4,10 @@
 #include <sys/stat.h>
 
 #include <fstream>
+#include <sstream>
+
+#include "util/error.h"
+#include "util/files.h"
 
 namespace dilute::train {
 using json = nlohmann::json;
@@ -107,6 +111,33 @@ std::vector<MetricsEvent> readMetrics(const std::string& path) {
     while (std::getline(in, line))
         if (!line.empty()) out.push_back(parseMetricsLine(line));
     return out;
+}
+
+MetricsLog::MetricsLog(const std::string& path) : path_(path), out_(path, std::ios::app) {
+    if (!out_) throw Error(path + ": cannot open for appending");
+}
+
+void MetricsLog::write(const std::string& line) {
+    out_ << line << '\n';
+    out_.flush();
+    if (!out_) throw Error(path_ + ": write failed (disk full?)");
+}
+
+void MetricsLog::truncateAfter(const std::string& path, long long step) {
+    if (!fs::exists(path)) return;
+    std::istringstream in(fs::readText(path));
+    std::string line, kept;
+    while (std::getline(in, line)) {
+        if (line.empty()) continue;
+        try {
+            auto j = json::parse(line);
+            if (j.value("step", 0LL) > step) continue;
+        } catch (const json::exception&) {
+            continue;  // a torn last line from a killed process
+        }
+        kept += line + "\n";
+    }
+    fs::atomicWriteText(path, kept);
 }
 
 }  // namespace dilute::train

@@ -3,6 +3,7 @@
 // benchmarks), and a follower that returns the events appended since the last poll, so a run
 // that is still being written (by this machine or a cluster through a shared folder) is watched live.
 #include <cstdint>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -45,6 +46,19 @@ private:
     bool restarted_ = false, ended_ = false;
     std::string status_;
     long long events_ = 0;
+};
+
+/// Appends one JSON object per line and flushes.
+class MetricsLog {
+public:
+    explicit MetricsLog(const std::string& path);
+    void write(const std::string& jsonLine);
+    /// Keeps only events whose step <= `step` (on resume, drops what came after the checkpoint).
+    static void truncateAfter(const std::string& path, long long step);
+
+private:
+    std::string path_;
+    std::ofstream out_;
 };
 
 /// All events of a metrics file at once.

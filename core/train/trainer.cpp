@@ -18,9 +18,11 @@
 #include "dist/group.h"
 #include "io/weights.h"
 #include "model/preset.h"
-#include "train/checkpoint.h"
+#include "io/checkpoint.h"
+#include "util/durable.h"
 #include "train/evaluate.h"
 #include "train/gradsync.h"
+#include "train/metrics.h"
 #include "train/selection.h"
 #include "util/error.h"
 #include "util/files.h"
@@ -146,8 +148,12 @@ private:
         if (obs_.onLog) obs_.onLog(s);
         if (metrics_) metrics_->write(json{{"event", "log"}, {"step", step_}, {"time", nowIso()}, {"message", s}}.dump());
     }
-    void save(const std::string& name, bool withOptimizer, int epoch) {
-        if (main()) saveCheckpoint(ckdir_, name, *model_, withOptimizer ? opt_.get() : nullptr, state(epoch));
+    /// One checkpoint set with the optimizer state, pointed at by "last" (and "best" when `best`).
+    void save(int epoch, bool best = false) {
+        if (!main()) return;
+        std::vector<std::string> pointers{"last"};
+        if (best) pointers.push_back("best");
+        io::saveCheckpoint(ckdir_, pointers, *model_, opt_.get(), state(epoch));
     }
     /// The parameters that take part in this step: all but the attention of fully diluted blocks
     /// (which is not computed, so has no gradient). The same list on every rank.
@@ -180,8 +186,8 @@ private:
         const double lam = o_.schedule.lambdaAt(step_, spe_, o_.epochs);
         for (int b : sel_.blocks) model_->block(b)->setLambda(lam);
     }
-    CheckpointState state(int epoch) const {
-        CheckpointState st;
+    io::CheckpointState state(int epoch) const {
+        io::CheckpointState st;
         st.epoch = epoch;
         st.step = step_;
         st.best_top1 = best_;
@@ -275,10 +281,11 @@ TrainSummary Run::go() {
     const std::string uri = o_.data.empty() ? cfg.default_data : o_.data;
     if (uri.empty()) throw Error("model '" + o_.model + "' has no default dataset: pass --data URI");
 
-    CheckpointState st;
+    io::CheckpointState st;
     if (resuming_) {
         try {
-            st = readCheckpointState(ckdir_, "last");
+            if (main()) io::cleanCheckpoints(ckdir_);  // temp folders of a killed save
+            st = io::readCheckpointState(ckdir_, "last");
         } catch (const Error& e) {
             if (main()) throw;
             throw Error("rank " + std::to_string(li.rank) + ": " + e.what() +
@@ -331,16 +338,32 @@ TrainSummary Run::go() {
     le.batch_size = std::max(G / world(), 256) * world();
     data::Loader testLoader(testSet, data::evalTransform(cfg), le);
 
+    if (main()) {
+        // Two checkpoint sets (weights + AdamW moments) exist at once while the newer is written,
+        // plus the best weights and final.safetensors: refuse before training, not at the first save.
+        uint64_t params = 0;
+        for (const auto& p : model_->parameters()) params += static_cast<uint64_t>(p.numel());
+        fs::requireFreeSpace(o_.out_dir, params * (2 * 12 + 4 + 4) + (16ULL << 20),
+                             "two checkpoints and the final weights of " + cfg.name);
+    }
     buildOptimizer();
     spe_ = static_cast<long long>(trainLoader.batchesPerEpoch());
     const long long total = spe_ * o_.epochs;
     const long long warmup = static_cast<long long>(o_.warmup_epochs * spe_);
     int startEpoch = 0;
+    double resumedLossSum = 0;
+    long long resumedLossN = 0;
     if (resuming_) {
-        loadCheckpoint(ckdir_, "last", *model_, opt_.get(), st);
+        io::checkStateFitsRun(st, fs::join(ckdir_, "last.json"), o_.epochs, spe_, cfg.depth);
+        io::loadCheckpoint(ckdir_, "last", *model_, opt_.get(), st);
         step_ = st.step;
         best_ = st.best_top1;
         startEpoch = st.epoch;
+        // The epoch's training loss so far, from the steps logged before the stop (rank 0 logs).
+        if (main())
+            for (const auto& e : readMetrics(metricsPath))
+                if (e.kind == MetricsEvent::Kind::Step && e.step.epoch == startEpoch && e.step.step <= step_)
+                    resumedLossSum += e.step.loss, ++resumedLossN;
         log("resumed at step " + std::to_string(step_) + " (epoch " + std::to_string(startEpoch + 1) + ")");
     }
     // torch DDP: every rank starts from rank 0's weights.
@@ -386,11 +409,11 @@ TrainSummary Run::go() {
         const long long first = step_ - static_cast<long long>(epoch) * spe_;
         trainLoader.startEpoch(epoch, static_cast<size_t>(std::max(0LL, first)));
         data::Batch batch;
-        double lossSum = 0;
-        long long lossN = 0, images = 0;
+        double lossSum = epoch == startEpoch ? resumedLossSum : 0;
+        long long lossN = epoch == startEpoch ? resumedLossN : 0, images = 0;
         auto tStep = Clock::now();
         auto stopHere = [&] {
-            save("last", true, epoch);
+            save(epoch);
             log("cancelled at step " + std::to_string(step_) + "; checkpoint written");
             reportSkips(sum);
             throw Cancelled();
@@ -431,7 +454,7 @@ TrainSummary Run::go() {
                 const std::string msg = "loss is " + std::string(std::isnan(v) ? "NaN" : "infinite") + " at step " +
                                         std::to_string(step_ + 1) + " (epoch " + std::to_string(epoch + 1) +
                                         "); training stopped, " +
-                                        (haveCheckpoint ? "the last good checkpoint " + fs::join(ckdir_, "last.*") + " is kept"
+                                        (haveCheckpoint ? "the last good checkpoint " + fs::join(ckdir_, "last.json") + " is kept"
                                                         : std::string("before any checkpoint was written (none is kept)"));
                 log(msg);
                 end("failed", msg);
@@ -503,9 +526,19 @@ TrainSummary Run::go() {
         }
         applyLambda();  // the lambda the next step would use: the state this epoch ends in
         const double trainSeconds = std::chrono::duration<double>(Clock::now() - te0).count();
-        auto ev = evaluate(*model_, testLoader, device_, world() == 1 ? cancel_ : nullptr, [&](const Progress& p) {
-            if (main() && obs_.onProgress) obs_.onProgress(p);
-        }, group_.get());
+        EvalResult ev;
+        try {
+            ev = evaluate(*model_, testLoader, device_, world() == 1 ? cancel_ : nullptr, [&](const Progress& p) {
+                if (main() && obs_.onProgress) obs_.onProgress(p);
+            }, group_.get());
+        } catch (const Cancelled&) {
+            // Interrupted while evaluating: the epoch's training is kept; a resume evaluates it.
+            save(epoch);
+            log("cancelled during the evaluation of epoch " + std::to_string(epoch + 1) + " (step " +
+                std::to_string(step_) + "); checkpoint written");
+            reportSkips(sum);
+            throw;
+        }
         EpochEvent ee;
         ee.epoch = epoch;
         ee.step = step_;
@@ -520,8 +553,8 @@ TrainSummary Run::go() {
             best_ = ev.top1;
             ee.best = true;
         }
-        save("last", true, epoch + 1);
-        if (ee.best) save("best", false, epoch + 1);
+        // The epoch's event first, then its checkpoint: a crash between the two resumes from the
+        // previous set, which drops the event again (events after a checkpoint's step are cut).
         if (main()) {
             metrics_->write(json{{"event", "epoch"}, {"epoch", epoch}, {"step", step_}, {"train_loss", ee.train_loss},
                                  {"test_top1", ev.top1}, {"test_top5", ev.top5}, {"test_loss", ev.loss},
@@ -530,6 +563,7 @@ TrainSummary Run::go() {
                                 .dump());
             if (obs_.onEpoch) obs_.onEpoch(ee);
         }
+        save(epoch + 1, ee.best);
         sum.final_top1 = ev.top1;
         sum.final_top5 = ev.top5;
         sum.epochs_done = epoch + 1;

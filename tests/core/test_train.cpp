@@ -9,10 +9,10 @@
 #include <fstream>
 
 #include "analysis/job.h"
+#include "io/checkpoint.h"
 #include "io/weights.h"
 #include "model/vit.h"
 #include "test_util.h"
-#include "train/checkpoint.h"
 #include "train/schedule.h"
 #include "train/trainer.h"
 #include "util/error.h"
@@ -133,9 +133,13 @@ TEST(Trainer, ShortRunLowersLossAndWritesRunFolder) {
     EXPECT_EQ(steps.front().lambdas.size(), 2u);
     EXPECT_LT(steps[10].lambdas[0], steps[2].lambdas[0]);
     EXPECT_EQ(epochs.back().lambdas[0], 0.0);  // 3/4 of the run by default
-    for (const char* f : {"config.json", "metrics.jsonl", "checkpoints/last.safetensors", "checkpoints/last.optim.pt",
-                          "checkpoints/last.json", "checkpoints/best.safetensors", "final.safetensors"})
+    for (const char* f : {"config.json", "metrics.jsonl", "checkpoints/last.json", "checkpoints/best.json", "final.safetensors"})
         EXPECT_TRUE(std::filesystem::exists(d.file(f))) << f;
+    // One set per pointer at most: last (weights + optimizer) and best (weights only).
+    const auto lastW = io::checkpointWeights(d.file("checkpoints"), "last");
+    EXPECT_NE(lastW.find("step-000000030"), std::string::npos) << lastW;
+    EXPECT_TRUE(std::filesystem::exists(std::filesystem::path(lastW).parent_path() / "optim.pt"));
+    EXPECT_TRUE(std::filesystem::exists(io::checkpointWeights(d.file("checkpoints"), "best")));
     // The final file remembers its lambdas: loading it gives the diluted model.
     auto m = io::openModel(d.file("final.safetensors"));
     EXPECT_EQ(m->block(1)->lambda(), 0.0);
@@ -156,7 +160,7 @@ TEST(Trainer, ResumeReproducesUninterruptedLosses) {
         if (e.step == 13) cancel.cancel();  // mid second epoch
     };
     EXPECT_THROW(train::train(ob, obs, &cancel), Cancelled);
-    auto st = readCheckpointState(b.file("checkpoints"), "last");
+    auto st = io::readCheckpointState(b.file("checkpoints"), "last");
     EXPECT_EQ(st.step, 13);  // stopped within one step, checkpoint written
     train::resume(b.path());
     auto la = stepLosses(a.file("metrics.jsonl")), lb = stepLosses(b.file("metrics.jsonl"));
@@ -170,7 +174,6 @@ TEST(Trainer, NanStopsRunAndKeepsLastGoodCheckpoint) {
     TempDir d("nan");
     auto o = tinyRun(d.path());
     o.inject_nan_step = 14;  // in the second epoch, after the first checkpoint
-    const auto last = d.file("checkpoints/last.safetensors");
     std::string msg;
     try {
         train::train(o);
@@ -178,9 +181,9 @@ TEST(Trainer, NanStopsRunAndKeepsLastGoodCheckpoint) {
         msg = e.what();
     }
     EXPECT_NE(msg.find("NaN at step 15"), std::string::npos) << msg;
-    auto st = readCheckpointState(d.file("checkpoints"), "last");
+    auto st = io::readCheckpointState(d.file("checkpoints"), "last");
     EXPECT_EQ(st.step, 10);
-    auto m = io::openModel(last);  // intact and loadable
+    auto m = io::openModel(io::checkpointWeights(d.file("checkpoints"), "last"));  // intact and loadable
     for (const auto& p : m->parameters()) EXPECT_TRUE(torch::isfinite(p).all().item<bool>());
     EXPECT_FALSE(std::filesystem::exists(d.file("final.safetensors")));
 }
