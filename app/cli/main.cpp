@@ -1,4 +1,6 @@
 // dilute: the headless CLI. Thin: parse options, wire callbacks, run the core.
+#include <c10/util/Exception.h>
+
 #include <csignal>
 #include <iostream>
 #include <algorithm>
@@ -20,6 +22,7 @@ int main(int argc, char** argv) {
     dilute::cli::Common common;
     common.argv.assign(argv, argv + argc);
     std::map<CLI::App*, dilute::cli::Runner> runners;
+    bool verbose = false;
     auto add = [&](const char* name, const char* help, auto adder) {
         auto* sub = app.add_subcommand(name, help);
         sub->add_option("--threads", common.threads, "CPU threads for LibTorch (0 = all cores; at most the cores)")
@@ -29,6 +32,7 @@ int main(int argc, char** argv) {
                         "Skip (and report) images whose header promises more pixels than this")
             ->capture_default_str()
             ->check(CLI::Range(uint64_t(1), uint64_t(1) << 40));
+        sub->add_flag("--verbose", verbose, "On an internal (LibTorch) error, print its full text and backtrace");
         runners[sub] = adder(*sub, common);
     };
     add("info", "Show a model's architecture, parameters and GMAC", dilute::cli::addInfo);
@@ -58,6 +62,12 @@ int main(int argc, char** argv) {
     } catch (const dilute::Cancelled&) {
         std::cerr << "\ninterrupted: stopped cleanly\n";
         return 130;
+    } catch (const c10::Error& e) {
+        // Our own errors name the file and the problem; this is LibTorch's, which did not.
+        std::cerr << "\nerror: internal LibTorch error: " << e.what_without_backtrace() << "\n";
+        if (verbose) std::cerr << e.what() << "\n";
+        else std::cerr << "(run again with --verbose for the backtrace, and report it: the input should have been checked first)\n";
+        return 1;
     } catch (const std::exception& e) {
         std::cerr << "\nerror: " << e.what() << "\n";
         return 1;

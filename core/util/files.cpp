@@ -2,6 +2,7 @@
 
 #include <zlib.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstdio>
@@ -28,11 +29,17 @@ void atomicWrite(const std::string& path, const std::function<void(const std::st
         stdfs::remove(tmp, ec);
         throw;
     }
-    std::error_code ec;
-    stdfs::rename(tmp, path, ec);
-    if (ec) {
+    struct stat st {};
+    if (::lstat(tmp.c_str(), &st) != 0) {
+        const int err = errno;
+        throw Error(path + ": the temporary file " + tmp + " was not written (" + std::strerror(err) + ")");
+    }
+    if (::rename(tmp.c_str(), path.c_str()) != 0) {
+        const int err = errno;  // before remove() can change it
+        std::error_code ec;
         stdfs::remove(tmp, ec);
-        throw Error(path + ": cannot replace file (" + ec.message() + ")");
+        throw Error(path + ": cannot replace file (" + std::strerror(err) +
+                    (err == EISDIR ? ": a folder has that name" : "") + ")");
     }
 }
 
@@ -196,17 +203,34 @@ std::vector<uint8_t> readPromisedMaybeGz(const std::string& path, size_t headerS
         throw Error(path + ": its header promises " + std::to_string(want) + " bytes, more than the limit of " +
                     std::to_string(maxBytes) + " bytes (half of this machine's memory)");
     }
+    // What the file itself can hold, before any allocation: a plain file its size, a gzip at
+    // most deflate's 1032:1 ratio. Memory then grows with the data actually read, never with a
+    // promise alone.
+    const uint64_t onDisk = static_cast<uint64_t>(st.st_size);
+    const bool plain = gzdirect(gz) != 0;
+    const uint64_t canHold = plain ? onDisk : onDisk * 1032 + 4096;
+    if (want > canHold) {
+        gzclose(gz);
+        throw Error(path + ": truncated: its header promises " + std::to_string(want) + " bytes, a " +
+                    (plain ? "file" : "gzip file") + " of " + std::to_string(onDisk) + " bytes cannot hold them");
+    }
+    size_t have = headerSize;
     try {
-        out.resize(size_t(want));
+        while (have < want) {
+            const size_t chunk = size_t(std::min<uint64_t>(want - have, uint64_t(64) << 20));
+            out.resize(have + chunk);
+            const size_t got = gzReadFully(gz, path, out.data() + have, chunk);
+            have += got;
+            if (got < chunk) break;
+        }
     } catch (const std::bad_alloc&) {
         gzclose(gz);
         throw Error(path + ": cannot allocate the " + std::to_string(want) + " bytes its header promises");
     }
-    const size_t got = gzReadFully(gz, path, out.data() + headerSize, size_t(want) - headerSize);
-    if (got < want - headerSize) {
+    if (have < want) {
         gzclose(gz);
         throw Error(path + ": truncated: its header promises " + std::to_string(want) + " bytes, the file holds " +
-                    std::to_string(headerSize + got));
+                    std::to_string(have));
     }
     uint8_t extra = 0;
     if (gzReadFully(gz, path, &extra, 1) != 0) {

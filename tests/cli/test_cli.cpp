@@ -34,7 +34,13 @@ TEST(Cli, HelpIsCompleteForEverySubcommand) {
         auto h = run(std::string(sub) + " --help");
         EXPECT_EQ(h.rc, 0) << sub;
         EXPECT_NE(h.text.find("--threads"), std::string::npos) << sub;
+        EXPECT_NE(h.text.find("--verbose"), std::string::npos) << sub;
     }
+    // Errors name the input and carry no LibTorch backtrace.
+    auto bad = run("train -m vit_nano_patch7_28 --epochs 1000000000 -o /tmp/never-created");
+    EXPECT_EQ(bad.rc, 1);
+    EXPECT_NE(bad.text.find("epochs 1000000000 must be in [1, 100000]"), std::string::npos) << bad.text;
+    EXPECT_EQ(bad.text.find("Exception raised from"), std::string::npos) << bad.text;
     EXPECT_NE(run("train --help").text.find("--decay-end"), std::string::npos);
     EXPECT_NE(run("analyze --help").text.find("--pairwise"), std::string::npos);
 }

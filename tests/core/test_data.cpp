@@ -130,6 +130,22 @@ TEST(Idx, ReadsOnlyWhatTheHeaderPromises) {
     writeBytes(d.path() + "/t10k-images-idx3-ubyte", huge);
     std::filesystem::remove(d.path() + "/t10k-images-idx3-ubyte.gz");
     EXPECT_ERROR_MENTIONS(openDataset("idx:" + d.path(), "test"), "t10k-images", "more than the limit");
+    // A 16-byte header promising 1 GB (under the memory limit): refused from the file's size,
+    // before any allocation; as a gzip, from deflate's ratio bound.
+    std::vector<uint8_t> big = be32(0x803);
+    for (auto v : {be32(1000), be32(1000), be32(1000)}) big.insert(big.end(), v.begin(), v.end());
+    writeBytes(d.path() + "/t10k-images-idx3-ubyte", big);
+    EXPECT_ERROR_MENTIONS(openDataset("idx:" + d.path(), "test"), "t10k-images",
+                          "a file of 16 bytes cannot hold them");
+    std::filesystem::remove(d.path() + "/t10k-images-idx3-ubyte");
+    {
+        gzFile gz = gzopen((d.path() + "/t10k-images-idx3-ubyte.gz").c_str(), "wb9");
+        gzwrite(gz, big.data(), unsigned(big.size()));
+        gzclose(gz);
+    }
+    EXPECT_ERROR_MENTIONS(openDataset("idx:" + d.path(), "test"), "t10k-images-idx3-ubyte.gz",
+                          "cannot hold them");
+    std::filesystem::remove(d.path() + "/t10k-images-idx3-ubyte.gz");
     // Extra bytes after the promised images in a plain file: refused too.
     writeIdx(d.path(), "t10k", 1, 2, 2, {3});
     auto img = dilute::testing::readBytes(d.path() + "/t10k-images-idx3-ubyte");

@@ -227,3 +227,35 @@ TEST(Hostile, ImagesPromisingTooManyPixelsAreSkippedBeforeDecoding) {
     EXPECT_NE(e.find("over the limit of 50"), std::string::npos) << e;
     EXPECT_EQ(ds->image(0).width, 8);
 }
+
+TEST(Hostile, TrainingOptionsOutOfRangeAreRefusedWithTheRange) {
+    auto base = [] {
+        train::TrainOptions o;
+        o.model = "vit_nano_patch7_28";
+        return o;
+    };
+    EXPECT_NO_THROW(base().validate());
+    const std::vector<std::pair<std::function<void(train::TrainOptions&)>, std::string>> cases = {
+        {[](auto& o) { o.epochs = 1000000000; }, "epochs 1000000000 must be in [1, 100000]"},
+        {[](auto& o) { o.epochs = 0; }, "epochs 0 must be in"},
+        {[](auto& o) { o.batch = 10000000; }, "batch size 10000000 must be in [1, 65536]"},
+        {[](auto& o) { o.lr = std::numeric_limits<double>::infinity(); }, "learning rate must be in (0, 10]"},
+        {[](auto& o) { o.lr = std::nan(""); }, "learning rate"},
+        {[](auto& o) { o.weight_decay = -1; }, "weight decay"},
+        {[](auto& o) { o.warmup_epochs = 50; }, "warm-up epochs must be in [0, epochs] (10)"},
+        {[](auto& o) { o.calib = 0; }, "calibration images"},
+        {[](auto& o) { o.workers = 100000; }, "workers must be in [0, 256]"},
+        {[](auto& o) { o.clip_grad = std::nan(""); }, "gradient clipping"},
+    };
+    for (const auto& [edit, expect] : cases) {
+        auto o = base();
+        edit(o);
+        const auto e = errorOf([&] { o.validate(); });
+        EXPECT_NE(e.find(expect), std::string::npos) << expect << ": " << e;
+    }
+    // The same ranges hold for a config.json read back (train --config / --resume).
+    auto o = base();
+    o.epochs = 1000000000;
+    const auto e = errorOf([&] { train::TrainOptions::fromJson(o.toJson()).validate(); });
+    EXPECT_NE(e.find("epochs 1000000000"), std::string::npos) << e;
+}
