@@ -12,6 +12,7 @@
 #include "analysis/transfer.h"
 #include "data/loader.h"
 #include "io/weights.h"
+#include "util/json_num.h"
 #include "util/error.h"
 #include "util/files.h"
 #include "util/runtime.h"
@@ -220,33 +221,33 @@ AnalysisResult readAnalysis(const std::string& pathOrDir) {
         r.model = j.at("model");
         r.data = j.at("data");
         r.split = j.value("split", "train");
-        r.calib = j.at("calibration_images");
+        r.calib = jsonnum::at<int>(j, "calibration_images");
         auto& p = r.profile;
-        p.depth = j.at("depth");
-        p.heads = j.at("heads");
-        p.embed_dim = j.value("embed_dim", 0);
-        p.head_dim = j.value("head_dim", 0);
+        p.depth = jsonnum::at<int>(j, "depth");
+        p.heads = jsonnum::at<int>(j, "heads");
+        p.embed_dim = jsonnum::value<int>(j, "embed_dim", 0);
+        p.head_dim = jsonnum::value<int>(j, "head_dim", 0);
         p.attn = toVec(j.at("attn_entropy"));
         p.head = toMat(j.at("head_entropy"));
         p.mlp = toVec(j.at("mlp_entropy"));
         p.output = toNum(j.at("output_entropy"));
         p.output_kind = j.value("output_kind", "cls");
-        p.floored_channels = j.value("floored_channels", 0);
+        p.floored_channels = jsonnum::value<int>(j, "floored_channels", 0);
         r.t_single = toVec(j.at("transfer_entropy"));
         r.pairwise = toMat(j.value("pairwise_transfer_entropy", json::array()));
         const auto& s = j.at("selection");
         r.selection.selector = s.at("selector");
-        r.selection.blocks = s.at("blocks").get<std::vector<int>>();
+        r.selection.blocks = jsonnum::list<int>(s, "blocks");
         r.selection.t_final = toNum(s.value("t_final", json(nullptr)));
         for (const auto& st : s.value("trace", json::array())) {
             SelectionStep x;
-            x.candidates = st.at("candidates").get<std::vector<int>>();
+            x.candidates = jsonnum::list<int>(st, "candidates");
             x.t = toVec(st.at("t"));
-            x.chosen = st.at("chosen");
+            x.chosen = jsonnum::at<int>(st, "chosen");
             x.t_chosen = toNum(st.at("t_chosen"));
             r.selection.trace.push_back(x);
         }
-        r.evaluations = j.value("evaluations", 0);
+        r.evaluations = jsonnum::value<int>(j, "evaluations", 0);
         r.seconds = j.value("seconds", 0.0);
         if (int(p.attn.size()) != p.depth || int(p.mlp.size()) != p.depth)
             throw Error(path + ": entropy tables do not match the depth");

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "io/weights.h"
+#include "util/json_num.h"
 #include "util/durable.h"
 #include "util/error.h"
 #include "util/files.h"
@@ -99,7 +100,7 @@ Manifest readManifest(const std::string& dir, const std::string& name) {
             if (!files.contains(fname)) return false;
             const auto& e = files.at(fname);
             f.checked = true;
-            f.bytes = e.at("bytes").get<uint64_t>();
+            f.bytes = jsonnum::at<uint64_t>(e, "bytes");
             const std::string crc = e.at("crc32").get<std::string>();
             if (crc.size() != 8 || crc.find_first_not_of("0123456789abcdef") != std::string::npos)
                 throw Error(m.path + ": damaged checkpoint manifest (crc32 of " + fname + " is '" + crc + "')");
@@ -229,15 +230,16 @@ CheckpointState readCheckpointState(const std::string& dir, const std::string& n
     };
     try {
         CheckpointState st;
-        const auto epoch = field("epoch").get<long long>();
+        const auto epoch = jsonnum::as<long long>(field("epoch"), "epoch");
         if (epoch < 0 || epoch > 1000000) throw bad("epoch " + std::to_string(epoch) + " is out of range");
         st.epoch = static_cast<int>(epoch);
-        st.step = field("step").get<long long>();
+        st.step = jsonnum::as<long long>(field("step"), "step");
         if (st.step < 0 || st.step > (1LL << 40)) throw bad("step " + std::to_string(st.step) + " is out of range");
         st.best_top1 = j.value("best_top1", -1.0);
         if (!std::isfinite(st.best_top1) || st.best_top1 < -1 || st.best_top1 > 100)
             throw bad("best_top1 " + std::to_string(st.best_top1) + " is not a percentage");
-        st.blocks = field("blocks").get<std::vector<int>>();
+        field("blocks");
+        st.blocks = jsonnum::list<int>(j, "blocks");
         st.selector = j.value("selector", "");
         st.lambdas = field("lambdas").get<std::vector<double>>();
         if (st.lambdas.size() != st.blocks.size())

@@ -9,6 +9,7 @@
 
 #include "io/keys.h"
 #include "io/safetensors.h"
+#include "util/json_num.h"
 #include "util/error.h"
 #include "util/files.h"
 
@@ -97,20 +98,20 @@ model::ViTConfig archFromJson(const std::string& text, std::vector<int>* removed
     try {
         model::ViTConfig c;
         c.name = j.at("name").get<std::string>();
-        c.img_size = j.at("img_size");
-        c.patch_size = j.at("patch_size");
-        c.in_chans = j.at("in_chans");
-        c.num_classes = j.at("num_classes");
-        c.embed_dim = j.at("embed_dim");
-        c.depth = j.at("depth");
-        c.num_heads = j.at("num_heads");
+        c.img_size = jsonnum::at<int>(j, "img_size");
+        c.patch_size = jsonnum::at<int>(j, "patch_size");
+        c.in_chans = jsonnum::at<int>(j, "in_chans");
+        c.num_classes = jsonnum::at<int>(j, "num_classes");
+        c.embed_dim = jsonnum::at<int>(j, "embed_dim");
+        c.depth = jsonnum::at<int>(j, "depth");
+        c.num_heads = jsonnum::at<int>(j, "num_heads");
         c.mlp_ratio = j.value("mlp_ratio", 4.0);
         c.mean = j.at("mean").get<std::vector<double>>();
         c.std = j.at("std").get<std::vector<double>>();
-        c.eval_resize = j.value("eval_resize", c.img_size);
+        c.eval_resize = jsonnum::value<int>(j, "eval_resize", c.img_size);
         c.interpolation = j.value("interpolation", std::string("bicubic"));
         c.default_data = j.value("default_data", std::string());
-        if (removed) *removed = j.value("removed_blocks", std::vector<int>{});
+        if (removed) *removed = j.contains("removed_blocks") ? jsonnum::list<int>(j, "removed_blocks") : std::vector<int>{};
         if (folded) *folded = j.value("folded", false);
         c.validate();
         if (removed)

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "util/json_num.h"
 #include "util/error.h"
 #include "util/files.h"
 
@@ -24,20 +25,20 @@ MetricsEvent parseMetricsLine(const std::string& line) {
         if (kind == "step") {
             ev.kind = MetricsEvent::Kind::Step;
             auto& e = ev.step;
-            e.step = j.value("step", 0LL);
-            e.epoch = j.value("epoch", 0);
+            e.step = jsonnum::value<long long>(j, "step", 0);
+            e.epoch = jsonnum::value<int>(j, "epoch", 0);
             e.loss = j.value("loss", 0.0);
             e.lr = j.value("lr", 0.0);
             e.images_per_s = j.value("images_per_s", 0.0);
-            e.blocks = j.value("blocks", std::vector<int>{});
+            e.blocks = j.contains("blocks") ? jsonnum::list<int>(j, "blocks") : std::vector<int>{};
             e.lambdas = j.value("lambda", std::vector<double>{});
             ev.sync_seconds = j.value("sync_s", 0.0);
             ev.step_seconds = j.value("step_s", 0.0);
         } else if (kind == "epoch") {
             ev.kind = MetricsEvent::Kind::Epoch;
             auto& e = ev.epoch;
-            e.epoch = j.value("epoch", 0);
-            e.step = j.value("step", 0LL);
+            e.epoch = jsonnum::value<int>(j, "epoch", 0);
+            e.step = jsonnum::value<long long>(j, "step", 0);
             e.train_loss = j.value("train_loss", 0.0);
             e.test_top1 = j.value("test_top1", 0.0);
             e.test_top5 = j.value("test_top5", 0.0);
@@ -131,7 +132,7 @@ void MetricsLog::truncateAfter(const std::string& path, long long step) {
         if (line.empty()) continue;
         try {
             auto j = json::parse(line);
-            if (j.value("step", 0LL) > step) continue;
+            if (jsonnum::value<long long>(j, "step", 0) > step) continue;
         } catch (const json::exception&) {
             continue;  // a torn last line from a killed process
         }

@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "util/json_num.h"
 #include "util/error.h"
 
 namespace dilute::train {
@@ -53,10 +54,10 @@ TrainOptions TrainOptions::fromJson(const std::string& text) {
         o.arch = j.value("arch", "");
         o.data = j.value("data", "");
         o.out_dir = j.value("out_dir", "");
-        o.epochs = j.at("epochs");
-        o.batch = j.at("batch");
-        o.global_batch = j.value("global_batch", 0);
-        o.dist_timeout = j.value("dist_timeout", o.dist_timeout);
+        o.epochs = jsonnum::at<int>(j, "epochs");
+        o.batch = jsonnum::at<int>(j, "batch");
+        o.global_batch = jsonnum::value<int>(j, "global_batch", 0);
+        o.dist_timeout = jsonnum::value<int>(j, "dist_timeout", o.dist_timeout);
         o.lr = j.at("lr");
         o.min_lr = j.value("min_lr", o.min_lr);
         o.weight_decay = j.value("weight_decay", o.weight_decay);
@@ -67,14 +68,14 @@ TrainOptions TrainOptions::fromJson(const std::string& text) {
         o.drop_path = j.value("drop_path", o.drop_path);
         o.clip_grad = j.value("clip_grad", 0.0);
         o.augment = j.value("augment", o.augment);
-        o.seed = j.value("seed", uint64_t{0});
+        o.seed = jsonnum::value<uint64_t>(j, "seed", 0);
         o.device = j.value("device", o.device);
         o.amp = j.value("amp", o.amp);
-        o.workers = j.value("workers", o.workers);
-        o.train_limit = j.value("train_limit", size_t{0});
-        o.test_limit = j.value("test_limit", size_t{0});
+        o.workers = jsonnum::value<int>(j, "workers", o.workers);
+        o.train_limit = jsonnum::value<size_t>(j, "train_limit", 0);
+        o.test_limit = jsonnum::value<size_t>(j, "test_limit", 0);
         o.select = j.value("select", "");
-        o.calib = j.value("calib", o.calib);
+        o.calib = jsonnum::value<int>(j, "calib", o.calib);
         if (j.contains("decay")) {
             const auto& d = j["decay"];
             o.schedule.shape = d.value("shape", o.schedule.shape);
