@@ -6,6 +6,7 @@
 #include <QDir>
 #include <QDockWidget>
 #include <QFileDialog>
+#include <QFileInfo>
 #include <QLabel>
 #include <QMenuBar>
 #include <QPlainTextEdit>
@@ -20,6 +21,7 @@
 #include "exportview.h"
 #include "jobrunner.h"
 #include "projectpanel.h"
+#include "runsview.h"
 #include "trainingview.h"
 #include "util/runtime.h"
 
@@ -44,6 +46,8 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     tabs_->addTab(analysis_, "&Analysis");
     tabs_->addTab(training_, "&Training");
     tabs_->addTab(export_, "E&xport");
+    runs_ = new RunsView(this);
+    tabs_->addTab(runs_, tr("&Runs"));
     setCentralWidget(tabs_);
     auto* dock = new QDockWidget("Project", this);
     dock->setObjectName("project");
@@ -121,6 +125,14 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
         training_->loadRun(dir);
         logLine("resuming " + dir);
         runner_->startResume(dir);
+    });
+    connect(runs_, &RunsView::openRunRequested, this, &MainWindow::openRun);
+    // The Runs panel lists the folder the Training view writes runs into.
+    connect(tabs_, &QTabWidget::currentChanged, this, [this](int i) {
+        if (tabs_->widget(i) != runs_) return;
+        const QString parent = QFileInfo(training_->runDir()).absolutePath();
+        if (runs_->root() != parent) runs_->setRoot(parent);
+        else runs_->refresh();
     });
     connect(export_, &ExportView::exportRequested, this, [this](QString run, QString out, QString base) {
         runner_->startExport(run, out, base.isEmpty() ? project_->model() : base, project_->data());

@@ -1,5 +1,5 @@
 #pragma once
-// The main window only wires components: project side, Analysis / Training / Export views, a
+// The main window only wires components: project side, Analysis / Training / Export / Runs views, a
 // job runner on a worker thread, and a status bar with progress, ETA and cancel.
 #include <QElapsedTimer>
 #include <QMainWindow>
@@ -21,6 +21,7 @@ class CliJob;
 class ExportView;
 class JobRunner;
 class ProjectPanel;
+class RunsView;
 class TrainingView;
 
 class MainWindow : public QMainWindow {
@@ -33,6 +34,7 @@ public:
     TrainingView* trainingView() const { return training_; }
     ExportView* exportView() const { return export_; }
     ProjectPanel* projectPanel() const { return project_; }
+    RunsView* runsView() const { return runs_; }
     JobRunner* runner() const { return runner_; }
     CliJob* cliJob() const { return cli_; }
     QTabWidget* tabs() const { return tabs_; }
@@ -58,6 +60,7 @@ private:
     AnalysisView* analysis_;
     TrainingView* training_;
     ExportView* export_;
+    RunsView* runs_;
     QTabWidget* tabs_;
     JobRunner* runner_;
     CliJob* cli_;  // multi-process training through `dilute train --nproc N`

@@ -9,6 +9,9 @@
 
 #include "analysisview.h"
 #include "mainwindow.h"
+#include "runsview.h"
+
+#include <QTableWidget>
 #include "trainingview.h"
 #include "exportview.h"
 #include "jobrunner.h"
@@ -55,10 +58,12 @@ int main(int argc, char** argv) {
         auto grabAll = [&w, dir] {
             const QList<QPair<QWidget*, QString>> views{{w.analysisView(), "analysis"},
                                                         {w.trainingView(), "training"},
-                                                        {w.exportView(), "export"}};
+                                                        {w.exportView(), "export"},
+                                                        {w.runsView(), "runs"}};
             for (const auto& [view, name] : views) {
                 w.tabs()->setCurrentWidget(view);
                 QApplication::processEvents();
+                if (view == w.runsView()) w.runsView()->table()->selectAll();  // overlay every run
                 w.trainingView()->flush();
                 w.grab().save(dir + "/" + name + ".png");
             }

@@ -3,6 +3,7 @@
 #include <QDir>
 #include <QFile>
 #include <QSignalSpy>
+#include <QTableWidget>
 #include <QTemporaryDir>
 #include <QtTest>
 #include <qcustomplot.h>
@@ -13,6 +14,7 @@
 #include "jobrunner.h"
 #include "mainwindow.h"
 #include "projectpanel.h"
+#include "runsview.h"
 #include "trainingview.h"
 #include "util/runtime.h"
 
@@ -45,6 +47,34 @@ bool waitIdle(JobRunner* r, int ms) {
     t.start();
     while (r->busy() && t.elapsed() < ms) QTest::qWait(50);
     return !r->busy();
+}
+
+// A run folder as the trainer writes it (config.json + metrics.jsonl), with `epochs` epochs of
+// 4 steps and the given test top-1 per epoch.
+void writeFakeRun(const QString& dir, const QString& selector, const QList<int>& blocks, const QList<double>& top1,
+                  const QString& end) {
+    QDir().mkpath(dir);
+    QStringList b;
+    for (int x : blocks) b << QString::number(x);
+    QFile cfg(QDir(dir).filePath("config.json"));
+    cfg.open(QIODevice::WriteOnly);
+    cfg.write(QString(R"({"model":"base/final.safetensors","epochs":%1,"batch":64,"lr":0.001,"created":"2026-11-29T10:00:00Z",)"
+                      R"("resolved_selection":{"selector":"%2","blocks":[%3]}})")
+                  .arg(top1.size()).arg(selector, b.join(",")).toUtf8());
+    QFile m(QDir(dir).filePath("metrics.jsonl"));
+    m.open(QIODevice::WriteOnly);
+    int step = 0;
+    for (int e = 0; e < top1.size(); ++e) {
+        for (int i = 0; i < 4; ++i) {
+            ++step;
+            QStringList lam;
+            for (int k = 0; k < blocks.size(); ++k) lam << QString::number(std::max(0.0, 1.0 - step / 6.0));
+            m.write(QString(R"({"event":"step","step":%1,"epoch":%2,"loss":%3,"lambda":[%4]})" "\n")
+                        .arg(step).arg(e).arg(2.0 - 0.05 * step - 0.1 * top1.at(0) / 100).arg(lam.join(",")).toUtf8());
+        }
+        m.write(QString(R"({"event":"epoch","epoch":%1,"step":%2,"test_top1":%3})" "\n").arg(e).arg(step).arg(top1.at(e)).toUtf8());
+    }
+    if (!end.isEmpty()) m.write(QString(R"({"event":"end","status":"%1","step":%2})" "\n").arg(end).arg(step).toUtf8());
 }
 
 }  // namespace
@@ -284,6 +314,48 @@ private Q_SLOTS:
         // Not a run folder: a clear error.
         QVERIFY(!v.loadRun(tmp.filePath("nothing"), &err));
         QVERIFY(err.contains("not a run folder"));
+    }
+
+    void runsPanelListsRunsAndOverlaysThree() {
+        QTemporaryDir tmp;
+        writeFakeRun(tmp.filePath("nose"), "nose", {1, 3}, {60, 70, 72}, "finished");
+        writeFakeRun(tmp.filePath("random"), "random", {0, 5}, {55, 61, 63}, "finished");
+        writeFakeRun(tmp.filePath("control"), "manual", {}, {62, 66}, "cancelled");
+        QDir().mkpath(tmp.filePath("not-a-run"));
+        RunsView v;
+        v.resize(1200, 700);
+        v.show();
+        v.setRoot(tmp.path());
+        QCOMPARE(v.runCount(), 3);
+        auto* t = v.table();
+        // Sortable by a number column: best top-1 descending puts NOSE first.
+        t->sortItems(5, Qt::DescendingOrder);
+        QCOMPARE(t->item(0, 0)->text(), QString("nose"));
+        QCOMPARE(t->item(0, 5)->text(), QString("72.00"));
+        QCOMPARE(t->item(2, 0)->text(), QString("random"));
+        QCOMPARE(t->item(1, 1)->text(), QString("cancelled"));
+        QCOMPARE(t->item(1, 3)->text(), QString("none"));
+        QCOMPARE(t->item(0, 3)->text(), QString("1,3"));
+        // Nothing selected: empty plots; three selected: three graphs per plot, one legend entry each.
+        for (auto* p : v.plots()) QCOMPARE(p->graphCount(), 0);
+        v.selectRuns({"nose", "random", "control"});
+        QCOMPARE(v.selectedRuns().size(), 3);
+        for (auto* p : v.plots()) {
+            QCOMPARE(p->graphCount(), 3);
+            QVERIFY(p->legend->visible());
+            QCOMPARE(p->legend->itemCount(), 3);
+        }
+        QCOMPARE(v.plots().at(0)->graph(0)->dataCount(), 12);  // steps of the first selected run
+        QCOMPARE(v.plots().at(1)->graph(2)->dataCount(), 3);   // its epochs (rows sorted: nose, control, random)
+        QVERIFY(v.plots().at(1)->yAxis->range().contains(72));
+        QVERIFY(v.plots().at(1)->yAxis->range().contains(55));
+        // Refresh keeps the selection; a double-click asks to open the run.
+        v.refresh();
+        QCOMPARE(v.selectedRuns().size(), 3);
+        QSignalSpy open(&v, &RunsView::openRunRequested);
+        emit t->cellDoubleClicked(0, 0);
+        QCOMPARE(open.size(), 1);
+        QCOMPARE(open.at(0).at(0).toString(), tmp.filePath("nose"));
     }
 
     void multiProcessTrainingRunsTheCliAndFollowsIt() {
