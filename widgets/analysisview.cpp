@@ -5,6 +5,7 @@
 #include <QGridLayout>
 #include <QHBoxLayout>
 #include <QHeaderView>
+#include <QKeyEvent>
 #include <QLabel>
 #include <QPushButton>
 #include <QSpinBox>
@@ -13,6 +14,7 @@
 #include <QVBoxLayout>
 #include <qcustomplot.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "plotutil.h"
@@ -52,18 +54,22 @@ void integerTicks(QCPAxis* axis, int n, const QString& prefix = "") {
 }  // namespace
 
 AnalysisView::AnalysisView(QWidget* parent) : QWidget(parent) {
-    heat_ = makePlot("Entropy per channel (click a block to select it)", "head | attention | MLP", "block", this);
-    entropy_ = makePlot("Attention vs MLP entropy per block", "block", "entropy (nats)", this);
-    transfer_ = makePlot("Transfer entropy T({i}) when block i's attention is skipped", "block", "T (nats)", this);
-    pair_ = makePlot("Pairwise transfer entropy T({i,j})", "block j", "block i", this);
-    heatMap_ = addColorMap(heat_, "nats / channel");
-    pairMap_ = addColorMap(pair_, "T (nats)");
-    heat_->setToolTip("Hover for exact values; click a row to select or deselect that block.");
+    heat_ = makePlot(tr("Entropy per channel (click a block to select it)"), tr("head | attention | MLP"), tr("block"), this);
+    entropy_ = makePlot(tr("Attention vs MLP entropy per block"), tr("block"), tr("entropy (nats)"), this);
+    transfer_ = makePlot(tr("Transfer entropy T({i}) when block i's attention is skipped"), tr("block"), tr("T (nats)"), this);
+    pair_ = makePlot(tr("Pairwise transfer entropy T({i,j})"), tr("block j"), tr("block i"), this);
+    heatMap_ = addColorMap(heat_, tr("nats / channel"));
+    pairMap_ = addColorMap(pair_, tr("T (nats)"));
+    heat_->setToolTip(tr("Hover for exact values; click a row (or use Up/Down and Space) to select or deselect that block."));
     heat_->setMouseTracking(true);
+    heat_->setFocusPolicy(Qt::StrongFocus);
+    heat_->installEventFilter(this);
     connect(heat_, &QCustomPlot::mousePress, this, [this](QMouseEvent* e) {
         if (e->button() != Qt::LeftButton) return;
         const int b = blockAt(e->pos());
-        if (b >= 0) toggleBlock(b);
+        if (b < 0) return;
+        cursor_ = b;  // the keyboard continues from the clicked row
+        toggleBlock(b);
     });
     connect(heat_, &QCustomPlot::mouseMove, this, [this](QMouseEvent* e) { showTooltip(e); });
     connect(transfer_, &QCustomPlot::plottableClick, this, [this](QCPAbstractPlottable*, int index, QMouseEvent*) {
@@ -72,33 +78,38 @@ AnalysisView::AnalysisView(QWidget* parent) : QWidget(parent) {
 
     selector_ = new QComboBox(this);
     selector_->addItems({"nose", "nose-abs", "random", "lowest", "first"});
-    selector_->setToolTip("NOSE: greedy transfer entropy (the paper). Baselines: random K (seeded), K lowest attention "
-                          "entropy, first K blocks.");
+    selector_->setToolTip(tr("NOSE: greedy transfer entropy (the paper). Baselines: random K (seeded), K lowest attention "
+                             "entropy, first K blocks."));
     k_ = new QSpinBox(this);
     k_->setRange(0, 64);
     k_->setValue(2);
-    k_->setToolTip("How many blocks' attention to drop");
-    pairwise_ = new QCheckBox("pairwise T({i,j})", this);
+    k_->setToolTip(tr("How many blocks' attention to drop"));
+    pairwise_ = new QCheckBox(tr("pairwise T({i,j})"), this);
     pairwise_->setChecked(true);
-    run_ = new QPushButton("Run analysis", this);
+    run_ = new QPushButton(tr("Run analysis"), this);
     run_->setShortcut(QKeySequence("Ctrl+R"));
-    run_->setToolTip("Entropy profile, transfer entropy and the selection on the calibration set (Ctrl+R)");
-    auto_ = new QPushButton("Auto-select K", this);
-    auto_->setToolTip("Run the chosen selector for K blocks; the chosen blocks light up");
-    selLabel_ = new QLabel("Selected: none", this);
+    run_->setToolTip(tr("Entropy profile, transfer entropy and the selection on the calibration set (Ctrl+R)"));
+    auto_ = new QPushButton(tr("Auto-select K"), this);
+    auto_->setToolTip(tr("Run the chosen selector for K blocks; the chosen blocks light up"));
+    selLabel_ = new QLabel(tr("Selected: none"), this);
     selLabel_->setWordWrap(true);
+    // The NOSE trace: one row per greedy round, the candidates' T listed one per line so no
+    // column is cut off in the narrow side panel (the full text is also the row's tooltip).
     trace_ = new QTableWidget(0, 3, this);
-    trace_->setHorizontalHeaderLabels({"step", "taken", "T of candidates"});
-    trace_->horizontalHeader()->setStretchLastSection(true);
+    trace_->setHorizontalHeaderLabels({tr("round"), tr("taken"), tr("T({taken} + c)")});
+    trace_->horizontalHeader()->setSectionResizeMode(0, QHeaderView::ResizeToContents);
+    trace_->horizontalHeader()->setSectionResizeMode(1, QHeaderView::ResizeToContents);
+    trace_->horizontalHeader()->setSectionResizeMode(2, QHeaderView::Stretch);
     trace_->verticalHeader()->hide();
+    trace_->setWordWrap(true);
     trace_->setEditTriggers(QAbstractItemView::NoEditTriggers);
-    trace_->setMinimumWidth(220);
+    trace_->setMinimumWidth(260);
     connect(run_, &QPushButton::clicked, this, [this] { Q_EMIT analysisRequested(selectorName(), k(), pairwise()); });
     connect(auto_, &QPushButton::clicked, this, [this] { Q_EMIT analysisRequested(selectorName(), k(), false); });
 
     auto* side = new QVBoxLayout;
     auto* row = new QHBoxLayout;
-    row->addWidget(new QLabel("Selector", this));
+    row->addWidget(new QLabel(tr("Selector"), this));
     row->addWidget(selector_, 1);
     side->addLayout(row);
     auto* row2 = new QHBoxLayout;
@@ -109,7 +120,7 @@ AnalysisView::AnalysisView(QWidget* parent) : QWidget(parent) {
     side->addWidget(run_);
     side->addWidget(auto_);
     side->addWidget(selLabel_);
-    side->addWidget(new QLabel("Selection trace", this));
+    side->addWidget(new QLabel(tr("Selection trace (NOSE rounds)"), this));
     side->addWidget(trace_, 1);
     auto* grid = new QGridLayout;
     grid->addWidget(heat_, 0, 0);
@@ -120,7 +131,7 @@ AnalysisView::AnalysisView(QWidget* parent) : QWidget(parent) {
     top->addLayout(grid, 1);
     auto* sideBox = new QWidget(this);
     sideBox->setLayout(side);
-    sideBox->setMaximumWidth(300);
+    sideBox->setMaximumWidth(330);
     top->addWidget(sideBox);
     redraw();
 }
@@ -135,8 +146,10 @@ void AnalysisView::setBusy(bool busy) {
     auto_->setEnabled(!busy);
 }
 
-void AnalysisView::setResult(const analysis::AnalysisResult& r) {
+void AnalysisView::setResult(const analysis::AnalysisResult& r, bool partial) {
     result_ = r;
+    partial_ = partial;
+    cursor_ = std::clamp(cursor_, 0, std::max(0, r.profile.depth - 1));
     if (r.profile.depth > 0) k_->setMaximum(r.profile.depth);
     selected_ = std::set<int>(r.selection.blocks.begin(), r.selection.blocks.end());
     trace_->setRowCount(0);
@@ -144,12 +157,18 @@ void AnalysisView::setResult(const analysis::AnalysisResult& r) {
         const auto& st = r.selection.trace[s];
         QStringList cands;
         for (size_t c = 0; c < st.candidates.size(); ++c)
-            cands << QString("%1: %2").arg(st.candidates[c]).arg(st.t[c], 0, 'f', 3);
+            cands << QString("%1: %2%3").arg(st.candidates[c]).arg(st.t[c], 0, 'f', 4).arg(st.candidates[c] == st.chosen ? " *" : "");
         trace_->insertRow(int(s));
-        trace_->setItem(int(s), 0, new QTableWidgetItem(QString::number(s + 1)));
-        trace_->setItem(int(s), 1, new QTableWidgetItem(QString("%1 (T=%2)").arg(st.chosen).arg(st.t_chosen, 0, 'f', 3)));
-        trace_->setItem(int(s), 2, new QTableWidgetItem(cands.join("  ")));
+        auto* round = new QTableWidgetItem(QString::number(s + 1));
+        auto* taken = new QTableWidgetItem(QString("%1\nT=%2").arg(st.chosen).arg(st.t_chosen, 0, 'f', 4));
+        auto* all = new QTableWidgetItem(cands.join("\n"));
+        for (auto* it : {round, taken, all}) it->setToolTip(tr("round %1: took block %2; T with each candidate:\n%3")
+                                                                 .arg(s + 1).arg(st.chosen).arg(cands.join("\n")));
+        trace_->setItem(int(s), 0, round);
+        trace_->setItem(int(s), 1, taken);
+        trace_->setItem(int(s), 2, all);
     }
+    trace_->resizeRowsToContents();
     redraw();
     Q_EMIT selectionChanged(selection());
 }
@@ -191,7 +210,7 @@ void AnalysisView::showTooltip(QMouseEvent* e) {
                    .arg(b).arg(p.mlp[b], 0, 'f', 3).arg(p.mlp[b] / std::max(1, p.embed_dim), 0, 'f', 3);
     if (b < int(result_.t_single.size()))
         text += QString("\nT({%1}) = %2").arg(b).arg(result_.t_single[b], 0, 'f', 4);
-    text += selected_.count(b) ? "\nselected (click to deselect)" : "\nclick to select";
+    text += selected_.count(b) ? tr("\nselected (click to deselect)") : tr("\nclick to select");
     QToolTip::showText(e->globalPosition().toPoint(), text, heat_);
 }
 
@@ -239,7 +258,6 @@ void AnalysisView::redraw() {
         gm->addData(b, p.mlp[b]);
     }
     showLegendBelow(entropy_);
-    entropy_->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignBottom | Qt::AlignRight);
     integerTicks(entropy_->xAxis, L);
     entropy_->rescaleAxes();
     entropy_->xAxis->setRange(-0.5, L - 0.5);
@@ -269,14 +287,29 @@ void AnalysisView::drawHighlights() {
     heat_->clearItems();
     entropy_->clearItems();
     pair_->clearItems();
+    transfer_->clearItems();
     transfer_->clearPlottables();
     QStringList names;
     for (int b : selected_) names << QString::number(b);
-    selLabel_->setText(QString("Selected (%1): %2").arg(selected_.size()).arg(names.isEmpty() ? "none" : names.join(", ")));
+    selLabel_->setText(tr("Selected (%1): %2").arg(selected_.size()).arg(names.isEmpty() ? tr("none") : names.join(", ")));
+    heatMap_->setVisible(L > 0);
+    heatMap_->colorScale()->setVisible(L > 0);
+    pairMap_->colorScale()->setVisible(L > 0 && !result_.pairwise.empty());
     if (L == 0) {
-        for (auto* plot : plots()) plot->replot();
+        // No fake heatmap before there is data: say what to do instead.
+        const QString hint = tr("No analysis yet.\nChoose a model and data under Project,\nthen Run analysis (Ctrl+R).");
+        for (auto* plot : plots()) {
+            plot->clearItems();
+            emptyStateText(plot, hint);
+            plot->replot();
+        }
         return;
     }
+    if (result_.t_single.empty())
+        emptyStateText(transfer_, partial_ ? tr("Transfer entropy: computing...") : tr("Transfer entropy not computed"));
+    if (result_.pairwise.empty())
+        emptyStateText(pair_, partial_ ? tr("Pairwise T: computed after the selection...")
+                                       : tr("Pairwise T not computed:\ntick 'pairwise' and run the analysis"));
     auto* bars = new QCPBars(transfer_->xAxis, transfer_->yAxis);
     auto* selBars = new QCPBars(transfer_->xAxis, transfer_->yAxis);
     bars->setName("T({i})");
@@ -310,7 +343,33 @@ void AnalysisView::drawHighlights() {
             pr->setPen(QPen(QColor(0xD55E00), 2));
         }
     }
+    if (heat_->hasFocus() && cursor_ >= 0 && cursor_ < L) {
+        auto* c = new QCPItemRect(heat_);
+        c->topLeft->setCoords(-0.5, cursor_ - 0.5);
+        c->bottomRight->setCoords(H + 1.5, cursor_ + 0.5);
+        c->setPen(QPen(heat_->palette().color(QPalette::Highlight), 2, Qt::DashLine));
+    }
     for (auto* plot : plots()) plot->replot();
+}
+
+bool AnalysisView::eventFilter(QObject* watched, QEvent* event) {
+    if (watched != heat_) return QWidget::eventFilter(watched, event);
+    if (event->type() == QEvent::FocusIn || event->type() == QEvent::FocusOut) {
+        drawHighlights();
+    } else if (event->type() == QEvent::KeyPress && hasResult()) {
+        const int key = static_cast<QKeyEvent*>(event)->key();
+        const int L = result_.profile.depth;
+        if (key == Qt::Key_Up || key == Qt::Key_Down) {
+            cursor_ = std::clamp(cursor_ + (key == Qt::Key_Down ? 1 : -1), 0, L - 1);
+            drawHighlights();
+            return true;
+        }
+        if (key == Qt::Key_Space || key == Qt::Key_Return || key == Qt::Key_Enter) {
+            toggleBlock(cursor_);
+            return true;
+        }
+    }
+    return QWidget::eventFilter(watched, event);
 }
 
 }  // namespace dilute::gui

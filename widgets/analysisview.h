@@ -24,7 +24,9 @@ class AnalysisView : public QWidget {
 public:
     explicit AnalysisView(QWidget* parent = nullptr);
 
-    void setResult(const analysis::AnalysisResult& r);
+    /// `partial`: the analysis is still running (the phases done so far are drawn; the others
+    /// say they are being computed).
+    void setResult(const analysis::AnalysisResult& r, bool partial = false);
     const analysis::AnalysisResult& result() const { return result_; }
     bool hasResult() const { return result_.profile.depth > 0; }
     std::vector<int> selection() const { return {selected_.begin(), selected_.end()}; }
@@ -38,6 +40,12 @@ public:
     int k() const;
     bool pairwise() const;
     void setBusy(bool busy);
+    /// The block the keyboard cursor is on in the heatmap (Up/Down move it, Space toggles it).
+    int cursorBlock() const { return cursor_; }
+    QTableWidget* traceTable() const { return trace_; }
+
+protected:
+    bool eventFilter(QObject* watched, QEvent* event) override;
 
 Q_SIGNALS:
     void selectionChanged(std::vector<int> blocks);
@@ -51,6 +59,8 @@ private:
 
     analysis::AnalysisResult result_;
     std::set<int> selected_;
+    int cursor_ = 0;
+    bool partial_ = false;
     QCustomPlot *heat_, *entropy_, *transfer_, *pair_;
     QCPColorMap *heatMap_ = nullptr, *pairMap_ = nullptr;
     QComboBox* selector_;

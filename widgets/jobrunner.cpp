@@ -52,6 +52,7 @@ void Worker::analyze(analysis::AnalysisOptions o) {
         analysis::AnalysisObserver obs;
         obs.progress = [this](const Progress& p) { Q_EMIT progress({QString::fromStdString(p.phase), p.done, p.total}); };
         obs.log = [this](const std::string& s) { Q_EMIT log(QString::fromStdString(s)); };
+        obs.partial = [this](const analysis::AnalysisResult& r) { Q_EMIT analysisPartial(r); };
         Q_EMIT analysisDone(analysis::runAnalysis(o, obs, cancel_));
     });
 }

@@ -30,6 +30,8 @@ Q_SIGNALS:
     void progress(dilute::gui::JobProgress p);
     void log(QString line);
     void analysisDone(dilute::analysis::AnalysisResult r);
+    /// The analysis so far (profile, then T, then each NOSE round), drawn as it comes.
+    void analysisPartial(dilute::analysis::AnalysisResult r);
     void step(dilute::train::StepEvent e);
     void epoch(dilute::train::EpochEvent e);
     void trainDone(dilute::train::TrainSummary s);

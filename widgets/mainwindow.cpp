@@ -150,6 +150,9 @@ void MainWindow::wireWorker() {
     auto* w = runner_->worker();
     connect(w, &Worker::progress, this, &MainWindow::onProgress);
     connect(w, &Worker::log, this, [this](QString s) { logLine(s); });
+    connect(w, &Worker::analysisPartial, analysis_, [this](const analysis::AnalysisResult& r) {
+        analysis_->setResult(r, /*partial=*/true);
+    });
     connect(w, &Worker::analysisDone, this, [this](const analysis::AnalysisResult& r) {
         analysis_->setResult(r);
         logLine(QString("analysis done: %1 evaluations in %2 s").arg(r.evaluations).arg(r.seconds, 0, 'f', 1));

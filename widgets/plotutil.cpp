@@ -16,19 +16,40 @@ bool savePlot(QCustomPlot* plot, const QString& path) {
     return plot->savePng(path, 0, 0, 2.0);
 }
 
+void applyPalette(QCustomPlot* p) {
+    const QPalette pal = p->palette();
+    const QColor fg = pal.color(QPalette::WindowText), bg = pal.color(QPalette::Base);
+    QColor grid = fg;
+    grid.setAlpha(45);
+    p->setBackground(bg);
+    for (auto* ax : p->axisRect()->axes()) {
+        ax->setBasePen(QPen(fg));
+        ax->setTickPen(QPen(fg));
+        ax->setSubTickPen(QPen(fg));
+        ax->setLabelColor(fg);
+        ax->setTickLabelColor(fg);
+        ax->grid()->setPen(QPen(grid, 1, Qt::DotLine));
+    }
+    p->legend->setBrush(bg);
+    p->legend->setTextColor(fg);
+    p->legend->setBorderPen(QPen(grid));
+}
+
 QCustomPlot* makePlot(const QString& title, const QString& xLabel, const QString& yLabel, QWidget* parent) {
     auto* p = new QCustomPlot(parent);
+    applyPalette(p);
     p->setMinimumSize(260, 190);
     p->plotLayout()->insertRow(0);
     auto* t = new QCPTextElement(p, title, QFont(p->font().family(), 10, QFont::Bold));
+    t->setTextColor(p->palette().color(QPalette::WindowText));
     p->plotLayout()->addElement(0, 0, t);
     p->xAxis->setLabel(xLabel);
     p->yAxis->setLabel(yLabel);
     p->setContextMenuPolicy(Qt::CustomContextMenu);
     QObject::connect(p, &QWidget::customContextMenuRequested, p, [p, title](const QPoint& pos) {
         QMenu menu(p);
-        menu.addAction("Save as PNG...");
-        auto* pdf = menu.addAction("Save as PDF...");
+        menu.addAction(QObject::tr("Save as PNG..."));
+        auto* pdf = menu.addAction(QObject::tr("Save as PDF..."));
         auto* chosen = menu.exec(p->mapToGlobal(pos));
         if (!chosen) return;
         const bool isPdf = chosen == pdf;
@@ -42,6 +63,10 @@ QCustomPlot* makePlot(const QString& title, const QString& xLabel, const QString
 }
 
 void showLegendBelow(QCustomPlot* plot) {
+    if (plot->legend->layout() != plot->axisRect()->insetLayout()) {  // already below: only show it
+        plot->legend->setVisible(true);
+        return;
+    }
     auto* row = new QCPLayoutGrid;
     plot->plotLayout()->addElement(plot->plotLayout()->rowCount(), 0, row);
     row->setMargins(QMargins(4, 0, 4, 4));
@@ -49,6 +74,20 @@ void showLegendBelow(QCustomPlot* plot) {
     plot->legend->setFillOrder(QCPLayoutGrid::foColumnsFirst);
     plot->legend->setVisible(true);
     plot->plotLayout()->setRowStretchFactor(plot->plotLayout()->rowCount() - 1, 0.001);
+}
+
+QCPItemText* emptyStateText(QCustomPlot* plot, const QString& text) {
+    auto* t = new QCPItemText(plot);
+    t->position->setType(QCPItemPosition::ptAxisRectRatio);
+    t->position->setCoords(0.5, 0.5);
+    t->setPositionAlignment(Qt::AlignCenter);
+    t->setTextAlignment(Qt::AlignCenter);
+    t->setText(text);
+    QColor c = plot->palette().color(QPalette::WindowText);
+    c.setAlpha(160);
+    t->setColor(c);
+    t->setClipToAxisRect(false);
+    return t;
 }
 
 }  // namespace dilute::gui

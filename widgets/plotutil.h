@@ -3,6 +3,7 @@
 #include <QString>
 
 class QCustomPlot;
+class QCPItemText;
 class QWidget;
 
 namespace dilute::gui {
@@ -10,8 +11,14 @@ namespace dilute::gui {
 QCustomPlot* makePlot(const QString& title, const QString& xLabel, const QString& yLabel, QWidget* parent);
 /// Saves a plot by file extension (.png or .pdf); returns false on failure.
 bool savePlot(QCustomPlot* plot, const QString& path);
-/// Shows the legend in a row of its own under the axes, so it never covers the data.
+/// Shows the legend in a row of its own under the axes, so it never covers the data (once per
+/// plot; later calls only make it visible).
 void showLegendBelow(QCustomPlot* plot);
+/// Axis, text, grid and background colours from the widget's palette (readable in a dark theme).
+void applyPalette(QCustomPlot* plot);
+/// A centred grey message in the plot's axis rect (what to do before there is data); removed
+/// with the plot's other items (clearItems).
+QCPItemText* emptyStateText(QCustomPlot* plot, const QString& text);
 /// The colour for series i (a fixed, colour-blind-friendly palette).
 unsigned int seriesColor(int i);
 

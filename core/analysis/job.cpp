@@ -53,6 +53,9 @@ AnalysisResult runAnalysis(model::VisionTransformerImpl& m, const AnalysisOption
     log("calibration: " + std::to_string(r.calib) + " images of " + uri + " " + o.split);
     if (skipped.count) log(skipped.message("calibration images"));
 
+    auto partial = [&](const AnalysisResult& p) {
+        if (obs.partial) obs.partial(p);
+    };
     r.profile = entropyProfile(m, batches, o.output, cancel, prog("profile"));
     if (r.profile.floored_channels > 0)
         log("warning: " + std::to_string(r.profile.floored_channels) + " channels have sigma below 1e-12 (clamped)");
@@ -61,7 +64,9 @@ AnalysisResult runAnalysis(model::VisionTransformerImpl& m, const AnalysisOption
     to.output = o.output;
     to.cache = !o.naive;
     TransferEntropy te(m, std::move(batches), to, cancel);
+    partial(r);
     r.t_single = singleTransfer(te, prog("transfer"));
+    partial(r);
 
     const int depth = m.depth();
     int k = o.k < 0 ? depth / 3 : o.k;
@@ -73,9 +78,17 @@ AnalysisResult runAnalysis(model::VisionTransformerImpl& m, const AnalysisOption
     ctx.seed = o.seed;
     ctx.cancel = cancel;
     ctx.step = prog("select");
+    ctx.round = [&](const Selection& soFar) {
+        AnalysisResult p = r;
+        p.selection = soFar;
+        partial(p);
+    };
     k = std::min<int>(k, static_cast<int>(ctx.candidates.size()));
     r.selection = select(o.selector, k, ctx);
-    if (o.pairwise) r.pairwise = pairwiseTransfer(te, prog("pairwise"));
+    if (o.pairwise) {
+        partial(r);  // the selection, before the (longer) pairwise matrix
+        r.pairwise = pairwiseTransfer(te, prog("pairwise"));
+    }
     r.evaluations = te.evaluations();
     r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     std::ostringstream ss;

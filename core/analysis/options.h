@@ -5,6 +5,7 @@
 #include <functional>
 #include <string>
 
+#include "analysis/results.h"
 #include "util/cancel.h"
 
 namespace dilute::analysis {
@@ -29,6 +30,9 @@ struct AnalysisOptions {
 struct AnalysisObserver {
     std::function<void(const Progress&)> progress;  // phase: calibration | profile | transfer | select | pairwise
     std::function<void(const std::string&)> log;
+    /// The result so far, after each phase: the profile, then T({i}), then each NOSE round,
+    /// then (with pairwise) the pairwise matrix. The views draw it as it comes.
+    std::function<void(const AnalysisResult&)> partial;
 };
 
 }  // namespace dilute::analysis

@@ -14,7 +14,8 @@ std::vector<std::string> selectorNames() { return {"nose", "nose-abs", "random",
 
 bool selectorNeedsTransfer(const std::string& name) { return name == "nose" || name == "nose-abs"; }
 
-Selection nose(TransferEntropy& te, int k, bool absolute, const CancelToken* cancel, const StepFn& step) {
+Selection nose(TransferEntropy& te, int k, bool absolute, const CancelToken* cancel, const StepFn& step,
+               const RoundFn& onRound) {
     auto remaining = te.candidates();
     if (k < 0 || k > static_cast<int>(remaining.size()))
         throw Error("cannot select " + std::to_string(k) + " of " + std::to_string(remaining.size()) + " blocks");
@@ -43,7 +44,9 @@ Selection nose(TransferEntropy& te, int k, bool absolute, const CancelToken* can
         s.blocks.push_back(st.chosen);
         if (round + 1 < k) te.setBase(s.blocks);  // the next round's candidates start at their own block
         remaining.erase(std::find(remaining.begin(), remaining.end(), st.chosen));
+        s.t_final = st.t_chosen;
         s.trace.push_back(std::move(st));
+        if (onRound) onRound(s);
     }
     te.setBase({});
     if (!s.trace.empty()) s.t_final = s.trace.back().t_chosen;
@@ -57,7 +60,7 @@ Selection select(const std::string& name, int k, const SelectorContext& ctx) {
     s.selector = name;
     if (name == "nose" || name == "nose-abs") {
         if (!ctx.te) throw Error("selector '" + name + "' needs transfer entropy");
-        s = nose(*ctx.te, k, name == "nose-abs", ctx.cancel, ctx.step);
+        s = nose(*ctx.te, k, name == "nose-abs", ctx.cancel, ctx.step, ctx.round);
     } else if (name == "random") {
         std::vector<int> c = ctx.candidates;
         std::mt19937_64 rng(ctx.seed);

@@ -2,6 +2,7 @@
 // Block selectors behind one interface: NOSE (greedy transfer entropy, signed or |T|) and the
 // baselines random K (seeded), K lowest attention entropy, first K.
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -9,6 +10,9 @@
 #include "analysis/transfer.h"
 
 namespace dilute::analysis {
+
+/// Called after each greedy round with the selection so far (trace and blocks of the rounds done).
+using RoundFn = std::function<void(const Selection&)>;
 
 struct SelectorContext {
     int depth = 0;
@@ -18,6 +22,7 @@ struct SelectorContext {
     uint64_t seed = 0;                         // "random"
     const CancelToken* cancel = nullptr;
     StepFn step;                               // progress of the search
+    RoundFn round;                             // NOSE: the selection after each greedy round
 };
 
 std::vector<std::string> selectorNames();
@@ -26,7 +31,8 @@ bool selectorNeedsTransfer(const std::string& name);
 Selection select(const std::string& name, int k, const SelectorContext& ctx);
 
 /// Greedy forward selection (SPEC section 3): K rounds, each taking argmin key(T(S + {i})).
-Selection nose(TransferEntropy& te, int k, bool absolute, const CancelToken* cancel = nullptr, const StepFn& step = {});
+Selection nose(TransferEntropy& te, int k, bool absolute, const CancelToken* cancel = nullptr, const StepFn& step = {},
+               const RoundFn& round = {});
 
 /// Parses "0,2,4" into block indices, checked against `depth`.
 std::vector<int> parseBlockList(const std::string& text, int depth);

@@ -105,8 +105,59 @@ private Q_SLOTS:
         QCOMPARE(v.selection(), (std::vector<int>{2, 4}));
         QTest::mouseClick(plot, Qt::LeftButton, {}, QPoint(x, y));
         QCOMPARE(v.selection(), (std::vector<int>{4}));
-        // The selection is highlighted on the heatmap.
-        QCOMPARE(plot->itemCount(), 1);
+        // The selection is highlighted on the heatmap (solid frame; the dashed one is the keyboard cursor).
+        int solid = 0;
+        for (int i = 0; i < plot->itemCount(); ++i)
+            if (auto* r = qobject_cast<QCPItemRect*>(plot->item(i)); r && r->pen().style() == Qt::SolidLine) ++solid;
+        QCOMPARE(solid, 1);
+        QCOMPARE(v.cursorBlock(), 2);  // the keyboard cursor follows the click
+    }
+
+    void analysisViewEmptyStatePartialResultsAndKeyboard() {
+        AnalysisView v;
+        v.resize(1200, 700);
+        v.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&v));
+        auto texts = [](QCustomPlot* p) {
+            QStringList out;
+            for (int i = 0; i < p->itemCount(); ++i)
+                if (auto* t = qobject_cast<QCPItemText*>(p->item(i))) out << t->text();
+            return out.join("|");
+        };
+        // Before any analysis: no colour map drawn, a message saying what to do in every plot.
+        QVERIFY(!v.heatmapPlot()->plottable(0)->visible());
+        for (auto* p : v.plots()) QVERIFY2(texts(p).contains("No analysis yet"), qPrintable(texts(p)));
+        // A partial result (the profile only): heatmap and entropy drawn, T says it is coming.
+        auto r = fakeResult();
+        auto profileOnly = r;
+        profileOnly.t_single.clear();
+        profileOnly.selection = {};
+        v.setResult(profileOnly, true);
+        QVERIFY(v.heatmapPlot()->plottable(0)->visible());
+        QVERIFY(texts(v.heatmapPlot()).isEmpty());
+        QVERIFY(texts(v.plots().at(2)).contains("computing"));
+        QVERIFY(texts(v.plots().at(3)).contains("after the selection"));
+        // The whole result: the trace is readable (every candidate on its own line, nothing elided).
+        r.selection.trace.push_back({{0, 1, 2, 3, 4, 5}, {0.5, 0.4, 0.3, 0.2, 0.1, 0.6}, 4, 0.1});
+        v.setResult(r);
+        QVERIFY(texts(v.plots().at(2)).isEmpty());
+        QVERIFY(texts(v.plots().at(3)).contains("not computed"));
+        auto* trace = v.traceTable();
+        QCOMPARE(trace->rowCount(), 1);
+        QCOMPARE(trace->item(0, 2)->text().count('\n'), 5);
+        QVERIFY(trace->item(0, 2)->text().contains("4: 0.1000 *"));
+        QVERIFY(trace->rowHeight(0) >= 5 * trace->fontMetrics().height());
+        // Keyboard: focus the heatmap, Down twice, Space selects block 2; Space again deselects it.
+        v.heatmapPlot()->setFocus();
+        QTest::keyClick(v.heatmapPlot(), Qt::Key_Down);
+        QTest::keyClick(v.heatmapPlot(), Qt::Key_Down);
+        QCOMPARE(v.cursorBlock(), 2);
+        QTest::keyClick(v.heatmapPlot(), Qt::Key_Space);
+        QCOMPARE(v.selection(), (std::vector<int>{2, 4}));
+        QTest::keyClick(v.heatmapPlot(), Qt::Key_Space);
+        QCOMPARE(v.selection(), (std::vector<int>{4}));
+        for (int i = 0; i < 10; ++i) QTest::keyClick(v.heatmapPlot(), Qt::Key_Down);
+        QCOMPARE(v.cursorBlock(), 5);  // stays inside the model
     }
 
     void analysisJobFillsHeatmaps() {
@@ -114,6 +165,7 @@ private Q_SLOTS:
         MainWindow w;
         w.projectPanel()->setModel("vit_nano_patch7_28");
         w.projectPanel()->setData("fashion-mnist");
+        QSignalSpy partials(w.runner()->worker(), &Worker::analysisPartial);
         w.startAnalysis("nose", 2, true, 128);
         QVERIFY(waitIdle(w.runner(), 120000));
         QVERIFY2(w.lastError().isEmpty(), qPrintable(w.lastError()));
@@ -128,6 +180,13 @@ private Q_SLOTS:
         QCOMPARE(map->data()->valueSize(), 6);
         QVERIFY(std::isfinite(map->data()->cell(0, 0)));
         for (auto* p : v->plots()) QVERIFY(p->plottableCount() > 0 || p->graphCount() > 0);
+        // Drawn phase by phase: profile, T({i}), each NOSE round, the selection before pairwise.
+        QVERIFY2(partials.size() >= 5, qPrintable(QString::number(partials.size())));
+        const auto first = partials.first().at(0).value<analysis::AnalysisResult>();
+        QCOMPARE(first.profile.depth, 6);
+        QVERIFY(first.t_single.empty());
+        const auto round1 = partials.at(2).at(0).value<analysis::AnalysisResult>();
+        QCOMPARE(int(round1.selection.trace.size()), 1);
     }
 
     void shortTrainingAddsPointsToEveryPlotAndReopens() {
