@@ -221,7 +221,7 @@ void AnalysisView::redraw() {
     entropy_->clearPlottables();
     transfer_->clearPlottables();
     if (L == 0) {
-        for (auto* plot : plots()) plot->replot();
+        drawHighlights();  // the empty state: no colour map, a message in every plot
         return;
     }
     // Heatmap: entropy per channel, so heads (head_dim channels) and branches (embed_dim channels)
@@ -294,6 +294,7 @@ void AnalysisView::drawHighlights() {
     selLabel_->setText(tr("Selected (%1): %2").arg(selected_.size()).arg(names.isEmpty() ? tr("none") : names.join(", ")));
     heatMap_->setVisible(L > 0);
     heatMap_->colorScale()->setVisible(L > 0);
+    pairMap_->setVisible(L > 0 && !result_.pairwise.empty());
     pairMap_->colorScale()->setVisible(L > 0 && !result_.pairwise.empty());
     if (L == 0) {
         // No fake heatmap before there is data: say what to do instead.

@@ -127,6 +127,8 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
         runner_->startResume(dir);
     });
     connect(runs_, &RunsView::openRunRequested, this, &MainWindow::openRun);
+    // The training form follows the project's model: its recipe fills what the user has not edited.
+    connect(project_, &ProjectPanel::changed, this, [this] { training_->setModel(project_->model()); });
     // The Runs panel lists the folder the Training view writes runs into.
     connect(tabs_, &QTabWidget::currentChanged, this, [this](int i) {
         if (tabs_->widget(i) != runs_) return;
@@ -139,6 +141,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     });
     wireWorker();
     loadSettings();
+    training_->setModel(project_->model());
     setMinimumSize(1024, 640);
     resize(1340, 760);
     project_->refreshPreview();

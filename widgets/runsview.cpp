@@ -64,7 +64,6 @@ RunsView::RunsView(QWidget* parent) : QWidget(parent) {
     loss_ = makePlot(tr("Training loss"), tr("step"), tr("loss"), this);
     top1_ = makePlot(tr("Test top-1"), tr("epoch"), tr("top-1 (%)"), this);
     lambda_ = makePlot(tr("Mask decay (mean lambda of the diluted blocks)"), tr("step"), tr("lambda"), this);
-    for (auto* p : plots()) showLegendBelow(p);
     lambda_->yAxis->setRange(-0.05, 1.05);
 
     auto* top = new QHBoxLayout;
@@ -174,6 +173,7 @@ void RunsView::refresh() {
 void RunsView::redrawOverlay() {
     for (auto* p : plots()) {
         p->clearGraphs();
+        p->clearItems();
         p->legend->setVisible(false);
     }
     int i = 0;
@@ -195,14 +195,22 @@ void RunsView::redrawOverlay() {
         add(lambda_, c.step, c.lambda, false);
     }
     for (auto* p : plots()) {
-        p->legend->setVisible(p->graphCount() > 0);
-        if (p->graphCount() == 0) continue;
+        if (p->graphCount() > 0) showLegendBelow(p);  // (first time: moves it under the axes)
+        else p->legend->setVisible(false);
+        if (p->graphCount() == 0) {
+            emptyStateText(p, runCount() ? tr("Select runs in the table\nto overlay them here")
+                                         : tr("No runs yet"));
+            p->xAxis->setRange(0, 1);
+            if (p != lambda_) p->yAxis->setRange(0, 1);
+            continue;
+        }
         p->rescaleAxes();
         // One point (or all equal) gives a zero-width range: widen it around the data.
         for (auto* ax : {p->xAxis, p->yAxis}) {
             const auto rg = ax->range();
             if (rg.size() < 1e-9) ax->setRange(rg.center() - 1, rg.center() + 1);
         }
+        p->yAxis->scaleRange(1.12, p->yAxis->range().center());  // points off the frame's edge
     }
     lambda_->yAxis->setRange(-0.05, 1.05);
     if (top1_->graphCount() > 0) {

@@ -12,6 +12,7 @@
 #include <QLabel>
 #include <QLineEdit>
 #include <QPushButton>
+#include <QScrollArea>
 #include <QSpinBox>
 #include <QTextStream>
 #include <QVBoxLayout>
@@ -19,6 +20,7 @@
 
 #include <thread>
 
+#include "optionform.h"
 #include "plotutil.h"
 #include "train/metrics.h"
 
@@ -48,35 +50,16 @@ TrainingView::TrainingView(QWidget* parent) : QWidget(parent) {
     top1_->xAxis->setTicker(epochTicks);
     top1_->xAxis->setRange(0.5, 1.5);
     top1_->yAxis->setRange(0, 100);
-    showLegendBelow(lambda_);
     lr_->yAxis->setNumberFormat("eb");
     lr_->yAxis->setNumberPrecision(1);
 
-    epochs_ = new QSpinBox(this);
-    epochs_->setRange(1, 1000);
-    epochs_->setValue(3);
-    batch_ = new QSpinBox(this);
-    batch_->setRange(1, 4096);
-    batch_->setValue(128);
-    batch_->setToolTip(tr("Batch per process; the global batch is batch x processes"));
+    form_ = new OptionForm(this);
     processes_ = new QSpinBox(this);
     processes_->setRange(1, 256);
     processes_->setValue(1);
     processes_->setToolTip(tr("Local processes for data-parallel CPU training (c10d/Gloo over 127.0.0.1, "
                               "the CLI's --nproc). 1 trains inside the workbench; more run 'dilute train --nproc N' "
                               "and follow its metrics.jsonl live. The cores are shared out between them."));
-    lr_box_ = new QDoubleSpinBox(this);
-    lr_box_->setDecimals(5);
-    lr_box_->setRange(1e-6, 1.0);
-    lr_box_->setSingleStep(1e-4);
-    lr_box_->setValue(1e-3);
-    decayEnd_ = new QDoubleSpinBox(this);
-    decayEnd_->setRange(-1, 1000);
-    decayEnd_->setValue(-1);
-    decayEnd_->setSpecialValueText("auto (3/4 of the run)");
-    decayEnd_->setToolTip("Epoch at which lambda reaches 0; the epochs after it train the MLP-only form");
-    decayShape_ = new QComboBox(this);
-    decayShape_->addItems({"linear", "cosine"});
     runDir_ = new QLineEdit(QDir::home().filePath("dilute-runs/run"), this);
     runDir_->setToolTip("Run folder: config.json, metrics.jsonl, checkpoints/, final.safetensors");
     selLabel_ = new QLabel("Dilute blocks: none (select on the Analysis view)", this);
@@ -96,15 +79,16 @@ TrainingView::TrainingView(QWidget* parent) : QWidget(parent) {
                          "a cluster job on a shared folder) is followed live"));
 
     auto* form = new QFormLayout;
-    form->addRow("Epochs", epochs_);
-    form->addRow("Batch", batch_);
+    form->addRow(tr("Run folder"), runDir_);
     form->addRow(tr("Processes"), processes_);
-    form->addRow("Peak lr", lr_box_);
-    form->addRow("Decay", decayShape_);
-    form->addRow("Lambda = 0 at epoch", decayEnd_);
-    form->addRow("Run folder", runDir_);
+    auto* scroll = new QScrollArea(this);
+    scroll->setWidget(form_);
+    scroll->setWidgetResizable(true);
+    scroll->setFrameShape(QFrame::NoFrame);
+    scroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
     auto* side = new QVBoxLayout;
     side->addLayout(form);
+    side->addWidget(scroll, 1);
     side->addWidget(selLabel_);
     side->addWidget(start_);
     side->addWidget(baseline_);
@@ -112,10 +96,10 @@ TrainingView::TrainingView(QWidget* parent) : QWidget(parent) {
     side->addWidget(resume_);
     side->addWidget(open_);
     side->addWidget(status_);
-    side->addStretch(1);
     auto* sideBox = new QWidget(this);
     sideBox->setLayout(side);
-    sideBox->setMaximumWidth(300);
+    sideBox->setMinimumWidth(300);
+    sideBox->setMaximumWidth(360);
     auto* grid = new QGridLayout;
     grid->addWidget(loss_, 0, 0);
     grid->addWidget(top1_, 0, 1);
@@ -185,14 +169,11 @@ void TrainingView::setSelection(const std::vector<int>& blocks) {
                                       : "Dilute blocks: " + s.join(", "));
 }
 
+void TrainingView::setModel(const QString& model) { form_->setModel(model); }
+
 train::TrainOptions TrainingView::options() const {
     train::TrainOptions o;
-    o.epochs = epochs_->value();
-    o.batch = batch_->value();
-    o.lr = lr_box_->value();
-    o.warmup_epochs = std::min(1.0, o.epochs * 0.1);
-    o.schedule.shape = decayShape_->currentText().toStdString();
-    o.schedule.end = decayEnd_->value();
+    form_->store(o);
     o.out_dir = runDir().toStdString();
     QStringList s;
     for (int b : selection_) s << QString::number(b);
@@ -231,6 +212,8 @@ void TrainingView::ensureLambdaGraphs(const std::vector<int>& blocks) {
         g->setName(QString("block %1").arg(blocks[i]));
         g->setPen(QPen(QColor(seriesColor(int(i) + 1)), 2));
     }
+    if (!blocks.empty()) showLegendBelow(lambda_);  // moved under the axes the first time
+    else lambda_->legend->setVisible(false);
 }
 
 void TrainingView::addStep(const train::StepEvent& e) { pending_.steps.push_back(e); }

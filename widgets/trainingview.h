@@ -20,6 +20,10 @@ class QLabel;
 class QPushButton;
 class QComboBox;
 
+namespace dilute::gui {
+class OptionForm;
+}
+
 namespace dilute::train {
 class MetricsFollower;
 }
@@ -33,6 +37,9 @@ public:
     ~TrainingView() override;
 
     void setSelection(const std::vector<int>& blocks);
+    /// The project's model changed: the options the user has not edited take its recipe.
+    void setModel(const QString& model);
+    OptionForm* optionForm() const { return form_; }
     std::vector<int> selection() const { return selection_; }
     /// The options from the controls (model, data and device are filled in by the window).
     train::TrainOptions options() const;
@@ -76,9 +83,8 @@ private:
 
     std::vector<int> selection_;
     QCustomPlot *loss_, *top1_, *lambda_, *lr_, *speed_;
-    QSpinBox *epochs_, *batch_, *processes_;
-    QDoubleSpinBox *lr_box_, *decayEnd_;
-    QComboBox* decayShape_;
+    QSpinBox* processes_;
+    OptionForm* form_;  // generated from the option table the CLI's train options come from
     QLineEdit* runDir_;
     QLabel *selLabel_, *status_;
     QPushButton *start_, *baseline_, *cancel_, *resume_, *open_;

@@ -2,6 +2,8 @@
 #include <cstdio>
 #include <memory>
 #include <thread>
+#include <type_traits>
+#include <variant>
 
 #include "cli/commands.h"
 #include "cli/progress.h"
@@ -9,49 +11,28 @@
 #include "dist/launch.h"
 #include "model/preset.h"
 #include "util/files.h"
+#include "train/optiontable.h"
 #include "train/trainer.h"
 
 namespace dilute::cli {
 
 void bindTrainOptions(CLI::App& app, train::TrainOptions& o) {
-    app.add_option("--model,-m", o.model, "Preset (train from scratch) or safetensors file (fine-tune)");
-    app.add_option("--arch", o.arch, "Preset describing a timm file without Dilute metadata");
-    app.add_option("--data,-d", o.data, "Dataset URI (default: the preset's own)");
-    app.add_option("--out,-o", o.out_dir, "Run folder (config.json, metrics.jsonl, checkpoints/, final.safetensors)");
-    app.add_option("--select,-s", o.select,
-                   "Blocks to dilute: 0,2,4 | nose:K | nose-abs:K | random:K | lowest:K | first:K | analysis.json");
-    app.add_option("--epochs,-e", o.epochs, "Epochs (default by preset)");
-    app.add_option("--batch,-b", o.batch, "Batch size per process (default by preset); global batch = batch x processes");
-    app.add_option("--lr", o.lr, "Peak learning rate, AdamW (default by preset)");
-    app.add_option("--min-lr", o.min_lr, "Final learning rate of the cosine schedule")->capture_default_str();
-    app.add_option("--weight-decay", o.weight_decay, "AdamW weight decay (not on norms, biases, pos_embed, cls_token)")
-        ->capture_default_str();
-    app.add_option("--warmup", o.warmup_epochs, "Linear warm-up, epochs (default by preset)");
-    app.add_option("--label-smoothing", o.label_smoothing, "Label smoothing")->capture_default_str();
-    app.add_option("--mixup", o.mixup, "Mixup alpha (0 = off)");
-    app.add_option("--cutmix", o.cutmix, "CutMix alpha (0 = off)");
-    app.add_option("--drop-path", o.drop_path, "Stochastic depth rate (default by preset)");
-    app.add_option("--clip-grad", o.clip_grad, "Max gradient norm (0 = off)")->capture_default_str();
-    app.add_option("--augment", o.augment, "none | flip | rrc+flip | default")->capture_default_str();
-    app.add_option("--seed", o.seed, "Seed (data order, init, augmentation, drop-path)")->capture_default_str();
-    app.add_option("--device", o.device, "auto | cpu | cuda | cuda:N")->capture_default_str();
-    app.add_option("--amp", o.amp, "auto | off | bf16 | fp16 (CUDA only)")->capture_default_str();
-    app.add_option("--workers", o.workers, "Loader threads")->capture_default_str();
-    app.add_option("--train-limit", o.train_limit, "Use only the first N training images");
-    app.add_option("--test-limit", o.test_limit, "Evaluate on the first N test images");
-    app.add_option("--calib", o.calib, "Calibration images for an on-the-spot selector")->capture_default_str();
-    app.add_option("--decay", o.schedule.shape, "Lambda decay shape: linear | cosine")->capture_default_str();
-    app.add_option("--decay-unit", o.schedule.unit, "Unit of --decay-start/--decay-end: epochs | steps")
-        ->capture_default_str();
-    app.add_option("--decay-start", o.schedule.start, "Lambda stays 1 until here")->capture_default_str();
-    app.add_option("--decay-end", o.schedule.end, "Lambda reaches 0 here (-1: 3/4 of the run)")->capture_default_str();
-    app.add_flag("!--per-epoch", o.schedule.per_step, "Update lambda at epoch boundaries only (the authors' code)");
-    app.add_flag("--overwrite", o.overwrite, "Replace the run already in --out (it is removed first; never mixed)");
-    app.add_option("--stop-at-step", o.stop_at_step,
-                   "Stop cleanly after this many global steps (checkpoint written); continue with --resume");
-    app.add_option("--dist-timeout", o.dist_timeout,
-                   "Seconds a data-parallel process waits for the others (rendezvous, collectives)")
-        ->capture_default_str();
+    // Generated from the one option table the workbench's form is generated from as well.
+    for (const auto& spec : train::trainOptionTable()) {
+        std::visit(
+            [&](auto* field) {
+                using T = std::remove_pointer_t<decltype(field)>;
+                if constexpr (std::is_same_v<T, bool>) {
+                    app.add_flag(spec.flags, *field, spec.help);
+                } else {
+                    auto* opt = app.add_option(spec.flags, *field, spec.help);
+                    if (!spec.recipe) opt->capture_default_str();  // recipe options: "default by preset"
+                    if (spec.lo != spec.hi) opt->check(CLI::Range(spec.lo, spec.hi));
+                    if (!spec.choices.empty()) opt->check(CLI::IsMember(spec.choices));
+                }
+            },
+            spec.field(o));
+    }
 }
 
 namespace {
@@ -86,22 +67,23 @@ Runner addTrain(CLI::App& app, Common& common) {
                    "Train on N local processes (data-parallel over c10d/Gloo, like torchrun --standalone)")
         ->capture_default_str()
         ->check(CLI::Range(1, 256));
+    auto printConfig = std::make_shared<bool>(false);
+    app.add_flag("--print-config", *printConfig,
+                 "Print the options this run would use (after the preset recipe) as JSON and exit");
     app.parse_complete_callback([o, &app, config]() {
         if (!config->empty()) return;  // the file's values stand for everything not given
-        // Preset defaults for everything the user did not set.
-        train::TrainOptions d;
-        train::applyPresetDefaults(d, o->model);
-        auto unset = [&](const char* name) { return app.get_option(name)->count() == 0; };
-        if (unset("--epochs")) o->epochs = d.epochs;
-        if (unset("--batch")) o->batch = d.batch;
-        if (unset("--lr")) o->lr = d.lr;
-        if (unset("--warmup")) o->warmup_epochs = d.warmup_epochs;
-        if (unset("--drop-path")) o->drop_path = d.drop_path;
-        if (unset("--mixup")) o->mixup = d.mixup;
-        if (unset("--cutmix")) o->cutmix = d.cutmix;
+        // The preset recipe for everything the user did not set (the workbench does the same).
+        train::applyRecipe(*o, o->model, [&](const train::OptionSpec& s) {
+            const auto comma = s.flags.find(',');
+            return app.get_option(s.flags.substr(0, comma))->count() > 0;
+        });
     });
-    return [o, resumeDir, nproc, configError, &common]() {
+    return [o, resumeDir, nproc, configError, printConfig, &common]() {
         if (!configError->empty()) throw Error(*configError);
+        if (*printConfig) {
+            std::printf("%s\n", o->toJson().c_str());
+            return 0;
+        }
         const auto launch = dist::detectLaunch();
         if (*nproc > 1) {
             if (launch.distributed())

@@ -38,8 +38,9 @@ TEST(Cli, HelpIsCompleteForEverySubcommand) {
     }
     // Errors name the input and carry no LibTorch backtrace.
     auto bad = run("train -m vit_nano_patch7_28 --epochs 1000000000 -o /tmp/never-created");
-    EXPECT_EQ(bad.rc, 1);
-    EXPECT_NE(bad.text.find("epochs 1000000000 must be in [1, 100000]"), std::string::npos) << bad.text;
+    EXPECT_NE(bad.rc, 0);
+    EXPECT_NE(bad.text.find("--epochs"), std::string::npos) << bad.text;
+    EXPECT_NE(bad.text.find("1000000000"), std::string::npos) << bad.text;
     EXPECT_EQ(bad.text.find("Exception raised from"), std::string::npos) << bad.text;
     EXPECT_NE(run("train --help").text.find("--decay-end"), std::string::npos);
     EXPECT_NE(run("analyze --help").text.find("--pairwise"), std::string::npos);

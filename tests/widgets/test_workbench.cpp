@@ -2,7 +2,12 @@
 #include <QApplication>
 #include <QDir>
 #include <QFile>
+#include <QProcess>
+#include <QRegularExpression>
 #include <QSignalSpy>
+#include <QLineEdit>
+#include <QSpinBox>
+#include <QVBoxLayout>
 #include <QTableWidget>
 #include <QTemporaryDir>
 #include <QtTest>
@@ -13,9 +18,11 @@
 #include "exportview.h"
 #include "jobrunner.h"
 #include "mainwindow.h"
+#include "optionform.h"
 #include "projectpanel.h"
 #include "runsview.h"
 #include "trainingview.h"
+#include "train/optiontable.h"
 #include "util/runtime.h"
 
 using namespace dilute;
@@ -114,17 +121,26 @@ private Q_SLOTS:
     }
 
     void analysisViewEmptyStatePartialResultsAndKeyboard() {
-        AnalysisView v;
-        v.resize(1200, 700);
-        v.show();
-        QVERIFY(QTest::qWaitForWindowExposed(&v));
+        QWidget host;  // the focus goes to another widget first, as in the main window
+        auto* other = new QLineEdit(&host);
+        auto* lay = new QVBoxLayout(&host);
+        lay->addWidget(other);
+        auto* view = new AnalysisView(&host);
+        lay->addWidget(view);
+        auto& v = *view;
+        host.resize(1200, 760);
+        host.show();
+        other->setFocus();
+        QVERIFY(QTest::qWaitForWindowExposed(&host));
         auto texts = [](QCustomPlot* p) {
             QStringList out;
             for (int i = 0; i < p->itemCount(); ++i)
                 if (auto* t = qobject_cast<QCPItemText*>(p->item(i))) out << t->text();
             return out.join("|");
         };
-        // Before any analysis: no colour map drawn, a message saying what to do in every plot.
+        // Before any analysis: no colour map drawn, a message saying what to do in every plot
+        // (without the heatmap ever having had the focus).
+        QVERIFY(!v.heatmapPlot()->hasFocus());
         QVERIFY(!v.heatmapPlot()->plottable(0)->visible());
         for (auto* p : v.plots()) QVERIFY2(texts(p).contains("No analysis yet"), qPrintable(texts(p)));
         // A partial result (the profile only): heatmap and entropy drawn, T says it is coming.
@@ -415,6 +431,64 @@ private Q_SLOTS:
         emit t->cellDoubleClicked(0, 0);
         QCOMPARE(open.size(), 1);
         QCOMPARE(open.at(0).at(0).toString(), tmp.filePath("nose"));
+    }
+
+    void trainingFormAndCliComeFromOneOptionTable() {
+        if (CliJob::program().isEmpty()) QSKIP("the dilute CLI is not built");
+        auto cli = [](const QStringList& args) {
+            QProcess p;
+            p.setProcessChannelMode(QProcess::MergedChannels);
+            p.start(CliJob::program(), args);
+            p.waitForFinished(60000);
+            return QString::fromUtf8(p.readAll());
+        };
+        const QString help = cli({"train", "--help"});
+        OptionForm form;
+        // Every option of the table is in the CLI; the GUI shows it unless it is CLI-only, with a reason.
+        for (const auto& spec : train::trainOptionTable()) {
+            QString flag = QString::fromStdString(spec.flags).section(',', 0, 0);
+            flag.remove('!');
+            QVERIFY2(help.contains(flag), qPrintable(flag));
+            const QString name = QString::fromStdString(spec.name);
+            if (spec.cliOnly.empty()) QVERIFY2(form.editor(name), qPrintable(name));
+            else QVERIFY2(!form.editor(name) && spec.cliOnly.size() > 15, qPrintable(name));
+        }
+        // ...and the CLI has no training option outside the table (only the job's own controls).
+        const QStringList own = {"--help", "--threads", "--max-image-pixels", "--verbose", "--resume", "--config",
+                                 "--nproc", "--print-config"};
+        // Option names at the start of help lines ("  -e,--epochs ...", "  --lr ...").
+        QRegularExpression re("^\\s+(?:-[a-zA-Z],)?(--[a-z][a-z0-9-]+)", QRegularExpression::MultilineOption);
+        for (auto it = re.globalMatch(help); it.hasNext();) {
+            const QString f = it.next().captured(1);
+            bool known = own.contains(f);
+            for (const auto& spec : train::trainOptionTable())
+                known = known || QString::fromStdString(spec.flags).remove('!').split(',').contains(f);
+            QVERIFY2(known, qPrintable(f + " is bound outside the option table"));
+        }
+        // The same defaults: the GUI form after a model change equals the CLI's resolved options
+        // (preset recipe included) for a small preset and a DeiT.
+        for (const char* model : {"vit_nano_patch7_28", "deit_tiny_patch16_224"}) {
+            const QString printed = cli({"train", "-m", model, "--print-config"});
+            const auto fromCli = train::TrainOptions::fromJson(printed.toStdString());
+            TrainingView v;
+            v.setModel(model);
+            const auto fromGui = v.options();
+            for (const auto& spec : train::trainOptionTable()) {
+                if (!spec.cliOnly.empty()) continue;
+                QCOMPARE(QString::fromStdString(train::optionText(spec, fromGui)),
+                         QString::fromStdString(train::optionText(spec, fromCli)));
+            }
+        }
+        // What the user edited survives a model change; the rest follows the new model's recipe.
+        TrainingView v;
+        v.setModel("vit_nano_patch7_28");
+        auto* epochs = qobject_cast<QSpinBox*>(v.optionForm()->editor("epochs"));
+        QVERIFY(epochs);
+        epochs->setValue(7);
+        v.setModel("deit_tiny_patch16_224");
+        QCOMPARE(v.options().epochs, 7);
+        QCOMPARE(v.options().batch, 64);  // the DeiT recipe
+        QVERIFY(v.optionForm()->editor("lr")->toolTip().contains("--lr"));
     }
 
     void multiProcessTrainingRunsTheCliAndFollowsIt() {

@@ -1,0 +1,179 @@
+#include "optionform.h"
+
+#include <QCheckBox>
+#include <QComboBox>
+#include <QDoubleValidator>
+#include <QLocale>
+#include <QFormLayout>
+#include <QGroupBox>
+#include <QLineEdit>
+#include <QRegularExpressionValidator>
+#include <QSpinBox>
+#include <QVBoxLayout>
+
+#include <climits>
+#include <cmath>
+#include <type_traits>
+#include <variant>
+
+#include "train/optiontable.h"
+
+namespace dilute::gui {
+
+OptionForm::OptionForm(QWidget* parent) : QWidget(parent) {
+    auto* lay = new QVBoxLayout(this);
+    lay->setContentsMargins(0, 0, 0, 0);
+    QMap<QString, QFormLayout*> groups;
+    train::TrainOptions defaults;
+    for (const auto& spec : train::trainOptionTable()) {
+        if (!spec.cliOnly.empty()) continue;
+        const QString group = QString::fromStdString(spec.group);
+        if (!groups.contains(group)) {
+            auto* box = new QGroupBox(tr(spec.group.c_str()), this);
+            groups[group] = new QFormLayout(box);
+            groups[group]->setFieldGrowthPolicy(QFormLayout::AllNonFixedFieldsGrow);
+            groups[group]->setContentsMargins(4, 4, 4, 4);
+            lay->addWidget(box);
+        }
+        QWidget* ed = nullptr;
+        std::visit(
+            [&](auto* field) {
+                using T = std::remove_pointer_t<decltype(field)>;
+                if constexpr (std::is_same_v<T, bool>) {
+                    auto* c = new QCheckBox(this);
+                    connect(c, &QCheckBox::toggled, this, [this, spec] {
+                        if (!loading_) edited_.insert(QString::fromStdString(spec.name)), Q_EMIT changed();
+                    });
+                    ed = c;
+                } else if constexpr (std::is_same_v<T, std::string>) {
+                    if (!spec.choices.empty()) {
+                        auto* c = new QComboBox(this);
+                        for (const auto& ch : spec.choices) c->addItem(QString::fromStdString(ch));
+                        connect(c, &QComboBox::currentTextChanged, this, [this, spec] {
+                            if (!loading_) edited_.insert(QString::fromStdString(spec.name)), Q_EMIT changed();
+                        });
+                        ed = c;
+                    } else {
+                        auto* e = new QLineEdit(this);
+                        connect(e, &QLineEdit::textEdited, this, [this, spec] {
+                            edited_.insert(QString::fromStdString(spec.name));
+                            Q_EMIT changed();
+                        });
+                        ed = e;
+                    }
+                } else if constexpr (std::is_same_v<T, double>) {
+                    // A line edit, so 1e-05 reads as 1e-05 (a spin box would show 0.0000100).
+                    auto* e = new QLineEdit(this);
+                    auto* v = new QDoubleValidator(spec.lo, spec.hi, 12, e);
+                    v->setNotation(QDoubleValidator::ScientificNotation);
+                    v->setLocale(QLocale::c());
+                    e->setValidator(v);
+                    connect(e, &QLineEdit::textEdited, this, [this, spec] {
+                        edited_.insert(QString::fromStdString(spec.name));
+                        Q_EMIT changed();
+                    });
+                    ed = e;
+                } else if (spec.hi <= INT_MAX && spec.lo >= INT_MIN) {
+                    auto* sp = new QSpinBox(this);
+                    sp->setRange(int(spec.lo), int(spec.hi));
+                    if (spec.lo == 0 && (spec.name == "train_limit" || spec.name == "test_limit"))
+                        sp->setSpecialValueText(tr("all"));
+                    connect(sp, &QSpinBox::valueChanged, this, [this, spec] {
+                        if (!loading_) edited_.insert(QString::fromStdString(spec.name)), Q_EMIT changed();
+                    });
+                    ed = sp;
+                } else {  // whole numbers past int: digits in a line edit
+                    auto* e = new QLineEdit(this);
+                    e->setValidator(new QRegularExpressionValidator(QRegularExpression(spec.lo < 0 ? "-?[0-9]{1,19}" : "[0-9]{1,19}"), e));
+                    connect(e, &QLineEdit::textEdited, this, [this, spec] {
+                        edited_.insert(QString::fromStdString(spec.name));
+                        Q_EMIT changed();
+                    });
+                    ed = e;
+                }
+            },
+            spec.field(defaults));
+        ed->setObjectName(QString::fromStdString(spec.name));
+        // The side panel is narrow: editors take the width there is instead of their (wide) hint.
+        ed->setMinimumWidth(60);
+        ed->setSizePolicy(QSizePolicy::Ignored, ed->sizePolicy().verticalPolicy());
+        const QString flag = QString::fromStdString(spec.flags.substr(0, spec.flags.find(',')));
+        // "!--per-epoch": a CLI flag that clears the field the box shows checked.
+        ed->setToolTip(flag.startsWith('!') ? tr("Unchecked: %1 (CLI: %2)").arg(tr(spec.help.c_str()), flag.mid(1))
+                                            : tr("%1 (CLI: %2)").arg(tr(spec.help.c_str()), flag));
+        groups[group]->addRow(tr(spec.label.c_str()), ed);
+        editors_.append({QString::fromStdString(spec.name), ed});
+    }
+    load(defaults);
+}
+
+QWidget* OptionForm::editor(const QString& name) const {
+    for (const auto& [n, w] : editors_)
+        if (n == name) return w;
+    return nullptr;
+}
+
+QStringList OptionForm::names() const {
+    QStringList out;
+    for (const auto& e : editors_) out << e.first;
+    return out;
+}
+
+void OptionForm::load(const train::TrainOptions& o) {
+    loading_ = true;
+    auto copy = o;
+    for (const auto& [name, ed] : editors_) {
+        const auto* spec = train::findTrainOption(name.toStdString());
+        std::visit(
+            [&, ed = ed](auto* field) {
+                using T = std::remove_pointer_t<decltype(field)>;
+                if constexpr (std::is_same_v<T, bool>) {
+                    static_cast<QCheckBox*>(ed)->setChecked(*field);
+                } else if constexpr (std::is_same_v<T, std::string>) {
+                    if (auto* c = qobject_cast<QComboBox*>(ed)) c->setCurrentText(QString::fromStdString(*field));
+                    else static_cast<QLineEdit*>(ed)->setText(QString::fromStdString(*field));
+                } else if constexpr (std::is_same_v<T, double>) {
+                    static_cast<QLineEdit*>(ed)->setText(QString::fromStdString(train::optionText(*spec, o)));
+                } else {
+                    if (auto* sp = qobject_cast<QSpinBox*>(ed)) sp->setValue(int(*field));
+                    else static_cast<QLineEdit*>(ed)->setText(QString::number(*field));
+                }
+            },
+            spec->field(copy));
+    }
+    loading_ = false;
+}
+
+void OptionForm::store(train::TrainOptions& o) const {
+    for (const auto& [name, ed] : editors_) {
+        const auto* spec = train::findTrainOption(name.toStdString());
+        std::visit(
+            [&, ed = ed](auto* field) {
+                using T = std::remove_pointer_t<decltype(field)>;
+                if constexpr (std::is_same_v<T, bool>) {
+                    *field = static_cast<QCheckBox*>(ed)->isChecked();
+                } else if constexpr (std::is_same_v<T, std::string>) {
+                    if (auto* c = qobject_cast<QComboBox*>(ed)) *field = c->currentText().toStdString();
+                    else *field = static_cast<QLineEdit*>(ed)->text().toStdString();
+                } else if constexpr (std::is_same_v<T, double>) {
+                    bool ok = false;
+                    const double v = QLocale::c().toDouble(static_cast<QLineEdit*>(ed)->text().trimmed(), &ok);
+                    if (ok) *field = v;  // an unfinished entry keeps the value it had
+                } else {
+                    if (auto* sp = qobject_cast<QSpinBox*>(ed)) *field = static_cast<T>(sp->value());
+                    else *field = static_cast<T>(static_cast<QLineEdit*>(ed)->text().toLongLong());
+                }
+            },
+            spec->field(o));
+    }
+}
+
+void OptionForm::setModel(const QString& model) {
+    train::TrainOptions o;
+    store(o);
+    train::applyRecipe(o, model.toStdString(),
+                       [this](const train::OptionSpec& s) { return edited_.contains(QString::fromStdString(s.name)); });
+    load(o);
+}
+
+}  // namespace dilute::gui
