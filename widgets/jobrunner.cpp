@@ -11,6 +11,7 @@
 // LibTorch has members called slots(): hide Qt's keyword macro while its headers are read.
 #undef slots
 #include "analysis/job.h"
+#include "bench/measure.h"
 #include "bench/bench.h"
 #include "data/loader.h"
 #include "io/export.h"
@@ -74,44 +75,30 @@ void Worker::resume(QString runDir) {
     guarded([&] { Q_EMIT trainDone(train::resume(runDir.toStdString(), observerFor(this), cancel_)); });
 }
 
-void Worker::exportAndBench(QString input, QString outDir, QString baseline, QString data, int benchBatch) {
+void Worker::exportAndBench(QString input, QString outDir, QString baseline, QString data, QString device,
+                            int benchBatch) {
     guarded([&] {
-        const std::string dir = outDir.toStdString();
-        fs::ensureWritableDir(dir);
-        io::ExportOptions eo;
-        eo.input = input.toStdString();
-        eo.out = fs::join(dir, "pruned.safetensors");
-        eo.torchscript = fs::join(dir, "pruned.pt");
-        Q_EMIT progress({"export", 0, 3});
-        auto er = io::exportPruned(eo);
+        // The core job the demo uses too, on the project's device.
+        bench::MeasureOptions mo;
+        mo.run = input.toStdString();
+        mo.out_dir = outDir.toStdString();
+        mo.baseline = baseline.toStdString();
+        mo.data = data.toStdString();
+        mo.device = device.isEmpty() ? "cpu" : device.toStdString();
+        mo.bench.batch = benchBatch;
+        mo.bench.repeats = 5;
+        mo.bench.latency_runs = 20;
+        mo.bench.rounds = 2;
+        const auto m = bench::exportAndMeasure(
+            mo, [this](const Progress& p) { Q_EMIT progress({QString::fromStdString(p.phase), p.done, p.total}); },
+            cancel_);
         ExportReport rep;
-        rep.pruned_path = QString::fromStdString(eo.out);
-        rep.torchscript_path = QString::fromStdString(eo.torchscript);
-        for (int b : er.removed) rep.removed.push_back(b);
-        rep.max_abs_diff = er.max_abs_diff;
-        auto full = io::openModel(io::weightsOf(baseline.toStdString()));
-        auto pruned = io::openModel(eo.out);
-        // Accuracy of both on (the first 2,000 images of) the test split.
-        const std::string uri = data.isEmpty() ? full->config().default_data : data.toStdString();
-        if (!uri.empty()) {
-            Q_EMIT progress({"evaluate", 1, 3});
-            auto ds = data::limitDataset(data::openDataset(uri, "test"), 2000);
-            data::LoaderOptions lo;
-            lo.batch_size = 256;
-            lo.workers = 1;
-            data::Loader la(ds, data::evalTransform(full->config()), lo);
-            rep.top1_full = train::evaluate(*full, la, "cpu", cancel_).top1;
-            data::Loader lb(ds, data::evalTransform(pruned->config()), lo);
-            rep.top1_pruned = train::evaluate(*pruned, lb, "cpu", cancel_).top1;
-        }
-        cancel_->throwIfCancelled();
-        Q_EMIT progress({"bench", 2, 3});
-        bench::BenchOptions bo;
-        bo.batch = benchBatch;
-        bo.repeats = 5;
-        bo.latency_runs = 20;
-        bo.rounds = 2;
-        auto [a, b] = bench::benchPair(*full, "full", *pruned, "pruned", bo);
+        rep.pruned_path = QString::fromStdString(m.pruned_path);
+        rep.torchscript_path = QString::fromStdString(m.torchscript_path);
+        for (int b : m.exported.removed) rep.removed.push_back(b);
+        rep.max_abs_diff = m.exported.max_abs_diff;
+        if (m.top1_full >= 0) rep.top1_full = m.top1_full;
+        if (m.top1_pruned >= 0) rep.top1_pruned = m.top1_pruned;
         auto side = [](const bench::BenchResult& r) {
             ExportReport::Side s;
             s.params = r.params;
@@ -122,9 +109,8 @@ void Worker::exportAndBench(QString input, QString outDir, QString baseline, QSt
             s.peak_mb = r.peak_mb;
             return s;
         };
-        rep.full = side(a);
-        rep.pruned = side(b);
-        Q_EMIT progress({"bench", 3, 3});
+        rep.full = side(m.full);
+        rep.pruned = side(m.pruned);
         Q_EMIT exportDone(rep);
     });
 }
@@ -155,25 +141,26 @@ void JobRunner::begin() {
 
 void JobRunner::startAnalysis(const analysis::AnalysisOptions& o) {
     begin();
-    QMetaObject::invokeMethod(worker_, "analyze", Qt::QueuedConnection, Q_ARG(dilute::analysis::AnalysisOptions, o));
+    // Functor form: a renamed or re-typed slot is a compile error, not a silent no-op at run time.
+    QMetaObject::invokeMethod(worker_, [w = worker_, o] { w->analyze(o); }, Qt::QueuedConnection);
 }
 
 void JobRunner::startTraining(const train::TrainOptions& o) {
     begin();
-    QMetaObject::invokeMethod(worker_, "train", Qt::QueuedConnection, Q_ARG(dilute::train::TrainOptions, o));
+    QMetaObject::invokeMethod(worker_, [w = worker_, o] { w->train(o); }, Qt::QueuedConnection);
 }
 
 void JobRunner::startResume(const QString& runDir) {
     begin();
-    QMetaObject::invokeMethod(worker_, "resume", Qt::QueuedConnection, Q_ARG(QString, runDir));
+    QMetaObject::invokeMethod(worker_, [w = worker_, runDir] { w->resume(runDir); }, Qt::QueuedConnection);
 }
 
 void JobRunner::startExport(const QString& input, const QString& outDir, const QString& baseline, const QString& data,
-                            int benchBatch) {
+                            const QString& device, int benchBatch) {
     begin();
-    QMetaObject::invokeMethod(worker_, "exportAndBench", Qt::QueuedConnection, Q_ARG(QString, input),
-                              Q_ARG(QString, outDir), Q_ARG(QString, baseline), Q_ARG(QString, data),
-                              Q_ARG(int, benchBatch));
+    QMetaObject::invokeMethod(
+        worker_, [=, w = worker_] { w->exportAndBench(input, outDir, baseline, data, device, benchBatch); },
+        Qt::QueuedConnection);
 }
 
 void JobRunner::cancel() { cancel_.cancel(); }

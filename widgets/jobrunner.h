@@ -24,7 +24,7 @@ public Q_SLOTS:
     void analyze(dilute::analysis::AnalysisOptions o);
     void train(dilute::train::TrainOptions o);
     void resume(QString runDir);
-    void exportAndBench(QString input, QString outDir, QString baseline, QString data, int benchBatch);
+    void exportAndBench(QString input, QString outDir, QString baseline, QString data, QString device, int benchBatch);
 
 Q_SIGNALS:
     void progress(dilute::gui::JobProgress p);
@@ -59,7 +59,7 @@ public:
     void startTraining(const train::TrainOptions& o);
     void startResume(const QString& runDir);
     void startExport(const QString& input, const QString& outDir, const QString& baseline, const QString& data,
-                     int benchBatch = 64);
+                     const QString& device = "cpu", int benchBatch = 64);
     void cancel();
     /// Cancels and blocks until the worker has returned (used when the window closes).
     void cancelAndWait(int timeoutMs = 60000);

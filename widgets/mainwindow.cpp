@@ -137,7 +137,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
         else runs_->refresh();
     });
     connect(export_, &ExportView::exportRequested, this, [this](QString run, QString out, QString base) {
-        runner_->startExport(run, out, base.isEmpty() ? project_->model() : base, project_->data());
+        runner_->startExport(run, out, base.isEmpty() ? project_->model() : base, project_->data(), project_->device());
     });
     wireWorker();
     loadSettings();

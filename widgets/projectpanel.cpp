@@ -7,12 +7,17 @@
 #include <QHBoxLayout>
 #include <QImage>
 #include <QLabel>
+#include <QThreadPool>
+#include <QPointer>
 #include <QLineEdit>
 #include <QPixmap>
 #include <QPushButton>
 #include <QSpinBox>
 #include <QThread>
 #include <QVBoxLayout>
+
+#include <memory>
+#include <vector>
 
 #include "data/dataset.h"
 #include "model/preset.h"
@@ -93,46 +98,102 @@ void ProjectPanel::setData(const QString& uri) {
     Q_EMIT changed();
 }
 
-int ProjectPanel::refreshPreview() {
+// What the preview shows, read on a pool thread: opening a large folder dataset scans it.
+struct PreviewData {
+    struct Item {
+        QImage image;  // null: undecodable (see error)
+        QString label, error;
+    };
+    QString describe, error;
+    std::vector<Item> items;
+};
+
+namespace {
+PreviewData loadPreview(const std::string& uri) {
+    PreviewData out;
+    try {
+        auto ds = data::openDataset(uri, "test");
+        out.describe = QString::fromStdString(ds->describe());
+        const auto names = ds->classNames();
+        const size_t n = std::min<size_t>(8, ds->size());
+        for (size_t i = 0; i < n; ++i) {
+            PreviewData::Item it;
+            try {
+                const auto im = ds->image(i);
+                const QImage q(im.pixels.data(), im.width, im.height, im.width * im.channels,
+                               im.channels == 1 ? QImage::Format_Grayscale8
+                                                : (im.bgr ? QImage::Format_BGR888 : QImage::Format_RGB888));
+                it.image = q.scaled(56, 56, Qt::KeepAspectRatio, Qt::SmoothTransformation).copy();
+            } catch (const Error& e) {  // one bad file: the loader will skip it, the preview says so
+                it.error = QString::fromStdString(e.what());
+            }
+            it.label = QString::fromStdString(names[size_t(ds->label(i))]);
+            out.items.push_back(std::move(it));
+        }
+    } catch (const std::exception& e) {
+        out.error = QString::fromStdString(e.what());
+    }
+    return out;
+}
+}  // namespace
+
+void ProjectPanel::refreshPreview() {
+    const int generation = ++previewGeneration_;
+    shown_ = -1;
+    dataInfo_->setText(tr("loading %1 ...").arg(data()));
+    QPointer<ProjectPanel> self(this);
+    const std::string uri = data().toStdString();
+    QThreadPool::globalInstance()->start([self, uri, generation] {
+        auto preview = std::make_shared<PreviewData>(loadPreview(uri));
+        if (!self) return;
+        QMetaObject::invokeMethod(
+            self.data(),
+            [self, preview, generation] {
+                // A newer request (the data changed again) wins; this one is dropped.
+                if (self && generation == self->previewGeneration_) self->showPreview(*preview);
+            },
+            Qt::QueuedConnection);
+    });
+}
+
+void ProjectPanel::showPreview(const PreviewData& preview) {
     while (auto* item = grid_->takeAt(0)) {
         delete item->widget();
         delete item;
     }
-    try {
-        auto ds = data::openDataset(data().toStdString(), "test");
-        dataInfo_->setText(QString::fromStdString(ds->describe()));
-        const auto names = ds->classNames();
-        const int n = int(std::min<size_t>(8, ds->size()));
-        for (int i = 0; i < n; ++i) {
-            auto* pic = new QLabel(this);
-            pic->setAlignment(Qt::AlignCenter);
-            try {
-                const auto im = ds->image(size_t(i));
-                QImage q(im.pixels.data(), im.width, im.height, im.width * im.channels,
-                         im.channels == 1 ? QImage::Format_Grayscale8 : (im.bgr ? QImage::Format_BGR888 : QImage::Format_RGB888));
-                pic->setPixmap(QPixmap::fromImage(q.copy()).scaled(56, 56, Qt::KeepAspectRatio, Qt::SmoothTransformation));
-            } catch (const Error& e) {  // one bad file: the loader will skip it, the preview says so
-                pic->setText("undecodable");
-                pic->setMinimumSize(56, 56);
-                pic->setToolTip(QString::fromStdString(e.what()));
-            }
-            auto* lab = new QLabel(QString::fromStdString(names[size_t(ds->label(size_t(i)))]), this);
-            lab->setAlignment(Qt::AlignCenter);
-            QFont f = lab->font();
-            f.setPointSizeF(f.pointSizeF() * 0.85);
-            lab->setFont(f);
-            auto* cell = new QWidget(this);
-            auto* cv = new QVBoxLayout(cell);
-            cv->setContentsMargins(0, 0, 0, 0);
-            cv->addWidget(pic);
-            cv->addWidget(lab);
-            grid_->addWidget(cell, i / 4, i % 4);
-        }
-        return n;
-    } catch (const std::exception& e) {
-        dataInfo_->setText(QString("<span style='color:#b00'>%1</span>").arg(QString::fromStdString(e.what()).toHtmlEscaped()));
-        return 0;
+    if (!preview.error.isEmpty()) {
+        dataInfo_->setText(QString("<span style='color:#b00'>%1</span>").arg(preview.error.toHtmlEscaped()));
+        shown_ = 0;
+        Q_EMIT previewReady(0);
+        return;
     }
+    dataInfo_->setText(preview.describe);
+    int i = 0;
+    for (const auto& it : preview.items) {
+        auto* pic = new QLabel(this);
+        pic->setAlignment(Qt::AlignCenter);
+        if (it.image.isNull()) {
+            pic->setText(tr("undecodable"));
+            pic->setMinimumSize(56, 56);
+            pic->setToolTip(it.error);
+        } else {
+            pic->setPixmap(QPixmap::fromImage(it.image));
+        }
+        auto* lab = new QLabel(it.label, this);
+        lab->setAlignment(Qt::AlignCenter);
+        QFont f = lab->font();
+        f.setPointSizeF(f.pointSizeF() * 0.85);
+        lab->setFont(f);
+        auto* cell = new QWidget(this);
+        auto* cv = new QVBoxLayout(cell);
+        cv->setContentsMargins(0, 0, 0, 0);
+        cv->addWidget(pic);
+        cv->addWidget(lab);
+        grid_->addWidget(cell, i / 4, i % 4);
+        ++i;
+    }
+    shown_ = i;
+    Q_EMIT previewReady(i);
 }
 
 }  // namespace dilute::gui

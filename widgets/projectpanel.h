@@ -1,6 +1,6 @@
 #pragma once
 // The project side: model (preset or weights file), data (dataset URI with a browse button and
-// a preview grid of a few images with their labels), device and threads.
+// a preview grid of a few images with their labels, loaded off the GUI thread), device and threads.
 #include <QWidget>
 
 class QComboBox;
@@ -10,6 +10,8 @@ class QLineEdit;
 class QSpinBox;
 
 namespace dilute::gui {
+
+struct PreviewData;
 
 class ProjectPanel : public QWidget {
     Q_OBJECT
@@ -21,12 +23,16 @@ public:
     int threads() const;
     void setModel(const QString& m);
     void setData(const QString& uri);
-    /// Reloads the preview grid; returns the number of images shown.
-    int refreshPreview();
+    /// Reloads the preview grid off the GUI thread (a large folder dataset takes a while to
+    /// scan); previewReady(n) says when it is shown. A newer request replaces an older one.
+    void refreshPreview();
+    /// Images in the preview grid now; -1 while a preview is loading.
+    int previewCount() const { return shown_; }
 
 Q_SIGNALS:
     void changed();
     void threadsChanged(int threads);
+    void previewReady(int images);
 
 private:
     QComboBox *model_, *device_;
@@ -34,6 +40,8 @@ private:
     QSpinBox* threads_;
     QLabel* dataInfo_;
     QGridLayout* grid_;
+    int previewGeneration_ = 0, shown_ = -1;
+    void showPreview(const PreviewData& preview);
 };
 
 }  // namespace dilute::gui

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "analysis/job.h"
+#include "bench/measure.h"
 #include "io/export.h"
 #include "io/weights.h"
 #include "model/preset.h"
@@ -179,25 +180,23 @@ DemoResult runDemo(const DemoOptions& o, const DemoObserver& obs, const CancelTo
         r.random_blocks = rs.blocks;
     }
 
-    stage("export: removing attention, folding, TorchScript");
-    io::ExportOptions eo;
-    eo.input = nose.out_dir;
-    eo.out = fs::join(opt.out_dir, "pruned.safetensors");
-    eo.torchscript = fs::join(opt.out_dir, "pruned.pt");
-    io::exportPruned(eo);
-
-    stage("bench: full vs pruned");
-    auto full = io::openModel(fs::join(base.out_dir, "final.safetensors"));
-    auto pruned = io::openModel(eo.out);
-    bench::BenchOptions bo;
-    bo.batch = kBenchBatch;
-    bo.device = opt.device;
+    stage("export: removing attention, folding, TorchScript; bench: full vs pruned");
+    // The same core job as the workbench's Export view (accuracy comes from the runs above).
+    bench::MeasureOptions mo;
+    mo.run = nose.out_dir;
+    mo.out_dir = opt.out_dir;
+    mo.baseline = base.out_dir;
+    mo.device = opt.device;
+    mo.eval_images = 0;
+    mo.bench.batch = kBenchBatch;
     // Quick mode keeps the alternation (3 rounds): with one round, drift on a busy machine could
     // show the pruned model slower than the full one. The bench costs seconds at the demo's size.
-    bo.repeats = opt.quick ? 5 : 7;
-    bo.rounds = 3;
-    bo.latency_runs = opt.quick ? 30 : 50;
-    std::tie(r.full, r.pruned) = bench::benchPair(*full, "full", *pruned, "pruned", bo);
+    mo.bench.repeats = opt.quick ? 5 : 7;
+    mo.bench.rounds = 3;
+    mo.bench.latency_runs = opt.quick ? 30 : 50;
+    const auto measured = bench::exportAndMeasure(mo, {}, cancel);
+    r.full = measured.full;
+    r.pruned = measured.pruned;
 
     r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     r.report_path = fs::join(opt.out_dir, "report.md");

@@ -51,7 +51,10 @@ std::string resolveDevice(const std::string& spec) {
         if (!torch::cuda::is_available())
             throw Error("device '" + spec + "': CUDA is not available in this build or on this machine");
         if (spec.size() > 5) {
-            const int idx = std::stoi(spec.substr(5));
+            const std::string n = spec.substr(5);
+            if (spec[4] != ':' || n.empty() || n.size() > 4 || n.find_first_not_of("0123456789") != std::string::npos)
+                throw Error("device '" + spec + "': expected cpu, cuda or cuda:N");
+            const int idx = std::stoi(n);
             if (idx < 0 || idx >= static_cast<int>(torch::cuda::device_count()))
                 throw Error("device '" + spec + "': no such CUDA device");
         }

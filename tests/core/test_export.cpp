@@ -3,6 +3,9 @@
 #include <torch/torch.h>
 
 #include "bench/bench.h"
+#include "bench/measure.h"
+
+#include <filesystem>
 #include "io/export.h"
 #include "io/safetensors.h"
 #include "io/weights.h"
@@ -129,4 +132,41 @@ TEST(Bench, MeasuredDeltasEqualAnalyticOnes) {
     EXPECT_NEAR(t.gmac(), 1.08, 0.02 * 1.08);
     EXPECT_NEAR(s.params / 1e6, 19.68, 0.01);
     EXPECT_NEAR(s.gmac(), 4.02, 0.02 * 4.02);
+}
+
+TEST(ExportAndMeasure, OneJobExportsEvaluatesAndBenchesBoth) {
+    if (!dilute::testing::fashionMnistInstalled()) GTEST_SKIP();
+    TempDir d("measure");
+    const auto diluted = dilutedFile(d);
+    bench::MeasureOptions o;
+    o.run = diluted;
+    o.out_dir = d.file("export");
+    o.baseline = diluted;  // the same weights, unpruned: top-1 must match the pruned one exactly
+    o.device = "cpu";
+    o.eval_images = 300;
+    o.bench.batch = 8;
+    o.bench.repeats = 1;
+    o.bench.latency_runs = 2;
+    o.bench.rounds = 1;
+    std::vector<std::string> phases;
+    const auto r = bench::exportAndMeasure(o, [&](const Progress& p) { phases.push_back(p.phase); });
+    EXPECT_EQ(r.exported.removed, (std::vector<int>{1, 3}));
+    EXPECT_TRUE(std::filesystem::exists(r.pruned_path));
+    EXPECT_TRUE(std::filesystem::exists(r.torchscript_path));
+    ASSERT_GE(r.top1_full, 0);
+    EXPECT_NEAR(r.top1_pruned, r.top1_full, 0.34);  // at most one of 300 images may flip on fp rounding
+    EXPECT_LT(r.pruned.params, r.full.params);
+    EXPECT_LT(r.pruned.gmac, r.full.gmac);
+    EXPECT_EQ(phases, (std::vector<std::string>{"export", "evaluate", "bench", "bench"}));
+    // eval_images 0 skips the evaluation (the demo has its own accuracy).
+    o.eval_images = 0;
+    o.out_dir = d.file("export2");
+    EXPECT_EQ(bench::exportAndMeasure(o).top1_full, -1);
+    // A device that is not there is an error before anything is written.
+    o.device = "cuda";
+    o.out_dir = d.file("export3");
+    if (!torch::cuda::is_available()) {
+        EXPECT_THROW(bench::exportAndMeasure(o), std::exception);
+        EXPECT_FALSE(std::filesystem::exists(d.file("export3/pruned.safetensors")));
+    }
 }

@@ -1,0 +1,53 @@
+#include "bench/measure.h"
+
+#include "data/dataset.h"
+#include "data/loader.h"
+#include "data/transforms.h"
+#include "io/weights.h"
+#include "train/evaluate.h"
+#include "util/files.h"
+#include "util/runtime.h"
+
+namespace dilute::bench {
+
+MeasureResult exportAndMeasure(const MeasureOptions& o, const std::function<void(const Progress&)>& progress,
+                               const CancelToken* cancel) {
+    auto step = [&](const char* phase, long long done) {
+        if (progress) progress({phase, done, 3});
+        if (cancel) cancel->throwIfCancelled();
+    };
+    const std::string device = resolveDevice(o.device);
+    fs::ensureWritableDir(o.out_dir);
+    MeasureResult r;
+    io::ExportOptions eo;
+    eo.input = o.run;
+    eo.out = r.pruned_path = fs::join(o.out_dir, "pruned.safetensors");
+    eo.torchscript = r.torchscript_path = fs::join(o.out_dir, "pruned.pt");
+    step("export", 0);
+    r.exported = io::exportPruned(eo);
+    auto full = io::openModel(io::weightsOf(o.baseline));
+    auto pruned = io::openModel(eo.out);
+    const std::string uri = o.data.empty() ? full->config().default_data : o.data;
+    if (o.eval_images > 0 && !uri.empty()) {
+        step("evaluate", 1);
+        auto ds = data::limitDataset(data::openDataset(uri, "test"), o.eval_images);
+        data::LoaderOptions lo;
+        lo.batch_size = 256;
+        lo.workers = 1;
+        lo.pin_memory = device != "cpu";
+        full->to(torch::Device(device));
+        pruned->to(torch::Device(device));
+        data::Loader la(ds, data::evalTransform(full->config()), lo);
+        r.top1_full = train::evaluate(*full, la, device, cancel).top1;
+        data::Loader lb(ds, data::evalTransform(pruned->config()), lo);
+        r.top1_pruned = train::evaluate(*pruned, lb, device, cancel).top1;
+    }
+    step("bench", 2);
+    BenchOptions bo = o.bench;
+    bo.device = device;
+    std::tie(r.full, r.pruned) = benchPair(*full, "full", *pruned, "pruned", bo);
+    if (progress) progress({"bench", 3, 3});
+    return r;
+}
+
+}  // namespace dilute::bench
