@@ -239,7 +239,8 @@ TEST_F(TrainDist, AKilledWorkerStopsTheOthersAndIsNamed) {
         log = slurp(at("k.log"));
         return std::regex_search(log, m, std::regex("pids ([0-9]+) ([0-9]+)"));
     }, 60)) << log;
-    const pid_t rank1 = std::stoi(m[2].str());
+    const std::string rank1Pid = m[2].str();  // m points into `log`, which is reassigned below
+    const pid_t rank1 = std::stoi(rank1Pid);
     ASSERT_TRUE(waitFor([&] { return events(at("k"), "step").size() >= 3; }, 120)) << slurp(at("k.log"));
     ASSERT_EQ(::kill(rank1, SIGKILL), 0);
     const auto killed = std::chrono::steady_clock::now();
@@ -247,6 +248,6 @@ TEST_F(TrainDist, AKilledWorkerStopsTheOthersAndIsNamed) {
     const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - killed).count();
     log = slurp(at("k.log"));
     EXPECT_NE(std::stoi(slurp(at("k.rc"))), 0) << log;
-    EXPECT_NE(log.find("rank 1 (pid " + m[2].str() + ") was killed by signal 9"), std::string::npos) << log;
+    EXPECT_NE(log.find("rank 1 (pid " + rank1Pid + ") was killed by signal 9"), std::string::npos) << log;
     EXPECT_LT(took, 30.0) << log;
 }
