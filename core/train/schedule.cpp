@@ -14,11 +14,6 @@ void DilutionSchedule::validate() const {
     if (end >= 0 && end <= start) throw Error("decay end must come after its start");
 }
 
-long long DilutionSchedule::endStep(long long spe, int total_epochs) const {
-    const double e = end < 0 ? 0.75 * total_epochs : end;
-    return unit == "steps" ? static_cast<long long>(std::ceil(e)) : static_cast<long long>(std::ceil(e * spe));
-}
-
 double DilutionSchedule::lambdaAt(long long step, long long spe, int total_epochs) const {
     const double e = end < 0 ? 0.75 * total_epochs : end;
     double t;  // position in the schedule's unit

@@ -14,8 +14,6 @@ struct DilutionSchedule {
 
     /// lambda at global `step` (0-based) with `steps_per_epoch`, for a run of `total_epochs`.
     double lambdaAt(long long step, long long steps_per_epoch, int total_epochs) const;
-    /// The end of the decay in steps (first step whose lambda is 0).
-    long long endStep(long long steps_per_epoch, int total_epochs) const;
     void validate() const;  // throws dilute::Error
 };
 
