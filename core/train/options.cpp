@@ -113,6 +113,11 @@ void TrainOptions::validate() const {
     if (calib <= 0 || calib > 10000000) throw Error("calibration images must be in [1, 10000000]");
     if (amp != "auto" && amp != "off" && amp != "bf16" && amp != "fp16") throw Error("amp '" + amp + "': expected auto, off, bf16 or fp16");
     schedule.validate();
+    // The automatic end (3/4 of the run) must come after an explicit start, or lambda would
+    // divide by a negative span.
+    if (schedule.end < 0 && schedule.unit == "epochs" && schedule.start >= 0.75 * epochs)
+        throw Error("--decay-start " + std::to_string(schedule.start) + " epochs is not before the automatic end of the "
+                    "decay (3/4 of " + std::to_string(epochs) + " epochs): give --decay-end too");
 }
 
 }  // namespace dilute::train

@@ -247,6 +247,7 @@ TEST(Hostile, TrainingOptionsOutOfRangeAreRefusedWithTheRange) {
         {[](auto& o) { o.calib = 0; }, "calibration images"},
         {[](auto& o) { o.workers = 100000; }, "workers must be in [0, 256]"},
         {[](auto& o) { o.clip_grad = std::nan(""); }, "gradient clipping"},
+        {[](auto& o) { o.schedule.start = 9; }, "--decay-start 9.000000 epochs is not before the automatic end"},
     };
     for (const auto& [edit, expect] : cases) {
         auto o = base();
