@@ -52,6 +52,7 @@ TrainingView::TrainingView(QWidget* parent) : QWidget(parent) {
     top1_->yAxis->setRange(0, 100);
     lr_->yAxis->setNumberFormat("eb");
     lr_->yAxis->setNumberPrecision(1);
+    showEmptyState(true);
 
     form_ = new OptionForm(this);
     processes_ = new QSpinBox(this);
@@ -192,8 +193,16 @@ void TrainingView::setBusy(bool busy) {
     cancel_->setEnabled(busy);
 }
 
+void TrainingView::showEmptyState(bool empty) {
+    for (auto* p : plots()) {
+        p->clearItems();
+        if (empty) emptyStateText(p, tr("No run yet: start training,\nor open a run folder"));
+    }
+}
+
 void TrainingView::clearPlots() {
     pending_ = {};
+    showEmptyState(true);
     epochLine_.clear();
     for (auto* p : {loss_, top1_, lr_, speed_}) p->graph(0)->data()->clear();
     lambda_->clearGraphs();
@@ -221,6 +230,7 @@ void TrainingView::addEpoch(const train::EpochEvent& e) { pending_.epochs.push_b
 
 void TrainingView::flush() {
     if (pending_.steps.empty() && pending_.epochs.empty()) return;
+    if (loss_->itemCount() > 0) showEmptyState(false);  // the first points of a run
     for (const auto& e : pending_.steps) {
         const double x = double(e.step);
         loss_->graph(0)->addData(x, e.loss);

@@ -80,6 +80,7 @@ protected:
 private:
     void redraw();  // rescale and replot (only while visible; hidden views redraw when shown)
     void ensureLambdaGraphs(const std::vector<int>& blocks);
+    void showEmptyState(bool empty);  // a message in every plot until a run's first points
 
     std::vector<int> selection_;
     QCustomPlot *loss_, *top1_, *lambda_, *lr_, *speed_;

@@ -362,9 +362,11 @@ private Q_SLOTS:
         step(2);
         TrainingView v;
         v.show();
+        for (auto* p : v.plots()) QCOMPARE(p->itemCount(), 1);  // the empty-state message, before any run
         QString err;
         QVERIFY2(v.loadRun(dir, &err), qPrintable(err));
         QCOMPARE(v.pointCount(0), 2);
+        for (auto* p : v.plots()) QCOMPARE(p->itemCount(), 0);  // gone with the first points
         QVERIFY(v.following());
         QVERIFY(v.statusText().contains("live"));
         step(3);
