@@ -12,6 +12,7 @@
 #include "io/export.h"
 #include "io/weights.h"
 #include "model/preset.h"
+#include "train/optiontable.h"
 #include "train/trainer.h"
 #include "util/error.h"
 #include "util/files.h"

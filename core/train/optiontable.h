@@ -38,6 +38,9 @@ const std::vector<OptionSpec>& trainOptionTable();
 const OptionSpec* findTrainOption(const std::string& name);
 /// The option's value in `o`, as text (numbers in shortest round-trip form).
 std::string optionText(const OptionSpec& s, const TrainOptions& o);
+/// The preset's recipe (epochs, batch, lr, warm-up, drop-path, mixup/cutmix) applied to `o`;
+/// a weights file (not a preset) leaves `o` as it is.
+void applyPresetDefaults(TrainOptions& o, const std::string& preset);
 /// The options the user did not give take the recipe of `model` (a preset; files keep the
 /// defaults): what the CLI does after parsing and the GUI does when the model changes.
 void applyRecipe(TrainOptions& o, const std::string& model, const std::function<bool(const OptionSpec&)>& given);

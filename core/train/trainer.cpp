@@ -32,26 +32,6 @@ namespace dilute::train {
 using json = nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
-void applyPresetDefaults(TrainOptions& o, const std::string& preset) {
-    if (!model::isPreset(preset)) return;
-    const auto c = model::preset(preset);
-    if (c.img_size >= 64) {  // DeiT recipe (SPEC section 6), scaled to the batch
-        o.batch = 64;
-        o.lr = 5e-4 * o.batch / 512.0;
-        o.epochs = 30;
-        o.warmup_epochs = 5;
-        o.mixup = 0.8;
-        o.cutmix = 1.0;
-    } else {  // small presets: short runs on 28x28 / 32x32 data
-        o.batch = 128;
-        o.lr = 2e-3;
-        o.epochs = 10;
-        o.warmup_epochs = 1;
-        o.drop_path = 0.05;
-        o.label_smoothing = 0.1;
-    }
-}
-
 namespace {
 
 struct AmpGuard {

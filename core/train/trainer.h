@@ -27,7 +27,4 @@ TrainSummary train(const TrainOptions& opts, const TrainObserver& obs = {}, cons
 TrainSummary resume(const std::string& runDir, const TrainObserver& obs = {}, const CancelToken* cancel = nullptr,
                     std::shared_ptr<dist::Group> group = nullptr, long long stopAtStep = -1);
 
-/// Sensible defaults for a preset (epochs, batch, lr, warm-up, augmentation) applied to `o`.
-void applyPresetDefaults(TrainOptions& o, const std::string& preset);
-
 }  // namespace dilute::train
