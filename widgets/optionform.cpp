@@ -36,29 +36,28 @@ OptionForm::OptionForm(QWidget* parent) : QWidget(parent) {
             lay->addWidget(box);
         }
         QWidget* ed = nullptr;
+        // A user's change of this option: kept over the recipe when the model changes.
+        const auto mark = [this, name = QString::fromStdString(spec.name)] {
+            if (loading_) return;
+            edited_.insert(name);
+            Q_EMIT changed();
+        };
         std::visit(
             [&](auto* field) {
                 using T = std::remove_pointer_t<decltype(field)>;
                 if constexpr (std::is_same_v<T, bool>) {
                     auto* c = new QCheckBox(this);
-                    connect(c, &QCheckBox::toggled, this, [this, spec] {
-                        if (!loading_) edited_.insert(QString::fromStdString(spec.name)), Q_EMIT changed();
-                    });
+                    connect(c, &QCheckBox::toggled, this, mark);
                     ed = c;
                 } else if constexpr (std::is_same_v<T, std::string>) {
                     if (!spec.choices.empty()) {
                         auto* c = new QComboBox(this);
                         for (const auto& ch : spec.choices) c->addItem(QString::fromStdString(ch));
-                        connect(c, &QComboBox::currentTextChanged, this, [this, spec] {
-                            if (!loading_) edited_.insert(QString::fromStdString(spec.name)), Q_EMIT changed();
-                        });
+                        connect(c, &QComboBox::currentTextChanged, this, mark);
                         ed = c;
                     } else {
                         auto* e = new QLineEdit(this);
-                        connect(e, &QLineEdit::textEdited, this, [this, spec] {
-                            edited_.insert(QString::fromStdString(spec.name));
-                            Q_EMIT changed();
-                        });
+                        connect(e, &QLineEdit::textEdited, this, mark);
                         ed = e;
                     }
                 } else if constexpr (std::is_same_v<T, double>) {
@@ -68,27 +67,19 @@ OptionForm::OptionForm(QWidget* parent) : QWidget(parent) {
                     v->setNotation(QDoubleValidator::ScientificNotation);
                     v->setLocale(QLocale::c());
                     e->setValidator(v);
-                    connect(e, &QLineEdit::textEdited, this, [this, spec] {
-                        edited_.insert(QString::fromStdString(spec.name));
-                        Q_EMIT changed();
-                    });
+                    connect(e, &QLineEdit::textEdited, this, mark);
                     ed = e;
                 } else if (spec.hi <= INT_MAX && spec.lo >= INT_MIN) {
                     auto* sp = new QSpinBox(this);
                     sp->setRange(int(spec.lo), int(spec.hi));
                     if (spec.lo == 0 && (spec.name == "train_limit" || spec.name == "test_limit"))
                         sp->setSpecialValueText(tr("all"));
-                    connect(sp, &QSpinBox::valueChanged, this, [this, spec] {
-                        if (!loading_) edited_.insert(QString::fromStdString(spec.name)), Q_EMIT changed();
-                    });
+                    connect(sp, &QSpinBox::valueChanged, this, mark);
                     ed = sp;
                 } else {  // whole numbers past int: digits in a line edit
                     auto* e = new QLineEdit(this);
                     e->setValidator(new QRegularExpressionValidator(QRegularExpression(spec.lo < 0 ? "-?[0-9]{1,19}" : "[0-9]{1,19}"), e));
-                    connect(e, &QLineEdit::textEdited, this, [this, spec] {
-                        edited_.insert(QString::fromStdString(spec.name));
-                        Q_EMIT changed();
-                    });
+                    connect(e, &QLineEdit::textEdited, this, mark);
                     ed = e;
                 }
             },
