@@ -2,6 +2,7 @@
 
 #include <QDateTime>
 #include <QDir>
+#include <QFileInfo>
 #include <QFileDialog>
 #include <QHBoxLayout>
 #include <QHeaderView>
@@ -95,10 +96,12 @@ RunsView::RunsView(QWidget* parent) : QWidget(parent) {
     connect(table_, &QTableWidget::cellDoubleClicked, this, [this](int row, int) {
         emit openRunRequested(table_->item(row, ColName)->data(Qt::UserRole).toString());
     });
-    // Running runs change: re-read while the panel is shown.
+    // Running runs change: while the panel is shown, re-read when a run folder's files changed
+    // (a stat per folder, instead of parsing every metrics.jsonl every 3 s on the GUI thread).
     timer_.setInterval(3000);
     connect(&timer_, &QTimer::timeout, this, [this] {
-        if (isVisible()) refresh();
+        // Once a minute regardless: a run idle for 10 minutes turns from running to interrupted.
+        if (isVisible() && (++ticks_ % 20 == 0 || diskState() != diskState_)) refresh();
     });
     timer_.start();
 }
@@ -132,7 +135,27 @@ void RunsView::selectRuns(const QStringList& names) {
     selectRows([&](int r) { return names.contains(table_->item(r, ColName)->text()); });
 }
 
+QString RunsView::diskState() const {
+    // Folders up to two levels under the root, with the size and time of their run files.
+    QString state;
+    auto add = [&state](const QString& dir) {
+        for (const char* f : {"config.json", "metrics.jsonl"}) {
+            const QFileInfo fi(QDir(dir).filePath(f));
+            if (fi.exists()) state += fi.filePath() + ':' + QString::number(fi.size()) + ':' +
+                                      QString::number(fi.lastModified().toMSecsSinceEpoch()) + '\n';
+        }
+    };
+    const QDir root(root_->text());
+    add(root.path());
+    for (const auto& a : root.entryInfoList(QDir::Dirs | QDir::NoDotAndDotDot)) {
+        add(a.filePath());
+        for (const auto& b : QDir(a.filePath()).entryInfoList(QDir::Dirs | QDir::NoDotAndDotDot)) add(b.filePath());
+    }
+    return state;
+}
+
 void RunsView::refresh() {
+    diskState_ = diskState();
     const QStringList keep = selectedRuns();
     const auto runs = train::listRuns(root().toStdString());
     const QSignalBlocker block(table_);

@@ -3,7 +3,7 @@
 // runs into) with its status, model, blocks diluted, best/final top-1 and date, sortable; the
 // runs selected in the table are overlaid in one set of plots (loss, test top-1, mean lambda),
 // one colour and one legend entry per run. This is where NOSE, random and a control are compared.
-// Running runs are re-read every few seconds.
+// Runs are re-read every few seconds when their files changed.
 #include <QTimer>
 #include <QWidget>
 
@@ -37,12 +37,15 @@ Q_SIGNALS:
 private:
     void redrawOverlay();
     void selectRows(const std::function<bool(int row)>& want);
+    QString diskState() const;  // what the timer compares: run files' sizes and times
 
     QLineEdit* root_;
     QLabel* summary_;
     QTableWidget* table_;
     QCustomPlot *loss_, *top1_, *lambda_;
     QTimer timer_;
+    QString diskState_;
+    int ticks_ = 0;
 };
 
 }  // namespace dilute::gui

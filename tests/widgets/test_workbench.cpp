@@ -437,6 +437,9 @@ private Q_SLOTS:
         emit t->cellDoubleClicked(0, 0);
         QCOMPARE(open.size(), 1);
         QCOMPARE(open.at(0).at(0).toString(), tmp.filePath("nose"));
+        // A run started elsewhere appears by itself (the timer sees the new files).
+        writeFakeRun(tmp.filePath("first"), "first", {0, 1}, {50}, "");
+        QTRY_COMPARE_WITH_TIMEOUT(v.runCount(), 4, 8000);
     }
 
     void trainingFormAndCliComeFromOneOptionTable() {
