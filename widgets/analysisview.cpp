@@ -1,13 +1,12 @@
 #include "analysisview.h"
 
-#include <QCheckBox>
-#include <QComboBox>
 #include <QGridLayout>
 #include <QHBoxLayout>
 #include <QHeaderView>
 #include <QKeyEvent>
 #include <QLabel>
 #include <QPushButton>
+#include <QScrollArea>
 #include <QSpinBox>
 #include <QTableWidget>
 #include <QToolTip>
@@ -17,6 +16,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "analysis/optiontable.h"
+#include "optionform.h"
 #include "plotutil.h"
 
 namespace dilute::gui {
@@ -76,16 +77,9 @@ AnalysisView::AnalysisView(QWidget* parent) : QWidget(parent) {
         toggleBlock(index);
     });
 
-    selector_ = new QComboBox(this);
-    selector_->addItems({"nose", "nose-abs", "random", "lowest", "first"});
-    selector_->setToolTip(tr("NOSE: greedy transfer entropy (the paper). Baselines: random K (seeded), K lowest attention "
-                             "entropy, first K blocks."));
-    k_ = new QSpinBox(this);
-    k_->setRange(0, 64);
-    k_->setValue(2);
-    k_->setToolTip(tr("How many blocks' attention to drop"));
-    pairwise_ = new QCheckBox(tr("pairwise T({i,j})"), this);
-    pairwise_->setChecked(true);
+    // Generated from the table `dilute analyze` takes its options from (model, data and device
+    // come from the Project panel).
+    form_ = new OptionForm(analysis::analysisOptionTable(), this);
     run_ = new QPushButton(tr("Run analysis"), this);
     run_->setShortcut(QKeySequence("Ctrl+R"));
     run_->setToolTip(tr("Entropy profile, transfer entropy and the selection on the calibration set (Ctrl+R)"));
@@ -104,19 +98,21 @@ AnalysisView::AnalysisView(QWidget* parent) : QWidget(parent) {
     trace_->setWordWrap(true);
     trace_->setEditTriggers(QAbstractItemView::NoEditTriggers);
     trace_->setMinimumWidth(260);
-    connect(run_, &QPushButton::clicked, this, [this] { Q_EMIT analysisRequested(selectorName(), k(), pairwise()); });
-    connect(auto_, &QPushButton::clicked, this, [this] { Q_EMIT analysisRequested(selectorName(), k(), false); });
+    connect(run_, &QPushButton::clicked, this, [this] { Q_EMIT analysisRequested(options()); });
+    connect(auto_, &QPushButton::clicked, this, [this] {
+        auto o = options();
+        o.pairwise = false;  // the selection only
+        Q_EMIT analysisRequested(o);
+    });
 
     auto* side = new QVBoxLayout;
-    auto* row = new QHBoxLayout;
-    row->addWidget(new QLabel(tr("Selector"), this));
-    row->addWidget(selector_, 1);
-    side->addLayout(row);
-    auto* row2 = new QHBoxLayout;
-    row2->addWidget(new QLabel("K", this));
-    row2->addWidget(k_);
-    row2->addWidget(pairwise_);
-    side->addLayout(row2);
+    auto* scroll = new QScrollArea(this);
+    scroll->setWidget(form_);
+    scroll->setWidgetResizable(true);
+    scroll->setFrameShape(QFrame::NoFrame);
+    scroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+    scroll->setMinimumHeight(200);
+    side->addWidget(scroll, 1);
     side->addWidget(run_);
     side->addWidget(auto_);
     side->addWidget(selLabel_);
@@ -137,9 +133,11 @@ AnalysisView::AnalysisView(QWidget* parent) : QWidget(parent) {
 }
 
 QList<QCustomPlot*> AnalysisView::plots() const { return {heat_, entropy_, transfer_, pair_}; }
-QString AnalysisView::selectorName() const { return selector_->currentText(); }
-int AnalysisView::k() const { return k_->value(); }
-bool AnalysisView::pairwise() const { return pairwise_->isChecked(); }
+analysis::AnalysisOptions AnalysisView::options() const {
+    analysis::AnalysisOptions o;
+    form_->store(o);
+    return o;
+}
 
 void AnalysisView::setBusy(bool busy) {
     run_->setEnabled(!busy);
@@ -150,7 +148,7 @@ void AnalysisView::setResult(const analysis::AnalysisResult& r, bool partial) {
     result_ = r;
     partial_ = partial;
     cursor_ = std::clamp(cursor_, 0, std::max(0, r.profile.depth - 1));
-    if (r.profile.depth > 0) k_->setMaximum(r.profile.depth);
+    if (auto* k = qobject_cast<QSpinBox*>(form_->editor("k")); k && r.profile.depth > 0) k->setMaximum(r.profile.depth);
     selected_ = std::set<int>(r.selection.blocks.begin(), r.selection.blocks.end());
     trace_->setRowCount(0);
     for (size_t s = 0; s < r.selection.trace.size(); ++s) {

@@ -6,18 +6,18 @@
 
 #include <set>
 
+#include "analysis/options.h"
 #include "analysis/results.h"
 
 class QCustomPlot;
 class QCPColorMap;
-class QComboBox;
-class QSpinBox;
-class QCheckBox;
 class QLabel;
 class QPushButton;
 class QTableWidget;
 
 namespace dilute::gui {
+
+class OptionForm;
 
 class AnalysisView : public QWidget {
     Q_OBJECT
@@ -36,9 +36,9 @@ public:
     QList<QCustomPlot*> plots() const;
     /// Block row under a pixel of the heatmap plot (-1 if none).
     int blockAt(const QPoint& pixel) const;
-    QString selectorName() const;
-    int k() const;
-    bool pairwise() const;
+    /// The form's options (model, data and device are the Project panel's; the window adds them).
+    analysis::AnalysisOptions options() const;
+    OptionForm* optionForm() const { return form_; }
     void setBusy(bool busy);
     /// The block the keyboard cursor is on in the heatmap (Up/Down move it, Space toggles it).
     int cursorBlock() const { return cursor_; }
@@ -50,7 +50,7 @@ protected:
 Q_SIGNALS:
     void selectionChanged(std::vector<int> blocks);
     /// "Run analysis" / "Auto-select K": the window fills in model and data.
-    void analysisRequested(QString selector, int k, bool pairwise);
+    void analysisRequested(dilute::analysis::AnalysisOptions options);
 
 private:
     void redraw();
@@ -63,9 +63,7 @@ private:
     bool partial_ = false;
     QCustomPlot *heat_, *entropy_, *transfer_, *pair_;
     QCPColorMap *heatMap_ = nullptr, *pairMap_ = nullptr;
-    QComboBox* selector_;
-    QSpinBox* k_;
-    QCheckBox* pairwise_;
+    OptionForm* form_;  // generated from the table `dilute analyze` takes its options from
     QPushButton *run_, *auto_;
     QLabel* selLabel_;
     QTableWidget* trace_;

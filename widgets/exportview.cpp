@@ -11,58 +11,69 @@
 #include <QVBoxLayout>
 #include <qcustomplot.h>
 
+#include "bench/optiontable.h"
+#include "optionform.h"
 #include "plotutil.h"
 
 namespace dilute::gui {
 
 ExportView::ExportView(QWidget* parent) : QWidget(parent) {
     run_ = new QLineEdit(this);
-    run_->setToolTip("Run folder of a finished dilution run (its final.safetensors)");
+    run_->setToolTip(tr("Run folder of a finished dilution run (its final.safetensors)"));
     baseline_ = new QLineEdit(this);
-    baseline_->setToolTip("The model before dilution (measured as 'full')");
+    baseline_->setToolTip(tr("The model before dilution, measured as 'full' (empty: the project's model)"));
     out_ = new QLineEdit(this);
-    out_->setToolTip("Folder for pruned.safetensors and pruned.pt (default: RUN/export)");
-    export_ = new QPushButton("Export pruned model and measure", this);
+    out_->setToolTip(tr("Folder for pruned.safetensors, pruned.pt and measure.json (default: RUN/export)"));
+    export_ = new QPushButton(tr("Export pruned model and measure"), this);
     export_->setShortcut(QKeySequence("Ctrl+E"));
-    export_->setToolTip("Remove the attention of blocks at lambda 0, fold, write safetensors + TorchScript, then "
-                        "benchmark full vs pruned (Ctrl+E)");
+    export_->setToolTip(tr("Remove the attention of blocks at lambda 0, fold, write safetensors + TorchScript, then "
+                           "benchmark full vs pruned (Ctrl+E); the CLI's `dilute measure` does the same"));
     files_ = new QLabel(this);
     files_->setWordWrap(true);
     files_->setTextInteractionFlags(Qt::TextSelectableByMouse);
     table_ = new QTableWidget(7, 3, this);
-    table_->setHorizontalHeaderLabels({"full", "pruned", "pruned / full"});
-    table_->setVerticalHeaderLabels({"top-1 (%), 2,000 test img.", "parameters (M)", "GMAC / image", "images/s",
-                                     "latency p50 (ms)", "latency p95 (ms)", "peak memory (MB)"});
+    table_->setHorizontalHeaderLabels({tr("full"), tr("pruned"), tr("pruned / full")});
+    table_->setVerticalHeaderLabels({tr("top-1 (%)"), tr("parameters (M)"), tr("GMAC / image"), tr("images/s"),
+                                     tr("latency p50 (ms)"), tr("latency p95 (ms)"), tr("peak memory (MB)")});
     table_->horizontalHeader()->setSectionResizeMode(QHeaderView::Stretch);
     table_->setEditTriggers(QAbstractItemView::NoEditTriggers);
-    table_->setMinimumHeight(250);
-    chart_ = makePlot("Pruned relative to full (1 = unchanged)", "", "pruned / full", this);
-    auto* browse = new QPushButton("Browse...", this);
+    table_->verticalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
+    table_->setVerticalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+    table_->setSizeAdjustPolicy(QAbstractScrollArea::AdjustToContents);
+    table_->setSizePolicy(QSizePolicy::Expanding, QSizePolicy::Fixed);
+    chart_ = makePlot(tr("Pruned relative to full (1 = unchanged)"), "", tr("pruned / full"), this);
+    chart_->xAxis->setTicks(false);
+    chart_->yAxis->setTicks(false);
+    emptyStateText(chart_, tr("Nothing measured yet: choose a finished dilution run,\nthen export and measure (Ctrl+E)"));
+    auto* browse = new QPushButton(tr("Browse..."), this);
     connect(browse, &QPushButton::clicked, this, [this] {
-        const QString d = QFileDialog::getExistingDirectory(this, "Run folder", run_->text());
+        const QString d = QFileDialog::getExistingDirectory(this, tr("Run folder"), run_->text());
         if (!d.isEmpty()) run_->setText(d);
     });
-    connect(export_, &QPushButton::clicked, this, [this] {
-        const QString out = out_->text().isEmpty() ? run_->text() + "/export" : out_->text();
-        Q_EMIT exportRequested(run_->text(), out, baseline_->text());
-    });
+    connect(export_, &QPushButton::clicked, this, [this] { Q_EMIT exportRequested(); });
+    form_ = new OptionForm(bench::measureOptionTable(), this);
     auto* runRow = new QHBoxLayout;
     runRow->addWidget(run_, 1);
     runRow->addWidget(browse);
     auto* form = new QFormLayout;
-    form->addRow("Dilution run", runRow);
-    form->addRow("Full model (before)", baseline_);
-    form->addRow("Export folder", out_);
+    form->addRow(tr("Dilution run"), runRow);
+    form->addRow(tr("Full model (before)"), baseline_);
+    form->addRow(tr("Export folder"), out_);
+    // Left: what to export and how to measure it; right: the measured table above its chart.
     auto* left = new QVBoxLayout;
     left->addLayout(form);
+    left->addWidget(form_);
     left->addWidget(export_);
     left->addWidget(files_);
-    left->addWidget(table_, 1);
+    left->addStretch(1);
+    auto* right = new QVBoxLayout;
+    right->addWidget(table_);
+    right->addWidget(chart_, 1);
     auto* top = new QHBoxLayout(this);
     auto* leftBox = new QWidget(this);
     leftBox->setLayout(left);
-    top->addWidget(leftBox, 1);
-    top->addWidget(chart_, 1);
+    top->addWidget(leftBox, 2);
+    top->addLayout(right, 3);
 }
 
 void ExportView::setRun(const QString& runDir, const QString& baseline) {
@@ -71,15 +82,28 @@ void ExportView::setRun(const QString& runDir, const QString& baseline) {
 }
 QString ExportView::runDir() const { return run_->text(); }
 QString ExportView::baseline() const { return baseline_->text(); }
+
+bench::MeasureOptions ExportView::options() const {
+    bench::MeasureOptions o;
+    form_->store(o);
+    o.run = run_->text().toStdString();
+    o.out_dir = (out_->text().isEmpty() ? run_->text() + "/export" : out_->text()).toStdString();
+    o.baseline = baseline_->text().toStdString();
+    return o;
+}
 void ExportView::setBusy(bool busy) { export_->setEnabled(!busy); }
 
 void ExportView::setReport(const ExportReport& r) {
     QStringList rm;
     for (int b : r.removed) rm << QString::number(b);
-    files_->setText(QString("Attention removed from blocks %1 (folded).\nWrote %2\nand %3 (torch.jit.load)\n"
-                            "max |logit difference| vs the diluted model: %4")
+    files_->setText(tr("Attention removed from blocks %1 (folded).\nWrote %2\nand %3 (torch.jit.load)\n"
+                       "max |logit difference| vs the diluted model: %4\nMeasured on %5, throughput batch %6.")
                         .arg(rm.join(", "), r.pruned_path, r.torchscript_path)
-                        .arg(r.max_abs_diff, 0, 'g', 3));
+                        .arg(r.max_abs_diff, 0, 'g', 3)
+                        .arg(r.device)
+                        .arg(r.batch));
+    table_->verticalHeaderItem(0)->setText(r.eval_images > 0 ? tr("top-1 (%), %L1 test img.").arg(r.eval_images)
+                                                             : tr("top-1 (not evaluated)"));
     struct Row {
         double a, b;
         int prec;
@@ -92,18 +116,20 @@ void ExportView::setReport(const ExportReport& r) {
                         {r.full.latency_p95_ms, r.pruned.latency_p95_ms, 3},
                         {r.full.peak_mb, r.pruned.peak_mb, 1}};
     QVector<double> ticks, ratios;
-    QVector<QString> labels{"top-1", "params", "GMAC", "img/s", "lat p50", "lat p95", "memory"};
+    QVector<QString> labels{tr("top-1"), tr("params"), tr("GMAC"), tr("img/s"), tr("lat p50"), tr("lat p95"), tr("memory")};
     for (int i = 0; i < 7; ++i) {
         const auto& row = rows[i];
         const double ratio = row.a > 0 ? row.b / row.a : 0;
         table_->setItem(i, 0, new QTableWidgetItem(QString::number(row.a, 'f', row.prec)));
         table_->setItem(i, 1, new QTableWidgetItem(QString::number(row.b, 'f', row.prec)));
-        table_->setItem(i, 2, new QTableWidgetItem(row.a > 0 ? QString::number(ratio, 'f', 3) : "n/a"));
+        table_->setItem(i, 2, new QTableWidgetItem(row.a > 0 ? QString::number(ratio, 'f', 3) : tr("n/a")));
         ticks << i;
         ratios << ratio;
     }
     chart_->clearPlottables();
     chart_->clearItems();
+    chart_->xAxis->setTicks(true);
+    chart_->yAxis->setTicks(true);
     auto* bars = new QCPBars(chart_->xAxis, chart_->yAxis);
     bars->setData(ticks, ratios);
     bars->setBrush(QColor(seriesColor(0)));

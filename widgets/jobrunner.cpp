@@ -75,20 +75,9 @@ void Worker::resume(QString runDir) {
     guarded([&] { Q_EMIT trainDone(train::resume(runDir.toStdString(), observerFor(this), cancel_)); });
 }
 
-void Worker::exportAndBench(QString input, QString outDir, QString baseline, QString data, QString device,
-                            int benchBatch) {
+void Worker::exportAndBench(const bench::MeasureOptions& mo) {
     guarded([&] {
         // The core job the demo uses too, on the project's device.
-        bench::MeasureOptions mo;
-        mo.run = input.toStdString();
-        mo.out_dir = outDir.toStdString();
-        mo.baseline = baseline.toStdString();
-        mo.data = data.toStdString();
-        mo.device = device.isEmpty() ? "cpu" : device.toStdString();
-        mo.bench.batch = benchBatch;
-        mo.bench.repeats = 5;
-        mo.bench.latency_runs = 20;
-        mo.bench.rounds = 2;
         const auto m = bench::exportAndMeasure(
             mo, [this](const Progress& p) { Q_EMIT progress({QString::fromStdString(p.phase), p.done, p.total}); },
             cancel_);
@@ -99,6 +88,9 @@ void Worker::exportAndBench(QString input, QString outDir, QString baseline, QSt
         rep.max_abs_diff = m.exported.max_abs_diff;
         if (m.top1_full >= 0) rep.top1_full = m.top1_full;
         if (m.top1_pruned >= 0) rep.top1_pruned = m.top1_pruned;
+        rep.eval_images = static_cast<long long>(m.eval_images);
+        rep.device = QString::fromStdString(m.device);
+        rep.batch = mo.bench.batch;
         auto side = [](const bench::BenchResult& r) {
             ExportReport::Side s;
             s.params = r.params;
@@ -155,12 +147,9 @@ void JobRunner::startResume(const QString& runDir) {
     QMetaObject::invokeMethod(worker_, [w = worker_, runDir] { w->resume(runDir); }, Qt::QueuedConnection);
 }
 
-void JobRunner::startExport(const QString& input, const QString& outDir, const QString& baseline, const QString& data,
-                            const QString& device, int benchBatch) {
+void JobRunner::startExport(const bench::MeasureOptions& o) {
     begin();
-    QMetaObject::invokeMethod(
-        worker_, [=, w = worker_] { w->exportAndBench(input, outDir, baseline, data, device, benchBatch); },
-        Qt::QueuedConnection);
+    QMetaObject::invokeMethod(worker_, [w = worker_, o] { w->exportAndBench(o); }, Qt::QueuedConnection);
 }
 
 void JobRunner::cancel() { cancel_.cancel(); }

@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "analysis/options.h"
+#include "bench/options.h"
 #include "train/options.h"
 #include "types.h"
 
@@ -24,7 +25,7 @@ public Q_SLOTS:
     void analyze(dilute::analysis::AnalysisOptions o);
     void train(dilute::train::TrainOptions o);
     void resume(QString runDir);
-    void exportAndBench(QString input, QString outDir, QString baseline, QString data, QString device, int benchBatch);
+    void exportAndBench(const bench::MeasureOptions& o);
 
 Q_SIGNALS:
     void progress(dilute::gui::JobProgress p);
@@ -58,8 +59,7 @@ public:
     void startAnalysis(const analysis::AnalysisOptions& o);
     void startTraining(const train::TrainOptions& o);
     void startResume(const QString& runDir);
-    void startExport(const QString& input, const QString& outDir, const QString& baseline, const QString& data,
-                     const QString& device = "cpu", int benchBatch = 64);
+    void startExport(const bench::MeasureOptions& o);
     void cancel();
     /// Cancels and blocks until the worker has returned (used when the window closes).
     void cancelAndWait(int timeoutMs = 60000);

@@ -115,8 +115,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
         dilute::setThreads(t);
         runner_->worker()->setThreads(t);
     });
-    connect(analysis_, &AnalysisView::analysisRequested, this,
-            [this](QString sel, int k, bool pw) { startAnalysis(sel, k, pw, calib_); });
+    connect(analysis_, &AnalysisView::analysisRequested, this, &MainWindow::startAnalysis);
     connect(analysis_, &AnalysisView::selectionChanged, training_, &TrainingView::setSelection);
     connect(training_, &TrainingView::startRequested, this, &MainWindow::startTraining);
     connect(training_, &TrainingView::cancelRequested, runner_, &JobRunner::cancel);
@@ -136,9 +135,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
         if (runs_->root() != parent) runs_->setRoot(parent);
         else runs_->refresh();
     });
-    connect(export_, &ExportView::exportRequested, this, [this](QString run, QString out, QString base) {
-        runner_->startExport(run, out, base.isEmpty() ? project_->model() : base, project_->data(), project_->device());
-    });
+    connect(export_, &ExportView::exportRequested, this, &MainWindow::startExport);
     wireWorker();
     loadSettings();
     training_->setModel(project_->model());
@@ -186,26 +183,32 @@ void MainWindow::wireWorker() {
     connect(w, &Worker::cancelled, this, [this] { logLine("job cancelled"); });
 }
 
-void MainWindow::startAnalysis(const QString& selector, int k, bool pairwise, int calib) {
-    analysis::AnalysisOptions o;
+void MainWindow::startAnalysis(analysis::AnalysisOptions o) {
     o.model = project_->model().toStdString();
     o.data = project_->data().toStdString();
     o.device = project_->device().toStdString();
-    o.selector = selector.toStdString();
-    o.k = k;
-    o.pairwise = pairwise;
-    o.calib = calib;
-    o.workers = 1;
     lastError_.clear();
-    logLine(QString("analysis: %1, %2 K=%3").arg(project_->model(), selector).arg(k));
+    logLine(tr("analysis: %1, %2 K=%3, %4 calibration images")
+                .arg(project_->model(), QString::fromStdString(o.selector))
+                .arg(o.k)
+                .arg(o.calib));
     runner_->startAnalysis(o);
+}
+
+void MainWindow::startExport() {
+    auto o = export_->options();
+    if (o.baseline.empty()) o.baseline = project_->model().toStdString();
+    o.data = project_->data().toStdString();
+    o.device = project_->device().toStdString();
+    lastError_.clear();
+    logLine(tr("export and measure: %1 on %2").arg(QString::fromStdString(o.run), project_->device()));
+    runner_->startExport(o);
 }
 
 void MainWindow::startTraining(train::TrainOptions o) {
     o.model = project_->model().toStdString();
     o.data = project_->data().toStdString();
     o.device = project_->device().toStdString();
-    o.workers = 1;
     trainModel_ = project_->model();
     // Never into another run's folder: the next free name beside it, shown in the view.
     const std::string wanted = o.out_dir;
@@ -317,7 +320,6 @@ void MainWindow::loadSettings() {
     if (st.contains("data")) project_->setData(st.value("data").toString());
     if (st.contains("runDir")) training_->setRunDir(st.value("runDir").toString());
     if (st.contains("geometry")) restoreGeometry(st.value("geometry").toByteArray());
-    calib_ = st.value("calib", 2048).toInt();
     rebuildRecentMenu();
 }
 

@@ -4,6 +4,7 @@
 #include <QElapsedTimer>
 #include <QMainWindow>
 
+#include "analysis/options.h"
 #include "train/options.h"
 #include "types.h"
 
@@ -39,7 +40,10 @@ public:
     CliJob* cliJob() const { return cli_; }
     QTabWidget* tabs() const { return tabs_; }
     QString lastError() const { return lastError_; }
-    void startAnalysis(const QString& selector, int k, bool pairwise, int calib = 2048);
+    /// Runs the analysis with `o`; model, data and device are the Project panel's.
+    void startAnalysis(analysis::AnalysisOptions o);
+    /// Exports and measures the Export view's run with its options, on the project's data and device.
+    void startExport();
     void startTraining(train::TrainOptions o);
     void openRun(const QString& dir);
 
@@ -72,7 +76,6 @@ private:
     QMenu* recent_;
     QElapsedTimer clock_;
     QString phaseName_, lastError_, trainModel_, cliRunDir_;
-    int calib_ = 2048;
 };
 
 }  // namespace dilute::gui

@@ -16,17 +16,14 @@
 #include <type_traits>
 #include <variant>
 
-#include "train/optiontable.h"
 
 namespace dilute::gui {
 
-OptionForm::OptionForm(QWidget* parent) : QWidget(parent) {
+void OptionForm::build(const std::vector<Row>& rows) {
     auto* lay = new QVBoxLayout(this);
     lay->setContentsMargins(0, 0, 0, 0);
     QMap<QString, QFormLayout*> groups;
-    train::TrainOptions defaults;
-    for (const auto& spec : train::trainOptionTable()) {
-        if (!spec.cliOnly.empty()) continue;
+    for (const auto& spec : rows) {
         const QString group = QString::fromStdString(spec.group);
         if (!groups.contains(group)) {
             auto* box = new QGroupBox(tr(spec.group.c_str()), this);
@@ -74,6 +71,7 @@ OptionForm::OptionForm(QWidget* parent) : QWidget(parent) {
                     sp->setRange(int(spec.lo), int(spec.hi));
                     if (spec.lo == 0 && (spec.name == "train_limit" || spec.name == "test_limit"))
                         sp->setSpecialValueText(tr("all"));
+                    if (spec.lo == -1 && spec.name == "k") sp->setSpecialValueText(tr("auto (depth / 3)"));
                     connect(sp, &QSpinBox::valueChanged, this, mark);
                     ed = sp;
                 } else {  // whole numbers past int: digits in a line edit
@@ -83,7 +81,7 @@ OptionForm::OptionForm(QWidget* parent) : QWidget(parent) {
                     ed = e;
                 }
             },
-            spec.field(defaults));
+            spec.sample);
         ed->setObjectName(QString::fromStdString(spec.name));
         // The side panel is narrow: editors take the width there is instead of their (wide) hint.
         ed->setMinimumWidth(60);
@@ -95,7 +93,6 @@ OptionForm::OptionForm(QWidget* parent) : QWidget(parent) {
         groups[group]->addRow(tr(spec.label.c_str()), ed);
         editors_.append({QString::fromStdString(spec.name), ed});
     }
-    load(defaults);
 }
 
 QWidget* OptionForm::editor(const QString& name) const {
@@ -110,11 +107,10 @@ QStringList OptionForm::names() const {
     return out;
 }
 
-void OptionForm::load(const train::TrainOptions& o) {
+void OptionForm::loadFrom(void* o) {
     loading_ = true;
-    auto copy = o;
     for (const auto& [name, ed] : editors_) {
-        const auto* spec = train::findTrainOption(name.toStdString());
+        const OptionField f = access_(o, name.toStdString());
         std::visit(
             [&, ed = ed](auto* field) {
                 using T = std::remove_pointer_t<decltype(field)>;
@@ -124,20 +120,19 @@ void OptionForm::load(const train::TrainOptions& o) {
                     if (auto* c = qobject_cast<QComboBox*>(ed)) c->setCurrentText(QString::fromStdString(*field));
                     else static_cast<QLineEdit*>(ed)->setText(QString::fromStdString(*field));
                 } else if constexpr (std::is_same_v<T, double>) {
-                    static_cast<QLineEdit*>(ed)->setText(QString::fromStdString(train::optionText(*spec, o)));
+                    static_cast<QLineEdit*>(ed)->setText(QString::fromStdString(fieldText(f)));
                 } else {
                     if (auto* sp = qobject_cast<QSpinBox*>(ed)) sp->setValue(int(*field));
                     else static_cast<QLineEdit*>(ed)->setText(QString::number(*field));
                 }
             },
-            spec->field(copy));
+            f);
     }
     loading_ = false;
 }
 
-void OptionForm::store(train::TrainOptions& o) const {
+void OptionForm::storeTo(void* o) const {
     for (const auto& [name, ed] : editors_) {
-        const auto* spec = train::findTrainOption(name.toStdString());
         std::visit(
             [&, ed = ed](auto* field) {
                 using T = std::remove_pointer_t<decltype(field)>;
@@ -155,16 +150,8 @@ void OptionForm::store(train::TrainOptions& o) const {
                     else *field = static_cast<T>(static_cast<QLineEdit*>(ed)->text().toLongLong());
                 }
             },
-            spec->field(o));
+            access_(o, name.toStdString()));
     }
-}
-
-void OptionForm::setModel(const QString& model) {
-    train::TrainOptions o;
-    store(o);
-    train::applyRecipe(o, model.toStdString(),
-                       [this](const train::OptionSpec& s) { return edited_.contains(QString::fromStdString(s.name)); });
-    load(o);
 }
 
 }  // namespace dilute::gui

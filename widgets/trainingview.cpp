@@ -1,5 +1,7 @@
 #include "trainingview.h"
 
+#include "train/optiontable.h"
+
 #include <QComboBox>
 #include <QDateTime>
 #include <QDir>
@@ -23,6 +25,7 @@
 #include "optionform.h"
 #include "plotutil.h"
 #include "train/metrics.h"
+#include "train/optiontable.h"
 
 namespace dilute::gui {
 
@@ -54,7 +57,7 @@ TrainingView::TrainingView(QWidget* parent) : QWidget(parent) {
     lr_->yAxis->setNumberPrecision(1);
     showEmptyState(true);
 
-    form_ = new OptionForm(this);
+    form_ = new OptionForm(train::trainOptionTable(), this);
     processes_ = new QSpinBox(this);
     processes_->setRange(1, 256);
     processes_->setValue(1);
@@ -170,7 +173,15 @@ void TrainingView::setSelection(const std::vector<int>& blocks) {
                                       : "Dilute blocks: " + s.join(", "));
 }
 
-void TrainingView::setModel(const QString& model) { form_->setModel(model); }
+void TrainingView::setModel(const QString& model) {
+    // The recipe of the model for every option the user has not edited (the CLI does the same).
+    train::TrainOptions o;
+    form_->store(o);
+    const auto edited = form_->edited();
+    train::applyRecipe(o, model.toStdString(),
+                       [&](const train::OptionSpec& s) { return edited.contains(QString::fromStdString(s.name)); });
+    form_->load(o);
+}
 
 train::TrainOptions TrainingView::options() const {
     train::TrainOptions o;

@@ -15,6 +15,9 @@ struct ExportReport {
     QVector<int> removed;
     double max_abs_diff = 0;
     double top1_full = -1, top1_pruned = -1;
+    long long eval_images = 0;  // test images the top-1 figures rest on
+    QString device;             // where it was measured
+    int batch = 0;              // throughput batch
     struct Side {
         long long params = 0;
         double gmac = 0, images_per_s = 0, latency_p50_ms = 0, latency_p95_ms = 0, peak_mb = 0;

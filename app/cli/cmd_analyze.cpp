@@ -6,7 +6,9 @@
 
 #include "analysis/job.h"
 #include "analysis/selectors.h"
+#include "analysis/optiontable.h"
 #include "cli/commands.h"
+#include "cli/options.h"
 #include "cli/progress.h"
 #include "util/files.h"
 
@@ -47,24 +49,7 @@ void printAnalysis(const analysis::AnalysisResult& r) {
 }
 
 void bindAnalysisOptions(CLI::App& app, analysis::AnalysisOptions& a) {
-    app.add_option("--model,-m", a.model, "Preset name or safetensors file")->required();
-    app.add_option("--arch", a.arch, "Preset describing a timm file without Dilute metadata");
-    app.add_option("--data,-d", a.data, "Dataset URI (default: the preset's own)");
-    app.add_option("--split", a.split, "Split the calibration images come from")->capture_default_str();
-    app.add_option("--calib", a.calib, "Calibration images (the first N of the split)")->capture_default_str();
-    app.add_option("--batch,-b", a.batch, "Batch size")->capture_default_str();
-    app.add_option("--k", a.k, "Blocks to select (-1: a third of the depth)")->capture_default_str();
-    app.add_option("--selector", a.selector, "nose | nose-abs | random | lowest | first")
-        ->capture_default_str()
-        ->check(CLI::IsMember(analysis::selectorNames()));
-    app.add_flag("--pairwise", a.pairwise, "Also compute the pairwise matrix T({i,j})");
-    app.add_option("--output-entropy", a.output, "Output feature for H_out: cls | logits")
-        ->capture_default_str()
-        ->check(CLI::IsMember({"cls", "logits"}));
-    app.add_flag("--naive", a.naive, "Reference loop without prefix caching (slower, same result)");
-    app.add_option("--seed", a.seed, "Seed of the random selector")->capture_default_str();
-    app.add_option("--device", a.device, "auto | cpu | cuda | cuda:N")->capture_default_str();
-    app.add_option("--workers", a.workers, "Loader threads")->capture_default_str();
+    bindOptions(app, analysis::analysisOptionTable(), a);
 }
 
 Runner addAnalyze(CLI::App& app, Common& common) {
@@ -73,7 +58,13 @@ Runner addAnalyze(CLI::App& app, Common& common) {
     bindAnalysisOptions(app, *a);
     app.add_option("--out,-o", *out, "Write analysis.json and CSV tables into this folder");
     app.add_flag("--json", common.json, "Print the analysis JSON");
-    return [a, out, &common]() {
+    auto printConfig = addPrintConfig(app);
+    return [a, out, printConfig, &common]() {
+        if (*printConfig) {
+            std::printf("%s\n", optionsJson(analysis::analysisOptionTable(), *a).c_str());
+            return 0;
+        }
+        if (a->model.empty()) throw Error("--model is required");
         if (!out->empty()) fs::ensureWritableDir(*out);  // fail before the work, not after
         std::unique_ptr<ProgressBar> bar;
         std::string phase;

@@ -6,7 +6,10 @@
 
 #include "analysis/selectors.h"
 #include "bench/bench.h"
+#include "bench/optiontable.h"
 #include "cli/commands.h"
+#include "cli/options.h"
+#include "util/error.h"
 #include "io/export.h"
 #include "io/weights.h"
 #include "util/runtime.h"
@@ -41,18 +44,20 @@ Runner addBench(CLI::App& app, Common& common) {
         bench::BenchOptions bo;
     };
     auto o = std::make_shared<Opts>();
-    app.add_option("--model,-m", o->a, "Model A: preset, safetensors file or run folder")->required();
+    app.add_option("--model,-m", o->a, "Model A: preset, safetensors file or run folder");
     app.add_option("--vs", o->b, "Model B, measured alternately with A (ratios B/A printed)");
     app.add_option("--remove", o->removeB,
                    "Build B from A with the attention of these blocks removed (e.g. 0,2,4,6): analytic what-if");
     app.add_option("--arch", o->arch, "Preset describing timm files without Dilute metadata");
-    app.add_option("--batch,-b", o->bo.batch, "Throughput batch size")->capture_default_str();
-    app.add_option("--repeats", o->bo.repeats, "Timed throughput repeats (median)")->capture_default_str();
-    app.add_option("--latency-runs", o->bo.latency_runs, "Batch-1 runs for p50/p95 latency")->capture_default_str();
-    app.add_option("--rounds", o->bo.rounds, "Alternation rounds with --vs")->capture_default_str();
-    app.add_option("--device", o->bo.device, "cpu | cuda | cuda:N | auto")->capture_default_str();
+    bindOptions(app, bench::benchOptionTable(), o->bo);
     app.add_flag("--json", common.json, "Print JSON");
-    return [o, &common]() {
+    auto printConfig = addPrintConfig(app);
+    return [o, printConfig, &common]() {
+        if (*printConfig) {
+            std::printf("%s\n", optionsJson(bench::benchOptionTable(), o->bo).c_str());
+            return 0;
+        }
+        if (o->a.empty()) throw Error("--model is required");
         o->bo.device = resolveDevice(o->bo.device);
         io::OpenOptions oo;
         oo.arch = o->arch;

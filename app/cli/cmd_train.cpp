@@ -2,10 +2,9 @@
 #include <cstdio>
 #include <memory>
 #include <thread>
-#include <type_traits>
-#include <variant>
 
 #include "cli/commands.h"
+#include "cli/options.h"
 #include "cli/progress.h"
 #include "dist/env.h"
 #include "dist/launch.h"
@@ -18,21 +17,7 @@ namespace dilute::cli {
 
 void bindTrainOptions(CLI::App& app, train::TrainOptions& o) {
     // Generated from the one option table the workbench's form is generated from as well.
-    for (const auto& spec : train::trainOptionTable()) {
-        std::visit(
-            [&](auto* field) {
-                using T = std::remove_pointer_t<decltype(field)>;
-                if constexpr (std::is_same_v<T, bool>) {
-                    app.add_flag(spec.flags, *field, spec.help);
-                } else {
-                    auto* opt = app.add_option(spec.flags, *field, spec.help);
-                    if (!spec.recipe) opt->capture_default_str();  // recipe options: "default by preset"
-                    if (spec.lo != spec.hi) opt->check(CLI::Range(spec.lo, spec.hi));
-                    if (!spec.choices.empty()) opt->check(CLI::IsMember(spec.choices));
-                }
-            },
-            spec.field(o));
-    }
+    bindOptions(app, train::trainOptionTable(), o);
 }
 
 namespace {

@@ -26,6 +26,7 @@ Runner addAnalyze(CLI::App& app, Common& common);
 Runner addTrain(CLI::App& app, Common& common);
 Runner addExport(CLI::App& app, Common& common);
 Runner addBench(CLI::App& app, Common& common);
+Runner addMeasure(CLI::App& app, Common& common);
 Runner addDemo(CLI::App& app, Common& common);
 
 }  // namespace dilute::cli

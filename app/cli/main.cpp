@@ -41,6 +41,8 @@ int main(int argc, char** argv) {
     add("train", "Train from scratch or fine-tune with dilution", dilute::cli::addTrain);
     add("export", "Export the pruned model (attention removed) as safetensors / TorchScript", dilute::cli::addExport);
     add("bench", "Measure parameters, GMAC, throughput, latency and memory", dilute::cli::addBench);
+    add("measure", "Export a dilution run and measure full vs pruned: accuracy, throughput, latency, memory",
+        dilute::cli::addMeasure);
     add("demo", "The whole method end to end on Fashion-MNIST", dilute::cli::addDemo);
     CLI11_PARSE(app, argc, argv);
     dilute::cli::installInterruptHandler();

@@ -49,8 +49,7 @@ int main(int argc, char** argv) {
     if (p.isSet(exportDir)) {
         w.tabs()->setCurrentWidget(w.exportView());
         w.exportView()->setRun(p.value(exportDir), w.projectPanel()->model());
-        w.runner()->startExport(p.value(exportDir), p.value(exportDir) + "/export", w.projectPanel()->model(),
-                                w.projectPanel()->data(), w.projectPanel()->device());
+        w.startExport();
     }
     if (p.isSet(shots)) {
         const QString dir = p.value(shots);

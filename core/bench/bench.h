@@ -5,18 +5,10 @@
 #include <string>
 #include <vector>
 
+#include "bench/options.h"
 #include "model/vit.h"
 
 namespace dilute::bench {
-
-struct BenchOptions {
-    int batch = 32;
-    std::string device = "cpu";
-    int warmup = 2;
-    int repeats = 7;          // timed throughput repeats (median)
-    int latency_runs = 30;    // batch-1 forward passes (p50 / p95)
-    int rounds = 3;           // alternations A, B, A, B, ... (with --vs)
-};
 
 struct BenchResult {
     std::string name;

@@ -1,5 +1,7 @@
 #include "bench/measure.h"
 
+#include <nlohmann/json.hpp>
+
 #include "data/dataset.h"
 #include "data/loader.h"
 #include "data/transforms.h"
@@ -19,18 +21,20 @@ MeasureResult exportAndMeasure(const MeasureOptions& o, const std::function<void
     const std::string device = resolveDevice(o.device);
     fs::ensureWritableDir(o.out_dir);
     MeasureResult r;
+    r.device = device;
     io::ExportOptions eo;
     eo.input = o.run;
     eo.out = r.pruned_path = fs::join(o.out_dir, "pruned.safetensors");
     eo.torchscript = r.torchscript_path = fs::join(o.out_dir, "pruned.pt");
     step("export", 0);
     r.exported = io::exportPruned(eo);
-    auto full = io::openModel(io::weightsOf(o.baseline));
+    auto full = io::openModel(io::weightsOf(o.baseline.empty() ? o.run : o.baseline));
     auto pruned = io::openModel(eo.out);
     const std::string uri = o.data.empty() ? full->config().default_data : o.data;
     if (o.eval_images > 0 && !uri.empty()) {
         step("evaluate", 1);
         auto ds = data::limitDataset(data::openDataset(uri, "test"), o.eval_images);
+        r.eval_images = ds->size();
         data::LoaderOptions lo;
         lo.batch_size = 256;
         lo.workers = 1;
@@ -46,8 +50,41 @@ MeasureResult exportAndMeasure(const MeasureOptions& o, const std::function<void
     BenchOptions bo = o.bench;
     bo.device = device;
     std::tie(r.full, r.pruned) = benchPair(*full, "full", *pruned, "pruned", bo);
+    r.report_path = fs::join(o.out_dir, "measure.json");
+    fs::atomicWriteText(r.report_path, measureToJson(o, r) + "\n");
     if (progress) progress({"bench", 3, 3});
     return r;
+}
+
+namespace {
+nlohmann::json side(const BenchResult& b, double top1) {
+    return {{"top1", top1},
+            {"params", b.params},
+            {"gmac", b.gmac},
+            {"images_per_s", b.images_per_s},
+            {"latency_p50_ms", b.latency_p50_ms},
+            {"latency_p95_ms", b.latency_p95_ms},
+            {"peak_mb", b.peak_mb}};
+}
+}  // namespace
+
+std::string measureToJson(const MeasureOptions& o, const MeasureResult& r) {
+    const nlohmann::json j = {{"format", "dilute.measure/1"},
+                              {"run", o.run},
+                              {"baseline", o.baseline.empty() ? o.run : o.baseline},
+                              {"device", r.device},
+                              {"pruned", r.pruned_path},
+                              {"torchscript", r.torchscript_path},
+                              {"removed_blocks", r.exported.removed},
+                              {"max_abs_logit_diff", r.exported.max_abs_diff},
+                              {"eval_images", r.eval_images},
+                              {"batch", o.bench.batch},
+                              {"repeats", o.bench.repeats},
+                              {"latency_runs", o.bench.latency_runs},
+                              {"rounds", o.bench.rounds},
+                              {"full", side(r.full, r.top1_full)},
+                              {"pruned_model", side(r.pruned, r.top1_pruned)}};
+    return j.dump(2);
 }
 
 }  // namespace dilute::bench

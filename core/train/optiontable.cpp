@@ -33,7 +33,7 @@ namespace {
 
 template <class T>
 std::function<OptionField(TrainOptions&)> f(T TrainOptions::*m) {
-    return [m](TrainOptions& o) -> OptionField { return &(o.*m); };
+    return memberField(m);
 }
 
 std::vector<OptionSpec> build() {
@@ -129,34 +129,7 @@ const std::vector<OptionSpec>& trainOptionTable() {
     return table;
 }
 
-const OptionSpec* findTrainOption(const std::string& name) {
-    for (const auto& s : trainOptionTable())
-        if (s.name == name) return &s;
-    return nullptr;
-}
-
-std::string optionText(const OptionSpec& s, const TrainOptions& o) {
-    auto copy = o;
-    return std::visit(
-        [](auto* p) -> std::string {
-            using T = std::remove_pointer_t<decltype(p)>;
-            if constexpr (std::is_same_v<T, std::string>) {
-                return *p;
-            } else if constexpr (std::is_same_v<T, bool>) {
-                return *p ? "true" : "false";
-            } else if constexpr (std::is_same_v<T, double>) {
-                char buf[40];
-                for (int prec = 1; prec <= 17; ++prec) {  // the shortest text that reads back the same
-                    std::snprintf(buf, sizeof buf, "%.*g", prec, *p);
-                    if (std::strtod(buf, nullptr) == *p) break;
-                }
-                return buf;
-            } else {
-                return std::to_string(*p);
-            }
-        },
-        s.field(copy));
-}
+const OptionSpec* findTrainOption(const std::string& name) { return findOption(trainOptionTable(), name); }
 
 void applyRecipe(TrainOptions& o, const std::string& model, const std::function<bool(const OptionSpec&)>& given) {
     TrainOptions d;

@@ -29,7 +29,7 @@ bool haveFashion() { return std::filesystem::exists("/usr/share/datasets/fashion
 TEST(Cli, HelpIsCompleteForEverySubcommand) {
     auto top = run("--help");
     EXPECT_EQ(top.rc, 0);
-    for (const char* sub : {"info", "eval", "analyze", "train", "export", "bench", "demo"}) {
+    for (const char* sub : {"info", "eval", "analyze", "train", "export", "bench", "measure", "demo"}) {
         EXPECT_NE(top.text.find(sub), std::string::npos) << sub;
         auto h = run(std::string(sub) + " --help");
         EXPECT_EQ(h.rc, 0) << sub;
@@ -83,6 +83,23 @@ TEST(Cli, TrainAnalyzeExportBenchEndToEnd) {
     ASSERT_EQ(b.rc, 0) << b.text;
     auto bj = nlohmann::json::parse(b.text);
     EXPECT_LT(bj["b"]["params"].get<long long>(), bj["a"]["params"].get<long long>());
+    // measure: the Export view's job (export, evaluate both, benchmark both) as one command.
+    auto m = run("measure -r " + d + "/dil --baseline " + d + "/base --eval-images 128 -b 8 --repeats 1 --latency-runs 2 "
+                 "--rounds 1 --device cpu --json");
+    ASSERT_EQ(m.rc, 0) << m.text;
+    const auto mj = nlohmann::json::parse(m.text.substr(m.text.find('{')));
+    EXPECT_EQ(mj["eval_images"], 128);
+    EXPECT_EQ(mj["removed_blocks"].size(), 2u);
+    EXPECT_EQ(mj["device"], "cpu");
+    EXPECT_LT(mj["pruned_model"]["params"].get<long long>(), mj["full"]["params"].get<long long>());
+    EXPECT_GT(mj["pruned_model"]["top1"].get<double>(), 15.0);  // well above chance (10%)
+    EXPECT_GE(mj["full"]["top1"].get<double>(), 0.0);
+    EXPECT_TRUE(std::filesystem::exists(d + "/dil/export/pruned.pt"));
+    std::ifstream written(d + "/dil/export/measure.json");
+    EXPECT_EQ(nlohmann::json::parse(written)["batch"], 8);
+    auto missing = run("measure -r " + d + "/no-such-run");
+    EXPECT_NE(missing.rc, 0);
+    EXPECT_NE(missing.text.find("no-such-run"), std::string::npos) << missing.text;
     std::filesystem::remove_all(d);
 }
 

@@ -1,7 +1,13 @@
 // QtTest, offscreen: the workbench views with real jobs on small models.
 #include <QApplication>
 #include <QDir>
+#include <QCheckBox>
+#include <QComboBox>
 #include <QFile>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QPushButton>
 #include <QProcess>
 #include <QRegularExpression>
 #include <QSignalSpy>
@@ -22,6 +28,8 @@
 #include "projectpanel.h"
 #include "runsview.h"
 #include "trainingview.h"
+#include "analysis/optiontable.h"
+#include "bench/optiontable.h"
 #include "train/optiontable.h"
 #include "util/runtime.h"
 
@@ -44,6 +52,56 @@ analysis::AnalysisResult fakeResult(int depth = 6, int heads = 4) {
     }
     r.selection.blocks = {4};
     return r;
+}
+
+QString runCli(const QStringList& args) {
+    QProcess p;
+    p.setProcessChannelMode(QProcess::MergedChannels);
+    p.start(CliJob::program(), args);
+    p.waitForFinished(60000);
+    return QString::fromUtf8(p.readAll());
+}
+
+// One job's option table against the CLI and the GUI form generated from it: every option is in
+// `dilute CMD --help`; the form shows it unless the table says why not; the CLI binds nothing
+// outside the table but the job's own controls (`own`); and the form's values, as the view
+// starts, equal the CLI's defaults (`--print-config`).
+template <class O>
+void checkOptionParity(const QString& cmd, const std::vector<OptionSpec<O>>& table, const OptionForm& form,
+                       const O& gui, QStringList own, bool compareDefaults = true) {
+    const QString help = runCli({cmd, "--help"});
+    QVERIFY2(help.contains("--print-config"), qPrintable(cmd + ": " + help.left(300)));
+    for (const auto& spec : table) {
+        QString flag = QString::fromStdString(spec.flags).section(',', 0, 0);
+        flag.remove('!');
+        QVERIFY2(help.contains(flag), qPrintable(cmd + " " + flag));
+        const QString name = QString::fromStdString(spec.name);
+        if (spec.cliOnly.empty()) QVERIFY2(form.editor(name), qPrintable(cmd + " " + name));
+        else QVERIFY2(!form.editor(name) && spec.cliOnly.size() > 15, qPrintable(cmd + " " + name));
+    }
+    own << "--help" << "--threads" << "--max-image-pixels" << "--verbose" << "--print-config";
+    // Option names at the start of help lines ("  -e,--epochs ...", "  --lr ...").
+    QRegularExpression re("^\\s+(?:-[a-zA-Z],)?(--[a-z][a-z0-9-]+)", QRegularExpression::MultilineOption);
+    for (auto it = re.globalMatch(help); it.hasNext();) {
+        const QString f = it.next().captured(1);
+        bool known = own.contains(f);
+        for (const auto& spec : table) known = known || QString::fromStdString(spec.flags).remove('!').split(',').contains(f);
+        QVERIFY2(known, qPrintable(cmd + ": " + f + " is bound outside the option table"));
+    }
+    if (!compareDefaults) return;
+    const QString printed = runCli({cmd, "--print-config"});
+    const auto doc = QJsonDocument::fromJson(printed.toUtf8());
+    QVERIFY2(doc.isObject(), qPrintable(cmd + ": " + printed));
+    for (const auto& spec : table) {
+        if (!spec.cliOnly.empty()) continue;
+        const QJsonValue v = doc.object().value(QString::fromStdString(spec.name));
+        QVERIFY2(!v.isUndefined(), qPrintable(cmd + " --print-config lacks " + QString::fromStdString(spec.name)));
+        const QString g = QString::fromStdString(optionText(spec, gui));
+        const QString msg = cmd + " " + QString::fromStdString(spec.name) + ": GUI " + g;
+        if (v.isString()) QVERIFY2(v.toString() == g, qPrintable(msg + ", CLI " + v.toString()));
+        else if (v.isBool()) QVERIFY2((v.toBool() ? "true" : "false") == g, qPrintable(msg));
+        else QVERIFY2(v.toDouble() == g.toDouble(), qPrintable(msg + ", CLI " + QString::number(v.toDouble())));
+    }
 }
 
 bool haveFashion() { return QDir("/usr/share/datasets/fashion-mnist").exists(); }
@@ -182,8 +240,19 @@ private Q_SLOTS:
         w.projectPanel()->setModel("vit_nano_patch7_28");
         w.projectPanel()->setData("fashion-mnist");
         QSignalSpy partials(w.runner()->worker(), &Worker::analysisPartial);
-        w.startAnalysis("nose", 2, true, 128);
+        // Through the form and the Run button, as a user does.
+        auto* form = w.analysisView()->optionForm();
+        qobject_cast<QSpinBox*>(form->editor("k"))->setValue(2);
+        qobject_cast<QSpinBox*>(form->editor("calib"))->setValue(128);
+        qobject_cast<QCheckBox*>(form->editor("pairwise"))->setChecked(true);
+        QCOMPARE(qobject_cast<QComboBox*>(form->editor("selector"))->currentText(), QString("nose"));
+        QPushButton* run = nullptr;
+        for (auto* b : w.analysisView()->findChildren<QPushButton*>())
+            if (b->text() == "Run analysis") run = b;
+        QVERIFY(run);
+        run->click();
         QVERIFY(waitIdle(w.runner(), 120000));
+        QCOMPARE(w.analysisView()->result().calib, 128);
         QVERIFY2(w.lastError().isEmpty(), qPrintable(w.lastError()));
         auto* v = w.analysisView();
         QVERIFY(v->hasResult());
@@ -234,6 +303,28 @@ private Q_SLOTS:
         QVERIFY2(again.loadRun(tmp.filePath("run"), &err), qPrintable(err));
         for (int i = 0; i < 5; ++i) QCOMPARE(again.pointCount(i), t->pointCount(i));
         QCOMPARE(w.exportView()->runDir(), tmp.filePath("run"));
+        // Export and measure from the Export view, with the form's options (the job `dilute
+        // measure` runs), on the project's device.
+        auto* ev = w.exportView();
+        auto* form = ev->optionForm();
+        qobject_cast<QLineEdit*>(form->editor("eval_images"))->setText("100");
+        for (const char* n : {"batch", "repeats", "latency_runs", "rounds"}) qobject_cast<QSpinBox*>(form->editor(n))->setValue(1);
+        qobject_cast<QSpinBox*>(form->editor("warmup"))->setValue(0);
+        QPushButton* exportButton = nullptr;
+        for (auto* b : ev->findChildren<QPushButton*>())
+            if (b->text().startsWith("Export pruned")) exportButton = b;
+        QVERIFY(exportButton);
+        exportButton->click();
+        QVERIFY(waitIdle(w.runner(), 120000));
+        QVERIFY2(w.lastError().isEmpty(), qPrintable(w.lastError()));
+        QVERIFY(ev->table()->verticalHeaderItem(0)->text().contains("100 test img"));
+        QVERIFY(ev->table()->item(1, 2)->text().toDouble() < 1.0);  // fewer parameters
+        QFile measured(tmp.filePath("run/export/measure.json"));
+        QVERIFY(measured.open(QIODevice::ReadOnly));
+        const auto mj = QJsonDocument::fromJson(measured.readAll()).object();
+        QCOMPARE(mj.value("eval_images").toInt(), 100);
+        QCOMPARE(mj.value("batch").toInt(), 1);
+        QCOMPARE(mj.value("removed_blocks").toArray().size(), 2);
     }
 
     void cancelStopsTheJobAndResumeContinues() {
@@ -444,36 +535,26 @@ private Q_SLOTS:
 
     void trainingFormAndCliComeFromOneOptionTable() {
         if (CliJob::program().isEmpty()) QSKIP("the dilute CLI is not built");
-        auto cli = [](const QStringList& args) {
-            QProcess p;
-            p.setProcessChannelMode(QProcess::MergedChannels);
-            p.start(CliJob::program(), args);
-            p.waitForFinished(60000);
-            return QString::fromUtf8(p.readAll());
-        };
-        const QString help = cli({"train", "--help"});
-        OptionForm form;
-        // Every option of the table is in the CLI; the GUI shows it unless it is CLI-only, with a reason.
-        for (const auto& spec : train::trainOptionTable()) {
-            QString flag = QString::fromStdString(spec.flags).section(',', 0, 0);
-            flag.remove('!');
-            QVERIFY2(help.contains(flag), qPrintable(flag));
-            const QString name = QString::fromStdString(spec.name);
-            if (spec.cliOnly.empty()) QVERIFY2(form.editor(name), qPrintable(name));
-            else QVERIFY2(!form.editor(name) && spec.cliOnly.size() > 15, qPrintable(name));
-        }
-        // ...and the CLI has no training option outside the table (only the job's own controls).
-        const QStringList own = {"--help", "--threads", "--max-image-pixels", "--verbose", "--resume", "--config",
-                                 "--nproc", "--print-config"};
-        // Option names at the start of help lines ("  -e,--epochs ...", "  --lr ...").
-        QRegularExpression re("^\\s+(?:-[a-zA-Z],)?(--[a-z][a-z0-9-]+)", QRegularExpression::MultilineOption);
-        for (auto it = re.globalMatch(help); it.hasNext();) {
-            const QString f = it.next().captured(1);
-            bool known = own.contains(f);
-            for (const auto& spec : train::trainOptionTable())
-                known = known || QString::fromStdString(spec.flags).remove('!').split(',').contains(f);
-            QVERIFY2(known, qPrintable(f + " is bound outside the option table"));
-        }
+        auto cli = [](const QStringList& args) { return runCli(args); };
+        // Every job's table: train (the Training view), analyze (the Analysis view), measure (the
+        // Export view) and bench (whose options the Export view's measurement takes).
+        TrainingView tv;
+        // (train's defaults depend on the model's recipe: compared per model below)
+        checkOptionParity("train", train::trainOptionTable(), *tv.optionForm(), tv.options(),
+                          {"--resume", "--config", "--nproc"}, false);
+        if (QTest::currentTestFailed()) return;
+        AnalysisView av;
+        checkOptionParity("analyze", analysis::analysisOptionTable(), *av.optionForm(), av.options(), {"--out", "--json"});
+        if (QTest::currentTestFailed()) return;
+        ExportView ev;
+        checkOptionParity("measure", bench::measureOptionTable(), *ev.optionForm(), ev.options(), {"--json"});
+        if (QTest::currentTestFailed()) return;
+        // bench: its table minus the device (the Project panel's) is the measurement part of the
+        // Export view's form, with the same defaults.
+        bench::BenchOptions bo = ev.options().bench;
+        checkOptionParity("bench", bench::benchOptionTable(), *ev.optionForm(), bo,
+                          {"--model", "--vs", "--remove", "--arch", "--json"});
+        if (QTest::currentTestFailed()) return;
         // The same defaults: the GUI form after a model change equals the CLI's resolved options
         // (preset recipe included) for a small preset and a DeiT.
         for (const char* model : {"vit_nano_patch7_28", "deit_tiny_patch16_224"}) {

@@ -1,0 +1,59 @@
+#include "analysis/optiontable.h"
+
+#include "analysis/selectors.h"
+
+namespace dilute::analysis {
+
+namespace {
+
+template <class T>
+std::function<OptionField(AnalysisOptions&)> f(T AnalysisOptions::*m) {
+    return memberField(m);
+}
+
+std::vector<OptionSpec> build() {
+    std::vector<OptionSpec> t;
+    auto add = [&](OptionSpec s) { t.push_back(std::move(s)); };
+    add({"model", "--model,-m", "Model", "Preset name or safetensors file", "Run", 0, 0, {}, false,
+         "the Project panel's model", f(&AnalysisOptions::model)});
+    add({"arch", "--arch", "Architecture", "Preset describing a timm file without Dilute metadata", "Run", 0, 0, {},
+         false, "a timm file without metadata is opened from the Project panel with a preset name",
+         f(&AnalysisOptions::arch)});
+    add({"data", "--data,-d", "Data", "Dataset URI (default: the preset's own)", "Run", 0, 0, {}, false,
+         "the Project panel's data", f(&AnalysisOptions::data)});
+    // Selection
+    add({"selector", "--selector", "Selector",
+         "nose (greedy transfer entropy, the paper) | nose-abs | random (seeded) | lowest (attention entropy) | first",
+         "Selection", 0, 0, selectorNames(), false, "", f(&AnalysisOptions::selector)});
+    add({"k", "--k", "Blocks K", "Blocks to select (-1: a third of the depth)", "Selection", -1, 4096, {}, false, "",
+         f(&AnalysisOptions::k)});
+    add({"pairwise", "--pairwise", "Pairwise T({i,j})", "Also compute the pairwise matrix T({i,j})", "Selection", 0, 0,
+         {}, false, "", f(&AnalysisOptions::pairwise)});
+    add({"seed", "--seed", "Seed", "Seed of the random selector", "Selection", 0, 18446744073709551615.0, {}, false, "",
+         f(&AnalysisOptions::seed)});
+    // Calibration
+    add({"calib", "--calib", "Calibration images", "Calibration images (the first N of the split)", "Calibration", 1,
+         10000000, {}, false, "", f(&AnalysisOptions::calib)});
+    add({"split", "--split", "Split", "Split the calibration images come from", "Calibration", 0, 0, {"train", "test", "val"},
+         false, "", f(&AnalysisOptions::split)});
+    add({"output", "--output-entropy", "Output feature", "Output feature for H_out: cls | logits", "Calibration", 0, 0,
+         {"cls", "logits"}, false, "", f(&AnalysisOptions::output)});
+    // System
+    add({"batch", "--batch,-b", "Batch", "Batch size", "System", 1, 65536, {}, false, "", f(&AnalysisOptions::batch)});
+    add({"naive", "--naive", "Naive loop", "Reference loop without prefix caching (slower, same result)", "System", 0,
+         0, {}, false, "", f(&AnalysisOptions::naive)});
+    add({"device", "--device", "Device", "auto | cpu | cuda | cuda:N", "System", 0, 0, {}, false,
+         "the Project panel's device", f(&AnalysisOptions::device)});
+    add({"workers", "--workers", "Loader threads", "Loader threads", "System", 0, 256, {}, false, "",
+         f(&AnalysisOptions::workers)});
+    return t;
+}
+
+}  // namespace
+
+const std::vector<OptionSpec>& analysisOptionTable() {
+    static const std::vector<OptionSpec> table = build();
+    return table;
+}
+
+}  // namespace dilute::analysis

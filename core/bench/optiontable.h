@@ -1,0 +1,19 @@
+#pragma once
+// The options of `dilute bench` (BenchOptions) and of the export-and-measure job (`dilute
+// measure`, the workbench's Export view), defined once; see util/optiontable.h.
+#include <vector>
+
+#include "util/optiontable.h"
+
+namespace dilute::bench {
+
+struct BenchOptions;
+struct MeasureOptions;
+
+/// Throughput batch, repeats, latency runs, alternation rounds, warm-up, device.
+const std::vector<OptionSpec<BenchOptions>>& benchOptionTable();
+/// Run, export folder, full model, data, device, evaluation images, then the bench table's
+/// options (its device is the job's device).
+const std::vector<OptionSpec<MeasureOptions>>& measureOptionTable();
+
+}  // namespace dilute::bench

@@ -1,0 +1,119 @@
+// The option tables every job's CLI bindings and GUI form come from: well-formed, defaults inside
+// their own ranges and choices, the text/JSON forms exact, lifted tables writing the right part.
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <set>
+
+#include "analysis/optiontable.h"
+#include "bench/optiontable.h"
+#include "bench/options.h"
+#include "train/optiontable.h"
+
+using namespace dilute;
+
+namespace {
+
+template <class O>
+void checkTable(const std::vector<OptionSpec<O>>& table, const char* job) {
+    O defaults;
+    std::set<std::string> names, flags;
+    ASSERT_FALSE(table.empty()) << job;
+    for (const auto& s : table) {
+        SCOPED_TRACE(std::string(job) + " " + s.name);
+        EXPECT_TRUE(names.insert(s.name).second) << "repeated name";
+        for (size_t a = 0; a < s.flags.size();) {
+            size_t b = s.flags.find(',', a);
+            if (b == std::string::npos) b = s.flags.size();
+            std::string f = s.flags.substr(a, b - a);
+            if (!f.empty() && f[0] == '!') f.erase(0, 1);
+            EXPECT_TRUE(flags.insert(f).second) << "repeated flag " << f;
+            a = b + 1;
+        }
+        EXPECT_FALSE(s.help.empty());
+        EXPECT_FALSE(s.label.empty());
+        EXPECT_TRUE(s.cliOnly.empty() || s.cliOnly.size() > 15) << "a CLI-only option says why";
+        EXPECT_LE(s.lo, s.hi);
+        const auto f = s.field(defaults);
+        std::visit(
+            [&](auto* p) {
+                using T = std::remove_pointer_t<decltype(p)>;
+                if constexpr (std::is_same_v<T, std::string>) {
+                    if (!s.choices.empty())
+                        EXPECT_NE(std::find(s.choices.begin(), s.choices.end(), *p), s.choices.end()) << *p;
+                } else if constexpr (!std::is_same_v<T, bool>) {
+                    EXPECT_TRUE(s.choices.empty());
+                    if (s.lo != s.hi) {
+                        EXPECT_GE(double(*p), s.lo);
+                        EXPECT_LE(double(*p), s.hi);
+                    }
+                }
+            },
+            f);
+    }
+    // --print-config: one key per option, values typed.
+    const auto j = nlohmann::json::parse(optionsJson(table, defaults));
+    EXPECT_EQ(j.size(), table.size());
+}
+
+}  // namespace
+
+TEST(OptionTables, EveryJobsTableIsWellFormed) {
+    checkTable(train::trainOptionTable(), "train");
+    checkTable(analysis::analysisOptionTable(), "analyze");
+    checkTable(bench::benchOptionTable(), "bench");
+    checkTable(bench::measureOptionTable(), "measure");
+}
+
+TEST(OptionTables, TextIsShortestRoundTripAndJsonIsTyped) {
+    double d = 1e-5;
+    EXPECT_EQ(fieldText(&d), "1e-05");
+    d = 0.1;
+    EXPECT_EQ(fieldText(&d), "0.1");
+    d = 1.0 / 3;
+    EXPECT_EQ(std::stod(fieldText(&d)), d);
+    bool b = true;
+    EXPECT_EQ(fieldText(&b), "true");
+    uint64_t big = 18446744073709551615ull;
+    EXPECT_EQ(fieldText(&big), "18446744073709551615");
+    analysis::AnalysisOptions a;
+    a.k = 4;
+    a.selector = "random";
+    a.pairwise = true;
+    const auto j = nlohmann::json::parse(optionsJson(analysis::analysisOptionTable(), a));
+    EXPECT_EQ(j["k"], 4);
+    EXPECT_EQ(j["selector"], "random");
+    EXPECT_EQ(j["pairwise"], true);
+    EXPECT_EQ(j["calib"], 2048);
+}
+
+TEST(OptionTables, LiftedBenchOptionsWriteTheMeasureJobsBenchPart) {
+    const auto& t = bench::measureOptionTable();
+    const auto* batch = findOption(t, "batch");
+    ASSERT_NE(batch, nullptr);
+    EXPECT_EQ(findOption(t, "device")->flags, "--device");  // the job's own device, not the bench's
+    bench::MeasureOptions m;
+    *std::get<int*>(batch->field(m)) = 5;
+    EXPECT_EQ(m.bench.batch, 5);
+    *std::get<std::string*>(findOption(t, "device")->field(m)) = "cuda:1";
+    EXPECT_EQ(m.device, "cuda:1");
+    EXPECT_EQ(m.bench.device, "cpu");
+    // The same defaults as `dilute bench`.
+    bench::BenchOptions bo;
+    const bench::MeasureOptions fresh;
+    for (const auto& s : bench::benchOptionTable())
+        if (s.name != "device") EXPECT_EQ(optionText(s, bo), optionText(*findOption(t, s.name), fresh)) << s.name;
+}
+
+TEST(OptionTables, RecipeFillsOnlyWhatWasNotGiven) {
+    train::TrainOptions o;
+    o.epochs = 3;
+    train::applyRecipe(o, "deit_tiny_patch16_224", [](const train::OptionSpec& s) { return s.name == "epochs"; });
+    EXPECT_EQ(o.epochs, 3);  // given: kept
+    EXPECT_EQ(o.batch, 64);  // the DeiT recipe
+    EXPECT_DOUBLE_EQ(o.lr, 5e-4 * 64 / 512);
+    train::TrainOptions f;
+    const auto before = f.toJson();
+    train::applyRecipe(f, "/some/file.safetensors", [](const train::OptionSpec&) { return false; });
+    EXPECT_EQ(f.toJson(), before);  // a file has no preset recipe
+}
