@@ -34,7 +34,7 @@
 namespace dilute::gui {
 
 MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
-    setWindowTitle("Dilute workbench");
+    setWindowTitle(tr("Dilute workbench"));
     setWindowIcon(QIcon(":/dilute/dilute.svg"));
     project_ = new ProjectPanel(this);
     analysis_ = new AnalysisView(this);
@@ -43,13 +43,13 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     runner_ = new JobRunner(this);
     cli_ = new CliJob(this);
     tabs_ = new QTabWidget(this);
-    tabs_->addTab(analysis_, "&Analysis");
-    tabs_->addTab(training_, "&Training");
-    tabs_->addTab(export_, "E&xport");
+    tabs_->addTab(analysis_, tr("&Analysis"));
+    tabs_->addTab(training_, tr("&Training"));
+    tabs_->addTab(export_, tr("E&xport"));
     runs_ = new RunsView(this);
     tabs_->addTab(runs_, tr("&Runs"));
     setCentralWidget(tabs_);
-    auto* dock = new QDockWidget("Project", this);
+    auto* dock = new QDockWidget(tr("Project"), this);
     dock->setObjectName("project");
     dock->setWidget(project_);
     dock->setFeatures(QDockWidget::DockWidgetMovable | QDockWidget::DockWidgetFloatable);
@@ -57,7 +57,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     log_ = new QPlainTextEdit(this);
     log_->setReadOnly(true);
     log_->setMaximumBlockCount(5000);
-    auto* logDock = new QDockWidget("Log", this);
+    auto* logDock = new QDockWidget(tr("Log"), this);
     logDock->setObjectName("log");
     logDock->setWidget(log_);
     addDockWidget(Qt::BottomDockWidgetArea, logDock);
@@ -66,26 +66,26 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     progress_ = new QProgressBar(this);
     progress_->setMaximumWidth(260);
     progress_->setTextVisible(true);
-    phase_ = new QLabel("idle", this);
+    phase_ = new QLabel(tr("idle"), this);
     eta_ = new QLabel(this);
-    cancel_ = new QPushButton("Cancel", this);
+    cancel_ = new QPushButton(tr("Cancel"), this);
     cancel_->setShortcut(QKeySequence(Qt::Key_Escape));
-    cancel_->setToolTip("Stop the running job cleanly (Esc); a training job writes a checkpoint");
+    cancel_->setToolTip(tr("Stop the running job cleanly (Esc); a training job writes a checkpoint"));
     cancel_->setEnabled(false);
     statusBar()->addWidget(phase_, 1);
     statusBar()->addPermanentWidget(eta_);
     statusBar()->addPermanentWidget(progress_);
     statusBar()->addPermanentWidget(cancel_);
 
-    auto* file = menuBar()->addMenu("&File");
-    auto* openRun = file->addAction("&Open run...", this, [this] {
-        const QString d = QFileDialog::getExistingDirectory(this, "Open run folder", training_->runDir());
+    auto* file = menuBar()->addMenu(tr("&File"));
+    auto* openRun = file->addAction(tr("&Open run..."), this, [this] {
+        const QString d = QFileDialog::getExistingDirectory(this, tr("Open run folder"), training_->runDir());
         if (!d.isEmpty()) this->openRun(d);
     });
     openRun->setShortcut(QKeySequence::Open);
-    recent_ = file->addMenu("Recent runs");
+    recent_ = file->addMenu(tr("Recent runs"));
     file->addSeparator();
-    file->addAction("&Quit", this, &QWidget::close)->setShortcut(QKeySequence::Quit);
+    file->addAction(tr("&Quit"), this, &QWidget::close)->setShortcut(QKeySequence::Quit);
 
     connect(cancel_, &QPushButton::clicked, runner_, &JobRunner::cancel);
     connect(cancel_, &QPushButton::clicked, cli_, &CliJob::cancel);
@@ -122,7 +122,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     connect(training_, &TrainingView::cancelRequested, cli_, &CliJob::cancel);
     connect(training_, &TrainingView::resumeRequested, this, [this](QString dir) {
         training_->loadRun(dir);
-        logLine("resuming " + dir);
+        logLine(tr("resuming %1").arg(dir));
         runner_->startResume(dir);
     });
     connect(runs_, &RunsView::openRunRequested, this, &MainWindow::openRun);
@@ -155,21 +155,21 @@ void MainWindow::wireWorker() {
     });
     connect(w, &Worker::analysisDone, this, [this](const analysis::AnalysisResult& r) {
         analysis_->setResult(r);
-        logLine(QString("analysis done: %1 evaluations in %2 s").arg(r.evaluations).arg(r.seconds, 0, 'f', 1));
+        logLine(tr("analysis done: %1 evaluations in %2 s").arg(r.evaluations).arg(r.seconds, 0, 'f', 1));
     });
     connect(w, &Worker::step, training_, &TrainingView::addStep);
     connect(w, &Worker::step, this, [this](const train::StepEvent& e) {
-        onProgress({QString("training epoch %1").arg(e.epoch + 1), e.step, e.steps_total});
+        onProgress({tr("training epoch %1").arg(e.epoch + 1), e.step, e.steps_total});
     });
     connect(w, &Worker::epoch, training_, &TrainingView::addEpoch);
     connect(w, &Worker::trainDone, this, [this](const train::TrainSummary& s) {
         const QString dir = QString::fromStdString(s.run_dir);
-        logLine(QString("training finished: test top-1 %1%").arg(s.final_top1, 0, 'f', 2));
+        logLine(tr("training finished: test top-1 %1%").arg(s.final_top1, 0, 'f', 2));
         rememberRun(dir);
         if (s.blocks.empty()) {
             // A baseline: it becomes the model to analyze and dilute next.
             project_->setModel(QDir(dir).filePath("final.safetensors"));
-            logLine("the trained baseline is now the project's model");
+            logLine(tr("the trained baseline is now the project's model"));
         } else {
             export_->setRun(dir, trainModel_);
         }
@@ -178,9 +178,9 @@ void MainWindow::wireWorker() {
     connect(w, &Worker::failed, this, [this](QString msg) {
         lastError_ = msg;
         logLine(msg, true);
-        phase_->setText("failed: " + msg.left(120));
+        phase_->setText(tr("failed: %1").arg(msg.left(120)));
     });
-    connect(w, &Worker::cancelled, this, [this] { logLine("job cancelled"); });
+    connect(w, &Worker::cancelled, this, [this] { logLine(tr("job cancelled")); });
 }
 
 void MainWindow::startAnalysis(analysis::AnalysisOptions o) {
@@ -271,7 +271,7 @@ void MainWindow::setBusy(bool busy) {
         eta_->clear();
     } else {
         training_->flush();
-        phase_->setText(lastError_.isEmpty() ? "idle" : phase_->text());
+        phase_->setText(lastError_.isEmpty() ? tr("idle") : phase_->text());
         progress_->setValue(progress_->maximum());
         eta_->clear();
     }
@@ -287,7 +287,7 @@ void MainWindow::onProgress(const JobProgress& p) {
     progress_->setValue(int(std::min(p.done, p.total)));
     if (p.done > 0 && p.total > p.done) {
         const double left = clock_.elapsed() / 1000.0 / p.done * (p.total - p.done);
-        eta_->setText(QString("ETA %1:%2").arg(int(left) / 60).arg(int(left) % 60, 2, 10, QChar('0')));
+        eta_->setText(tr("ETA %1:%2").arg(int(left) / 60).arg(int(left) % 60, 2, 10, QChar('0')));
     } else {
         eta_->clear();
     }
@@ -333,7 +333,7 @@ void MainWindow::saveSettings() {
 
 void MainWindow::closeEvent(QCloseEvent* e) {
     if (runner_->busy() || cli_->running()) {
-        phase_->setText("cancelling the running job...");
+        phase_->setText(tr("cancelling the running job..."));
         runner_->cancelAndWait();
         cli_->cancelAndWait();
     }

@@ -154,7 +154,6 @@ void TrainingView::setProcesses(int n) { processes_->setValue(n); }
 QString TrainingView::statusText() const { return status_->text(); }
 bool TrainingView::following() const { return follower_ && followTimer_.isActive(); }
 
-void TrainingView::stopFollowing() { followTimer_.stop(); }
 
 QList<QCustomPlot*> TrainingView::plots() const { return {loss_, top1_, lambda_, lr_, speed_}; }
 

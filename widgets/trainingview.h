@@ -55,7 +55,6 @@ public:
     /// Reads what was appended to the followed run since the last poll (the timer calls it).
     void pollRun();
     bool following() const;
-    void stopFollowing();
     /// Local processes for data-parallel CPU training (1 = in the workbench's own worker).
     int processes() const;
     void setProcesses(int n);
