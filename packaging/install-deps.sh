@@ -11,6 +11,7 @@ PACKAGES=(
   libgloo-dev                                  # c10d ProcessGroupGloo headers (data-parallel training)
   dataset-fashion-mnist                        # the embedded default dataset
   xvfb xauth                                   # headless GUI tests and screenshots
+  python3-pil python-matplotlib-data           # tests: the eval transform against Pillow on a real photograph
 )
 
 missing=()

@@ -1,8 +1,5 @@
 #include "data/transforms.h"
 
-#include <opencv2/core.hpp>
-#include <opencv2/imgproc.hpp>
-
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -10,6 +7,7 @@
 #include <emmintrin.h>
 #endif
 
+#include "data/resample.h"
 #include "util/error.h"
 
 namespace dilute::data {
@@ -60,25 +58,29 @@ namespace {
 // For large planes (224 px: 600 KB of floats per image, into a batch buffer far larger than the
 // caches) the floats are written with streaming (non-temporal) stores: no read-for-ownership of
 // each destination line, about half the memory traffic, and the mirror is folded into the same
-// pass. Small planes (28 px rows are not whole cache lines) take OpenCV's vectorised convertTo.
-void planeToFloat(const cv::Mat& src, float* dst, float a, float b, bool flip) {
-    const int S = src.cols;
+// pass. Small planes (28 px rows are not whole cache lines) take a plain (auto-vectorised) loop.
+void planeToFloat(const uint8_t* src, int S, float* dst, float a, float b, bool flip) {
 #if defined(__SSE2__)
     const bool stream = S % 16 == 0 && S >= 64 && (reinterpret_cast<uintptr_t>(dst) & 15) == 0;
 #else
     const bool stream = false;
 #endif
     if (!stream) {
-        cv::Mat d(src.rows, S, CV_32F, dst);
-        src.convertTo(d, CV_32F, a, b);
-        if (flip) cv::flip(d, d, 1);
+        for (int y = 0; y < S; ++y) {
+            const uint8_t* s = src + size_t(y) * S;
+            float* d = dst + size_t(y) * S;
+            if (!flip)
+                for (int x = 0; x < S; ++x) d[x] = float(s[x]) * a + b;
+            else
+                for (int x = 0; x < S; ++x) d[x] = float(s[S - 1 - x]) * a + b;
+        }
         return;
     }
 #if defined(__SSE2__)
     const __m128 A = _mm_set1_ps(a), B = _mm_set1_ps(b);
     const __m128i z = _mm_setzero_si128();
-    for (int y = 0; y < src.rows; ++y) {
-        const uint8_t* s = src.ptr<uint8_t>(y);
+    for (int y = 0; y < S; ++y) {
+        const uint8_t* s = src + size_t(y) * S;
         float* d = dst + size_t(y) * S;
         for (int x = 0; x < S; x += 16) {
             __m128i v;
@@ -142,50 +144,89 @@ TransformPlan planTransform(int width, int height, const TransformConfig& t, std
 
 std::pair<int, int> TransformPlan::rows() const { return {y, h}; }
 
+namespace {
+
+// The pixels of box (x, y, w, h) of `img` (y in the image's own rows) with the model's channel
+// count, as PIL's convert() does at load time: gray -> RGB replicates; RGB -> L is ITU-R 601-2
+// luma, (19595 R + 38470 G + 7471 B + 2^15) >> 16. OpenCV's B, G, R order is undone here.
+// Returns a view of `img` when nothing needs converting, else of `buf`.
+ImageView convertRegion(const ImageU8& img, int x, int y, int w, int h, int C, std::vector<uint8_t>& buf) {
+    const int IC = img.channels;
+    const size_t stride = size_t(img.width) * IC;
+    const uint8_t* base = img.pixels.data();
+    if (IC == C && !(img.bgr && C == 3)) return {base, img.width, img.height, IC, stride};
+    buf.resize(size_t(w) * h * C);
+    for (int r = 0; r < h; ++r) {
+        const uint8_t* s = base + size_t(y + r) * stride + size_t(x) * IC;
+        uint8_t* d = buf.data() + size_t(r) * w * C;
+        for (int i = 0; i < w; ++i, s += IC, d += C) {
+            const uint8_t R = img.bgr ? s[IC - 1] : s[0], G = IC >= 3 ? s[1] : s[0], B = img.bgr ? s[0] : s[IC - 1];
+            if (C == 1)
+                d[0] = IC == 1 ? s[0] : uint8_t((19595u * R + 38470u * G + 7471u * B + 0x8000u) >> 16);
+            else if (IC == 1)
+                d[0] = d[1] = d[2] = s[0];
+            else
+                d[0] = R, d[1] = G, d[2] = B;
+        }
+    }
+    return {buf.data(), w, h, C, 0};
+}
+
+}  // namespace
+
 void renderTransform(const ImageU8& img, const TransformPlan& p, const TransformConfig& t, float* out) {
-    if (img.pixels.size() != size_t(img.height) * img.width * img.channels || img.channels < 1)
+    if (img.pixels.size() != size_t(img.height) * img.width * img.channels || img.channels < 1 ||
+        (img.channels != 1 && img.channels != 3))
         throw Error("image buffer does not match its size");
-    cv::Mat m(img.height, img.width, img.channels == 1 ? CV_8UC1 : CV_8UC3, const_cast<uint8_t*>(img.pixels.data()));
-    const int S = t.out_size;
-    const int interp = t.interpolation == "bicubic" ? cv::INTER_CUBIC : cv::INTER_LINEAR;
-    cv::Mat r;
+    const int S = t.out_size, C = t.channels;
+    if (C != 1 && C != 3) throw Error("transform: " + std::to_string(C) + " channels (expected 1 or 3)");
+    std::vector<uint8_t> converted, resized;
+    const uint8_t* hwc = nullptr;  // S x S x C pixels
     if (p.crop) {
-        // The crop in `img`'s own rows (img may hold only a band of the image: Dataset::imageRows).
-        const cv::Rect box(p.x, p.y - img.top, p.w, p.h);
-        if (box.x < 0 || box.y < 0 || box.x + box.width > m.cols || box.y + box.height > m.rows)
+        // The crop in `img`'s own rows (img may hold only a band of the image: Dataset::imageRows);
+        // torchvision's resized_crop: crop, then a bilinear (antialiased) resize to S x S.
+        const int by = p.y - img.top;
+        if (p.x < 0 || by < 0 || p.w < 1 || p.h < 1 || p.x + p.w > img.width || by + p.h > img.height)
             throw Error("transform: the crop lies outside the decoded rows");
-        // Bilinear for the random crop (torchvision's default): 3.5x cheaper than bicubic on
-        // 224 px crops (0.18 vs 0.65 ms), which matters when decoding is the bottleneck.
-        cv::resize(m(box), r, cv::Size(S, S), 0, 0, cv::INTER_LINEAR);
+        ImageView v = convertRegion(img, p.x, by, p.w, p.h, C, converted);
+        if (v.pixels == img.pixels.data()) v = v.region(p.x, by, p.w, p.h);  // not converted: the crop of `img`
+        resized.resize(size_t(S) * S * C);
+        resample(v, 0, 0, p.w, p.h, S, S, ResampleFilter::Bilinear, resized.data());
+        hwc = resized.data();
     } else if (!img.whole()) {
         throw Error("transform: needs the whole image, got a band of rows");
-    } else if (m.rows == S && m.cols == S) {
-        r = m;
     } else {
-        // Resize the shorter side to `resize`, then centre-crop S x S.
-        const int R = std::max(t.resize, S);
-        const double f = double(R) / std::min(m.rows, m.cols);
-        const int nw = std::max(S, int(std::lround(m.cols * f))), nh = std::max(S, int(std::lround(m.rows * f)));
-        cv::Mat big;
-        cv::resize(m, big, cv::Size(nw, nh), 0, 0, interp);
-        r = big(cv::Rect((nw - S) / 2, (nh - S) / 2, S, S));
+        // timm's eval: Resize(shorter side -> resize) with the preset's filter, CenterCrop(S).
+        const ImageView v = convertRegion(img, 0, 0, img.width, img.height, C, converted);
+        const auto [nw, nh] = resizedSize(img.width, img.height, std::max(t.resize, S));
+        const uint8_t* big = v.pixels;
+        if (nw != img.width || nh != img.height) {
+            resized.resize(size_t(nw) * nh * C);
+            resample(v, 0, 0, img.width, img.height, nw, nh,
+                     t.interpolation == "bicubic" ? ResampleFilter::Bicubic : ResampleFilter::Bilinear, resized.data());
+            big = resized.data();
+        }
+        if (nw == S && nh == S) {
+            hwc = big;
+        } else {
+            if (nw < S || nh < S) throw Error("transform: the resized image is smaller than the crop");
+            const int top = centerCropOffset(nh, S), left = centerCropOffset(nw, S);
+            std::vector<uint8_t> crop(size_t(S) * S * C);
+            for (int r = 0; r < S; ++r)
+                std::copy_n(big + (size_t(top + r) * nw + left) * C, size_t(S) * C, crop.data() + size_t(r) * S * C);
+            resized.swap(crop);
+            hwc = resized.data();
+        }
     }
-    const int C = t.channels;
-    if (r.channels() != C) {
-        cv::Mat c;
-        if (C == 3)
-            cv::cvtColor(r, c, cv::COLOR_GRAY2RGB);
-        else
-            cv::cvtColor(r, c, img.bgr ? cv::COLOR_BGR2GRAY : cv::COLOR_RGB2GRAY);
-        r = c;
-    }
-    // Split into planes, then scale (and mirror) each straight into the CHW output.
-    std::vector<cv::Mat> planes;
-    cv::split(r, planes);
-    const bool swap = img.bgr && C == 3;
+    // Planes, then scale (and mirror) each straight into the CHW output.
+    std::vector<uint8_t> plane(C == 1 ? 0 : size_t(S) * S);
     for (int c = 0; c < C; ++c) {
-        const cv::Mat& src = planes[swap ? C - 1 - c : c];
-        planeToFloat(src, out + size_t(c) * S * S, float(1.0 / (255.0 * t.std[c])), float(-t.mean[c] / t.std[c]), p.flip);
+        const uint8_t* src = hwc;
+        if (C > 1) {
+            for (size_t i = 0; i < plane.size(); ++i) plane[i] = hwc[i * C + c];
+            src = plane.data();
+        }
+        planeToFloat(src, S, out + size_t(c) * S * S, float(1.0 / (255.0 * t.std[c])), float(-t.mean[c] / t.std[c]), p.flip);
     }
 }
 
