@@ -16,8 +16,11 @@ namespace dilute::cli {
 
 void printAnalysis(const analysis::AnalysisResult& r) {
     const auto& p = r.profile;
-    std::printf("calibration  %d images of %s (%s)\noutput H     %.3f nats (%s)\n\n", r.calib, r.data.c_str(),
-                r.split.c_str(), p.output, p.output_kind.c_str());
+    std::printf("calibration  %d images of %s (%s), %s\noutput H     %.3f nats (%s)\n\n", r.calib, r.data.c_str(),
+                r.split.c_str(),
+                r.calib_order == "stratified" ? ("class-stratified, seed " + std::to_string(r.calib_seed)).c_str()
+                                              : "the first in file order",
+                p.output, p.output_kind.c_str());
     std::printf("block   H_attn     H_mlp    T({i})   heads (H before proj)\n");
     for (int l = 0; l < p.depth; ++l) {
         const bool sel = std::find(r.selection.blocks.begin(), r.selection.blocks.end(), l) != r.selection.blocks.end();

@@ -48,9 +48,16 @@ AnalysisResult runAnalysis(model::VisionTransformerImpl& m, const AnalysisOption
     r.split = o.split;
     if (obs.progress) obs.progress({"calibration", 0, 1});
     data::SkipReport skipped;
-    auto batches = loadCalibration(m.config(), uri, o.split, o.calib, o.batch, o.workers, device, cancel, &skipped);
+    auto batches = loadCalibration(m.config(), uri, o.split, o.calib, o.batch, o.workers, device, cancel, &skipped,
+                                   o.calib_order, o.calib_seed, &r.calib_per_class);
     for (const auto& b : batches) r.calib += static_cast<int>(b.size(0));
-    log("calibration: " + std::to_string(r.calib) + " images of " + uri + " " + o.split);
+    r.calib_order = o.calib_order;
+    r.calib_seed = o.calib_seed;
+    std::string perClass;
+    for (size_t c : r.calib_per_class) perClass += (perClass.empty() ? "" : " ") + std::to_string(c);
+    log("calibration: " + std::to_string(r.calib) + " images of " + uri + " " + o.split +
+        (o.calib_order == "stratified" ? " (class-stratified, seed " + std::to_string(o.calib_seed) + "; per class " + perClass + ")"
+                                       : " (the first in file order)"));
     if (skipped.count) log(skipped.message("calibration images"));
 
     auto partial = [&](const AnalysisResult& p) {
@@ -156,6 +163,9 @@ std::string analysisToJson(const AnalysisResult& r) {
               {"data", r.data},
               {"split", r.split},
               {"calibration_images", r.calib},
+              {"calibration_order", r.calib_order},
+              {"calibration_seed", r.calib_seed},
+              {"calibration_per_class", r.calib_per_class},
               {"entropy_units", "nats (Gaussian differential entropy, sum over channels)"},
               {"depth", p.depth},
               {"heads", p.heads},
@@ -235,6 +245,10 @@ AnalysisResult readAnalysis(const std::string& pathOrDir) {
         r.data = j.at("data");
         r.split = j.value("split", "train");
         r.calib = jsonnum::at<int>(j, "calibration_images");
+        r.calib_order = j.value("calibration_order", "first");  // files from before stratified sampling
+        if (r.calib_order != "first" && r.calib_order != "stratified") throw Error(path + ": unknown calibration order");
+        r.calib_seed = jsonnum::value<uint64_t>(j, "calibration_seed", 0);
+        if (j.contains("calibration_per_class")) r.calib_per_class = jsonnum::list<size_t>(j, "calibration_per_class");
         auto& p = r.profile;
         p.depth = jsonnum::at<int>(j, "depth");
         p.heads = jsonnum::at<int>(j, "heads");

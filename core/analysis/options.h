@@ -15,7 +15,9 @@ struct AnalysisOptions {
     std::string arch;               // preset for timm files without metadata
     std::string data;               // dataset URI ("" = the preset's default)
     std::string split = "train";
-    int calib = 2048;               // calibration images: the first N of the split
+    int calib = 2048;               // calibration images
+    std::string calib_order = "stratified";  // stratified (seeded, every class alike) | first (file order)
+    uint64_t calib_seed = 0;        // the stratified sample
     int batch = 256;
     int k = -1;                     // blocks to select (-1: a third of the depth, 0: none)
     std::string selector = "nose";  // nose | nose-abs | random | lowest | first

@@ -32,8 +32,13 @@ std::vector<OptionSpec> build() {
     add({"seed", "--seed", "Seed", "Seed of the random selector", "Selection", 0, 18446744073709551615.0, {}, false, "",
          f(&AnalysisOptions::seed)});
     // Calibration
-    add({"calib", "--calib", "Calibration images", "Calibration images (the first N of the split)", "Calibration", 1,
+    add({"calib", "--calib", "Calibration images", "Calibration images taken from the split", "Calibration", 1,
          10000000, {}, false, "", f(&AnalysisOptions::calib)});
+    add({"calib_order", "--calib-order", "Sample",
+         "stratified: a seeded sample with every class alike | first: the first N in file order", "Calibration", 0, 0,
+         {"stratified", "first"}, false, "", f(&AnalysisOptions::calib_order)});
+    add({"calib_seed", "--calib-seed", "Sample seed", "Seed of the stratified calibration sample", "Calibration", 0,
+         18446744073709551615.0, {}, false, "", f(&AnalysisOptions::calib_seed)});
     add({"split", "--split", "Split", "Split the calibration images come from", "Calibration", 0, 0, {"train", "test", "val"},
          false, "", f(&AnalysisOptions::split)});
     add({"output", "--output-entropy", "Output feature", "Output feature for H_out: cls | logits", "Calibration", 0, 0,

@@ -64,8 +64,15 @@ EntropyProfile entropyProfile(model::VisionTransformerImpl& m, const std::vector
 
 std::vector<torch::Tensor> loadCalibration(const model::ViTConfig& cfg, const std::string& uri, const std::string& split,
                                            size_t n, int batch, int workers, const std::string& device,
-                                           const CancelToken* cancel, data::SkipReport* skipped) {
-    auto ds = data::limitDataset(data::openDataset(uri, split), n);
+                                           const CancelToken* cancel, data::SkipReport* skipped,
+                                           const std::string& order, uint64_t seed, std::vector<size_t>* perClass) {
+    data::DatasetPtr ds;
+    if (order == "stratified")
+        ds = data::stratifiedSample(data::openDataset(uri, split), n, seed, perClass);
+    else if (order == "first")
+        ds = data::limitDataset(data::openDataset(uri, split), n);
+    else
+        throw Error("calibration order '" + order + "': expected stratified or first");
     if (ds->channels() != cfg.in_chans && !(ds->channels() == 1 || cfg.in_chans == 1 || cfg.in_chans == 3))
         throw Error("dataset channels do not fit the model");
     data::LoaderOptions lo;

@@ -20,10 +20,14 @@ EntropyProfile entropyProfile(model::VisionTransformerImpl& m, const std::vector
                               const std::string& output = "cls", const CancelToken* cancel = nullptr,
                               const std::function<void(long long, long long)>& step = {});
 
-/// The first `n` images of `uri`/`split` with the model's eval transform, as batches on `device`.
-/// Undecodable images are skipped; `skipped` (optional) receives the loader's report.
+/// `n` images of `uri`/`split` with the model's eval transform, as batches on `device`: the first
+/// n (order "first") or a class-stratified sample drawn with `seed` (order "stratified", whose
+/// per-class counts go to `perClass`). Undecodable images are skipped; `skipped` (optional)
+/// receives the loader's report.
 std::vector<torch::Tensor> loadCalibration(const model::ViTConfig& cfg, const std::string& uri, const std::string& split,
                                            size_t n, int batch, int workers, const std::string& device,
-                                           const CancelToken* cancel = nullptr, data::SkipReport* skipped = nullptr);
+                                           const CancelToken* cancel = nullptr, data::SkipReport* skipped = nullptr,
+                                           const std::string& order = "first", uint64_t seed = 0,
+                                           std::vector<size_t>* perClass = nullptr);
 
 }  // namespace dilute::analysis

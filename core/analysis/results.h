@@ -34,6 +34,9 @@ struct Selection {
 struct AnalysisResult {
     std::string model, data, split;
     int calib = 0;
+    std::string calib_order = "first";     // how the calibration images were chosen
+    uint64_t calib_seed = 0;
+    std::vector<size_t> calib_per_class;   // images taken per class (stratified samples)
     EntropyProfile profile;
     std::vector<double> t_single;                 // T({i}); NaN for removed blocks
     std::vector<std::vector<double>> pairwise;    // T({i,j}), diagonal T({i}); empty if not asked

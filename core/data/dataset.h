@@ -52,6 +52,12 @@ DatasetPtr openDataset(const std::string& uri, const std::string& split);
 std::string fashionMnistDir();
 /// A view of the first `n` items of `base` (file order).
 DatasetPtr limitDataset(DatasetPtr base, size_t n);
+/// A class-stratified, seeded sample of `n` items of `base` (all of it when n >= its size), in
+/// index order: every class gets n / K items or one more (the extras go to the classes a seeded
+/// shuffle puts first); a class with fewer items gives all it has and the rest is shared among
+/// the others; within a class, a seeded random choice. Labels are read, images are not.
+/// `perClass` (optional) receives the count taken from each class.
+DatasetPtr stratifiedSample(DatasetPtr base, size_t n, uint64_t seed, std::vector<size_t>* perClass = nullptr);
 
 // Readers, also usable directly.
 DatasetPtr openIdx(const std::string& dir, const std::string& split, const std::string& name,

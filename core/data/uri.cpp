@@ -1,5 +1,7 @@
 // Dataset URIs: one syntax for the CLI, the GUI and config files.
+#include <algorithm>
 #include <cstdlib>
+#include <random>
 
 #include "data/dataset.h"
 #include "util/error.h"
@@ -27,6 +29,26 @@ private:
     size_t n_;
 };
 
+class SubsetDataset : public Dataset {
+public:
+    SubsetDataset(DatasetPtr base, std::vector<size_t> idx, std::string what)
+        : base_(std::move(base)), idx_(std::move(idx)), what_(std::move(what)) {}
+    size_t size() const override { return idx_.size(); }
+    int numClasses() const override { return base_->numClasses(); }
+    int channels() const override { return base_->channels(); }
+    int label(size_t i) const override { return base_->label(idx_.at(i)); }
+    ImageU8 image(size_t i) const override { return base_->image(idx_.at(i)); }
+    ImageU8 imageRows(size_t i, const RowChooser& choose) const override { return base_->imageRows(idx_.at(i), choose); }
+    std::vector<std::string> classNames() const override { return base_->classNames(); }
+    std::string describe() const override { return base_->describe() + ", " + what_; }
+    std::string source(size_t i) const override { return base_->source(idx_.at(i)); }
+
+private:
+    DatasetPtr base_;
+    std::vector<size_t> idx_;
+    std::string what_;
+};
+
 const std::vector<std::string> kFashionNames{"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
                                              "Sandal",      "Shirt",   "Sneaker",  "Bag",   "Ankle boot"};
 const std::vector<std::string> kDigits{"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"};
@@ -41,6 +63,66 @@ std::string fashionMnistDir() {
 DatasetPtr limitDataset(DatasetPtr base, size_t n) {
     if (n == 0 || n >= base->size()) return base;
     return std::make_shared<LimitedDataset>(std::move(base), n);
+}
+
+DatasetPtr stratifiedSample(DatasetPtr base, size_t n, uint64_t seed, std::vector<size_t>* perClass) {
+    const int K = base->numClasses();
+    if (K <= 0) throw Error(base->describe() + ": no classes to stratify by");
+    std::vector<std::vector<size_t>> byClass(static_cast<size_t>(K));
+    for (size_t i = 0; i < base->size(); ++i) {
+        const int y = base->label(i);
+        if (y < 0 || y >= K) throw Error(base->source(i) + ": label " + std::to_string(y) + " outside 0.." + std::to_string(K - 1));
+        byClass[size_t(y)].push_back(i);
+    }
+    std::vector<size_t> quota(static_cast<size_t>(K), 0);
+    if (n >= base->size()) {
+        for (int k = 0; k < K; ++k) quota[size_t(k)] = byClass[size_t(k)].size();
+    } else {
+        // Water-filling: equal shares; a class that cannot fill its share gives all it has.
+        std::mt19937_64 rng(seed ^ 0x5741f1ed5ULL);
+        std::vector<int> open;
+        for (int k = 0; k < K; ++k)
+            if (!byClass[size_t(k)].empty()) open.push_back(k);
+        std::shuffle(open.begin(), open.end(), rng);  // who gets the extra items
+        size_t left = n;
+        while (left > 0 && !open.empty()) {
+            const size_t share = left / open.size(), extra = left % open.size();
+            std::vector<int> full, rest;
+            for (size_t j = 0; j < open.size(); ++j) {
+                const int k = open[j];
+                const size_t want = share + (j < extra ? 1 : 0);
+                const size_t room = byClass[size_t(k)].size() - quota[size_t(k)];
+                if (room <= want) full.push_back(k);
+                else rest.push_back(k);
+            }
+            if (full.empty()) {
+                for (size_t j = 0; j < open.size(); ++j) quota[size_t(open[j])] += share + (j < extra ? 1 : 0);
+                left = 0;
+            } else {
+                for (int k : full) {
+                    left -= byClass[size_t(k)].size() - quota[size_t(k)];
+                    quota[size_t(k)] = byClass[size_t(k)].size();
+                }
+                open = rest;
+            }
+        }
+    }
+    std::vector<size_t> idx;
+    idx.reserve(std::min(n, base->size()));
+    for (int k = 0; k < K; ++k) {
+        auto& v = byClass[size_t(k)];
+        const size_t q = quota[size_t(k)];
+        std::mt19937_64 rng(seed * 0x9E3779B97F4A7C15ULL + uint64_t(k) + 1);
+        for (size_t i = 0; i < q; ++i) {  // partial Fisher-Yates: q distinct items of the class
+            std::uniform_int_distribution<size_t> pick(i, v.size() - 1);
+            std::swap(v[i], v[pick(rng)]);
+        }
+        idx.insert(idx.end(), v.begin(), v.begin() + static_cast<std::ptrdiff_t>(q));
+    }
+    std::sort(idx.begin(), idx.end());
+    if (perClass) *perClass = quota;
+    return std::make_shared<SubsetDataset>(std::move(base), std::move(idx),
+                                           "class-stratified sample (seed " + std::to_string(seed) + ")");
 }
 
 DatasetPtr openDataset(const std::string& uri, const std::string& splitIn) {

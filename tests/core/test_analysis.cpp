@@ -232,6 +232,15 @@ TEST(AnalysisJob, WritesAndReadsBackOnRealData) {
     writeAnalysis(d.path(), r);
     auto back = readAnalysis(d.path());
     EXPECT_EQ(back.selection.blocks, r.selection.blocks);
+    // The default calibration is a class-stratified sample: its seed and counts are recorded.
+    EXPECT_EQ(back.calib_order, "stratified");
+    ASSERT_EQ(back.calib_per_class.size(), 10u);
+    size_t total = 0;
+    for (size_t c : back.calib_per_class) {
+        EXPECT_TRUE(c == 12 || c == 13) << c;  // 128 over 10 classes
+        total += c;
+    }
+    EXPECT_EQ(total, 128u);
     EXPECT_EQ(back.profile.head.size(), 6u);
     EXPECT_NEAR(back.profile.attn[2], r.profile.attn[2], 1e-9);
     EXPECT_NEAR(back.pairwise[1][3], r.pairwise[1][3], 1e-9);
@@ -239,6 +248,13 @@ TEST(AnalysisJob, WritesAndReadsBackOnRealData) {
     EXPECT_TRUE(std::filesystem::exists(d.file("pairwise.csv")));
     dilute::testing::writeBytes(d.file("bad.json"), {'{', '}'});
     EXPECT_THROW(readAnalysis(d.file("bad.json")), Error);
+    // --calib-order first keeps the file order (and records it).
+    o.calib_order = "first";
+    o.pairwise = false;
+    auto f = runAnalysis(*m, o);
+    EXPECT_EQ(f.calib_order, "first");
+    EXPECT_TRUE(f.calib_per_class.empty());
+    EXPECT_NE(f.profile.attn[0], r.profile.attn[0]);  // other images, other entropies
 }
 
 TEST(Transfer, BaseCacheEqualsNaive) {
