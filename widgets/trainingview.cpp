@@ -85,6 +85,10 @@ TrainingView::TrainingView(QWidget* parent) : QWidget(parent) {
     auto* form = new QFormLayout;
     form->addRow(tr("Run folder"), runDir_);
     form->addRow(tr("Processes"), processes_);
+    // More processes, a larger global batch: the recipe's lr follows it (unless edited).
+    connect(processes_, &QSpinBox::valueChanged, this, [this] {
+        if (!model_.isEmpty()) setModel(model_);
+    });
     auto* scroll = new QScrollArea(this);
     scroll->setWidget(form_);
     scroll->setWidgetResizable(true);
@@ -173,18 +177,25 @@ void TrainingView::setSelection(const std::vector<int>& blocks) {
 }
 
 void TrainingView::setModel(const QString& model) {
-    // The recipe of the model for every option the user has not edited (the CLI does the same).
+    // The recipe of the model for every option the user has not edited (the CLI does the same),
+    // its lr scaled to the global batch (batch x processes).
+    model_ = model;
     train::TrainOptions o;
     form_->store(o);
     const auto edited = form_->edited();
-    train::applyRecipe(o, model.toStdString(),
-                       [&](const train::OptionSpec& s) { return edited.contains(QString::fromStdString(s.name)); });
+    const auto r = train::applyRecipe(o, model.toStdString(),
+                                      [&](const train::OptionSpec& s) { return edited.contains(QString::fromStdString(s.name)); },
+                                      processes_->value());
+    recipe_ = QString::fromStdString(r.name);
     form_->load(o);
+    form_->setToolTip(r.name == "none" ? QString() : tr("Defaults from the recipe %1: %2")
+                                                         .arg(QString::fromStdString(r.name), QString::fromStdString(r.source)));
 }
 
 train::TrainOptions TrainingView::options() const {
     train::TrainOptions o;
     form_->store(o);
+    o.recipe = recipe_.toStdString();
     o.out_dir = runDir().toStdString();
     QStringList s;
     for (int b : selection_) s << QString::number(b);

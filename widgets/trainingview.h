@@ -84,6 +84,8 @@ private:
     std::vector<int> selection_;
     QCustomPlot *loss_, *top1_, *lambda_, *lr_, *speed_;
     QSpinBox* processes_;
+    QString model_;   // the project's model (its recipe fills the form)
+    QString recipe_;  // the name of that recipe
     OptionForm* form_;  // generated from the option table the CLI's train options come from
     QLineEdit* runDir_;
     QLabel *selLabel_, *status_;

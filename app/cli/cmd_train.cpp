@@ -55,15 +55,18 @@ Runner addTrain(CLI::App& app, Common& common) {
     auto printConfig = std::make_shared<bool>(false);
     app.add_flag("--print-config", *printConfig,
                  "Print the options this run would use (after the preset recipe) as JSON and exit");
-    app.parse_complete_callback([o, &app, config]() {
+    auto recipe = std::make_shared<train::Recipe>();
+    app.parse_complete_callback([o, &app, config, nproc, recipe]() {
         if (!config->empty()) return;  // the file's values stand for everything not given
-        // The preset recipe for everything the user did not set (the workbench does the same).
-        train::applyRecipe(*o, o->model, [&](const train::OptionSpec& s) {
+        // The recipe for everything the user did not set (the workbench does the same), its lr
+        // scaled to the global batch: --nproc, or the processes of a torchrun/SLURM launch.
+        const int world = *nproc > 1 ? *nproc : std::max(1, dist::detectLaunch().world);
+        *recipe = train::applyRecipe(*o, o->model, [&](const train::OptionSpec& s) {
             const auto comma = s.flags.find(',');
             return app.get_option(s.flags.substr(0, comma))->count() > 0;
-        });
+        }, world);
     });
-    return [o, resumeDir, nproc, configError, printConfig, &common]() {
+    return [o, resumeDir, nproc, configError, printConfig, recipe, &common]() {
         if (!configError->empty()) throw Error(*configError);
         if (*printConfig) {
             std::printf("%s\n", o->toJson().c_str());
@@ -85,6 +88,9 @@ Runner addTrain(CLI::App& app, Common& common) {
             return dist::runLocal(l);
         }
         const bool mainRank = launch.rank == 0;
+        if (mainRank && resumeDir->empty() && !recipe->name.empty() && recipe->name != "none")
+            std::fprintf(stderr, "recipe %s: %s (lr %.3g at global batch %d)\n", recipe->name.c_str(), recipe->source.c_str(),
+                         o->lr, o->batch * std::max(1, launch.world));
         std::unique_ptr<ProgressBar> bar;
         int barEpoch = -1;
         train::TrainObserver obs;

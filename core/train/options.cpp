@@ -29,6 +29,7 @@ std::string TrainOptions::toJson() const {
               {"drop_path", drop_path},
               {"clip_grad", clip_grad},
               {"augment", augment},
+              {"recipe", recipe},
               {"seed", seed},
               {"device", device},
               {"amp", amp},
@@ -68,6 +69,7 @@ TrainOptions TrainOptions::fromJson(const std::string& text) {
         o.drop_path = j.value("drop_path", o.drop_path);
         o.clip_grad = j.value("clip_grad", 0.0);
         o.augment = j.value("augment", o.augment);
+        o.recipe = j.value("recipe", "");
         o.seed = jsonnum::value<uint64_t>(j, "seed", 0);
         o.device = j.value("device", o.device);
         o.amp = j.value("amp", o.amp);

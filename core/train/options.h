@@ -33,6 +33,7 @@ struct TrainOptions {
     size_t train_limit = 0;       // first N training images (0 = all)
     size_t test_limit = 0;        // first N test images (0 = all)
     // Dilution
+    std::string recipe;           // the recipe the defaults came from (train/optiontable.h; informational)
     std::string select;           // "" | "0,2,4" | "nose:K" | "random:K" | ... | analysis.json path
     int calib = 2048;             // calibration images for an on-the-spot selector
     DilutionSchedule schedule;

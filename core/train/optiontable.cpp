@@ -3,30 +3,107 @@
 #include <cstdio>
 #include <cstdlib>
 #include <type_traits>
+#include <algorithm>
 #include <limits>
 
+#include "io/safetensors.h"
+#include "io/weights.h"
 #include "model/preset.h"
+#include "util/error.h"
 
 namespace dilute::train {
 
+Recipe deriveRecipe(const std::string& modelSpec, const std::string& arch) {
+    model::ViTConfig c;
+    const bool fineTune = !model::isPreset(modelSpec);
+    bool known = false;
+    if (!fineTune) {
+        c = model::preset(modelSpec);
+        known = true;
+    } else {
+        try {  // the file's own architecture record, else the --arch preset
+            const auto f = io::readSafetensors(modelSpec);
+            if (const auto it = f.metadata.find("dilute.arch"); it != f.metadata.end()) {
+                c = io::archFromJson(it->second, nullptr, nullptr);
+                known = true;
+            } else if (model::isPreset(arch)) {
+                c = model::preset(arch);
+                known = true;
+            }
+        } catch (const std::exception&) {
+        }
+    }
+    Recipe r;
+    if (!known) {
+        r.name = "none";
+        r.source = "architecture unknown: the options' own defaults";
+        return r;
+    }
+    if (c.img_size >= 64) {
+        r.batch = 64;
+        r.weight_decay = 0.05;
+        r.label_smoothing = 0.1;
+        r.mixup = 0.8;
+        r.cutmix = 1.0;
+        r.drop_path = 0.1;
+        r.warmup_epochs = 5;
+        r.epochs = 30;
+        if (!fineTune) {
+            r.name = "deit-scratch";
+            r.lr = 5e-4 * r.batch / 512.0;
+            r.source = "DeiT from scratch: AdamW lr 5e-4 x global batch / 512, wd 0.05, 5 warm-up epochs, Mixup 0.8, "
+                       "CutMix 1.0, label smoothing 0.1, drop-path 0.1";
+        } else {
+            r.name = "deit-finetune";
+            r.lr = 2e-3 * r.batch / 2048.0;
+            r.source = "the paper's dilution fine-tuning (batch 2048, lr 2e-3): lr 2e-3 x global batch / 2048, wd 0.05, "
+                       "5 warm-up epochs, Mixup 0.8, CutMix 1.0, label smoothing 0.1, drop-path 0.1";
+        }
+    } else {
+        r.batch = 128;
+        r.weight_decay = 0.05;
+        r.label_smoothing = 0.1;
+        r.drop_path = 0.05;
+        if (!fineTune) {
+            r.name = "small-scratch";
+            r.lr = 2e-3;
+            r.epochs = 10;
+            r.warmup_epochs = 1;
+            r.source = "small presets (28/32 px) from scratch: lr 2e-3 x global batch / 128, 1 warm-up epoch, "
+                       "label smoothing 0.1, drop-path 0.05, no Mixup/CutMix";
+        } else {
+            r.name = "small-finetune";
+            r.lr = 1e-3;
+            r.epochs = 3;
+            r.warmup_epochs = 0.2;
+            r.source = "fine-tuning a small model: half the from-scratch lr (1e-3 x global batch / 128), "
+                       "0.2 warm-up epochs, label smoothing 0.1, drop-path 0.05";
+        }
+    }
+    return r;
+}
+
+namespace {
+void setRecipeField(TrainOptions& o, const Recipe& r, const std::string& name) {
+    if (name == "epochs") o.epochs = r.epochs;
+    else if (name == "batch") o.batch = r.batch;
+    else if (name == "lr") o.lr = r.lr;
+    else if (name == "warmup_epochs") o.warmup_epochs = r.warmup_epochs;
+    else if (name == "weight_decay") o.weight_decay = r.weight_decay;
+    else if (name == "label_smoothing") o.label_smoothing = r.label_smoothing;
+    else if (name == "mixup") o.mixup = r.mixup;
+    else if (name == "cutmix") o.cutmix = r.cutmix;
+    else if (name == "drop_path") o.drop_path = r.drop_path;
+    else throw Error("option '" + name + "' is marked recipe but no recipe sets it");
+}
+}  // namespace
+
 void applyPresetDefaults(TrainOptions& o, const std::string& preset) {
     if (!model::isPreset(preset)) return;
-    const auto c = model::preset(preset);
-    if (c.img_size >= 64) {  // DeiT recipe (SPEC section 6), scaled to the batch
-        o.batch = 64;
-        o.lr = 5e-4 * o.batch / 512.0;
-        o.epochs = 30;
-        o.warmup_epochs = 5;
-        o.mixup = 0.8;
-        o.cutmix = 1.0;
-    } else {  // small presets: short runs on 28x28 / 32x32 data
-        o.batch = 128;
-        o.lr = 2e-3;
-        o.epochs = 10;
-        o.warmup_epochs = 1;
-        o.drop_path = 0.05;
-        o.label_smoothing = 0.1;
-    }
+    const auto r = deriveRecipe(preset);
+    for (const auto& s : trainOptionTable())
+        if (s.recipe) setRecipeField(o, r, s.name);
+    o.recipe = r.name;
 }
 
 namespace {
@@ -55,15 +132,15 @@ std::vector<OptionSpec> build() {
          "Blocks to dilute: 0,2,4 | nose:K | nose-abs:K | random:K | lowest:K | first:K | analysis.json", "Run", 0, 0,
          {}, false, "the selection made on the Analysis view", f(&TrainOptions::select)});
     // Schedule
-    add({"epochs", "--epochs,-e", "Epochs", "Epochs (default by preset)", "Schedule", 1, 100000, {}, true, "",
+    add({"epochs", "--epochs,-e", "Epochs", "Epochs (default by recipe)", "Schedule", 1, 100000, {}, true, "",
          f(&TrainOptions::epochs)});
-    add({"batch", "--batch,-b", "Batch", "Batch size per process (default by preset); global batch = batch x processes",
+    add({"batch", "--batch,-b", "Batch", "Batch size per process (default by recipe); global batch = batch x processes",
          "Schedule", 1, 65536, {}, true, "", f(&TrainOptions::batch)});
-    add({"lr", "--lr", "Peak lr", "Peak learning rate, AdamW (default by preset)", "Schedule", 1e-8, 10, {}, true, "",
+    add({"lr", "--lr", "Peak lr", "Peak learning rate, AdamW (default: the recipe's, scaled linearly with the global batch)", "Schedule", 1e-8, 10, {}, true, "",
          f(&TrainOptions::lr)});
     add({"min_lr", "--min-lr", "Final lr", "Final learning rate of the cosine schedule", "Schedule", 0, 10, {}, false, "",
          f(&TrainOptions::min_lr)});
-    add({"warmup_epochs", "--warmup", "Warm-up epochs", "Linear warm-up, epochs (default by preset)", "Schedule", 0, 100000,
+    add({"warmup_epochs", "--warmup", "Warm-up epochs", "Linear warm-up, epochs (default by recipe)", "Schedule", 0, 100000,
          {}, true, "", f(&TrainOptions::warmup_epochs)});
     // Dilution
     add({"decay_shape", "--decay", "Lambda decay", "Lambda decay shape: linear | cosine", "Dilution", 0, 0,
@@ -82,17 +159,17 @@ std::vector<OptionSpec> build() {
          f(&TrainOptions::calib)});
     // Optimizer and regularization
     add({"weight_decay", "--weight-decay", "Weight decay",
-         "AdamW weight decay (not on norms, biases, pos_embed, cls_token)", "Optimizer", 0, 10, {}, false, "",
+         "AdamW weight decay (not on norms, biases, pos_embed, cls_token)", "Optimizer", 0, 10, {}, true, "",
          f(&TrainOptions::weight_decay)});
     add({"clip_grad", "--clip-grad", "Clip gradient norm", "Max gradient norm (0 = off)", "Optimizer", 0, big, {}, false,
          "", f(&TrainOptions::clip_grad)});
-    add({"label_smoothing", "--label-smoothing", "Label smoothing", "Label smoothing", "Regularization", 0, 0.999, {},
-         false, "", f(&TrainOptions::label_smoothing)});
+    add({"label_smoothing", "--label-smoothing", "Label smoothing", "Label smoothing (default by recipe)", "Regularization",
+         0, 0.999, {}, true, "", f(&TrainOptions::label_smoothing)});
     add({"mixup", "--mixup", "Mixup alpha", "Mixup alpha (0 = off)", "Regularization", 0, 100, {}, true, "",
          f(&TrainOptions::mixup)});
     add({"cutmix", "--cutmix", "CutMix alpha", "CutMix alpha (0 = off)", "Regularization", 0, 100, {}, true, "",
          f(&TrainOptions::cutmix)});
-    add({"drop_path", "--drop-path", "Drop-path rate", "Stochastic depth rate (default by preset)", "Regularization", 0,
+    add({"drop_path", "--drop-path", "Drop-path rate", "Stochastic depth rate (default by recipe)", "Regularization", 0,
          0.999, {}, true, "", f(&TrainOptions::drop_path)});
     add({"augment", "--augment", "Augmentation", "none | flip | rrc+flip | default", "Regularization", 0, 0,
          {"default", "none", "flip", "rrc+flip"}, false, "", f(&TrainOptions::augment)});
@@ -131,17 +208,16 @@ const std::vector<OptionSpec>& trainOptionTable() {
 
 const OptionSpec* findTrainOption(const std::string& name) { return findOption(trainOptionTable(), name); }
 
-void applyRecipe(TrainOptions& o, const std::string& model, const std::function<bool(const OptionSpec&)>& given) {
-    TrainOptions d;
-    applyPresetDefaults(d, model);
-    for (const auto& s : trainOptionTable()) {
-        if (!s.recipe || given(s)) continue;
-        std::visit([](auto* dst, auto* src) {
-            using A = std::remove_pointer_t<decltype(dst)>;
-            using B = std::remove_pointer_t<decltype(src)>;
-            if constexpr (std::is_same_v<A, B>) *dst = *src;
-        }, s.field(o), s.field(d));
-    }
+Recipe applyRecipe(TrainOptions& o, const std::string& model, const std::function<bool(const OptionSpec&)>& given,
+                   int world) {
+    const auto r = deriveRecipe(model, o.arch);
+    if (r.name == "none") return r;
+    for (const auto& s : trainOptionTable())
+        if (s.recipe && !given(s) && s.name != "lr") setRecipeField(o, r, s.name);
+    const auto* lr = findTrainOption("lr");
+    if (!given(*lr)) o.lr = r.lr * double(o.batch) * std::max(1, world) / r.batch;  // linear in the global batch
+    o.recipe = r.name;
+    return r;
 }
 
 }  // namespace dilute::train

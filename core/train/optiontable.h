@@ -19,11 +19,27 @@ using ::dilute::optionText;
 /// Every option of `dilute train` (and of the workbench's Training view), in display order.
 const std::vector<OptionSpec>& trainOptionTable();
 const OptionSpec* findTrainOption(const std::string& name);
-/// The preset's recipe (epochs, batch, lr, warm-up, drop-path, mixup/cutmix) applied to `o`;
-/// a weights file (not a preset) leaves `o` as it is.
+/// A training recipe: the values of the options marked `recipe` in the table, at a reference
+/// batch; the learning rate scales linearly with the global batch (batch x processes).
+struct Recipe {
+    std::string name;    // deit-scratch | deit-finetune | small-scratch | small-finetune | none
+    std::string source;  // where the numbers come from, one line
+    int epochs = 0, batch = 0;
+    double lr = 0;       // at a global batch of `batch`
+    double warmup_epochs = 0, weight_decay = 0, label_smoothing = 0, mixup = 0, cutmix = 0, drop_path = 0;
+};
+/// The one derivation of the recipe, from the architecture and the mode: a preset trains from
+/// scratch, a weights file is fine-tuned (its architecture from its metadata, or `arch` for a
+/// timm file without it). 224-px models follow DeiT from scratch and the paper when fine-tuning
+/// (SPEC section 6); the small presets have short recipes of their own. "none" when the
+/// architecture cannot be known (e.g. the file is missing: the run's own error says so).
+Recipe deriveRecipe(const std::string& model, const std::string& arch = "");
+/// The preset's from-scratch recipe applied to every recipe option of `o` (a file: nothing).
 void applyPresetDefaults(TrainOptions& o, const std::string& preset);
-/// The options the user did not give take the recipe of `model` (a preset; files keep the
-/// defaults): what the CLI does after parsing and the GUI does when the model changes.
-void applyRecipe(TrainOptions& o, const std::string& model, const std::function<bool(const OptionSpec&)>& given);
+/// The options the user did not give take the recipe of `model` (`o.arch` for timm files), the
+/// lr scaled to the global batch `o.batch` x `world` unless given; `o.recipe` records the name.
+/// What the CLI does after parsing and the GUI does when the model (or the processes) change.
+Recipe applyRecipe(TrainOptions& o, const std::string& model, const std::function<bool(const OptionSpec&)>& given,
+                   int world = 1);
 
 }  // namespace dilute::train

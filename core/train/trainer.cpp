@@ -347,7 +347,8 @@ void Run::restore(const io::CheckpointState& st) {
         std::string b;
         for (int x : sel_.blocks) b += " " + std::to_string(x);
         log("training " + cfg.name + " on " + trainSet_->describe() + "; dilution of blocks:" +
-            (sel_.blocks.empty() ? std::string(" none") : b) + " (" + sel_.selector + ")");
+            (sel_.blocks.empty() ? std::string(" none") : b) + " (" + sel_.selector + ")" +
+            (o_.recipe.empty() ? std::string() : "; recipe " + o_.recipe));
     }
     sum_.run_dir = o_.out_dir;
     sum_.blocks = sel_.blocks;

@@ -8,6 +8,10 @@
 #include "analysis/optiontable.h"
 #include "bench/optiontable.h"
 #include "bench/options.h"
+#include "io/weights.h"
+#include "model/preset.h"
+#include "model/vit.h"
+#include "test_util.h"
 #include "train/optiontable.h"
 
 using namespace dilute;
@@ -116,4 +120,35 @@ TEST(OptionTables, RecipeFillsOnlyWhatWasNotGiven) {
     const auto before = f.toJson();
     train::applyRecipe(f, "/some/file.safetensors", [](const train::OptionSpec&) { return false; });
     EXPECT_EQ(f.toJson(), before);  // a file has no preset recipe
+}
+
+TEST(OptionTables, RecipeFollowsTheModeAndScalesLrWithTheGlobalBatch) {
+    dilute::testing::TempDir d("recipe");
+    // A preset trains from scratch: DeiT's recipe; a weights file is fine-tuned: the paper's.
+    EXPECT_EQ(train::deriveRecipe("deit_small_patch16_224").name, "deit-scratch");
+    auto deit = model::buildModel(model::preset("deit_tiny_patch16_224"));
+    io::saveModel(*deit, d.file("deit.safetensors"));
+    const auto ft = train::deriveRecipe(d.file("deit.safetensors"));
+    EXPECT_EQ(ft.name, "deit-finetune");
+    train::TrainOptions o;
+    o.batch = 128;
+    auto given = [](const std::string& name) {
+        return [name](const train::OptionSpec& s) { return s.name == name; };
+    };
+    train::applyRecipe(o, d.file("deit.safetensors"), given("batch"));
+    EXPECT_DOUBLE_EQ(o.lr, 1.25e-4);  // the paper's 2e-3 at batch 2048, scaled to 128
+    EXPECT_EQ(o.recipe, "deit-finetune");
+    EXPECT_DOUBLE_EQ(o.mixup, 0.8);
+    EXPECT_DOUBLE_EQ(o.warmup_epochs, 5);
+    train::applyRecipe(o, d.file("deit.safetensors"), given("batch"), 4);  // 4 processes: global batch 512
+    EXPECT_DOUBLE_EQ(o.lr, 5e-4);
+    o.lr = 3e-4;
+    train::applyRecipe(o, d.file("deit.safetensors"), given("lr"), 4);  // a given lr is kept
+    EXPECT_DOUBLE_EQ(o.lr, 3e-4);
+    // Small models: their own short recipes; a timm file without metadata takes --arch.
+    auto nano = model::buildModel(model::preset("vit_nano_patch7_28"));
+    io::saveModel(*nano, d.file("nano.safetensors"));
+    EXPECT_EQ(train::deriveRecipe(d.file("nano.safetensors")).name, "small-finetune");
+    EXPECT_EQ(train::deriveRecipe("vit_nano_patch7_28").name, "small-scratch");
+    EXPECT_EQ(train::deriveRecipe(d.file("missing.safetensors")).name, "none");
 }

@@ -579,6 +579,16 @@ private Q_SLOTS:
         QCOMPARE(v.options().epochs, 7);
         QCOMPARE(v.options().batch, 64);  // the DeiT recipe
         QVERIFY(v.optionForm()->editor("lr")->toolTip().contains("--lr"));
+        // The recipe's lr follows the global batch: 4 processes, 4x the lr (the CLI's --nproc 4 alike).
+        TrainingView p;
+        p.setModel("deit_small_patch16_224");
+        const double one = p.options().lr;
+        p.setProcesses(4);
+        QCOMPARE(p.options().lr, 4 * one);
+        QCOMPARE(QString::fromStdString(p.options().recipe), QString("deit-scratch"));
+        const auto nproc4 = train::TrainOptions::fromJson(cli({"train", "-m", "deit_small_patch16_224", "--nproc", "4",
+                                                                "--print-config"}).toStdString());
+        QCOMPARE(p.options().lr, nproc4.lr);
     }
 
     void multiProcessTrainingRunsTheCliAndFollowsIt() {
