@@ -7,17 +7,48 @@
 #include "cli/commands.h"
 #include "cli/progress.h"
 #include "data/loader.h"
+#include "io/safetensors.h"
 #include "io/weights.h"
 #include "train/evaluate.h"
 #include "util/runtime.h"
 
 namespace dilute::cli {
 
+namespace {
+std::string shapeText(const torch::Tensor& t) {
+    std::string s = "[";
+    for (int64_t i = 0; i < t.dim(); ++i) s += (i ? "," : "") + std::to_string(t.size(i));
+    return s + "]";
+}
+
+// A fixed input batch in, the logits out: how the model is compared with another implementation
+// (tests/gpu/compare_timm.py runs timm on the same tensor).
+int logitsOf(model::VisionTransformerImpl& m, const std::string& in, const std::string& out, const std::string& device) {
+    if (out.empty()) throw Error("--input-tensor needs --logits-out FILE");
+    const auto f = io::readSafetensors(in);
+    const torch::Tensor* x = f.find("input");
+    if (!x && f.tensors.size() == 1) x = &f.tensors.front().second;
+    if (!x) throw Error(in + ": no tensor named 'input' (and more than one tensor)");
+    const auto& c = m.config();
+    if (x->dim() != 4 || x->size(1) != c.in_chans || x->size(2) != c.img_size || x->size(3) != c.img_size)
+        throw Error(in + ": input tensor has shape " + shapeText(*x) + "; the model takes [B," + std::to_string(c.in_chans) +
+                    "," + std::to_string(c.img_size) + "," + std::to_string(c.img_size) + "]");
+    m.eval();
+    torch::NoGradGuard ng;
+    const auto logits = m.forward(x->to(torch::kFloat).to(torch::Device(device))).to(torch::kCPU);
+    io::writeSafetensors(out, {{"logits", logits}});
+    std::printf("logits    %s [%lld,%lld] on %s\n", out.c_str(), (long long)logits.size(0), (long long)logits.size(1),
+                device.c_str());
+    return 0;
+}
+}  // namespace
+
 Runner addEval(CLI::App& app, Common& common) {
     struct Opts {
         std::string model, arch, data, split = "test", device = "auto";
         size_t limit = 0;
         int batch = 256, workers = 2;
+        std::string input, logits;
     };
     auto o = std::make_shared<Opts>();
     app.add_option("--model,-m", o->model, "Preset name or safetensors file")->required();
@@ -28,6 +59,10 @@ Runner addEval(CLI::App& app, Common& common) {
     app.add_option("--batch,-b", o->batch, "Batch size")->capture_default_str();
     app.add_option("--workers", o->workers, "Loader threads")->capture_default_str();
     app.add_option("--device", o->device, "auto | cpu | cuda | cuda:N")->capture_default_str();
+    app.add_option("--input-tensor", o->input,
+                   "Instead of a dataset: run the model on the tensor 'input' [B,C,H,W] of this safetensors file "
+                   "(already preprocessed), and write the logits to --logits-out");
+    app.add_option("--logits-out", o->logits, "With --input-tensor: safetensors file for the logits (tensor 'logits', F32)");
     app.add_flag("--json", common.json, "Print JSON");
     return [o, &common]() {
         io::OpenOptions oo;
@@ -39,6 +74,7 @@ Runner addEval(CLI::App& app, Common& common) {
                          o->model.c_str(), bad.size(), bad.front().c_str());
         const std::string device = resolveDevice(o->device);
         m->to(torch::Device(device));
+        if (!o->input.empty()) return logitsOf(*m, o->input, o->logits, device);
         const std::string uri = o->data.empty() ? m->config().default_data : o->data;
         if (uri.empty()) throw Error("model '" + o->model + "' has no default dataset: pass --data URI");
         auto ds = data::limitDataset(data::openDataset(uri, o->split), o->limit);

@@ -2,8 +2,9 @@
 // Images are decoded lazily: JPEGs with libjpeg-turbo directly (data/jpeg.h: same pixels as OpenCV,
 // less than half the cost, and only the rows a random crop needs), everything else with OpenCV.
 // An undecodable file throws; the loader skips and counts it.
+#if DILUTE_WITH_OPENCV
 #include <opencv2/imgcodecs.hpp>
-#include <opencv2/imgproc.hpp>
+#endif
 
 #include <algorithm>
 #include <filesystem>
@@ -15,6 +16,7 @@
 #include "util/files.h"
 
 namespace dilute::data {
+#if DILUTE_WITH_OPENCV
 namespace stdfs = std::filesystem;
 namespace {
 
@@ -106,4 +108,12 @@ DatasetPtr openFolder(const std::string& dir, const std::string& split) {
     return std::make_shared<FolderDataset>(dir, "folder " + split);
 }
 
+#else   // a build without OpenCV (DILUTE_WITH_OPENCV=OFF: the GPU machine's core build)
+
+DatasetPtr openFolder(const std::string& dir, const std::string&) {
+    throw Error("folder:" + dir + ": image folders need a build with OpenCV and libjpeg-turbo (DILUTE_WITH_OPENCV=ON); "
+                "this build reads IDX and CIFAR datasets only");
+}
+
+#endif
 }  // namespace dilute::data

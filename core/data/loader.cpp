@@ -1,6 +1,8 @@
 #include "data/loader.h"
 
+#if DILUTE_WITH_OPENCV
 #include <opencv2/core.hpp>
+#endif
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -18,7 +20,9 @@ Loader::Loader(DatasetPtr ds, TransformConfig t, LoaderOptions o) : ds_(std::mov
     if (o_.shard_count < 1 || o_.shard_rank < 0 || o_.shard_rank >= o_.shard_count)
         throw Error("loader shard " + std::to_string(o_.shard_rank) + " of " + std::to_string(o_.shard_count) + ": out of range");
     configureAllocator();
+#if DILUTE_WITH_OPENCV
     cv::setNumThreads(0);  // our workers are the parallelism; OpenCV's own pool would oversubscribe
+#endif
 }
 
 Loader::~Loader() { stopWorkers(); }

@@ -1,8 +1,16 @@
 #include "model/vit.h"
 
 #include <torch/torch.h>
+#include <torch/version.h>
 
+#include <atomic>
 #include <cmath>
+
+#if TORCH_VERSION_MAJOR >= 2
+#define DILUTE_HAVE_SDPA 1
+#else
+#define DILUTE_HAVE_SDPA 0
+#endif
 
 #include "util/error.h"
 
@@ -31,13 +39,33 @@ AttentionImpl::AttentionImpl(int dim, int heads) : num_heads(heads) {
     proj = register_module("proj", torch::nn::Linear(dim, dim));
 }
 
+namespace {
+std::atomic<bool>& fusedFlag() {
+    static std::atomic<bool> on{DILUTE_HAVE_SDPA != 0};
+    return on;
+}
+}  // namespace
+
+bool fusedAttentionAvailable() { return DILUTE_HAVE_SDPA != 0; }
+void setFusedAttention(bool on) { fusedFlag() = on && fusedAttentionAvailable(); }
+bool fusedAttention() { return fusedFlag(); }
+
 torch::Tensor AttentionImpl::forward(const torch::Tensor& x, torch::Tensor* pre_proj) {
     const auto B = x.size(0), N = x.size(1), C = x.size(2);
     const auto hd = C / num_heads;
     auto qkv_out = qkv->forward(x).reshape({B, N, 3, num_heads, hd}).permute({2, 0, 3, 1, 4});
     auto q = qkv_out[0], k = qkv_out[1], v = qkv_out[2];
-    auto attn = torch::matmul(q * (1.0 / std::sqrt(static_cast<double>(hd))), k.transpose(-2, -1)).softmax(-1);
-    auto out = torch::matmul(attn, v).transpose(1, 2).reshape({B, N, C});
+    torch::Tensor heads;
+#if DILUTE_HAVE_SDPA
+    if (!pre_proj && fusedFlag().load(std::memory_order_relaxed)) {
+        heads = at::scaled_dot_product_attention(q, k, v);  // the same softmax(q k^T / sqrt(d)) v, fused
+    } else
+#endif
+    {
+        auto attn = torch::matmul(q * (1.0 / std::sqrt(static_cast<double>(hd))), k.transpose(-2, -1)).softmax(-1);
+        heads = torch::matmul(attn, v);
+    }
+    auto out = heads.transpose(1, 2).reshape({B, N, C});
     if (pre_proj) *pre_proj = out;
     return proj->forward(out);
 }

@@ -40,6 +40,13 @@ public:
 };
 TORCH_MODULE(PatchEmbed);
 
+/// Fused attention (at::scaled_dot_product_attention: flash / memory-efficient kernels on CUDA)
+/// for the plain forward and training, when LibTorch >= 2.0. The explicit path (softmax(q k^T /
+/// sqrt(d)) v) stays for the analysis taps and for LibTorch 1.13. On by default where available.
+bool fusedAttentionAvailable();
+void setFusedAttention(bool on);
+bool fusedAttention();
+
 class AttentionImpl : public torch::nn::Module {
 public:
     AttentionImpl(int dim, int heads);

@@ -1,12 +1,15 @@
 #include <gtest/gtest.h>
 #include <zlib.h>
+#if DILUTE_WITH_OPENCV
 #include <opencv2/imgcodecs.hpp>
+#endif
 #include <torch/torch.h>
 
 #include <set>
 
 #include "data/dataset.h"
 #include "data/loader.h"
+#include "data/memory_dataset.h"
 #include "data/transforms.h"
 #include "test_util.h"
 #include "util/error.h"
@@ -193,6 +196,7 @@ TEST(Cifar, BadInput) {
     EXPECT_ERROR_MENTIONS(openDataset("cifar10:" + d.path(), "train"), "data_batch_3.bin", "missing");
 }
 
+#if DILUTE_WITH_OPENCV  // image folders need OpenCV (and libjpeg)
 TEST(Folder, ReadsClassesSkipsCorruptAndReportsOnce) {
     TempDir d("folder");
     const char* classes[] = {"cat", "dog"};
@@ -233,6 +237,7 @@ TEST(Folder, ReadsClassesSkipsCorruptAndReportsOnce) {
     EXPECT_THROW(openDataset("bogus:/x", "train"), Error);
     EXPECT_THROW(openDataset("fashion-mnist", "holdout"), Error);
 }
+#endif
 
 TEST(Loader, SameBatchesForAnyWorkerCountEveryIndexOnce) {
     TempDir d("loader");
@@ -306,7 +311,7 @@ TEST(Transforms, GrayToRgbAndResizeCrop) {
 }
 
 TEST(Transforms, NormalizeAndMirrorMatchTheFormulaAtEverySize) {
-    // 224 px planes take the streaming-store path, 28 and 40 px ones OpenCV's convertTo; both must
+    // 224 px planes take the streaming-store path, 28 and 40 px ones a plain loop; both must
     // give (v / 255 - mean) / std, mirrored when the plan says so, for every pixel.
     for (int S : {224, 28, 40, 64}) {
         ImageU8 im;
@@ -316,6 +321,7 @@ TEST(Transforms, NormalizeAndMirrorMatchTheFormulaAtEverySize) {
         for (size_t i = 0; i < im.pixels.size(); ++i) im.pixels[i] = uint8_t((i * 37 + i / 7) & 0xFF);
         TransformConfig t;
         t.out_size = S;
+        t.resize = S;  // no resize: the plane conversion alone
         t.channels = 3;
         t.train = false;
         for (bool flip : {false, true}) {
@@ -336,4 +342,41 @@ TEST(Transforms, NormalizeAndMirrorMatchTheFormulaAtEverySize) {
             EXPECT_LT(worst, 1e-5) << "size " << S << (flip ? " mirrored" : "");
         }
     }
+}
+
+TEST(Calibration, StratifiedSampleCoversAClassSortedDatasetEvenly) {
+    // 10 classes stored one after the other (as a folder dataset lists them), uneven sizes.
+    std::vector<int> labels;
+    const int sizes[10] = {300, 300, 300, 300, 300, 300, 300, 300, 300, 7};
+    for (int k = 0; k < 10; ++k) labels.insert(labels.end(), size_t(sizes[k]), k);
+    std::vector<std::string> names;
+    for (int k = 0; k < 10; ++k) names.push_back("c" + std::to_string(k));
+    auto ds = std::make_shared<MemoryDataset>("sorted", std::vector<uint8_t>(labels.size() * 4, 0), labels, 2, 2, 1, names);
+    // The first 256 in file order: one class only. Stratified: every class.
+    auto first = limitDataset(ds, 256);
+    std::set<int> seen;
+    for (size_t i = 0; i < first->size(); ++i) seen.insert(first->label(i));
+    EXPECT_EQ(seen.size(), 1u);
+    std::vector<size_t> per;
+    auto s = stratifiedSample(ds, 256, 42, &per);
+    ASSERT_EQ(s->size(), 256u);
+    std::vector<size_t> counted(10, 0);
+    for (size_t i = 0; i < s->size(); ++i) ++counted[size_t(s->label(i))];
+    EXPECT_EQ(counted, per);
+    EXPECT_EQ(per[9], 7u);  // the small class gives all it has...
+    for (int k = 0; k < 9; ++k) EXPECT_TRUE(per[size_t(k)] == 27 || per[size_t(k)] == 28) << k;  // ...the rest share 249
+    // Seeded: the same sample for the same seed, another for another seed; distinct items.
+    auto again = stratifiedSample(ds, 256, 42), other = stratifiedSample(ds, 256, 43);
+    bool same = true, differ = false;
+    for (size_t i = 0; i < 256; ++i) {
+        same = same && s->source(i) == again->source(i);
+        differ = differ || s->source(i) != other->source(i);
+    }
+    EXPECT_TRUE(same);
+    EXPECT_TRUE(differ);
+    std::set<std::string> distinct;
+    for (size_t i = 0; i < 256; ++i) distinct.insert(s->source(i));
+    EXPECT_EQ(distinct.size(), 256u);
+    // Asking for more than there is: all of it.
+    EXPECT_EQ(stratifiedSample(ds, 1u << 20, 0)->size(), labels.size());
 }

@@ -4,7 +4,9 @@
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
+#if DILUTE_WITH_OPENCV
 #include <opencv2/imgcodecs.hpp>
+#endif
 #include <sys/stat.h>
 
 #include <thread>
@@ -127,6 +129,7 @@ TEST(Hostile, AnalysisOptionsOutOfRangeAreRefusedNotSubstituted) {
     EXPECT_NE(errorOf([&] { analysis::runAnalysis(*m, o); }).find("--calib 0"), std::string::npos);
 }
 
+#if DILUTE_WITH_OPENCV  // image folders need OpenCV (and libjpeg)
 TEST(Hostile, NoDecodableImageIsAnErrorNotZeroPercent) {
     TempDir d("undecodable");
     for (const char* c : {"cat", "dog"}) dilute::testing::writeBytes(d.file(std::string(c) + "/x.jpg"), {0xff, 0xd8, 1, 2, 3});
@@ -138,6 +141,7 @@ TEST(Hostile, NoDecodableImageIsAnErrorNotZeroPercent) {
     const auto e = errorOf([&] { train::evaluate(*m, l); });
     EXPECT_NE(e.find("none of the 2 images"), std::string::npos) << e;
 }
+#endif
 
 TEST(Hostile, NonFiniteWeightsAreRefusedForTraining) {
     TempDir d("nanw");
@@ -191,6 +195,7 @@ TEST(Hostile, ArchOnAFoldedExportKeepsTheFilesOwnFoldingOrIsRefused) {
     EXPECT_NE(e.find("--arch vit_micro_patch7_28 disagrees"), std::string::npos) << e;
 }
 
+#if DILUTE_WITH_OPENCV  // image folders need OpenCV (and libjpeg)
 TEST(Hostile, ImagesPromisingTooManyPixelsAreSkippedBeforeDecoding) {
     TempDir d("pixels");
     cv::Mat small(8, 8, CV_8UC3, cv::Scalar(10, 20, 30));
@@ -228,6 +233,7 @@ TEST(Hostile, ImagesPromisingTooManyPixelsAreSkippedBeforeDecoding) {
     EXPECT_NE(e.find("over the limit of 50"), std::string::npos) << e;
     EXPECT_EQ(ds->image(0).width, 8);
 }
+#endif
 
 TEST(Hostile, TrainingOptionsOutOfRangeAreRefusedWithTheRange) {
     auto base = [] {

@@ -1,5 +1,6 @@
 #pragma once
 // Helpers shared by the core tests: scratch folders and small file writers.
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -42,6 +43,9 @@ inline std::vector<uint8_t> readBytes(const std::string& path) {
     return std::vector<uint8_t>((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
 }
 
-inline bool fashionMnistInstalled() { return std::filesystem::exists("/usr/share/datasets/fashion-mnist"); }
+inline bool fashionMnistInstalled() {
+    const char* dir = std::getenv("DILUTE_FASHION_MNIST_DIR");  // the GPU machine: the bundle's subset
+    return std::filesystem::exists(dir && *dir ? dir : "/usr/share/datasets/fashion-mnist");
+}
 
 }  // namespace dilute::testing
