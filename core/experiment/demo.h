@@ -27,6 +27,7 @@ struct DemoOptions {
 
 struct DemoResult {
     double base_top1 = 0, nose_top1 = 0, random_top1 = -1;
+    double control_top1 = 0;  // the same fine-tuning from the same baseline, no block removed (equal budget)
     std::vector<int> nose_blocks, random_blocks;
     bench::BenchResult full, pruned;
     double seconds = 0;

@@ -8,6 +8,8 @@
 #include <fstream>
 #include <memory>
 #include <string>
+#include <vector>
+#include <iterator>
 
 #include "run_cli.h"
 
@@ -110,10 +112,64 @@ TEST(Cli, DemoQuickReportHasEveryRow) {
     ASSERT_EQ(r.rc, 0) << r.text;
     std::ifstream in(d + "/report.md");
     std::string md((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    for (const char* row : {"baseline (trained from scratch)", "NOSE + dilution", "random + dilution", "| test top-1 (%) |",
+    for (const char* row : {"baseline (trained from scratch)", "control (same fine-tuning, no block removed)",
+                            "NOSE + dilution", "random + dilution", "| test top-1 (%), full = the control |",
                             "| parameters |", "| GMAC / image |", "| images/s", "| latency p50", "| latency p95",
                             "| peak memory", "| weights"})
         EXPECT_NE(md.find(row), std::string::npos) << row;
     EXPECT_TRUE(std::filesystem::exists(d + "/pruned.pt"));
+    // The control arm: the same fine-tuning run with no block diluted.
+    std::ifstream cfg(d + "/control/config.json");
+    const auto cj = nlohmann::json::parse(cfg);
+    EXPECT_EQ(cj["resolved_selection"]["blocks"].size(), 0u);
+    std::ifstream nose(d + "/nose/config.json");
+    const auto nj = nlohmann::json::parse(nose);
+    EXPECT_EQ(cj["epochs"], nj["epochs"]);
+    EXPECT_EQ(cj["lr"], nj["lr"]);
+    std::ifstream sum(d + "/summary.json");
+    EXPECT_GT(nlohmann::json::parse(sum)["control_top1"].get<double>(), 0.0);
+    std::filesystem::remove_all(d);
+}
+
+namespace {
+// A safetensors file with one F32 tensor, written by hand (the format: u64 header length, JSON, data).
+void writeTensor(const std::string& path, const std::string& name, const std::vector<int64_t>& shape,
+                 const std::vector<float>& values) {
+    nlohmann::json h;
+    h[name] = {{"dtype", "F32"}, {"shape", shape}, {"data_offsets", {0, values.size() * 4}}};
+    const std::string header = h.dump();
+    std::ofstream f(path, std::ios::binary);
+    const uint64_t n = header.size();
+    f.write(reinterpret_cast<const char*>(&n), 8);
+    f.write(header.data(), std::streamsize(n));
+    f.write(reinterpret_cast<const char*>(values.data()), std::streamsize(values.size() * 4));
+}
+}  // namespace
+
+TEST(Cli, EvalOnAGivenInputTensorWritesLogits) {
+    const auto d = tmpDir("logits");
+    std::filesystem::create_directories(d);
+    std::vector<float> x(3 * 28 * 28);
+    for (size_t i = 0; i < x.size(); ++i) x[i] = float(i % 17) / 17.0f - 0.5f;
+    writeTensor(d + "/in.safetensors", "input", {3, 1, 28, 28}, x);
+    auto r = run("eval -m vit_nano_patch7_28 --input-tensor " + d + "/in.safetensors --logits-out " + d + "/out.safetensors");
+    ASSERT_EQ(r.rc, 0) << r.text;
+    std::ifstream f(d + "/out.safetensors", std::ios::binary);
+    uint64_t n = 0;
+    f.read(reinterpret_cast<char*>(&n), 8);
+    std::string header(n, '\0');
+    f.read(header.data(), std::streamsize(n));
+    const auto h = nlohmann::json::parse(header);
+    EXPECT_EQ(h["logits"]["shape"], nlohmann::json({3, 10}));
+    // Deterministic: the same input gives the same bytes.
+    auto again = run("eval -m vit_nano_patch7_28 --input-tensor " + d + "/in.safetensors --logits-out " + d + "/out2.safetensors");
+    ASSERT_EQ(again.rc, 0) << again.text;
+    std::ifstream a(d + "/out.safetensors", std::ios::binary), b(d + "/out2.safetensors", std::ios::binary);
+    EXPECT_EQ(std::string(std::istreambuf_iterator<char>(a), {}), std::string(std::istreambuf_iterator<char>(b), {}));
+    // A wrong shape is refused, naming the file and both shapes.
+    writeTensor(d + "/bad.safetensors", "input", {2, 3, 28, 28}, std::vector<float>(2 * 3 * 28 * 28));
+    auto bad = run("eval -m vit_nano_patch7_28 --input-tensor " + d + "/bad.safetensors --logits-out " + d + "/x.safetensors");
+    EXPECT_NE(bad.rc, 0);
+    EXPECT_NE(bad.text.find("bad.safetensors: input tensor has shape [2,3,28,28]"), std::string::npos) << bad.text;
     std::filesystem::remove_all(d);
 }
