@@ -28,16 +28,17 @@ TransformConfig trainTransform(const model::ViTConfig& cfg, const std::string& a
     TransformConfig t = evalTransform(cfg);
     t.train = true;
     std::string a = augment;
-    if (a == "default") a = cfg.img_size >= 64 ? "rrc+flip" : "flip";
+    if (a == "default") a = cfg.img_size >= 64 ? "rrc+flip+erase" : "flip";
     if (a == "none") {
         t.train = false;
     } else if (a == "flip") {
         t.rrc = false;
-    } else if (a == "rrc+flip") {
+    } else if (a == "rrc+flip" || a == "rrc+flip+erase") {
         t.rrc = true;
         if (cfg.img_size < 64) t.rrc_scale_min = 0.35;  // 0.08 of a 28x28 image leaves nothing to see
+        if (a == "rrc+flip+erase") t.erase_prob = 0.25;  // DeiT: reprob 0.25, remode pixel, recount 1
     } else {
-        throw Error("augmentation '" + augment + "': expected none, flip, rrc+flip or default");
+        throw Error("augmentation '" + augment + "': expected none, flip, rrc+flip, rrc+flip+erase or default");
     }
     return t;
 }
@@ -139,6 +140,24 @@ TransformPlan planTransform(int width, int height, const TransformConfig& t, std
         p.h = height;
     }
     p.flip = t.train && t.hflip && U(rng) < 0.5;
+    if (t.train && t.erase_prob > 0 && U(rng) < t.erase_prob) {
+        // timm RandomErasing._erase: 10 tries at an area of 2%..1/3 and a log-uniform aspect ratio.
+        const int S = t.out_size;
+        const double area = double(S) * S;
+        for (int attempt = 0; attempt < 10 && !p.erase; ++attempt) {
+            const double target = (0.02 + U(rng) * (1.0 / 3.0 - 0.02)) * area;
+            const double ratio = std::exp(std::log(0.3) + U(rng) * (std::log(1 / 0.3) - std::log(0.3)));
+            const int h = int(std::lround(std::sqrt(target * ratio))), w = int(std::lround(std::sqrt(target / ratio)));
+            if (w < S && h < S) {
+                p.ey = std::min(int(U(rng) * (S - h + 1)), S - h);
+                p.ex = std::min(int(U(rng) * (S - w + 1)), S - w);
+                p.eh = h;
+                p.ew = w;
+                p.erase = true;
+            }
+        }
+        p.erase_seed = rng();
+    }
     return p;
 }
 
@@ -184,14 +203,16 @@ void renderTransform(const ImageU8& img, const TransformPlan& p, const Transform
     const uint8_t* hwc = nullptr;  // S x S x C pixels
     if (p.crop) {
         // The crop in `img`'s own rows (img may hold only a band of the image: Dataset::imageRows);
-        // torchvision's resized_crop: crop, then a bilinear (antialiased) resize to S x S.
+        // timm's RandomResizedCropAndInterpolation: crop, then an (antialiased) resize to S x S
+        // with the preset's filter (bicubic for the DeiTs, bilinear for the small presets).
         const int by = p.y - img.top;
         if (p.x < 0 || by < 0 || p.w < 1 || p.h < 1 || p.x + p.w > img.width || by + p.h > img.height)
             throw Error("transform: the crop lies outside the decoded rows");
         ImageView v = convertRegion(img, p.x, by, p.w, p.h, C, converted);
         if (v.pixels == img.pixels.data()) v = v.region(p.x, by, p.w, p.h);  // not converted: the crop of `img`
         resized.resize(size_t(S) * S * C);
-        resample(v, 0, 0, p.w, p.h, S, S, ResampleFilter::Bilinear, resized.data());
+        resample(v, 0, 0, p.w, p.h, S, S,
+                 t.interpolation == "bicubic" ? ResampleFilter::Bicubic : ResampleFilter::Bilinear, resized.data());
         hwc = resized.data();
     } else if (!img.whole()) {
         throw Error("transform: needs the whole image, got a band of rows");
@@ -227,6 +248,17 @@ void renderTransform(const ImageU8& img, const TransformPlan& p, const Transform
             src = plane.data();
         }
         planeToFloat(src, S, out + size_t(c) * S * S, float(1.0 / (255.0 * t.std[c])), float(-t.mean[c] / t.std[c]), p.flip);
+    }
+    if (p.erase) {  // after normalising, as timm: per-pixel N(0, 1) in every channel
+        if (p.ex < 0 || p.ey < 0 || p.ew < 1 || p.eh < 1 || p.ex + p.ew > S || p.ey + p.eh > S)
+            throw Error("transform: the erased box lies outside the image");
+        std::mt19937_64 g(p.erase_seed);
+        std::normal_distribution<float> N(0.f, 1.f);
+        for (int c = 0; c < C; ++c)
+            for (int y = p.ey; y < p.ey + p.eh; ++y) {
+                float* row = out + (size_t(c) * S + y) * S;
+                for (int x = p.ex; x < p.ex + p.ew; ++x) row[x] = N(g);
+            }
     }
 }
 

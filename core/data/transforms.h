@@ -22,9 +22,14 @@ struct TransformConfig {
     double rrc_scale_min = 0.08, rrc_scale_max = 1.0;
     double rrc_ratio_min = 3.0 / 4.0, rrc_ratio_max = 4.0 / 3.0;
     bool hflip = true;
+    // timm's RandomErasing (mode 'pixel', one box): with this probability a box of 2%..1/3 of the
+    // image, aspect ratio 0.3..3.3 (log-uniform), is filled with N(0, 1) noise after normalising.
+    double erase_prob = 0.0;
 };
 
-/// Augmentation presets: "none", "flip", "rrc+flip" (timm-style training).
+/// Augmentation presets: "none", "flip", "rrc+flip", "rrc+flip+erase" (DeiT's random-resized-crop
+/// with the preset's filter, flip and RandomErasing 0.25); "default": rrc+flip+erase for 224-px
+/// presets, flip for the small ones.
 TransformConfig evalTransform(const model::ViTConfig& cfg);
 TransformConfig trainTransform(const model::ViTConfig& cfg, const std::string& augment = "default");
 
@@ -34,6 +39,9 @@ struct TransformPlan {
     bool crop = false;      // random-resized-crop of (x, y, w, h); otherwise resize/centre-crop of the whole image
     int x = 0, y = 0, w = 0, h = 0;
     bool flip = false;
+    bool erase = false;     // RandomErasing: the box (ex, ey, ew, eh) of the output, noise from erase_seed
+    int ex = 0, ey = 0, ew = 0, eh = 0;
+    uint64_t erase_seed = 0;
     std::pair<int, int> rows() const;  // the band of rows the crop reads: {y, h}
 };
 /// Draws the plan for an image of width x height from `rng` (the same draws in the same order

@@ -11,6 +11,7 @@
 #include "data/loader.h"
 #include "data/memory_dataset.h"
 #include "data/transforms.h"
+#include "model/preset.h"
 #include "test_util.h"
 #include "util/error.h"
 
@@ -61,6 +62,7 @@ void writeCifar10(const std::string& dir, int perBatch, int badLabel = -1) {
 
 TEST(FashionMnist, RealDatasetFacts) {
     if (!dilute::testing::fashionMnistInstalled()) GTEST_SKIP() << "dataset-fashion-mnist not installed";
+    if (std::getenv("DILUTE_FASHION_MNIST_DIR")) GTEST_SKIP() << "DILUTE_FASHION_MNIST_DIR may hold a subset";
     auto train = openDataset("fashion-mnist", "train");
     auto test = openDataset("fashion-mnist", "test");
     ASSERT_EQ(train->size(), 60000u);
@@ -379,4 +381,56 @@ TEST(Calibration, StratifiedSampleCoversAClassSortedDatasetEvenly) {
     EXPECT_EQ(distinct.size(), 256u);
     // Asking for more than there is: all of it.
     EXPECT_EQ(stratifiedSample(ds, 1u << 20, 0)->size(), labels.size());
+}
+
+TEST(Transforms, RandomErasingFollowsTimmsDefinition) {
+    // DeiT's augmentation: with probability 0.25 one box of 2%..1/3 of the image, aspect ratio
+    // 0.3..3.3, becomes N(0, 1) noise (after normalising); nothing else changes.
+    auto cfg = model::preset("deit_tiny_patch16_224");
+    const auto t = trainTransform(cfg, "default");
+    ASSERT_DOUBLE_EQ(t.erase_prob, 0.25);
+    EXPECT_DOUBLE_EQ(trainTransform(model::preset("vit_nano_patch7_28"), "default").erase_prob, 0.0);
+    const int n = 4000;
+    int erased = 0;
+    double sum = 0, sq = 0;
+    long long cnt = 0;
+    for (int i = 0; i < n; ++i) {
+        std::mt19937_64 rng(sampleSeed(5, 0, size_t(i)));
+        const auto p = planTransform(300, 260, t, rng);
+        if (!p.erase) continue;
+        ++erased;
+        const double frac = double(p.ew) * p.eh / (224.0 * 224.0), ratio = double(p.eh) / p.ew;
+        EXPECT_GE(frac, 0.018);  // rounding of the sides
+        EXPECT_LE(frac, 1.0 / 3.0 + 0.01);
+        EXPECT_GE(ratio, 0.3 * 0.9);
+        EXPECT_LE(ratio, 1 / 0.3 * 1.1);
+        EXPECT_LT(p.ex + p.ew, 225);
+        EXPECT_LT(p.ey + p.eh, 225);
+        if (erased <= 20) {  // the noise: render a constant image, look inside and outside the box
+            ImageU8 im;
+            im.width = 300;
+            im.height = 260;
+            im.channels = 3;
+            im.pixels.assign(size_t(300) * 260 * 3, 128);
+            std::vector<float> out(3 * 224 * 224);
+            renderTransform(im, p, t, out.data());
+            const float outside = (128 / 255.0f - float(t.mean[0])) / float(t.std[0]);
+            for (int y = 0; y < 224; ++y)
+                for (int x = 0; x < 224; ++x) {
+                    const float v = out[size_t(y) * 224 + x];
+                    const bool in = x >= p.ex && x < p.ex + p.ew && y >= p.ey && y < p.ey + p.eh;
+                    if (in) {
+                        sum += v;
+                        sq += double(v) * v;
+                        ++cnt;
+                    } else {
+                        ASSERT_NEAR(v, outside, 1e-5);
+                    }
+                }
+        }
+    }
+    EXPECT_NEAR(double(erased) / n, 0.25, 0.03);
+    ASSERT_GT(cnt, 1000);
+    EXPECT_NEAR(sum / cnt, 0.0, 0.05);        // N(0, 1): mean 0
+    EXPECT_NEAR(sq / cnt, 1.0, 0.05);         // and variance 1
 }

@@ -105,7 +105,7 @@ TEST(Transforms, MatchPillowOnARealPhotograph) {
         std::ostringstream l;
         l << d.file(n + ".raw") << ' ' << im.width << ' ' << im.height << ' ' << im.channels << ' ';
         if (p.crop)
-            l << "rrc " << p.x << ' ' << p.y << ' ' << p.w << ' ' << p.h << ' ' << S << ' ' << C;
+            l << "rrc " << p.x << ' ' << p.y << ' ' << p.w << ' ' << p.h << ' ' << S << ' ' << C << ' ' << filter;
         else
             l << "eval " << resize << ' ' << S << ' ' << filter << ' ' << C;
         l << ' ' << d.file(n + ".pil");
@@ -125,7 +125,7 @@ TEST(Transforms, MatchPillowOnARealPhotograph) {
         add(im, whole, 32, 3, 36, "bilinear");
         add(im, whole, 28, 1, 28, "bicubic");  // a 1-channel model: PIL's convert('L') first
     }
-    // Random-resized-crop boxes (bilinear to S x S).
+    // Random-resized-crop boxes, resized with the preset's filter (bicubic for DeiT, bilinear).
     const int boxes[][4] = {{10, 20, 300, 250}, {100, 50, 97, 143}, {0, 0, 512, 600}, {411, 500, 101, 100}, {3, 7, 30, 41}};
     for (const auto& b : boxes) {
         TransformPlan p;

@@ -5,9 +5,10 @@ torchvision's PIL transforms, restated in plain Pillow (torchvision is not packa
 Debian 12; the size and offset formulas below are torchvision's):
   eval: [convert('L')] -> Resize(R) (shorter side to R, longer int(R * long / short)) with the
         preset's filter -> CenterCrop(S) at int(round((in - S) / 2.0));
-  rrc:  [convert('L')] -> crop (x, y, w, h) -> resize to S x S, bilinear (resized_crop).
+  rrc:  [convert('L')] -> crop (x, y, w, h) -> resize to S x S with FILTER (timm's
+        RandomResizedCropAndInterpolation: bicubic for DeiT, torchvision's default bilinear).
 Each line of the manifest (argv[1]):
-  SRC W H C eval R S FILTER OUT_C DST   |   SRC W H C rrc X Y BW BH S OUT_C DST
+  SRC W H C eval R S FILTER OUT_C DST   |   SRC W H C rrc X Y BW BH S OUT_C FILTER DST
 SRC holds W*H*C raw bytes (RGB or L); DST receives the S*S*OUT_C result bytes.
 """
 import sys
@@ -41,9 +42,9 @@ for line in open(sys.argv[1]):
         img = img.crop((left, top, left + crop, top + crop))
     else:
         x, y, bw, bh, size, outc = (int(v) for v in f[5:11])
-        dst = f[11]
+        filt, dst = f[11], f[12]
         if outc == 1 and c == 3:
             img = img.convert("L")
-        img = img.crop((x, y, x + bw, y + bh)).resize((size, size), R.BILINEAR)
+        img = img.crop((x, y, x + bw, y + bh)).resize((size, size), R.BICUBIC if filt == "bicubic" else R.BILINEAR)
     with open(dst, "wb") as fh:
         fh.write(img.tobytes())
