@@ -15,7 +15,7 @@ TransferEntropy::TransferEntropy(model::VisionTransformerImpl& m, std::vector<to
     : m_(m), batches_(std::move(batches)), o_(std::move(o)), cancel_(cancel) {
     if (o_.output != "cls" && o_.output != "logits") throw Error("output entropy '" + o_.output + "': expected cls or logits");
     if (batches_.empty()) throw Error("transfer entropy needs at least one calibration batch");
-    torch::NoGradGuard ng;
+    c10::InferenceMode inference;  // no autograd bookkeeping at all (faster than NoGradGuard)
     m_.eval();
     const int L = m_.depth();
     if (o_.cache) {
@@ -67,7 +67,7 @@ void TransferEntropy::setBase(const std::vector<int>& base) {
     base_cache_.clear();
     base_.clear();
     if (!o_.cache || base.empty()) return;
-    torch::NoGradGuard ng;
+    c10::InferenceMode inference;  // no autograd bookkeeping at all (faster than NoGradGuard)
     const int L = m_.depth();
     auto skip = mask(base);
     const int first = *std::min_element(base.begin(), base.end());
@@ -86,7 +86,7 @@ void TransferEntropy::setBase(const std::vector<int>& base) {
 }
 
 double TransferEntropy::outputEntropy(const std::vector<int>& skipped) {
-    torch::NoGradGuard ng;
+    c10::InferenceMode inference;  // no autograd bookkeeping at all (faster than NoGradGuard)
     const int L = m_.depth();
     auto skip = mask(skipped);
     int first = L;  // the model with `skipped` equals the full model before this block

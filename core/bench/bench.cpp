@@ -45,10 +45,13 @@ double secondsOf(const std::function<void()>& fn, const std::string& device) {
 }  // namespace
 
 BenchResult benchModel(model::VisionTransformerImpl& m, const std::string& name, const BenchOptions& o) {
-    torch::NoGradGuard ng;
     m.eval();
     const torch::Device dev(o.device);
-    m.to(dev);
+    {
+        torch::NoGradGuard ng;
+        m.to(dev);  // outside inference mode: the parameters stay usable for training afterwards
+    }
+    c10::InferenceMode inference;
     const auto& c = m.config();
     BenchResult r;
     r.name = name;

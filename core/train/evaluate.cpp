@@ -14,7 +14,7 @@ EvalResult evaluate(model::VisionTransformerImpl& m, data::Loader& loader, const
     if (loader.dataset().numClasses() != m.config().num_classes)
         throw Error("the model has " + std::to_string(m.config().num_classes) + " classes but " +
                     loader.dataset().describe() + " has " + std::to_string(loader.dataset().numClasses()));
-    torch::NoGradGuard ng;
+    c10::InferenceMode inference;  // no autograd bookkeeping at all (faster than NoGradGuard)
     const bool was_training = m.is_training();
     m.eval();
     const torch::Device dev(device);

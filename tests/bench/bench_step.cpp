@@ -1,13 +1,15 @@
 // One model's training-step and forward throughput on a device, as JSON (packaging/gpu-check.sh
 // puts it beside timm's in the same run: tests/gpu/compare_timm.py). A training step is forward
 // + backward + AdamW on a fixed random batch, with autocast (bf16 | fp16 | off) on CUDA.
-// Run: build/tests/bench/bench_step MODEL BATCH [DEVICE=cpu] [AMP=off] [STEPS=20]
+// Run: build/tests/bench/bench_step MODEL BATCH [DEVICE=cpu] [AMP=off] [STEPS=20] [both|forward|train] [REMOVE=0,2,...]
+// (REMOVE: blocks whose attention is removed, folded: the pruned model's cost.)
 #include <torch/torch.h>
 
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <vector>
 
 #include "model/preset.h"
 #include "model/vit.h"
@@ -24,7 +26,7 @@ void sync(const std::string& device) {
 
 int main(int argc, char** argv) {
     if (argc < 3) {
-        std::fprintf(stderr, "usage: bench_step MODEL BATCH [DEVICE] [AMP] [STEPS]\n");
+        std::fprintf(stderr, "usage: bench_step MODEL BATCH [DEVICE] [AMP] [STEPS] [both|forward|train]\n");
         return 2;
     }
     const std::string name = argv[1];
@@ -32,10 +34,24 @@ int main(int argc, char** argv) {
     const std::string device = resolveDevice(argc > 3 ? argv[3] : "cpu");
     const std::string amp = argc > 4 ? argv[4] : "off";
     const int steps = argc > 5 ? std::atoi(argv[5]) : 20, warm = 5;
+    const std::string mode = argc > 6 ? argv[6] : "both";
+    if (mode != "both" && mode != "forward" && mode != "train") {
+        std::fprintf(stderr, "bench_step: mode '%s': expected both, forward or train\n", mode.c_str());
+        return 2;
+    }
     dilute::setThreads(0);
     const auto cfg = model::preset(name);
     auto m = model::buildModel(cfg);
     m->initWeights(0);
+    if (argc > 7 && *argv[7]) {
+        std::vector<int> blocks;
+        for (const char* p = argv[7]; *p;) {
+            blocks.push_back(std::atoi(p));
+            while (*p && *p != ',') ++p;
+            if (*p == ',') ++p;
+        }
+        m->removeAttention(blocks, true);
+    }
     const torch::Device dev(device);
     m->to(dev);
     torch::optim::AdamW opt(m->parameters(), torch::optim::AdamWOptions(1e-4));
@@ -56,17 +72,18 @@ int main(int argc, char** argv) {
                 torch::cross_entropy_loss(m->forward(x).to(torch::kFloat), y).backward();
                 opt.step();
             } else {
-                torch::NoGradGuard ng;
+                c10::InferenceMode inference;  // as the product's evaluation and bench
                 m->forward(x);
             }
         }
         sync(device);
         return batch * steps / std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     };
-    const double trainRate = run(true), forwardRate = run(false);
-    std::printf("{\"%s\": {\"batch\": %d, \"device\": \"%s\", \"amp\": \"%s\", \"fused_attention\": %s, "
+    const double trainRate = mode == "forward" ? 0.0 : run(true);
+    const double forwardRate = mode == "train" ? 0.0 : run(false);
+    std::printf("{\"%s\": {\"removed\": %zu, \"batch\": %d, \"device\": \"%s\", \"amp\": \"%s\", \"fused_attention\": %s, "
                 "\"train_img_s\": %.2f, \"forward_img_s\": %.2f}}\n",
-                name.c_str(), batch, device.c_str(), amp.c_str(), model::fusedAttention() ? "true" : "false", trainRate,
+                name.c_str(), m->removedBlocks().size(), batch, device.c_str(), amp.c_str(), model::fusedAttention() ? "true" : "false", trainRate,
                 forwardRate);
     return 0;
 }

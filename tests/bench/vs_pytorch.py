@@ -1,0 +1,140 @@
+#!/usr/bin/python3
+"""Dilute against PyTorch eager, side by side on the same machine, shapes and thread count.
+
+The PyTorch side is the timm-shaped ViT written in plain PyTorch (patch-embedding conv, class
+token, position embedding, pre-norm blocks with a fused qkv Linear and explicit softmax
+attention, GELU MLP, head), run in eval mode under torch.inference_mode(). The Dilute side is
+build/tests/bench/bench_step (the product's own model, forward only). The two alternate for
+ROUNDS rounds (each a fresh process for Dilute, the same warm process for PyTorch); the medians
+and their ratio are printed with the machine's sgemm rate (torch.mm 1024^3, the BLAS both use).
+Uses Debian's python3-torch (PyTorch 1.13); never a dependency of the product.
+Run: tests/bench/vs_pytorch.py [--rounds 3] [--threads 2] [--bench build/tests/bench/bench_step]
+"""
+import argparse
+import json
+import math
+import statistics
+import subprocess
+import time
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+PRESETS = {  # name: (img, patch, in_chans, dim, depth, heads, classes)
+    "deit_tiny_patch16_224": (224, 16, 3, 192, 12, 3, 1000),
+    "deit_small_patch16_224": (224, 16, 3, 384, 12, 6, 1000),
+    "vit_micro_patch7_28": (28, 7, 1, 96, 12, 4, 10),
+}
+
+
+class Block(nn.Module):
+    def __init__(self, dim, heads, attention=True):
+        super().__init__()
+        self.heads, self.attention = heads, attention
+        if attention:
+            self.norm1 = nn.LayerNorm(dim, eps=1e-6)
+            self.qkv = nn.Linear(dim, 3 * dim)
+            self.proj = nn.Linear(dim, dim)
+        self.norm2 = nn.LayerNorm(dim, eps=1e-6)
+        self.fc1 = nn.Linear(dim, 4 * dim)
+        self.fc2 = nn.Linear(4 * dim, dim)
+
+    def forward(self, x):
+        if self.attention:
+            B, N, C = x.shape
+            qkv = self.qkv(self.norm1(x)).reshape(B, N, 3, self.heads, C // self.heads).permute(2, 0, 3, 1, 4)
+            q, k, v = qkv[0], qkv[1], qkv[2]
+            a = ((q * (C // self.heads) ** -0.5) @ k.transpose(-2, -1)).softmax(-1)
+            x = x + self.proj((a @ v).transpose(1, 2).reshape(B, N, C))
+        return x + self.fc2(F.gelu(self.fc1(self.norm2(x))))
+
+
+class ViT(nn.Module):
+    def __init__(self, img, patch, chans, dim, depth, heads, classes, removed=()):
+        super().__init__()
+        self.patch_embed = nn.Conv2d(chans, dim, patch, patch)
+        n = (img // patch) ** 2
+        self.cls_token = nn.Parameter(torch.zeros(1, 1, dim))
+        self.pos_embed = nn.Parameter(torch.randn(1, n + 1, dim) * 0.02)
+        self.blocks = nn.ModuleList(Block(dim, heads, i not in removed) for i in range(depth))
+        self.norm = nn.LayerNorm(dim, eps=1e-6)
+        self.head = nn.Linear(dim, classes)
+
+    def forward(self, x):
+        x = self.patch_embed(x).flatten(2).transpose(1, 2)
+        x = torch.cat([self.cls_token.expand(x.shape[0], -1, -1), x], 1) + self.pos_embed
+        for b in self.blocks:
+            x = b(x)
+        return self.head(self.norm(x[:, 0]))
+
+
+def macs(img, patch, chans, dim, depth, heads, classes, removed=()):
+    n = (img // patch) ** 2 + 1
+    m = (img // patch) ** 2 * chans * patch * patch * dim + dim * classes
+    for i in range(depth):
+        if i not in removed:
+            m += n * dim * 3 * dim + 2 * n * n * dim + n * dim * dim
+        m += 2 * n * dim * 4 * dim
+    return m
+
+
+def pytorch_ips(model, x, reps):
+    with torch.inference_mode():
+        for _ in range(3):
+            model(x)
+        t = []
+        for _ in range(reps):
+            t0 = time.perf_counter()
+            model(x)
+            t.append(time.perf_counter() - t0)
+    return x.shape[0] / statistics.median(t)
+
+
+def dilute_ips(bench, name, batch, reps, removed):
+    out = subprocess.run([bench, name, str(batch), "cpu", "off", str(reps), "forward", ",".join(map(str, removed))],
+                         check=True, capture_output=True, text=True).stdout
+    return json.loads(out)[name]["forward_img_s"]
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--bench", default="build/tests/bench/bench_step")
+    a = p.parse_args()
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(0)
+    A, B = torch.randn(1024, 1024), torch.randn(1024, 1024)
+    for _ in range(3):
+        A @ B
+    t = []
+    for _ in range(7):
+        t0 = time.perf_counter()
+        A @ B
+        t.append(time.perf_counter() - t0)
+    sgemm = 2 * 1024 ** 3 / statistics.median(t) / 1e9
+    print(f"torch {torch.__version__}, {a.threads} threads, sgemm 1024^3: {sgemm:.1f} GFLOP/s; {a.rounds} rounds, "
+          "Dilute and PyTorch alternating\n")
+    cases = [("deit_small_patch16_224", 32, (), 5), ("deit_tiny_patch16_224", 32, (), 5),
+             ("deit_small_patch16_224", 32, (0, 2, 4, 6), 5), ("deit_small_patch16_224", 1, (), 30),
+             ("vit_micro_patch7_28", 256, (), 10)]
+    print(f"{'model':34s} {'batch':>5s} {'Dilute img/s':>13s} {'PyTorch img/s':>14s} {'ratio':>7s} "
+          f"{'Dilute GFLOP/s':>15s} {'of sgemm':>9s}")
+    for name, batch, removed, reps in cases:
+        cfg = PRESETS[name]
+        model = ViT(*cfg, removed=removed).eval()
+        x = torch.randn(batch, cfg[2], cfg[0], cfg[0])
+        ours, theirs = [], []
+        for _ in range(a.rounds):
+            ours.append(dilute_ips(a.bench, name, batch, reps, removed))
+            theirs.append(pytorch_ips(model, x, reps))
+        o, t_ = statistics.median(ours), statistics.median(theirs)
+        gf = o * 2 * macs(*cfg, removed=removed) / 1e9
+        label = name + (" minus attn " + ",".join(map(str, removed)) if removed else "")
+        extra = f"   latency {1e3 / o:.1f} vs {1e3 / t_:.1f} ms ({t_ / o:.2f}x of PyTorch's time)" if batch == 1 else ""
+        print(f"{label:34s} {batch:5d} {o:13.1f} {t_:14.1f} {o / t_:6.2f}x {gf:15.1f} {100 * gf / sgemm:8.0f}%{extra}")
+
+
+if __name__ == "__main__":
+    main()
