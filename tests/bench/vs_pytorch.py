@@ -8,18 +8,25 @@ build/tests/bench/bench_step (the product's own model, forward only). The two al
 ROUNDS rounds (each a fresh process for Dilute, the same warm process for PyTorch); the medians
 and their ratio are printed with the machine's sgemm rate (torch.mm 1024^3, the BLAS both use).
 Uses Debian's python3-torch (PyTorch 1.13); never a dependency of the product.
-Run: tests/bench/vs_pytorch.py [--rounds 3] [--threads 2] [--bench build/tests/bench/bench_step]
+Run: tests/bench/vs_pytorch.py [--rounds 3] [--threads 2] [--quick] [--bench build/tests/bench/bench_step]
+(OMP_NUM_THREADS / OPENBLAS_NUM_THREADS are set to --threads for both sides.)
 """
 import argparse
 import json
-import math
+import os
 import statistics
 import subprocess
+import sys
 import time
 
-import torch
-import torch.nn as nn
-import torch.nn.functional as F
+# The thread count is fixed for both sides before torch loads: OpenMP and OpenBLAS read it at start.
+_threads = sys.argv[sys.argv.index("--threads") + 1] if "--threads" in sys.argv else "2"
+for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[_v] = _threads
+
+import torch  # noqa: E402
+import torch.nn as nn  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
 
 PRESETS = {  # name: (img, patch, in_chans, dim, depth, heads, classes)
     "deit_tiny_patch16_224": (224, 16, 3, 192, 12, 3, 1000),
@@ -102,6 +109,7 @@ def main():
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--bench", default="build/tests/bench/bench_step")
+    p.add_argument("--quick", action="store_true", help="DeiT-S only (batch 32, pruned, batch 1)")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
@@ -119,6 +127,8 @@ def main():
     cases = [("deit_small_patch16_224", 32, (), 5), ("deit_tiny_patch16_224", 32, (), 5),
              ("deit_small_patch16_224", 32, (0, 2, 4, 6), 5), ("deit_small_patch16_224", 1, (), 30),
              ("vit_micro_patch7_28", 256, (), 10)]
+    if a.quick:
+        cases = [cases[0], cases[2], cases[3]]
     print(f"{'model':34s} {'batch':>5s} {'Dilute img/s':>13s} {'PyTorch img/s':>14s} {'ratio':>7s} "
           f"{'Dilute GFLOP/s':>15s} {'of sgemm':>9s}")
     for name, batch, removed, reps in cases:
