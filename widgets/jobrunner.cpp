@@ -31,6 +31,8 @@ void registerMetaTypes() {
     qRegisterMetaType<dilute::train::TrainSummary>();
     qRegisterMetaType<dilute::gui::ExportReport>();
     qRegisterMetaType<dilute::gui::JobProgress>();
+    qRegisterMetaType<dilute::experiment::StudyResult>();
+    qRegisterMetaType<dilute::experiment::StudyOptions>("dilute::experiment::StudyOptions");
 }
 
 template <typename Fn>
@@ -73,6 +75,16 @@ void Worker::train(train::TrainOptions o) {
 
 void Worker::resume(QString runDir) {
     guarded([&] { Q_EMIT trainDone(train::resume(runDir.toStdString(), observerFor(this), cancel_)); });
+}
+
+void Worker::study(experiment::StudyOptions o) {
+    guarded([&] {
+        experiment::StudyObserver obs;
+        obs.progress = [this](const Progress& p) { Q_EMIT progress({QString::fromStdString(p.phase), p.done, p.total}); };
+        obs.log = [this](const std::string& s) { Q_EMIT log(QString::fromStdString(s)); };
+        obs.partial = [this](const experiment::StudyResult& r) { Q_EMIT studyPartial(r); };
+        Q_EMIT studyDone(experiment::runStudy(o, obs, cancel_));
+    });
 }
 
 void Worker::exportAndBench(const bench::MeasureOptions& mo) {
@@ -150,6 +162,11 @@ void JobRunner::startResume(const QString& runDir) {
 void JobRunner::startExport(const bench::MeasureOptions& o) {
     begin();
     QMetaObject::invokeMethod(worker_, [w = worker_, o] { w->exportAndBench(o); }, Qt::QueuedConnection);
+}
+
+void JobRunner::startStudy(const experiment::StudyOptions& o) {
+    begin();
+    QMetaObject::invokeMethod(worker_, [w = worker_, o] { w->study(o); }, Qt::QueuedConnection);
 }
 
 void JobRunner::cancel() { cancel_.cancel(); }

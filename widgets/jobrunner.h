@@ -9,6 +9,7 @@
 
 #include "analysis/options.h"
 #include "bench/options.h"
+#include "experiment/study.h"
 #include "train/options.h"
 #include "types.h"
 
@@ -26,6 +27,7 @@ public Q_SLOTS:
     void train(dilute::train::TrainOptions o);
     void resume(QString runDir);
     void exportAndBench(const bench::MeasureOptions& o);
+    void study(dilute::experiment::StudyOptions o);
 
 Q_SIGNALS:
     void progress(dilute::gui::JobProgress p);
@@ -37,6 +39,9 @@ Q_SIGNALS:
     void epoch(dilute::train::EpochEvent e);
     void trainDone(dilute::train::TrainSummary s);
     void exportDone(dilute::gui::ExportReport r);
+    /// The study so far (arms, then the sweep, then each fine-tuned arm), and when done.
+    void studyPartial(dilute::experiment::StudyResult r);
+    void studyDone(dilute::experiment::StudyResult r);
     void failed(QString message);
     void cancelled();
     void finished();
@@ -60,6 +65,7 @@ public:
     void startTraining(const train::TrainOptions& o);
     void startResume(const QString& runDir);
     void startExport(const bench::MeasureOptions& o);
+    void startStudy(const experiment::StudyOptions& o);
     void cancel();
     /// Cancels and blocks until the worker has returned (used when the window closes).
     void cancelAndWait(int timeoutMs = 60000);

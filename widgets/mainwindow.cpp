@@ -22,6 +22,7 @@
 #include "jobrunner.h"
 #include "projectpanel.h"
 #include "runsview.h"
+#include "studyview.h"
 #include "trainingview.h"
 #include "util/runtime.h"
 
@@ -46,6 +47,8 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     tabs_->addTab(analysis_, tr("&Analysis"));
     tabs_->addTab(training_, tr("&Training"));
     tabs_->addTab(export_, tr("E&xport"));
+    study_ = new StudyView(this);
+    tabs_->addTab(study_, tr("&Study"));
     runs_ = new RunsView(this);
     tabs_->addTab(runs_, tr("&Runs"));
     setCentralWidget(tabs_);
@@ -136,6 +139,11 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
         else runs_->refresh();
     });
     connect(export_, &ExportView::exportRequested, this, &MainWindow::startExport);
+    connect(study_, &StudyView::studyRequested, this, &MainWindow::startStudy);
+    connect(study_, &StudyView::failed, this, [this](QString msg) {
+        lastError_ = msg;
+        logLine(msg, true);
+    });
     wireWorker();
     loadSettings();
     training_->setModel(project_->model());
@@ -175,6 +183,11 @@ void MainWindow::wireWorker() {
         }
     });
     connect(w, &Worker::exportDone, export_, &ExportView::setReport);
+    connect(w, &Worker::studyPartial, study_, [this](const experiment::StudyResult& r) { study_->setResult(r, true); });
+    connect(w, &Worker::studyDone, this, [this](const experiment::StudyResult& r) {
+        study_->setResult(r);
+        logLine(tr("study done in %1 s: %2/study.md").arg(r.seconds, 0, 'f', 0).arg(study_->folder()));
+    });
     connect(w, &Worker::failed, this, [this](QString msg) {
         lastError_ = msg;
         logLine(msg, true);
@@ -203,6 +216,31 @@ void MainWindow::startExport() {
     lastError_.clear();
     logLine(tr("export and measure: %1 on %2").arg(QString::fromStdString(o.run), project_->device()));
     runner_->startExport(o);
+}
+
+void MainWindow::startStudy(experiment::StudyOptions o) {
+    o.model = project_->model().toStdString();
+    o.data = project_->data().toStdString();
+    o.device = project_->device().toStdString();
+    // Never over another study: the next free name beside it, shown in the view.
+    const QString wanted = QString::fromStdString(o.out_dir);
+    QString dir = wanted;
+    for (int i = 2; QFileInfo::exists(QDir(dir).filePath("study.json")); ++i) dir = wanted + "-" + QString::number(i);
+    if (dir != wanted) {
+        study_->setFolder(dir);
+        logLine(tr("%1 holds a study; this study goes to %2").arg(wanted, dir));
+    }
+    o.out_dir = dir.toStdString();
+    o.overwrite = false;
+    lastError_.clear();
+    logLine(tr("study: %1, K=%2, %3 random seeds, fine-tune epochs %4 -> %5")
+                .arg(project_->model())
+                .arg(o.k)
+                .arg(o.seeds)
+                .arg(o.finetune_epochs)
+                .arg(dir));
+    tabs_->setCurrentWidget(study_);
+    runner_->startStudy(o);
 }
 
 void MainWindow::startTraining(train::TrainOptions o) {
@@ -264,6 +302,7 @@ void MainWindow::setBusy(bool busy) {
     analysis_->setBusy(busy);
     training_->setBusy(busy);
     export_->setBusy(busy);
+    study_->setBusy(busy);
     if (busy) {
         clock_.start();
         phaseName_.clear();

@@ -1,10 +1,11 @@
 #pragma once
-// The main window only wires components: project side, Analysis / Training / Export / Runs views, a
+// The main window only wires components: project side, Analysis / Training / Export / Study / Runs views, a
 // job runner on a worker thread, and a status bar with progress, ETA and cancel.
 #include <QElapsedTimer>
 #include <QMainWindow>
 
 #include "analysis/options.h"
+#include "experiment/study.h"
 #include "train/options.h"
 #include "types.h"
 
@@ -23,6 +24,7 @@ class ExportView;
 class JobRunner;
 class ProjectPanel;
 class RunsView;
+class StudyView;
 class TrainingView;
 
 class MainWindow : public QMainWindow {
@@ -36,6 +38,7 @@ public:
     ExportView* exportView() const { return export_; }
     ProjectPanel* projectPanel() const { return project_; }
     RunsView* runsView() const { return runs_; }
+    StudyView* studyView() const { return study_; }
     JobRunner* runner() const { return runner_; }
     CliJob* cliJob() const { return cli_; }
     QTabWidget* tabs() const { return tabs_; }
@@ -45,6 +48,9 @@ public:
     /// Exports and measures the Export view's run with its options, on the project's data and device.
     void startExport();
     void startTraining(train::TrainOptions o);
+    /// Runs the study with `o` on the Project panel's model, data and device; a folder that holds
+    /// a study is never replaced (the next free name beside it is used, and shown).
+    void startStudy(experiment::StudyOptions o);
     void openRun(const QString& dir);
 
 protected:
@@ -65,6 +71,7 @@ private:
     TrainingView* training_;
     ExportView* export_;
     RunsView* runs_;
+    StudyView* study_;
     QTabWidget* tabs_;
     JobRunner* runner_;
     CliJob* cli_;  // multi-process training through `dilute train --nproc N`

@@ -5,6 +5,7 @@
 #include <QVector>
 
 #include "analysis/results.h"
+#include "experiment/study.h"
 #include "train/events.h"
 
 namespace dilute::gui {
@@ -39,3 +40,4 @@ Q_DECLARE_METATYPE(dilute::train::EpochEvent)
 Q_DECLARE_METATYPE(dilute::train::TrainSummary)
 Q_DECLARE_METATYPE(dilute::gui::ExportReport)
 Q_DECLARE_METATYPE(dilute::gui::JobProgress)
+Q_DECLARE_METATYPE(dilute::experiment::StudyResult)

@@ -69,20 +69,12 @@ Runner addAnalyze(CLI::App& app, Common& common) {
         }
         if (a->model.empty()) throw Error("--model is required");
         if (!out->empty()) fs::ensureWritableDir(*out);  // fail before the work, not after
-        std::unique_ptr<ProgressBar> bar;
-        std::string phase;
+        PhaseProgress bar;
         analysis::AnalysisObserver obs;
-        obs.progress = [&](const Progress& p) {
-            if (p.phase != phase) {
-                if (bar) bar->finish();
-                bar = std::make_unique<ProgressBar>(p.phase);
-                phase = p.phase;
-            }
-            bar->update(p.done, p.total);
-        };
-        obs.log = [](const std::string& s) { std::fprintf(stderr, "%s\n", s.c_str()); };
+        obs.progress = [&](const Progress& p) { bar.update(p); };
+        obs.log = [&](const std::string& s) { bar.log(s); };
         auto r = analysis::runAnalysis(*a, obs, &interruptToken());
-        if (bar) bar->finish();
+        bar.finish();
         if (!out->empty()) {
             analysis::writeAnalysis(*out, r);
             std::fprintf(stderr, "wrote %s/analysis.json and CSV tables\n", out->c_str());

@@ -43,6 +43,8 @@ int main(int argc, char** argv) {
     add("bench", "Measure parameters, GMAC, throughput, latency and memory", dilute::cli::addBench);
     add("measure", "Export a dilution run and measure full vs pruned: accuracy, throughput, latency, memory",
         dilute::cli::addMeasure);
+    add("study", "Is entropy selection any good here? Every selector's T(S) and top-1, the exhaustive sweep, fine-tuned arms",
+        dilute::cli::addStudy);
     add("demo", "The whole method end to end on Fashion-MNIST", dilute::cli::addDemo);
     CLI11_PARSE(app, argc, argv);
     dilute::cli::installInterruptHandler();

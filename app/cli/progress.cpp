@@ -45,10 +45,33 @@ void ProgressBar::update(long long done, long long total, const std::string& ext
     std::fflush(stderr);
 }
 
+void ProgressBar::clearLine() const {
+    if (tty_) std::fprintf(stderr, "\r\033[K");
+}
+
 void ProgressBar::finish(const std::string& extra) {
     const double el = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
     if (tty_) std::fprintf(stderr, "\r\033[K");
     std::fprintf(stderr, "%s: done in %s %s\n", label_.c_str(), formatDuration(el).c_str(), extra.c_str());
+}
+
+void PhaseProgress::update(const Progress& p) {
+    if (!bar_ || p.phase != phase_) {
+        if (bar_) bar_->finish();
+        bar_ = std::make_unique<ProgressBar>(p.phase);
+        phase_ = p.phase;
+    }
+    bar_->update(p.done, p.total);
+}
+
+void PhaseProgress::log(const std::string& line) {
+    if (bar_) bar_->clearLine();
+    std::fprintf(stderr, "%s\n", line.c_str());
+}
+
+void PhaseProgress::finish() {
+    if (bar_) bar_->finish();
+    bar_.reset();
 }
 
 CancelToken& interruptToken() {

@@ -1,5 +1,5 @@
 // dilute-workbench: the Qt desktop workbench. Thin: parse arguments, set up, show the window.
-//   dilute-workbench [--open RUN_DIR] [--analysis DIR] [--screenshots OUT_DIR]
+//   dilute-workbench [--open RUN_DIR] [--analysis DIR] [--study DIR] [--screenshots OUT_DIR]
 // --screenshots renders every view to OUT_DIR/*.png and exits (README screenshots, tests).
 #include <QApplication>
 #include <QCommandLineParser>
@@ -10,6 +10,7 @@
 #include "analysisview.h"
 #include "mainwindow.h"
 #include "runsview.h"
+#include "studyview.h"
 
 #include <QTableWidget>
 #include "trainingview.h"
@@ -36,8 +37,9 @@ int main(int argc, char** argv) {
     QCommandLineOption analysis("analysis", "Load an analysis folder or analysis.json.", "PATH");
     QCommandLineOption model("model", "Model: preset or safetensors file.", "MODEL");
     QCommandLineOption exportDir("export-report", "Show the export of RUN_DIR against --model (runs the job).", "RUN_DIR");
+    QCommandLineOption study("study", "Show a study folder (study.json, from `dilute study`).", "DIR");
     QCommandLineOption shots("screenshots", "Render each view to PNG files in DIR and exit.", "DIR");
-    p.addOptions({open, analysis, model, exportDir, shots});
+    p.addOptions({open, analysis, model, exportDir, study, shots});
     p.process(app);
     dilute::setThreads(0);
 
@@ -45,6 +47,10 @@ int main(int argc, char** argv) {
     if (p.isSet(model)) w.projectPanel()->setModel(p.value(model));
     if (p.isSet(analysis)) w.analysisView()->setResult(dilute::analysis::readAnalysis(p.value(analysis).toStdString()));
     if (p.isSet(open)) w.openRun(p.value(open));
+    if (p.isSet(study)) {
+        QString err;
+        if (!w.studyView()->openStudy(p.value(study), &err)) qWarning("%s", qPrintable(err));
+    }
     w.show();
     if (p.isSet(exportDir)) {
         w.tabs()->setCurrentWidget(w.exportView());
@@ -58,6 +64,7 @@ int main(int argc, char** argv) {
             const QList<QPair<QWidget*, QString>> views{{w.analysisView(), "analysis"},
                                                         {w.trainingView(), "training"},
                                                         {w.exportView(), "export"},
+                                                        {w.studyView(), "study"},
                                                         {w.runsView(), "runs"}};
             for (const auto& [view, name] : views) {
                 w.tabs()->setCurrentWidget(view);

@@ -13,6 +13,7 @@
 #include "data/loader.h"
 #include "io/weights.h"
 #include "util/json_num.h"
+#include "util/numtext.h"
 #include "util/error.h"
 #include "util/files.h"
 #include "util/runtime.h"
@@ -114,7 +115,7 @@ AnalysisResult runAnalysis(const AnalysisOptions& o, const AnalysisObserver& obs
 
 namespace {
 
-json num(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
+json num(double v) { return numtext::orNull(v); }
 json vec(const std::vector<double>& v) {
     json a = json::array();
     for (double x : v) a.push_back(num(x));
@@ -125,7 +126,7 @@ json mat(const std::vector<std::vector<double>>& m) {
     for (const auto& row : m) a.push_back(vec(row));
     return a;
 }
-double toNum(const json& j) { return j.is_null() ? NAN : j.get<double>(); }
+double toNum(const json& j) { return numtext::orNan(j); }
 std::vector<double> toVec(const json& j) {
     std::vector<double> v;
     for (const auto& x : j) v.push_back(toNum(x));
@@ -136,13 +137,7 @@ std::vector<std::vector<double>> toMat(const json& j) {
     for (const auto& r : j) m.push_back(toVec(r));
     return m;
 }
-std::string csvNum(double v) {
-    if (!std::isfinite(v)) return "";
-    std::ostringstream ss;
-    ss.precision(10);
-    ss << v;
-    return ss.str();
-}
+std::string csvNum(double v) { return numtext::csv(v); }
 
 }  // namespace
 
@@ -232,12 +227,7 @@ void writeAnalysis(const std::string& dir, const AnalysisResult& r) {
 
 AnalysisResult readAnalysis(const std::string& pathOrDir) {
     const std::string path = fs::isDirectory(pathOrDir) ? fs::join(pathOrDir, "analysis.json") : pathOrDir;
-    json j;
-    try {
-        j = json::parse(fs::readText(path));
-    } catch (const json::exception& e) {
-        throw Error(path + ": not valid JSON (" + e.what() + ")");
-    }
+    const json j = jsonnum::parseFile(path);
     try {
         if (j.value("format", "") != "dilute.analysis/1") throw Error(path + ": not a Dilute analysis file");
         AnalysisResult r;

@@ -14,13 +14,16 @@ std::vector<std::string> selectorNames() { return {"nose", "nose-abs", "random",
 
 bool selectorNeedsTransfer(const std::string& name) { return name == "nose" || name == "nose-abs"; }
 
-Selection nose(TransferEntropy& te, int k, bool absolute, const CancelToken* cancel, const StepFn& step,
-               const RoundFn& onRound) {
+namespace {
+
+// Greedy forward selection: K rounds, each taking the candidate with the smallest key(T(S + {i})).
+Selection greedy(TransferEntropy& te, int k, const std::string& name, double (*key)(double), const CancelToken* cancel,
+                 const StepFn& step, const RoundFn& onRound) {
     auto remaining = te.candidates();
     if (k < 0 || k > static_cast<int>(remaining.size()))
         throw Error("cannot select " + std::to_string(k) + " of " + std::to_string(remaining.size()) + " blocks");
     Selection s;
-    s.selector = absolute ? "nose-abs" : "nose";
+    s.selector = name;
     long long total = 0, done = 0;
     for (int r = 0; r < k; ++r) total += static_cast<long long>(remaining.size()) - r;
     for (int round = 0; round < k; ++round) {
@@ -33,9 +36,9 @@ Selection nose(TransferEntropy& te, int k, bool absolute, const CancelToken* can
             const double t = te.T(set);
             st.candidates.push_back(c);
             st.t.push_back(t);
-            const double key = absolute ? std::fabs(t) : t;
-            if (key < best) {  // strict: ties go to the lower block index
-                best = key;
+            const double kv = key(t);
+            if (kv < best) {  // strict: ties go to the lower block index
+                best = kv;
                 st.chosen = c;
                 st.t_chosen = t;
             }
@@ -51,6 +54,21 @@ Selection nose(TransferEntropy& te, int k, bool absolute, const CancelToken* can
     te.setBase({});
     if (!s.trace.empty()) s.t_final = s.trace.back().t_chosen;
     return s;
+}
+
+double plain(double t) { return t; }
+double magnitude(double t) { return std::fabs(t); }
+double negated(double t) { return -t; }
+
+}  // namespace
+
+Selection nose(TransferEntropy& te, int k, bool absolute, const CancelToken* cancel, const StepFn& step,
+               const RoundFn& onRound) {
+    return greedy(te, k, absolute ? "nose-abs" : "nose", absolute ? magnitude : plain, cancel, step, onRound);
+}
+
+Selection maxTransfer(TransferEntropy& te, int k, const CancelToken* cancel, const StepFn& step) {
+    return greedy(te, k, "max-t", negated, cancel, step, {});
 }
 
 Selection select(const std::string& name, int k, const SelectorContext& ctx) {

@@ -34,6 +34,10 @@ Selection select(const std::string& name, int k, const SelectorContext& ctx);
 Selection nose(TransferEntropy& te, int k, bool absolute, const CancelToken* cancel = nullptr, const StepFn& step = {},
                const RoundFn& round = {});
 
+/// The same greedy search maximising T(S): the worst choice by the criterion, a control for
+/// whether T carries information at all (`dilute study`).
+Selection maxTransfer(TransferEntropy& te, int k, const CancelToken* cancel = nullptr, const StepFn& step = {});
+
 /// Parses "0,2,4" into block indices, checked against `depth`.
 std::vector<int> parseBlockList(const std::string& text, int depth);
 

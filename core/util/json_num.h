@@ -69,4 +69,8 @@ std::vector<T> list(const nlohmann::json& obj, const std::string& key) {
     return out;
 }
 
+/// Parses the JSON file at `path`; a missing file or a syntax error throws dilute::Error naming
+/// the file and the problem.
+nlohmann::json parseFile(const std::string& path);
+
 }  // namespace dilute::jsonnum

@@ -9,6 +9,7 @@
 #include "analysis/selectors.h"
 #include "analysis/transfer.h"
 #include "model/vit.h"
+#include "test_models.h"
 #include "test_util.h"
 #include "util/error.h"
 
@@ -17,25 +18,8 @@ using namespace dilute::analysis;
 
 namespace {
 
-model::VisionTransformer smallModel(uint64_t seed = 4, int depth = 5) {
-    auto c = model::preset("vit_nano_patch7_28");
-    c.depth = depth;
-    auto m = model::buildModel(c);
-    m->initWeights(seed);
-    // Random init leaves the blocks nearly linear; stretch the weights so blocks differ.
-    torch::NoGradGuard ng;
-    for (auto& p : m->parameters())
-        if (p.dim() == 2) p.mul_(8.0);
-    m->eval();
-    return m;
-}
-
-std::vector<torch::Tensor> calib(int batches, int bs = 16) {
-    torch::manual_seed(123);
-    std::vector<torch::Tensor> out;
-    for (int i = 0; i < batches; ++i) out.push_back(torch::randn({bs, 1, 28, 28}));
-    return out;
-}
+model::VisionTransformer smallModel(uint64_t seed = 4, int depth = 5) { return dilute::testing::stretchedModel(seed, depth); }
+std::vector<torch::Tensor> calib(int batches, int bs = 16) { return dilute::testing::randomImages(batches, bs); }
 
 }  // namespace
 

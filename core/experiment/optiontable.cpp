@@ -1,0 +1,74 @@
+#include "experiment/optiontable.h"
+
+namespace dilute::experiment {
+
+namespace {
+
+std::vector<OptionSpec<StudyOptions>> build() {
+    using O = StudyOptions;
+    std::vector<OptionSpec<O>> t;
+    auto add = [&](OptionSpec<O> s) { t.push_back(std::move(s)); };
+    add({"model", "--model,-m", "Model", "Trained weights file or run folder (its final.safetensors)", "Run", 0, 0, {},
+         false, "the Project panel's model", memberField(&O::model)});
+    add({"arch", "--arch", "Architecture", "Preset describing a timm file without Dilute metadata", "Run", 0, 0, {}, false,
+         "a timm file without metadata is opened from the Project panel with a preset name", memberField(&O::arch)});
+    add({"data", "--data,-d", "Data", "Dataset URI (default: the model's own)", "Run", 0, 0, {}, false,
+         "the Project panel's data", memberField(&O::data)});
+    add({"out_dir", "--out,-o", "Study folder", "Folder for study.json, study.md, arms.csv, subsets.csv and finetune/",
+         "Run", 0, 0, {}, false, "the Study view's folder field", memberField(&O::out_dir)});
+    add({"overwrite", "--overwrite", "Replace", "Replace an earlier study in the folder", "Run", 0, 0, {}, false,
+         "the Study view never replaces a study: it writes to the next free folder name beside it", memberField(&O::overwrite)});
+    // Selection
+    add({"k", "--k", "Blocks K", "Blocks to select (-1: a third of the depth)", "Selection", -1, 4096, {}, false, "",
+         memberField(&O::k)});
+    add({"seeds", "--seeds", "Random seeds", "Random selections, seeds --seed .. --seed + S - 1", "Selection", 0, 1000, {},
+         false, "", memberField(&O::seeds)});
+    add({"seed", "--seed", "First seed", "First random seed; also every fine-tuning arm's seed", "Selection", 0,
+         18446744073709551615.0, {}, false, "", memberField(&O::seed)});
+    add({"exhaustive", "--exhaustive", "Exhaustive sweep",
+         "Zero-shot top-1 and T(S) of every K-subset: auto (when C(L,K) <= the limit) | on | off", "Selection", 0, 0,
+         {"auto", "on", "off"}, false, "", memberField(&O::exhaustive)});
+    add({"exhaustive_limit", "--exhaustive-limit", "Sweep limit", "Largest C(L,K) the auto sweep runs", "Selection", 1,
+         1e9, {}, false, "", memberField(&O::exhaustive_limit)});
+    // Calibration
+    add({"calib", "--calib", "Calibration images", "Train images for T(S)", "Calibration", 1, 10000000, {}, false, "",
+         memberField(&O::calib)});
+    add({"calib_order", "--calib-order", "Sample",
+         "stratified: a seeded sample with every class alike | first: the first N in file order", "Calibration", 0, 0,
+         {"stratified", "first"}, false, "", memberField(&O::calib_order)});
+    add({"calib_seed", "--calib-seed", "Sample seed", "Seed of the stratified calibration sample", "Calibration", 0,
+         18446744073709551615.0, {}, false, "", memberField(&O::calib_seed)});
+    add({"output", "--output-entropy", "Output feature", "Output feature for H_out: cls | logits", "Calibration", 0, 0,
+         {"cls", "logits"}, false, "", memberField(&O::output)});
+    // Accuracy
+    add({"eval_split", "--eval-split", "Evaluation split", "Split for the zero-shot top-1", "Accuracy", 0, 0,
+         {"test", "val", "train"}, false, "", memberField(&O::eval_split)});
+    add({"eval_images", "--eval-images", "Evaluation images",
+         "Images for the zero-shot top-1 (0: the whole split; fewer: a class-stratified sample)", "Accuracy", 0, 1e9, {},
+         false, "", memberField(&O::eval_images)});
+    add({"finetune_epochs", "--finetune-epochs", "Fine-tune epochs",
+         "Dilution fine-tuning of every selector's blocks and of a control (0: zero-shot only)", "Fine-tuning", 0, 10000,
+         {}, false, "", memberField(&O::finetune_epochs)});
+    add({"finetune_batch", "--finetune-batch", "Fine-tune batch", "Batch of the fine-tuning runs (the recipe's lr scales with it)",
+         "Fine-tuning", 1, 65536, {}, false, "", memberField(&O::finetune_batch)});
+    add({"finetune_train_limit", "--finetune-train-limit", "Train images",
+         "First N training images per fine-tuning epoch (0: all)", "Fine-tuning", 0, 1e12, {}, false, "",
+         memberField(&O::finetune_train_limit)});
+    // System
+    add({"batch", "--batch,-b", "Batch", "Batch size of the analysis and the evaluations", "System", 1, 65536, {}, false,
+         "", memberField(&O::batch)});
+    add({"device", "--device", "Device", "auto | cpu | cuda | cuda:N", "System", 0, 0, {}, false,
+         "the Project panel's device", memberField(&O::device)});
+    add({"workers", "--workers", "Loader threads", "Loader threads", "System", 0, 256, {}, false, "",
+         memberField(&O::workers)});
+    return t;
+}
+
+}  // namespace
+
+const std::vector<OptionSpec<StudyOptions>>& studyOptionTable() {
+    static const std::vector<OptionSpec<StudyOptions>> table = build();
+    return table;
+}
+
+}  // namespace dilute::experiment

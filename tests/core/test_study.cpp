@@ -1,0 +1,273 @@
+// The selection study: the exhaustive sweep against the plain per-subset computations, Spearman
+// and the binomial, the max-T control, and the study job end to end on Fashion-MNIST.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <cmath>
+#include <fstream>
+#include <set>
+
+#include "analysis/selectors.h"
+#include "analysis/sweep.h"
+#include "analysis/transfer.h"
+#include "experiment/study.h"
+#include "io/weights.h"
+#include "model/vit.h"
+#include "test_models.h"
+#include "test_util.h"
+#include "util/error.h"
+#include "util/files.h"
+
+using namespace dilute;
+using namespace dilute::analysis;
+using dilute::testing::TempDir;
+
+namespace {
+
+using dilute::testing::stretchedModel;
+std::vector<torch::Tensor> images(int batches, int bs, uint64_t seed) { return dilute::testing::randomImages(batches, bs, seed); }
+
+}  // namespace
+
+TEST(Sweep, EveryKSubsetMatchesTransferAndSkippedTop1) {
+    auto m = stretchedModel(5, 6);
+    const auto calib = images(2, 12, 1);
+    LabeledSet eval;
+    eval.images = images(3, 10, 2);
+    {
+        // Labels the full model gets about half right, so skipping changes the count.
+        c10::InferenceMode im;
+        for (const auto& b : eval.images) {
+            auto pred = m->forward(b).argmax(1);
+            eval.labels.push_back(torch::where(torch::arange(b.size(0)) % 2 == 0, pred, (pred + 1) % 10));
+        }
+    }
+    TransferEntropy te(*m, calib);
+    const std::vector<int> cand{0, 1, 2, 3, 5};  // block 4 left out: candidates need not be contiguous
+    for (int k : {1, 2, 3}) {
+        auto scores = sweepSubsets(*m, calib, te.fullEntropy(), "cls", eval, cand, k);
+        ASSERT_EQ(static_cast<long long>(scores.size()), binomial(5, k));
+        std::set<std::vector<int>> seen;
+        for (size_t i = 0; i < scores.size(); ++i) {
+            const auto& s = scores[i];
+            ASSERT_EQ(static_cast<int>(s.blocks.size()), k);
+            EXPECT_TRUE(std::is_sorted(s.blocks.begin(), s.blocks.end()));
+            if (i) EXPECT_LT(scores[i - 1].blocks, s.blocks);  // lexicographic order
+            seen.insert(s.blocks);
+            EXPECT_EQ(s.t, te.T(s.blocks)) << "T differs for subset " << i;  // bitwise on CPU
+            EXPECT_EQ(s.top1, skippedTop1(*m, eval, s.blocks)) << "top-1 differs for subset " << i;
+            for (int b : s.blocks) EXPECT_NE(b, 4);
+        }
+        EXPECT_EQ(seen.size(), scores.size());
+    }
+    // The logits variant agrees with TransferEntropy on logits too.
+    TransferOptions lo;
+    lo.output = "logits";
+    TransferEntropy tl(*m, calib, lo);
+    for (const auto& s : sweepSubsets(*m, calib, tl.fullEntropy(), "logits", eval, cand, 2)) EXPECT_EQ(s.t, tl.T(s.blocks));
+    // Skipping nothing: the plain forward's accuracy.
+    EXPECT_NEAR(skippedTop1(*m, eval, {}), 50.0, 1e-9);
+    EXPECT_THROW(sweepSubsets(*m, calib, te.fullEntropy(), "cls", eval, cand, 6), Error);
+    EXPECT_THROW(sweepSubsets(*m, calib, te.fullEntropy(), "cls", eval, {3, 1}, 1), Error);
+}
+
+TEST(Sweep, SpearmanAndBinomial) {
+    EXPECT_DOUBLE_EQ(spearman({1, 2, 3, 4}, {10, 20, 30, 40}), 1.0);
+    EXPECT_DOUBLE_EQ(spearman({1, 2, 3, 4}, {4, 3, 2, 1}), -1.0);
+    // Monotone but not linear: still 1 (ranks, not values).
+    EXPECT_DOUBLE_EQ(spearman({1, 2, 3, 4, 5}, {1, 8, 27, 64, 1000}), 1.0);
+    // Ties take their average rank: a = ranks (1, 2.5, 2.5, 4), b = (1, 2, 3, 4) -> r = 0.9487 (Pearson of the ranks).
+    EXPECT_NEAR(spearman({1, 2, 2, 3}, {1, 2, 3, 4}), 0.9486832980505138, 1e-12);
+    // A hand-checked case: d = (0, -2, 1, 1, 0) -> 1 - 6*6/(5*24) = 0.7
+    EXPECT_NEAR(spearman({1, 2, 3, 4, 5}, {1, 4, 2, 3, 5}), 0.7, 1e-12);
+    EXPECT_TRUE(std::isnan(spearman({1, 1, 1}, {1, 2, 3})));
+    EXPECT_TRUE(std::isnan(spearman({1}, {2})));
+    EXPECT_THROW(spearman({1, 2}, {1}), Error);
+    EXPECT_EQ(binomial(12, 4), 495);
+    EXPECT_EQ(binomial(12, 6), 924);
+    EXPECT_EQ(binomial(5, 0), 1);
+    EXPECT_EQ(binomial(5, 6), 0);
+    EXPECT_EQ(binomial(200, 100), std::numeric_limits<long long>::max());
+}
+
+TEST(Selectors, MaxTransferIsGreedyArgmax) {
+    auto m = stretchedModel(9, 5);
+    TransferEntropy te(*m, images(2, 8, 3));
+    auto s = maxTransfer(te, 2);
+    ASSERT_EQ(s.blocks.size(), 2u);
+    EXPECT_EQ(s.selector, "max-t");
+    double best = -INFINITY;
+    int arg = -1;
+    for (int i = 0; i < 5; ++i)
+        if (te.T({i}) > best) best = te.T({i}), arg = i;
+    EXPECT_EQ(s.blocks[0], arg);
+    for (int j = 0; j < 5; ++j)
+        if (j != arg) EXPECT_LE(te.T({arg, j}), te.T({arg, s.blocks[1]}));
+    EXPECT_EQ(s.t_final, te.T(s.blocks));
+}
+
+TEST(Study, EndToEndOnFashionMnistWritesReadsAndFineTunes) {
+    if (!dilute::testing::fashionMnistInstalled()) GTEST_SKIP();
+    TempDir d("study");
+    auto m = stretchedModel(11, 4);
+    const std::string weights = d.file("model.safetensors");
+    io::saveModel(*m, weights);
+    experiment::StudyOptions o;
+    o.model = weights;
+    o.data = "fashion-mnist";
+    o.out_dir = d.file("study");
+    o.k = 2;
+    o.seeds = 2;
+    o.calib = 96;
+    o.eval_images = 200;
+    o.batch = 64;
+    o.workers = 1;
+    o.finetune_epochs = 1;
+    o.finetune_batch = 32;
+    o.finetune_train_limit = 64;
+    std::vector<std::string> phases;
+    int partials = 0;
+    experiment::StudyObserver obs;
+    obs.progress = [&](const Progress& p) {
+        if (phases.empty() || phases.back() != p.phase) phases.push_back(p.phase);
+    };
+    obs.partial = [&](const experiment::StudyResult&) { ++partials; };
+    const auto r = experiment::runStudy(o, obs);
+    EXPECT_EQ(r.k, 2);
+    EXPECT_EQ(r.depth, 4);
+    EXPECT_EQ(r.calib, 96);
+    EXPECT_EQ(r.eval_images, 200);
+    EXPECT_GE(partials, 3);
+    EXPECT_NE(std::find(phases.begin(), phases.end(), "sweep"), phases.end());
+    EXPECT_NE(std::find(phases.begin(), phases.end(), "finetune"), phases.end());
+    // The selectors, random once per seed, and the sweep's min-T and oracle.
+    std::multiset<std::string> names;
+    for (const auto& a : r.arms) names.insert(a.selector);
+    EXPECT_EQ(names, (std::multiset<std::string>{"nose", "nose-abs", "lowest", "first", "max-t", "random", "random",
+                                                  "min-t", "oracle"}));
+    ASSERT_EQ(r.subsets.size(), 6u);  // C(4,2)
+    double best = -1, sum = 0, minT = INFINITY;
+    for (const auto& s : r.subsets) best = std::max(best, s.zero_shot), sum += s.zero_shot, minT = std::min(minT, s.t);
+    EXPECT_NEAR(r.random_expected, sum / 6, 1e-9);
+    for (const auto& a : r.arms) {
+        ASSERT_EQ(a.blocks.size(), 2u) << a.selector;
+        EXPECT_GE(a.rank, 1);
+        EXPECT_LE(a.rank, 6);
+        // Every arm's T and zero-shot top-1 is that of its subset in the sweep.
+        auto key = a.blocks;
+        std::sort(key.begin(), key.end());
+        auto it = std::find_if(r.subsets.begin(), r.subsets.end(), [&](const auto& s) { return s.blocks == key; });
+        ASSERT_NE(it, r.subsets.end());
+        EXPECT_EQ(a.t, it->t) << a.selector;
+        EXPECT_EQ(a.zero_shot, it->zero_shot) << a.selector;
+        if (a.selector == "oracle") {
+            EXPECT_EQ(a.zero_shot, best);
+            EXPECT_EQ(a.rank, 1);
+            EXPECT_DOUBLE_EQ(a.percentile, 100.0);
+        }
+        if (a.selector == "min-t") EXPECT_EQ(a.t, minT);
+        if (a.selector == "first") EXPECT_EQ(a.blocks, (std::vector<int>{0, 1}));
+        const bool tuned = a.selector != "min-t" && a.selector != "oracle";
+        EXPECT_EQ(std::isfinite(a.finetuned), tuned) << a.selector;
+        if (tuned) EXPECT_TRUE(dilute::fs::exists(dilute::fs::join(a.run_dir, "final.safetensors"))) << a.run_dir;
+    }
+    EXPECT_TRUE(std::isfinite(r.control_finetuned));
+    EXPECT_TRUE(std::isfinite(r.spearman_t_top1) || r.subsets.size() < 2);
+    // Arms that chose the same set share one run.
+    for (const auto& a : r.arms)
+        for (const auto& b : r.arms)
+            if (!a.run_dir.empty() && std::set<int>(a.blocks.begin(), a.blocks.end()) == std::set<int>(b.blocks.begin(), b.blocks.end()) &&
+                !b.run_dir.empty())
+                EXPECT_EQ(a.run_dir, b.run_dir);
+    // Written, and read back the same.
+    for (const char* f : {"study.json", "study.md", "arms.csv", "subsets.csv"}) EXPECT_TRUE(dilute::fs::exists(dilute::fs::join(o.out_dir, f))) << f;
+    const auto back = experiment::readStudy(o.out_dir);
+    EXPECT_EQ(experiment::studyToJson(back), experiment::studyToJson(r));
+    const std::string md = dilute::fs::readText(dilute::fs::join(o.out_dir, "study.md"));
+    EXPECT_NE(md.find("Spearman"), std::string::npos);
+    EXPECT_NE(md.find("control (nothing removed)"), std::string::npos);
+    // An earlier study is never replaced silently.
+    try {
+        experiment::runStudy(o);
+        FAIL() << "a second study into the same folder was accepted";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("already holds a study"), std::string::npos) << e.what();
+    }
+}
+
+TEST(Study, RefusesBadOptionsBeforeAnyWork) {
+    experiment::StudyOptions o;
+    o.model = "vit_nano_patch7_28";
+    auto msg = [&](experiment::StudyOptions x) {
+        try {
+            experiment::runStudy(x);
+        } catch (const Error& e) {
+            return std::string(e.what());
+        }
+        return std::string("accepted");
+    };
+    auto k0 = o;
+    k0.k = 0;
+    EXPECT_NE(msg(k0).find("--k 0"), std::string::npos);
+    auto ft = o;
+    ft.finetune_epochs = 1;
+    ft.out_dir = "/tmp/never-written";
+    EXPECT_NE(msg(ft).find("is a preset"), std::string::npos);
+    auto noOut = o;
+    noOut.model = "some.safetensors";
+    noOut.finetune_epochs = 1;
+    EXPECT_NE(msg(noOut).find("needs --out"), std::string::npos);
+    auto ex = o;
+    ex.exhaustive = "maybe";
+    EXPECT_NE(msg(ex).find("--exhaustive"), std::string::npos);
+    auto big = o;
+    big.k = 7;  // vit_nano has 6 blocks
+    big.data = "fashion-mnist";
+    big.calib = 16;
+    big.eval_images = 20;
+    if (dilute::testing::fashionMnistInstalled()) EXPECT_NE(msg(big).find("only 6 blocks"), std::string::npos);
+    EXPECT_FALSE(dilute::fs::exists("/tmp/never-written"));
+}
+
+TEST(Study, ReadStudyNamesTheFileAndTheProblem) {
+    TempDir d("studyread");
+    experiment::StudyResult r;
+    r.model = "m";
+    r.data = "fashion-mnist";
+    r.depth = 4;
+    r.k = 2;
+    r.arms.push_back({"nose", 0, {0, 3}, 0.5, 80, NAN, 0, NAN, ""});
+    r.subsets.push_back({{0, 3}, 0.5, 80});
+    experiment::writeStudy(d.path(), r);
+    const auto ok = experiment::readStudy(d.path());
+    EXPECT_EQ(ok.arms.at(0).blocks, (std::vector<int>{0, 3}));
+    const std::string path = d.file("study.json");
+    const std::string text = dilute::fs::readText(path);
+    auto expectError = [&](const std::string& content, const std::string& what) {
+        std::ofstream(path, std::ios::trunc) << content;
+        try {
+            experiment::readStudy(path);
+            ADD_FAILURE() << "accepted: " << what;
+        } catch (const Error& e) {
+            EXPECT_NE(std::string(e.what()).find(path), std::string::npos) << e.what();
+            EXPECT_NE(std::string(e.what()).find(what), std::string::npos) << e.what();
+        }
+    };
+    expectError(text.substr(0, text.size() / 2), "not valid JSON");
+    expectError("{\"format\": \"dilute.analysis/1\"}", "not a Dilute study file");
+    std::string bad = text;
+    bad.replace(bad.find("\"k\": 2"), 6, "\"k\": 9");
+    expectError(bad, "do not fit");
+    bad = text;
+    bad.replace(bad.find("\"depth\": 4"), 10, "\"depth\": 1e300");
+    expectError(bad, "depth");
+    bad = text;
+    const auto at = bad.find("\"blocks\": [");
+    bad.replace(at, 11, "\"blocks\": [7,");
+    expectError(bad, "out of range");
+    bad = text;
+    bad.replace(bad.find("\"full_top1\""), 11, "\"full_topX\"");
+    expectError(bad, "incomplete study file");
+    expectError("", "not valid JSON");
+    EXPECT_THROW(experiment::readStudy(d.file("missing")), Error);
+}
