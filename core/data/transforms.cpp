@@ -28,17 +28,18 @@ TransformConfig trainTransform(const model::ViTConfig& cfg, const std::string& a
     TransformConfig t = evalTransform(cfg);
     t.train = true;
     std::string a = augment;
-    if (a == "default") a = cfg.img_size >= 64 ? "rrc+flip+erase" : "flip";
+    if (a == "default") a = cfg.img_size >= 64 ? "deit" : "flip";
     if (a == "none") {
         t.train = false;
     } else if (a == "flip") {
         t.rrc = false;
-    } else if (a == "rrc+flip" || a == "rrc+flip+erase") {
+    } else if (a == "rrc+flip" || a == "rrc+flip+erase" || a == "deit") {
         t.rrc = true;
         if (cfg.img_size < 64) t.rrc_scale_min = 0.35;  // 0.08 of a 28x28 image leaves nothing to see
-        if (a == "rrc+flip+erase") t.erase_prob = 0.25;  // DeiT: reprob 0.25, remode pixel, recount 1
+        if (a != "rrc+flip") t.erase_prob = 0.25;  // DeiT: reprob 0.25, remode pixel, recount 1
+        if (a == "deit") t.rand_augment = true;    // DeiT: rand-m9-mstd0.5-inc1
     } else {
-        throw Error("augmentation '" + augment + "': expected none, flip, rrc+flip, rrc+flip+erase or default");
+        throw Error("augmentation '" + augment + "': expected none, flip, rrc+flip, rrc+flip+erase, deit or default");
     }
     return t;
 }
@@ -158,6 +159,8 @@ TransformPlan planTransform(int width, int height, const TransformConfig& t, std
         }
         p.erase_seed = rng();
     }
+    // Drawn last, so the draws above are those of a transform without it.
+    if (t.train && t.rand_augment) p.augment = planRandAugment(t.rand_augment_config, rng);
     return p;
 }
 
@@ -239,6 +242,22 @@ void renderTransform(const ImageU8& img, const TransformPlan& p, const Transform
             hwc = resized.data();
         }
     }
+    bool mirror = p.flip;
+    if (!p.augment.empty()) {
+        // timm's order: flip, then RandAugment on the 8-bit image (filled with the mean colour).
+        std::vector<uint8_t> work(hwc, hwc + size_t(S) * S * C);
+        if (p.flip)
+            for (int r = 0; r < S; ++r)
+                for (int a = 0, b = S - 1; a < b; ++a, --b)
+                    std::swap_ranges(work.data() + (size_t(r) * S + a) * C, work.data() + (size_t(r) * S + a + 1) * C,
+                                     work.data() + (size_t(r) * S + b) * C);
+        uint8_t fill[3];
+        for (int c = 0; c < 3; ++c) fill[c] = uint8_t(std::min(255L, std::lround(255.0 * t.mean[std::min<size_t>(c, t.mean.size() - 1)])));
+        for (const auto& s : p.augment) applyAugment(s, work.data(), S, S, C, fill, t.interpolation == "bicubic");
+        resized.swap(work);
+        hwc = resized.data();
+        mirror = false;
+    }
     // Planes, then scale (and mirror) each straight into the CHW output.
     std::vector<uint8_t> plane(C == 1 ? 0 : size_t(S) * S);
     for (int c = 0; c < C; ++c) {
@@ -247,7 +266,7 @@ void renderTransform(const ImageU8& img, const TransformPlan& p, const Transform
             for (size_t i = 0; i < plane.size(); ++i) plane[i] = hwc[i * C + c];
             src = plane.data();
         }
-        planeToFloat(src, S, out + size_t(c) * S * S, float(1.0 / (255.0 * t.std[c])), float(-t.mean[c] / t.std[c]), p.flip);
+        planeToFloat(src, S, out + size_t(c) * S * S, float(1.0 / (255.0 * t.std[c])), float(-t.mean[c] / t.std[c]), mirror);
     }
     if (p.erase) {  // after normalising, as timm: per-pixel N(0, 1) in every channel
         if (p.ex < 0 || p.ey < 0 || p.ew < 1 || p.eh < 1 || p.ex + p.ew > S || p.ey + p.eh > S)

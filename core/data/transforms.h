@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "data/dataset.h"
+#include "data/randaugment.h"
 #include "model/preset.h"
 
 namespace dilute::data {
@@ -25,10 +26,14 @@ struct TransformConfig {
     // timm's RandomErasing (mode 'pixel', one box): with this probability a box of 2%..1/3 of the
     // image, aspect ratio 0.3..3.3 (log-uniform), is filled with N(0, 1) noise after normalising.
     double erase_prob = 0.0;
+    // timm's RandAugment on the 8-bit crop (after the flip), filling with the mean colour.
+    bool rand_augment = false;
+    RandAugmentConfig rand_augment_config;  // DeiT's rand-m9-mstd0.5-inc1 by default
 };
 
 /// Augmentation presets: "none", "flip", "rrc+flip", "rrc+flip+erase" (DeiT's random-resized-crop
-/// with the preset's filter, flip and RandomErasing 0.25); "default": rrc+flip+erase for 224-px
+/// with the preset's filter, flip and RandomErasing 0.25), "deit" (the same with RandAugment
+/// rand-m9-mstd0.5-inc1 before the erasing: DeiT's whole recipe); "default": deit for 224-px
 /// presets, flip for the small ones.
 TransformConfig evalTransform(const model::ViTConfig& cfg);
 TransformConfig trainTransform(const model::ViTConfig& cfg, const std::string& augment = "default");
@@ -39,6 +44,7 @@ struct TransformPlan {
     bool crop = false;      // random-resized-crop of (x, y, w, h); otherwise resize/centre-crop of the whole image
     int x = 0, y = 0, w = 0, h = 0;
     bool flip = false;
+    std::vector<AugStep> augment;  // RandAugment's ops, in order (empty: none applies)
     bool erase = false;     // RandomErasing: the box (ex, ey, ew, eh) of the output, noise from erase_seed
     int ex = 0, ey = 0, ew = 0, eh = 0;
     uint64_t erase_seed = 0;

@@ -25,7 +25,7 @@ struct TrainOptions {
     double cutmix = 0.0;          // Beta(alpha, alpha); 0 = off
     double drop_path = 0.1;
     double clip_grad = 0.0;       // max gradient norm; 0 = off
-    std::string augment = "default";  // none | flip | rrc+flip | rrc+flip+erase | default (by preset)
+    std::string augment = "default";  // none | flip | rrc+flip | rrc+flip+erase | deit | default (by preset)
     uint64_t seed = 0;
     std::string device = "auto";  // auto | cpu | cuda | cuda:N
     std::string amp = "auto";     // auto (bf16 on CUDA, off on CPU) | off | bf16 | fp16

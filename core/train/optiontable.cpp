@@ -172,9 +172,9 @@ std::vector<OptionSpec> build() {
     add({"drop_path", "--drop-path", "Drop-path rate", "Stochastic depth rate (default by recipe)", "Regularization", 0,
          0.999, {}, true, "", f(&TrainOptions::drop_path)});
     add({"augment", "--augment", "Augmentation",
-         "none | flip | rrc+flip | rrc+flip+erase (DeiT: RandomErasing 0.25) | default (rrc+flip+erase at 224 px, "
-         "flip for the small presets)",
-         "Regularization", 0, 0, {"default", "none", "flip", "rrc+flip", "rrc+flip+erase"}, false, "",
+         "none | flip | rrc+flip | rrc+flip+erase (RandomErasing 0.25) | deit (rrc+flip, RandAugment "
+         "rand-m9-mstd0.5-inc1, RandomErasing 0.25) | default (deit at 224 px, flip for the small presets)",
+         "Regularization", 0, 0, {"default", "none", "flip", "rrc+flip", "rrc+flip+erase", "deit"}, false, "",
          f(&TrainOptions::augment)});
     // Data
     add({"train_limit", "--train-limit", "Training images", "Use only the first N training images (0 = all)", "Data", 0,
