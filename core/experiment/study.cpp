@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <cmath>
 #include <map>
 #include <numeric>
@@ -31,6 +32,12 @@ std::string blockList(const std::vector<int>& b) {
     std::string s;
     for (int i : b) s += (s.empty() ? "" : ",") + std::to_string(i);
     return s;
+}
+
+std::string fixed(double v, int digits) {
+    char b[64];
+    std::snprintf(b, sizeof b, "%.*f", digits, v);
+    return b;
 }
 
 std::vector<int> sorted(std::vector<int> b) {
@@ -183,7 +190,7 @@ StudyResult runStudy(const StudyOptions& o, const StudyObserver& obs, const Canc
     analysis::TransferEntropy te(*m, calib, to, cancel);
     r.h_full = te.fullEntropy();
     r.full_top1 = analysis::skippedTop1(*m, eval, {}, cancel);
-    log("full model: top-1 " + std::to_string(r.full_top1) + "%, H_out " + std::to_string(r.h_full) + " nats");
+    log("full model: top-1 " + fixed(r.full_top1, 2) + "%, H_out " + fixed(r.h_full, 3) + " nats");
 
     const auto cand = te.candidates();
     r.k = o.k < 0 ? std::max(1, L / 3) : o.k;
@@ -200,7 +207,7 @@ StudyResult runStudy(const StudyOptions& o, const StudyObserver& obs, const Canc
         a.t = te.T(s.blocks);
         a.zero_shot = analysis::skippedTop1(*m, eval, s.blocks, cancel);
         log(name + (name == "random" ? " (seed " + std::to_string(seed) + ")" : "") + ": {" + blockList(a.blocks) +
-            "}  T " + std::to_string(a.t) + "  zero-shot top-1 " + std::to_string(a.zero_shot) + "%");
+            "}  T " + fixed(a.t, 4) + "  zero-shot top-1 " + fixed(a.zero_shot, 2) + "%");
         r.arms.push_back(std::move(a));
     };
     analysis::SelectorContext ctx;
@@ -257,7 +264,7 @@ StudyResult runStudy(const StudyOptions& o, const StudyObserver& obs, const Canc
         r.arms.push_back({"oracle", 0, best->blocks, best->t, best->zero_shot, NAN, 0, NAN, ""});
         rankArms(r);
         log("Spearman(T, zero-shot top-1) over " + std::to_string(r.subsets.size()) + " subsets: " +
-            std::to_string(r.spearman_t_top1));
+            fixed(r.spearman_t_top1, 3));
     } else {
         r.notes.push_back("exhaustive sweep not run: C(" + std::to_string(cand.size()) + "," + std::to_string(r.k) +
                           ") = " + std::to_string(r.subsets_total) + " subsets" +

@@ -1,5 +1,11 @@
 #include "train/runfolder.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 
 #include "util/error.h"
@@ -48,6 +54,34 @@ void prepareRunFolder(const std::string& dir, bool overwrite) {
         sfs::remove_all(e.path(), ec);
         if (ec) throw Error(e.path().string() + ": cannot remove the old run's file (" + ec.message() + ")");
     }
+}
+
+RunLock::RunLock(const std::string& dir) {
+    const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return;  // no folder yet / not a folder: the caller's own checks say so
+    if (::flock(fd, LOCK_EX | LOCK_NB) == 0) {
+        fd_ = fd;
+        return;
+    }
+    const int err = errno;
+    ::close(fd);
+    if (err == EWOULDBLOCK)
+        throw Error(dir + ": another process is training into this run folder now (it holds the folder's lock); "
+                          "wait for it to finish or stop it (Ctrl-C writes a checkpoint), then resume");
+    // ENOLCK / EINVAL / ENOTSUP: a filesystem without flock; train unlocked.
+}
+
+RunLock::~RunLock() {
+    if (fd_ >= 0) ::close(fd_);  // closing the descriptor releases the lock
+}
+
+bool runFolderLocked(const std::string& dir) {
+    const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return false;
+    bool locked = false;
+    if (::flock(fd, LOCK_SH | LOCK_NB) != 0) locked = errno == EWOULDBLOCK;
+    ::close(fd);  // a shared lock taken here is released at once
+    return locked;
 }
 
 }  // namespace dilute::train

@@ -13,4 +13,23 @@ std::string nextFreeRunDir(const std::string& dir);
 /// metrics.jsonl or checkpoints/). Throws dilute::Error naming the folder.
 void prepareRunFolder(const std::string& dir, bool overwrite);
 
+/// An exclusive lock on a run folder (flock on the folder itself, no file in it), held by the
+/// process that trains into it: a second process resuming, overwriting or starting a run in the
+/// same folder is refused (dilute::Error naming the folder) instead of mixing two runs'
+/// checkpoints. Released when the object dies or the process ends, even when killed. A missing
+/// folder, or a filesystem without flock, leaves it unlocked (held() false).
+class RunLock {
+public:
+    explicit RunLock(const std::string& dir);
+    ~RunLock();
+    RunLock(const RunLock&) = delete;
+    RunLock& operator=(const RunLock&) = delete;
+    bool held() const { return fd_ >= 0; }
+
+private:
+    int fd_ = -1;
+};
+/// True when a process holds DIR's RunLock (a run is being written there now).
+bool runFolderLocked(const std::string& dir);
+
 }  // namespace dilute::train

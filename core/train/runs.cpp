@@ -1,4 +1,5 @@
 #include "train/runs.h"
+#include "train/runfolder.h"
 
 #include <nlohmann/json.hpp>
 
@@ -56,7 +57,11 @@ RunSummary summarizeRun(const std::string& dir, const std::string& name, long lo
             r.message.clear();
         }
     }
-    if (!ended) r.status = r.updated > 0 && std::time(nullptr) - r.updated <= idleSeconds ? "running" : "interrupted";
+    // A run this machine is writing holds its folder's lock (train/runfolder.h): running however
+    // long its epoch takes. Otherwise (another machine, or no lock): running while it writes.
+    if (!ended)
+        r.status = runFolderLocked(dir) || (r.updated > 0 && std::time(nullptr) - r.updated <= idleSeconds) ? "running"
+                                                                                                            : "interrupted";
     return r;
 }
 

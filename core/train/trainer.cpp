@@ -155,6 +155,7 @@ private:
     long long resumedLossN_ = 0;
     LossScaler scaler_;
     std::unique_ptr<GradSync> sync_;
+    std::unique_ptr<RunLock> lock_;  // rank 0: held while this process writes the run folder
     double syncSeconds_ = 0;
     TrainSummary sum_;
 };
@@ -204,9 +205,14 @@ void Run::setUp() {
     o_.validate();
     if (o_.out_dir.empty()) throw Error("training needs a run folder (--out)");
     device_ = resolveDevice(o_.device);
-    // Rank 0 owns the run folder: a fresh run never writes into another run's.
-    if (!resuming_ && (group_ ? group_->isMain() : dist::detectLaunch().rank == 0))
-        prepareRunFolder(o_.out_dir, o_.overwrite);
+    // Rank 0 owns the run folder: it locks it (one process writes a run at a time, so a second
+    // resume or an --overwrite of a live run is refused) and a fresh run never writes into
+    // another run's.
+    if (group_ ? group_->isMain() : dist::detectLaunch().rank == 0) {
+        if (!resuming_ && !fs::exists(o_.out_dir)) fs::makeDirs(o_.out_dir);
+        lock_ = std::make_unique<RunLock>(o_.out_dir);
+        if (!resuming_) prepareRunFolder(o_.out_dir, o_.overwrite);
+    }
     if (!group_) group_ = dist::Group::create(dist::detectLaunch(), device_, std::chrono::seconds(o_.dist_timeout));
     const auto& li = group_->launch();
     if (world() > 1 && device_ == "cuda") device_ = "cuda:" + std::to_string(li.local_rank);  // one GPU per process

@@ -8,6 +8,11 @@
 #endif
 
 #include <filesystem>
+#include <csignal>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <fstream>
 
 #include "analysis/job.h"
@@ -15,6 +20,8 @@
 #include "io/weights.h"
 #include "model/vit.h"
 #include "test_util.h"
+#include "train/runfolder.h"
+#include "train/runs.h"
 #include "train/schedule.h"
 #include "train/trainer.h"
 #include "util/error.h"
@@ -304,3 +311,75 @@ TEST(Trainer, UndecodableImagesAreSkippedAndReportedOnceAtTheEnd) {
 }
 #endif
 
+
+TEST(RunLock, OneProcessWritesARunFolderAtATime) {
+    TempDir d("lock");
+    {
+        RunLock a(d.path());
+        EXPECT_TRUE(a.held());
+        EXPECT_TRUE(runFolderLocked(d.path()));
+        try {
+            RunLock b(d.path());
+            ADD_FAILURE() << "a second lock on a locked run folder was granted";
+        } catch (const Error& e) {
+            EXPECT_NE(std::string(e.what()).find(d.path()), std::string::npos) << e.what();
+            EXPECT_NE(std::string(e.what()).find("another process"), std::string::npos) << e.what();
+        }
+    }
+    EXPECT_FALSE(runFolderLocked(d.path()));
+    EXPECT_TRUE(RunLock(d.path()).held());
+    EXPECT_FALSE(RunLock(d.file("missing")).held());
+    // Another process holding it; killed, it lets go.
+    int ready[2];
+    ASSERT_EQ(::pipe(ready), 0);
+    const pid_t child = ::fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+        const int fd = ::open(d.path().c_str(), O_RDONLY | O_DIRECTORY);
+        const bool ok = fd >= 0 && ::flock(fd, LOCK_EX) == 0;
+        const char c = ok ? 'y' : 'n';
+        (void)!::write(ready[1], &c, 1);
+        ::sleep(30);
+        ::_exit(0);
+    }
+    char c = 0;
+    ASSERT_EQ(::read(ready[0], &c, 1), 1);
+    EXPECT_EQ(c, 'y');
+    EXPECT_TRUE(runFolderLocked(d.path()));
+    EXPECT_THROW(RunLock(d.path()), Error);
+    ::kill(child, SIGKILL);
+    ::waitpid(child, nullptr, 0);
+    ::close(ready[0]);
+    ::close(ready[1]);
+    EXPECT_FALSE(runFolderLocked(d.path()));
+    EXPECT_TRUE(RunLock(d.path()).held());
+}
+
+TEST(Trainer, ResumeOrOverwriteOfARunBeingWrittenIsRefused) {
+    if (!dilute::testing::fashionMnistInstalled()) GTEST_SKIP();
+    TempDir d("locked");
+    auto o = tinyRun(d.path());
+    o.epochs = 1;
+    train::train(o);
+    const auto before = std::filesystem::last_write_time(d.file("final.safetensors"));
+    RunLock other(d.path());  // as another process writing it would
+    try {
+        train::resume(d.path());
+        ADD_FAILURE() << "resumed a run folder another writer holds";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("another process"), std::string::npos) << e.what();
+    }
+    o.overwrite = true;
+    EXPECT_THROW(train::train(o), Error);
+    EXPECT_TRUE(std::filesystem::exists(d.file("final.safetensors")));  // nothing of the run was removed
+    EXPECT_EQ(std::filesystem::last_write_time(d.file("final.safetensors")), before);
+    // A run folder without an end event is "running" while locked, "interrupted" once let go.
+    TempDir e("live");
+    {
+        std::ofstream(e.file("config.json")) << "{}";
+        std::ofstream(e.file("metrics.jsonl")) << "";
+        RunLock live(e.path());
+        EXPECT_EQ(summarizeRun(e.path(), "", -1).status, "running");
+    }
+    EXPECT_EQ(summarizeRun(e.path(), "", -1).status, "interrupted");
+}
