@@ -7,6 +7,7 @@
 #include "analysis/entropy.h"
 #include "data/loader.h"
 #include "util/error.h"
+#include "util/files.h"
 
 namespace dilute::analysis {
 
@@ -62,6 +63,16 @@ EntropyProfile entropyProfile(model::VisionTransformerImpl& m, const std::vector
     return p;
 }
 
+void checkImagesFit(size_t n, const model::ViTConfig& cfg, const std::string& what, const std::string& option) {
+    const double bytes = double(n) * cfg.in_chans * cfg.img_size * cfg.img_size * sizeof(float);
+    const double limit = double(fs::memoryLimitBytes());
+    if (bytes > limit)
+        throw Error(std::to_string(n) + " " + what + " of " + std::to_string(cfg.img_size) + "x" + std::to_string(cfg.img_size) +
+                    "x" + std::to_string(cfg.in_chans) + " need " + std::to_string(uint64_t(bytes / (1 << 20))) +
+                    " MiB in memory, over the limit of " + std::to_string(uint64_t(limit / (1 << 20))) +
+                    " MiB (half the memory): use fewer (" + option + ")");
+}
+
 std::vector<torch::Tensor> loadCalibration(const model::ViTConfig& cfg, const std::string& uri, const std::string& split,
                                            size_t n, int batch, int workers, const std::string& device,
                                            const CancelToken* cancel, data::SkipReport* skipped,
@@ -73,6 +84,7 @@ std::vector<torch::Tensor> loadCalibration(const model::ViTConfig& cfg, const st
         ds = data::limitDataset(data::openDataset(uri, split), n);
     else
         throw Error("calibration order '" + order + "': expected stratified or first");
+    checkImagesFit(ds->size(), cfg, "calibration images", "--calib");
     if (ds->channels() != cfg.in_chans && !(ds->channels() == 1 || cfg.in_chans == 1 || cfg.in_chans == 3))
         throw Error("dataset channels do not fit the model");
     data::LoaderOptions lo;

@@ -20,6 +20,10 @@ EntropyProfile entropyProfile(model::VisionTransformerImpl& m, const std::vector
                               const std::string& output = "cls", const CancelToken* cancel = nullptr,
                               const std::function<void(long long, long long)>& step = {});
 
+/// Refuses (dilute::Error) to hold `n` preprocessed images of the model's input size in memory
+/// when they would take more than half the machine's memory; `option` names the setting to lower.
+void checkImagesFit(size_t n, const model::ViTConfig& cfg, const std::string& what, const std::string& option);
+
 /// `n` images of `uri`/`split` with the model's eval transform, as batches on `device`: the first
 /// n (order "first") or a class-stratified sample drawn with `seed` (order "stratified", whose
 /// per-class counts go to `perClass`). Undecodable images are skipped; `skipped` (optional)

@@ -8,6 +8,7 @@
 #include <numeric>
 
 #include "analysis/entropy.h"
+#include "analysis/profile.h"
 #include "data/loader.h"
 #include "util/error.h"
 
@@ -24,6 +25,7 @@ LabeledSet loadLabeled(const model::ViTConfig& cfg, const std::string& uri, cons
                        std::string* skippedMessage) {
     auto ds = data::openDataset(uri, split);
     if (n > 0 && n < ds->size()) ds = data::stratifiedSample(ds, n, seed);
+    checkImagesFit(ds->size(), cfg, split + " images", "--eval-images");
     data::LoaderOptions lo;
     lo.batch_size = batch;
     lo.workers = workers;

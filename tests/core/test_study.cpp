@@ -7,6 +7,7 @@
 #include <fstream>
 #include <set>
 
+#include "analysis/profile.h"
 #include "analysis/selectors.h"
 #include "analysis/sweep.h"
 #include "analysis/transfer.h"
@@ -227,6 +228,16 @@ TEST(Study, RefusesBadOptionsBeforeAnyWork) {
     big.eval_images = 20;
     if (dilute::testing::fashionMnistInstalled()) EXPECT_NE(msg(big).find("only 6 blocks"), std::string::npos);
     EXPECT_FALSE(dilute::fs::exists("/tmp/never-written"));
+    // Images that would not fit in memory are refused before one is read, naming the option.
+    const auto deit = model::preset("deit_small_patch16_224");
+    EXPECT_NO_THROW(checkImagesFit(2048, deit, "calibration images", "--calib"));
+    try {
+        checkImagesFit(size_t(1) << 40, deit, "test images", "--eval-images");
+        ADD_FAILURE() << "2^40 images accepted";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("--eval-images"), std::string::npos) << e.what();
+        EXPECT_NE(std::string(e.what()).find("224x224x3"), std::string::npos) << e.what();
+    }
 }
 
 TEST(Study, ReadStudyNamesTheFileAndTheProblem) {
