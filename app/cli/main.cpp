@@ -47,6 +47,11 @@ int main(int argc, char** argv) {
         dilute::cli::addStudy);
     add("demo", "The whole method end to end on Fashion-MNIST", dilute::cli::addDemo);
     CLI11_PARSE(app, argc, argv);
+    // The jobs run with sleeping OpenMP workers and threaded BLAS (util/runtime.h): re-executes
+    // once with OMP_WAIT_POLICY=PASSIVE unless the environment chose a policy. `info` is light.
+    bool light = false;
+    for (auto* sub : app.get_subcommands()) light = light || sub->get_name() == "info";
+    if (!light) dilute::preferPassiveOpenMp(argv);
     dilute::cli::installInterruptHandler();
     try {
         dilute::data::setMaxImagePixels(common.max_image_pixels);

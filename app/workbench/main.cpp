@@ -25,6 +25,7 @@
 #define slots Q_SLOTS
 
 int main(int argc, char** argv) {
+    dilute::preferPassiveOpenMp(argv);  // sleeping OpenMP workers, threaded BLAS (util/runtime.h)
     QApplication app(argc, argv);
     QApplication::setOrganizationName("Dilute");
     QApplication::setApplicationName("dilute-workbench");

@@ -25,6 +25,7 @@ void sync(const std::string& device) {
 }  // namespace
 
 int main(int argc, char** argv) {
+    dilute::preferPassiveOpenMp(argv);  // as the CLI runs its jobs
     if (argc < 3) {
         std::fprintf(stderr, "usage: bench_step MODEL BATCH [DEVICE] [AMP] [STEPS] [both|forward|train]\n");
         return 2;
