@@ -6,10 +6,11 @@ token, position embedding, pre-norm blocks with a fused qkv Linear and explicit 
 attention, GELU MLP, head), run in eval mode under torch.inference_mode(). The Dilute side is
 build/tests/bench/bench_step (the product's own model, forward only). The two alternate for
 ROUNDS rounds (each a fresh process for Dilute, the same warm process for PyTorch); the medians
-and their ratio are printed with the machine's sgemm rate (torch.mm 1024^3, the BLAS both use).
+and their ratio are printed with the machine's sgemm rate (torch.mm 2048^3, the BLAS both use).
 Uses Debian's python3-torch (PyTorch 1.13); never a dependency of the product.
 Run: tests/bench/vs_pytorch.py [--rounds 3] [--threads 2] [--quick] [--bench build/tests/bench/bench_step]
-(OMP_NUM_THREADS / OPENBLAS_NUM_THREADS are set to --threads for both sides.)
+(OMP_NUM_THREADS / OPENBLAS_NUM_THREADS are set to --threads for both sides, OMP_WAIT_POLICY to
+PASSIVE unless set, and glibc's mmap threshold to Dilute's 512 MB.)
 """
 import argparse
 import json
@@ -19,10 +20,24 @@ import subprocess
 import sys
 import time
 
+# The same allocator set-up on both sides: Dilute keeps blocks up to 512 MB in glibc's heap
+# (util/runtime.cpp configureAllocator); with glibc's default, every activation over 32 MB is a
+# fresh mmap whose pages fault in on each use (measured: PyTorch DeiT-S batch 32 at 5.0 img/s).
+# glibc reads the tunable when the process starts, so the script re-executes itself once.
+if "MALLOC_MMAP_THRESHOLD_" not in os.environ:
+    os.environ["MALLOC_MMAP_THRESHOLD_"] = str(512 << 20)
+    os.environ["MALLOC_TRIM_THRESHOLD_"] = str(1 << 30)
+    os.execv(sys.executable, [sys.executable] + sys.argv)
+
 # The thread count is fixed for both sides before torch loads: OpenMP and OpenBLAS read it at start.
 _threads = sys.argv[sys.argv.index("--threads") + 1] if "--threads" in sys.argv else "2"
 for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[_v] = _threads
+# Idle OpenMP workers sleep on both sides: spinning ones starve OpenBLAS's threads (PyTorch's
+# matrix products and the sgemm rate below lose half their speed on 2 cores), and Dilute runs
+# its jobs this way by default (util/runtime.h). OMP_WAIT_POLICY=ACTIVE in the environment
+# measures the other setting.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import torch  # noqa: E402
 import torch.nn as nn  # noqa: E402
@@ -76,6 +91,23 @@ class ViT(nn.Module):
         return self.head(self.norm(x[:, 0]))
 
 
+def timm_init(model):
+    """timm's ViT initialisation, as Dilute's models have it: Linear weights N(0, 0.02) (timm uses a
+    truncated normal), zero biases, LayerNorm 1 / 0. PyTorch's default Linear init gives far larger
+    attention logits, whose softmax underflows into subnormal floats that make every later matrix
+    product slow (measured: DeiT-S 5.4 img/s with the default init): not a fair comparison."""
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, nn.Linear):
+                nn.init.trunc_normal_(m.weight, std=0.02)
+                nn.init.zeros_(m.bias)
+            elif isinstance(m, nn.LayerNorm):
+                nn.init.ones_(m.weight)
+                nn.init.zeros_(m.bias)
+        nn.init.trunc_normal_(model.cls_token, std=0.02)
+    return model
+
+
 def macs(img, patch, chans, dim, depth, heads, classes, removed=()):
     n = (img // patch) ** 2 + 1
     m = (img // patch) ** 2 * chans * patch * patch * dim + dim * classes
@@ -113,16 +145,17 @@ def main():
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
-    A, B = torch.randn(1024, 1024), torch.randn(1024, 1024)
+    A, B = torch.randn(2048, 2048), torch.randn(2048, 2048)
     for _ in range(3):
         A @ B
     t = []
-    for _ in range(7):
+    for _ in range(9):
         t0 = time.perf_counter()
         A @ B
         t.append(time.perf_counter() - t0)
-    sgemm = 2 * 1024 ** 3 / statistics.median(t) / 1e9
-    print(f"torch {torch.__version__}, {a.threads} threads, sgemm 1024^3: {sgemm:.1f} GFLOP/s; {a.rounds} rounds, "
+    sgemm = 2 * 2048 ** 3 / statistics.median(t) / 1e9
+    print(f"torch {torch.__version__}, {a.threads} threads, OMP_WAIT_POLICY={os.environ['OMP_WAIT_POLICY']}, "
+          f"sgemm 2048^3: {sgemm:.1f} GFLOP/s; {a.rounds} rounds, "
           "Dilute and PyTorch alternating\n")
     cases = [("deit_small_patch16_224", 32, (), 5), ("deit_tiny_patch16_224", 32, (), 5),
              ("deit_small_patch16_224", 32, (0, 2, 4, 6), 5), ("deit_small_patch16_224", 1, (), 30),
@@ -133,7 +166,7 @@ def main():
           f"{'Dilute GFLOP/s':>15s} {'of sgemm':>9s}")
     for name, batch, removed, reps in cases:
         cfg = PRESETS[name]
-        model = ViT(*cfg, removed=removed).eval()
+        model = timm_init(ViT(*cfg, removed=removed)).eval()
         x = torch.randn(batch, cfg[2], cfg[0], cfg[0])
         ours, theirs = [], []
         for _ in range(a.rounds):
