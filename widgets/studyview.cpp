@@ -242,7 +242,7 @@ void StudyView::drawScatter(const experiment::StudyResult& r) {
         scatter_->yAxis->setRange(ylo - dy, yhi + 2 * dy);
     }
     showLegendBelow(scatter_);
-    scatter_->legend->setWrap(5);  // rows of five: the subsets and up to eight selectors
+    scatter_->legend->setWrap(3);  // rows of three: the subsets and up to eight selectors, never cut
     scatter_->legend->setFillOrder(QCPLayoutGrid::foColumnsFirst, true);
     scatter_->replot();
 }

@@ -139,7 +139,8 @@ StudyResult runStudy(const StudyOptions& o, const StudyObserver& obs, const Canc
             if (obs.progress) obs.progress({phase, d, t});
         };
     };
-    auto partial = [&](const StudyResult& r) {
+    auto partial = [&](StudyResult& r) {  // the time so far, shown and written with what is done
+        r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         if (obs.partial) obs.partial(r);
         if (!o.out_dir.empty()) writeStudy(o.out_dir, r);
     };

@@ -387,8 +387,10 @@ TEST(Transforms, RandomErasingFollowsTimmsDefinition) {
     // DeiT's augmentation: with probability 0.25 one box of 2%..1/3 of the image, aspect ratio
     // 0.3..3.3, becomes N(0, 1) noise (after normalising); nothing else changes.
     auto cfg = model::preset("deit_tiny_patch16_224");
-    const auto t = trainTransform(cfg, "default");
+    // Erasing alone (the default, "deit", adds RandAugment, which changes a constant image too).
+    const auto t = trainTransform(cfg, "rrc+flip+erase");
     ASSERT_DOUBLE_EQ(t.erase_prob, 0.25);
+    ASSERT_DOUBLE_EQ(trainTransform(cfg, "default").erase_prob, 0.25);
     EXPECT_DOUBLE_EQ(trainTransform(model::preset("vit_nano_patch7_28"), "default").erase_prob, 0.0);
     const int n = 4000;
     int erased = 0;
