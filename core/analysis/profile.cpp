@@ -87,6 +87,12 @@ std::vector<torch::Tensor> loadCalibration(const model::ViTConfig& cfg, const st
     checkImagesFit(ds->size(), cfg, "calibration images", "--calib");
     if (ds->channels() != cfg.in_chans && !(ds->channels() == 1 || cfg.in_chans == 1 || cfg.in_chans == 3))
         throw Error("dataset channels do not fit the model");
+    return loadImages(cfg, ds, batch, workers, device, cancel, skipped);
+}
+
+std::vector<torch::Tensor> loadImages(const model::ViTConfig& cfg, const data::DatasetPtr& ds, int batch, int workers,
+                                      const std::string& device, const CancelToken* cancel, data::SkipReport* skipped,
+                                      std::vector<torch::Tensor>* labels) {
     data::LoaderOptions lo;
     lo.batch_size = batch;
     lo.workers = workers;
@@ -96,7 +102,9 @@ std::vector<torch::Tensor> loadCalibration(const model::ViTConfig& cfg, const st
     data::Batch b;
     while (loader.next(b)) {
         if (cancel) cancel->throwIfCancelled();
-        if (b.images.size(0) > 0) out.push_back(b.images.to(torch::Device(device)));
+        if (b.images.size(0) == 0) continue;
+        out.push_back(b.images.to(torch::Device(device)));
+        if (labels) labels->push_back(b.labels.to(torch::Device(device)));
     }
     if (skipped) *skipped = loader.skipped();
     return out;

@@ -10,6 +10,8 @@
 #include "model/vit.h"
 #include "util/cancel.h"
 
+#include "data/dataset.h"
+
 namespace dilute::data {
 struct SkipReport;
 }
@@ -23,6 +25,12 @@ EntropyProfile entropyProfile(model::VisionTransformerImpl& m, const std::vector
 /// Refuses (dilute::Error) to hold `n` preprocessed images of the model's input size in memory
 /// when they would take more than half the machine's memory; `option` names the setting to lower.
 void checkImagesFit(size_t n, const model::ViTConfig& cfg, const std::string& what, const std::string& option);
+
+/// The images of `ds` with the model's eval transform, as batches on `device` (and their labels
+/// in `labels`, when given). Undecodable images are skipped; `skipped` receives the report.
+std::vector<torch::Tensor> loadImages(const model::ViTConfig& cfg, const data::DatasetPtr& ds, int batch, int workers,
+                                      const std::string& device, const CancelToken* cancel = nullptr,
+                                      data::SkipReport* skipped = nullptr, std::vector<torch::Tensor>* labels = nullptr);
 
 /// `n` images of `uri`/`split` with the model's eval transform, as batches on `device`: the first
 /// n (order "first") or a class-stratified sample drawn with `seed` (order "stratified", whose

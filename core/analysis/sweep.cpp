@@ -26,35 +26,15 @@ LabeledSet loadLabeled(const model::ViTConfig& cfg, const std::string& uri, cons
     auto ds = data::openDataset(uri, split);
     if (n > 0 && n < ds->size()) ds = data::stratifiedSample(ds, n, seed);
     checkImagesFit(ds->size(), cfg, split + " images", "--eval-images");
-    data::LoaderOptions lo;
-    lo.batch_size = batch;
-    lo.workers = workers;
-    data::Loader loader(ds, data::evalTransform(cfg), lo);
-    loader.startEpoch(0);
     LabeledSet out;
-    data::Batch b;
-    while (loader.next(b)) {
-        if (cancel) cancel->throwIfCancelled();
-        if (b.images.size(0) == 0) continue;
-        out.images.push_back(b.images.to(torch::Device(device)));
-        out.labels.push_back(b.labels.to(torch::Device(device)));
-    }
-    if (skippedMessage) *skippedMessage = loader.skipped().message(split + " images");
+    data::SkipReport skipped;
+    out.images = loadImages(cfg, ds, batch, workers, device, cancel, &skipped, &out.labels);
+    if (skippedMessage) *skippedMessage = skipped.message(split + " images");
     if (out.images.empty()) throw Error(uri + " " + split + ": no readable images to evaluate on");
     return out;
 }
 
 namespace {
-
-std::vector<bool> skipMask(const model::VisionTransformerImpl& m, const std::vector<int>& blocks) {
-    std::vector<bool> skip(m.depth(), false);
-    for (int i : blocks) {
-        if (i < 0 || i >= m.depth()) throw Error("block " + std::to_string(i) + " out of range");
-        if (!m.block(i)->hasAttention()) throw Error("block " + std::to_string(i) + " has no attention to skip");
-        skip[i] = true;
-    }
-    return skip;
-}
 
 long long correct(model::VisionTransformerImpl& m, const torch::Tensor& x, const torch::Tensor& labels) {
     auto logits = m.classify(m.clsFeature(x));
@@ -67,7 +47,7 @@ double skippedTop1(model::VisionTransformerImpl& m, const LabeledSet& set, const
                    const CancelToken* cancel) {
     c10::InferenceMode inference;
     m.eval();
-    const auto skip = skipMask(m, skipped);
+    const auto skip = attentionSkipMask(m, skipped);
     long long hit = 0;
     for (size_t b = 0; b < set.images.size(); ++b) {
         if (cancel) cancel->throwIfCancelled();
@@ -179,7 +159,7 @@ std::vector<SubsetScore> sweepSubsets(model::VisionTransformerImpl& m, const std
     if (k < 1 || k > static_cast<int>(candidates.size()))
         throw Error("cannot sweep subsets of " + std::to_string(k) + " of " + std::to_string(candidates.size()) +
                     " blocks");
-    skipMask(m, candidates);  // every candidate exists and has attention
+    attentionSkipMask(m, candidates);  // every candidate exists and has attention
     if (!std::is_sorted(candidates.begin(), candidates.end())) throw Error("sweep candidates must be sorted");
     c10::InferenceMode inference;
     m.eval();

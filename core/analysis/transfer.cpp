@@ -52,12 +52,12 @@ std::vector<int> TransferEntropy::candidates() const {
     return out;
 }
 
-std::vector<bool> TransferEntropy::mask(const std::vector<int>& blocks) const {
-    const int L = m_.depth();
+std::vector<bool> attentionSkipMask(const model::VisionTransformerImpl& m, const std::vector<int>& blocks) {
+    const int L = m.depth();
     std::vector<bool> skip(L, false);
     for (int i : blocks) {
         if (i < 0 || i >= L) throw Error("block " + std::to_string(i) + " out of range");
-        if (!m_.block(i)->hasAttention()) throw Error("block " + std::to_string(i) + " has no attention to skip");
+        if (!m.block(i)->hasAttention()) throw Error("block " + std::to_string(i) + " has no attention to skip");
         skip[i] = true;
     }
     return skip;
@@ -69,7 +69,7 @@ void TransferEntropy::setBase(const std::vector<int>& base) {
     if (!o_.cache || base.empty()) return;
     c10::InferenceMode inference;  // no autograd bookkeeping at all (faster than NoGradGuard)
     const int L = m_.depth();
-    auto skip = mask(base);
+    auto skip = attentionSkipMask(m_, base);
     const int first = *std::min_element(base.begin(), base.end());
     for (size_t b = 0; b < batches_.size(); ++b) {
         if (cancel_) cancel_->throwIfCancelled();
@@ -88,7 +88,7 @@ void TransferEntropy::setBase(const std::vector<int>& base) {
 double TransferEntropy::outputEntropy(const std::vector<int>& skipped) {
     c10::InferenceMode inference;  // no autograd bookkeeping at all (faster than NoGradGuard)
     const int L = m_.depth();
-    auto skip = mask(skipped);
+    auto skip = attentionSkipMask(m_, skipped);
     int first = L;  // the model with `skipped` equals the full model before this block
     for (int i : skipped) first = std::min(first, i);
     int agree = -1;  // ... and the base model before this block

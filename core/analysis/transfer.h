@@ -38,7 +38,6 @@ public:
 
 private:
     torch::Tensor feature(const torch::Tensor& x);
-    std::vector<bool> mask(const std::vector<int>& blocks) const;
 
     model::VisionTransformerImpl& m_;
     std::vector<torch::Tensor> batches_;
@@ -53,6 +52,10 @@ private:
 };
 
 using StepFn = std::function<void(long long done, long long total)>;
+
+/// The per-block skip flags for runBlocks: true for `blocks`. Throws dilute::Error for a block
+/// out of range or one without attention to skip.
+std::vector<bool> attentionSkipMask(const model::VisionTransformerImpl& m, const std::vector<int>& blocks);
 
 /// The single-block vector T({i}) (NaN for blocks without attention).
 std::vector<double> singleTransfer(TransferEntropy& te, const StepFn& step = {});
