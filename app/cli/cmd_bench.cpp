@@ -12,6 +12,7 @@
 #include "util/error.h"
 #include "io/export.h"
 #include "io/weights.h"
+#include "model/kernels.h"
 #include "util/runtime.h"
 
 namespace dilute::cli {
@@ -78,6 +79,7 @@ Runner addBench(CLI::App& app, Common& common) {
             ra = bench::benchModel(*a, o->a, o->bo);
         if (common.json) {
             nlohmann::json j = {{"device", o->bo.device}, {"batch", o->bo.batch}, {"a", toJson(ra)}};
+            if (o->bo.device == "cpu") j["cpu_kernels"] = model::kernels::enabled();
             if (b) {
                 j["b"] = toJson(rb);
                 j["ratios"] = {{"params", double(rb.params) / ra.params},
@@ -90,7 +92,12 @@ Runner addBench(CLI::App& app, Common& common) {
             return 0;
         }
         const bool hb = static_cast<bool>(b);
-        std::printf("device %s, batch %d (throughput), batch 1 (latency)\n", o->bo.device.c_str(), o->bo.batch);
+        std::printf("device %s%s, batch %d (throughput), batch 1 (latency)\n", o->bo.device.c_str(),
+                    o->bo.device != "cpu"                ? ""
+                    : model::kernels::enabled()         ? " (CPU kernels on)"
+                    : model::kernels::available()       ? " (CPU kernels off: DILUTE_CPU_KERNELS=0)"
+                                                        : " (CPU kernels not available in this build)",
+                    o->bo.batch);
         std::printf("%-22s%14s%s\n", "", "A", hb ? "             B    B/A" : "");
         printRow("parameters (M)", ra.params / 1e6, hb ? rb.params / 1e6 : 0, "%14.3f", hb);
         printRow("GMAC / image", ra.gmac, rb.gmac, "%14.4f", hb);

@@ -1,8 +1,10 @@
 #pragma once
 // Transfer entropy T(S) = H_out(full) - H_out(attention of S skipped) (SPEC section 3), on a
 // calibration set held in memory, with prefix caching: the residual stream entering each block
-// is cached once per batch, so T(S) only re-runs the blocks from min(S) on.
+// is cached once per batch, so T(S) only re-runs the blocks from min(S) on; and each set's
+// H_out is computed once (analyze asks for T({i}) both for the report and in NOSE's first round).
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -24,7 +26,7 @@ public:
     TransferEntropy(model::VisionTransformerImpl& m, std::vector<torch::Tensor> batches, TransferOptions o = {},
                     const CancelToken* cancel = nullptr);
     double fullEntropy() const { return h_full_; }
-    /// H_out with the attention of `skipped` blocks skipped.
+    /// H_out with the attention of `skipped` blocks skipped (remembered per set when caching).
     double outputEntropy(const std::vector<int>& skipped);
     double T(const std::vector<int>& skipped) { return skipped.empty() ? 0.0 : h_full_ - outputEntropy(skipped); }
     /// Caches the residual stream of the model with `base` skipped (greedy search: every
@@ -32,6 +34,7 @@ public:
     void setBase(const std::vector<int>& base);
     /// Blocks that still have attention (candidates for skipping).
     std::vector<int> candidates() const;
+    /// Forward passes over the calibration set so far (a remembered set costs none).
     int evaluations() const { return evaluations_; }
     int depth() const { return m_.depth(); }
     int cacheStride() const { return stride_; }
@@ -49,6 +52,7 @@ private:
     int stride_ = 1;
     double h_full_ = 0;
     int evaluations_ = 0;
+    std::map<std::vector<bool>, double> known_;  // skip mask -> H_out (with o_.cache only)
 };
 
 using StepFn = std::function<void(long long done, long long total)>;

@@ -12,6 +12,7 @@
 #define DILUTE_HAVE_SDPA 0
 #endif
 
+#include "model/kernels.h"
 #include "util/error.h"
 
 namespace dilute::model {
@@ -25,6 +26,13 @@ const char* blockModeName(BlockMode m) {
     }
     return "?";
 }
+
+namespace {
+// The Linear's forward, or the row-split kernel for CPU inference (model/kernels.h).
+torch::Tensor linearForward(torch::nn::Linear& l, const torch::Tensor& x) {
+    return kernels::linearApplies(x, l->weight) ? kernels::linear(x, l->weight, l->bias) : l->forward(x);
+}
+}  // namespace
 
 PatchEmbedImpl::PatchEmbedImpl(int in_chans, int dim, int patch) {
     proj = register_module("proj", torch::nn::Conv2d(torch::nn::Conv2dOptions(in_chans, dim, patch).stride(patch)));
@@ -53,7 +61,13 @@ bool fusedAttention() { return fusedFlag(); }
 torch::Tensor AttentionImpl::forward(const torch::Tensor& x, torch::Tensor* pre_proj) {
     const auto B = x.size(0), N = x.size(1), C = x.size(2);
     const auto hd = C / num_heads;
-    auto qkv_out = qkv->forward(x).reshape({B, N, 3, num_heads, hd}).permute({2, 0, 3, 1, 4});
+    auto fused = linearForward(qkv, x);
+    if (kernels::attentionApplies(fused)) {  // CPU inference: no permutes, no [B,H,N,N] tensor
+        auto out = kernels::attention(fused, static_cast<int>(num_heads));
+        if (pre_proj) *pre_proj = out;
+        return linearForward(proj, out);
+    }
+    auto qkv_out = fused.reshape({B, N, 3, num_heads, hd}).permute({2, 0, 3, 1, 4});
     auto q = qkv_out[0], k = qkv_out[1], v = qkv_out[2];
     torch::Tensor heads;
 #if DILUTE_HAVE_SDPA
@@ -75,7 +89,9 @@ MlpImpl::MlpImpl(int dim, int hidden) {
     fc2 = register_module("fc2", torch::nn::Linear(hidden, dim));
 }
 
-torch::Tensor MlpImpl::forward(const torch::Tensor& x) { return fc2->forward(torch::gelu(fc1->forward(x))); }
+torch::Tensor MlpImpl::forward(const torch::Tensor& x) {
+    return linearForward(fc2, torch::gelu(linearForward(fc1, x)));
+}
 
 static torch::nn::LayerNorm makeNorm(int dim) {
     return torch::nn::LayerNorm(torch::nn::LayerNormOptions({dim}).eps(1e-6));

@@ -8,7 +8,9 @@ build/tests/bench/bench_step (the product's own model, forward only). The two al
 ROUNDS rounds (each a fresh process for Dilute, the same warm process for PyTorch); the medians
 and their ratio are printed with the machine's sgemm rate (torch.mm 2048^3, the BLAS both use).
 Uses Debian's python3-torch (PyTorch 1.13); never a dependency of the product.
-Run: tests/bench/vs_pytorch.py [--rounds 3] [--threads 2] [--quick] [--bench build/tests/bench/bench_step]
+Run: tests/bench/vs_pytorch.py [--rounds 3] [--threads 2] [--quick] [--with-aten] [--bench build/tests/bench/bench_step]
+(--with-aten adds a column: Dilute with its CPU kernels off, DILUTE_CPU_KERNELS=0, i.e. ATen's
+operators for the attention and the Linears, the way it ran before model/kernels.cpp.)
 (OMP_NUM_THREADS / OPENBLAS_NUM_THREADS are set to --threads for both sides, OMP_WAIT_POLICY to
 PASSIVE unless set, and glibc's mmap threshold to Dilute's 512 MB.)
 """
@@ -130,9 +132,10 @@ def pytorch_ips(model, x, reps):
     return x.shape[0] / statistics.median(t)
 
 
-def dilute_ips(bench, name, batch, reps, removed):
+def dilute_ips(bench, name, batch, reps, removed, kernels=True):
+    env = dict(os.environ, DILUTE_CPU_KERNELS="1" if kernels else "0")
     out = subprocess.run([bench, name, str(batch), "cpu", "off", str(reps), "forward", ",".join(map(str, removed))],
-                         check=True, capture_output=True, text=True).stdout
+                         check=True, capture_output=True, text=True, env=env).stdout
     return json.loads(out)[name]["forward_img_s"]
 
 
@@ -142,6 +145,7 @@ def main():
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--bench", default="build/tests/bench/bench_step")
     p.add_argument("--quick", action="store_true", help="DeiT-S only (batch 32, pruned, batch 1)")
+    p.add_argument("--with-aten", action="store_true", help="also Dilute with its CPU kernels off")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
@@ -163,20 +167,23 @@ def main():
     if a.quick:
         cases = [cases[0], cases[2], cases[3]]
     print(f"{'model':34s} {'batch':>5s} {'Dilute img/s':>13s} {'PyTorch img/s':>14s} {'ratio':>7s} "
-          f"{'Dilute GFLOP/s':>15s} {'of sgemm':>9s}")
+          f"{'Dilute GFLOP/s':>15s} {'of sgemm':>9s}" + (f" {'kernels off':>12s}" if a.with_aten else ""))
     for name, batch, removed, reps in cases:
         cfg = PRESETS[name]
         model = timm_init(ViT(*cfg, removed=removed)).eval()
         x = torch.randn(batch, cfg[2], cfg[0], cfg[0])
-        ours, theirs = [], []
+        ours, theirs, aten = [], [], []
         for _ in range(a.rounds):
             ours.append(dilute_ips(a.bench, name, batch, reps, removed))
             theirs.append(pytorch_ips(model, x, reps))
+            if a.with_aten:
+                aten.append(dilute_ips(a.bench, name, batch, reps, removed, kernels=False))
         o, t_ = statistics.median(ours), statistics.median(theirs)
+        off = f" {statistics.median(aten):12.1f}" if aten else ""
         gf = o * 2 * macs(*cfg, removed=removed) / 1e9
         label = name + (" minus attn " + ",".join(map(str, removed)) if removed else "")
         extra = f"   latency {1e3 / o:.1f} vs {1e3 / t_:.1f} ms ({t_ / o:.2f}x of PyTorch's time)" if batch == 1 else ""
-        print(f"{label:34s} {batch:5d} {o:13.1f} {t_:14.1f} {o / t_:6.2f}x {gf:15.1f} {100 * gf / sgemm:8.0f}%{extra}")
+        print(f"{label:34s} {batch:5d} {o:13.1f} {t_:14.1f} {o / t_:6.2f}x {gf:15.1f} {100 * gf / sgemm:8.0f}%{off}{extra}")
 
 
 if __name__ == "__main__":

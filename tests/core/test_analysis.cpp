@@ -115,6 +115,28 @@ TEST(Transfer, PrefixCachedEqualsNaive) {
     for (size_t i = 0; i < sa.trace.size(); ++i) EXPECT_EQ(sa.trace[i].t, sb.trace[i].t);
 }
 
+TEST(Transfer, EachSetIsComputedOnce) {
+    // analyze reports T({i}) for every block and then runs NOSE, whose first round asks for the
+    // same sets: with the cache on, they cost no second pass (and the order of a set is moot).
+    auto m = smallModel();
+    TransferOptions naiveOpt;
+    naiveOpt.cache = false;
+    TransferEntropy te(*m, calib(2)), naive(*m, calib(2), naiveOpt);
+    const auto single = singleTransfer(te);
+    const int after = te.evaluations();
+    EXPECT_EQ(after, static_cast<int>(te.candidates().size()));
+    auto s = nose(te, 1, false);
+    EXPECT_EQ(te.evaluations(), after);
+    for (size_t c = 0; c < s.trace[0].candidates.size(); ++c)
+        EXPECT_EQ(s.trace[0].t[c], single[s.trace[0].candidates[c]]);
+    const double t13 = te.T({1, 3});
+    EXPECT_EQ(te.T({3, 1}), t13);
+    EXPECT_EQ(te.evaluations(), after + 1);
+    EXPECT_EQ(naive.T({3, 1}), t13);
+    EXPECT_EQ(naive.T({1, 3}), t13);
+    EXPECT_EQ(naive.evaluations(), 2);  // the naive reference recomputes, as a plain loop would
+}
+
 TEST(Nose, GreedyTraceMatchesBruteForce) {
     auto m = smallModel(9, 6);
     TransferOptions naive;
