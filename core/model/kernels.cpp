@@ -240,7 +240,7 @@ bool linearApplies(const torch::Tensor& x, const torch::Tensor& weight) {
     return x.numel() / x.size(-1) >= kLinearMinRows;
 }
 
-torch::Tensor linear(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias) {
+torch::Tensor linear(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias, bool gelu) {
     TORCH_CHECK(linearApplies(x, weight), "kernels::linear: needs contiguous CPU float32 x [..., K] and weight [N, K] without grad");
     const int64_t K = x.size(-1), N = weight.size(0), M = x.numel() / K;
     const bool hasBias = bias.defined();
@@ -269,6 +269,10 @@ torch::Tensor linear(const torch::Tensor& x, const torch::Tensor& weight, const 
             // Row-major Yc [m, N] = Xc [m, K] W^T + b is column-major Yc^T [N, m] = W^T' Xc^T.
             const char ta = 'T', tb = 'N';
             runtime().sgemm(&ta, &tb, &n, &m, &k, &one, W, &k, X + r0 * K, &k, &beta, Yc, &n);
+            if (gelu) {  // while the chunk is still in cache (ATen's kernel, run inline on this thread)
+                auto chunk = torch::from_blob(Yc, {m, n}, y.options());
+                at::gelu_(chunk);
+            }
         }
     });
 #endif

@@ -33,6 +33,7 @@ bool linearApplies(const torch::Tensor& x, const torch::Tensor& weight);
 /// x W^T + b, as torch::nn::Linear, with the rows split into equal chunks run side by side, one
 /// BLAS thread each: OpenBLAS's own threading splits the few output columns of a small model
 /// badly (vit_micro's qkv, 4,352 x 96 -> 288: 75 GFLOP/s threaded vs 185 split by rows).
-torch::Tensor linear(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias);
+/// With `gelu`, GELU(x W^T + b) (exact, ATen's kernel) applied to each chunk right after its product.
+torch::Tensor linear(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias, bool gelu = false);
 
 }  // namespace dilute::model::kernels

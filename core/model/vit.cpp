@@ -90,7 +90,9 @@ MlpImpl::MlpImpl(int dim, int hidden) {
 }
 
 torch::Tensor MlpImpl::forward(const torch::Tensor& x) {
-    return linearForward(fc2, torch::gelu(linearForward(fc1, x)));
+    auto h = kernels::linearApplies(x, fc1->weight) ? kernels::linear(x, fc1->weight, fc1->bias, /*gelu=*/true)
+                                                     : torch::gelu(fc1->forward(x));
+    return linearForward(fc2, h);
 }
 
 static torch::nn::LayerNorm makeNorm(int dim) {

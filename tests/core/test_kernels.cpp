@@ -72,7 +72,7 @@ TEST(Kernels, AttentionMatchesAtenAndLeavesBlasThreadsAsTheyWere) {
     EXPECT_FALSE(K::attentionApplies(torch::randn({2, 5, 72})));
 }
 
-TEST(Kernels, LinearMatchesAtenForEveryRowSplit) {
+TEST(Kernels, LinearAndLinearGeluMatchAtenForEveryRowSplit) {
     if (!K::available()) GTEST_SKIP() << "kernels not available here";
     KernelsScope scope;
     K::setEnabled(true);
@@ -94,6 +94,7 @@ TEST(Kernels, LinearMatchesAtenForEveryRowSplit) {
         auto ref = torch::nn::functional::linear(x, w, b);
         ASSERT_EQ(y.sizes(), ref.sizes());
         EXPECT_LT(relMax(y, ref), 2e-6) << x.sizes();
+        EXPECT_LT(relMax(K::linear(x, w, b, /*gelu=*/true), torch::gelu(ref)), 2e-6) << x.sizes();
     }
     EXPECT_EQ(blasThreads(), before) << "linear must restore OpenBLAS's thread count";
     // Few rows (batch 1 of DeiT: 197 tokens), a mismatched weight, or a gradient: the module's path.
