@@ -38,6 +38,7 @@ Selection greedy(TransferEntropy& te, int k, const std::string& name, double (*k
             st.t.push_back(t);
             const double kv = key(t);
             if (kv < best) {  // strict: ties go to the lower block index
+                te.keepLast();     // its stream becomes the next round's base, at no cost
                 best = kv;
                 st.chosen = c;
                 st.t_chosen = t;

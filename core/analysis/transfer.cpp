@@ -24,6 +24,7 @@ TransferEntropy::TransferEntropy(model::VisionTransformerImpl& m, std::vector<to
         for (const auto& b : batches_) per_block += size_t(b.size(0)) * c.numTokens() * c.embed_dim * 4;
         stride_ = 1;
         while (per_block * ((L + stride_ - 1) / stride_) > o_.cache_budget_bytes && stride_ < L) ++stride_;
+        keepStreams_ = per_block * ((L + stride_ - 1) / stride_) * 4 <= o_.cache_budget_bytes;
     }
     GaussianEntropy h;
     for (const auto& b : batches_) {
@@ -63,13 +64,30 @@ std::vector<bool> attentionSkipMask(const model::VisionTransformerImpl& m, const
     return skip;
 }
 
+void TransferEntropy::keepLast() {
+    if (!keepStreams_ || lastQuery_.empty() || lastQuery_ != lastMask_) return;
+    kept_ = last_;  // tensor handles: no copy
+    keptMask_ = lastMask_;
+}
+
 void TransferEntropy::setBase(const std::vector<int>& base) {
     base_cache_.clear();
     base_.clear();
-    if (!o_.cache || base.empty()) return;
+    if (!o_.cache || base.empty()) {
+        kept_.clear();
+        keptMask_.clear();
+        return;
+    }
     c10::InferenceMode inference;  // no autograd bookkeeping at all (faster than NoGradGuard)
     const int L = m_.depth();
     auto skip = attentionSkipMask(m_, base);
+    if (!keptMask_.empty() && keptMask_ == skip) {  // the greedy search's winner: computed already
+        base_cache_ = std::move(kept_);
+        base_ = std::move(skip);
+        kept_.clear();
+        keptMask_.clear();
+        return;
+    }
     const int first = *std::min_element(base.begin(), base.end());
     for (size_t b = 0; b < batches_.size(); ++b) {
         if (cancel_) cancel_->throwIfCancelled();
@@ -90,6 +108,7 @@ double TransferEntropy::outputEntropy(const std::vector<int>& skipped) {
     const int L = m_.depth();
     auto skip = attentionSkipMask(m_, skipped);
     if (o_.cache) {  // the naive reference (cache off) recomputes everything, as a plain loop would
+        lastQuery_ = skip;
         auto it = known_.find(skip);
         if (it != known_.end()) return it->second;
     }
@@ -105,6 +124,9 @@ double TransferEntropy::outputEntropy(const std::vector<int>& skipped) {
             }
     }
     const bool useBase = agree > first;
+    const bool record = keepStreams_;  // this set's block inputs, for keepLast()
+    lastMask_.clear();
+    last_.clear();
     GaussianEntropy h;
     for (size_t b = 0; b < batches_.size(); ++b) {
         if (cancel_) cancel_->throwIfCancelled();
@@ -113,14 +135,24 @@ double TransferEntropy::outputEntropy(const std::vector<int>& skipped) {
         if (o_.cache) {
             const int slot = std::min(useBase ? agree : first, L - 1) / stride_;
             start = slot * stride_;
-            x = useBase ? base_cache_[b][slot] : cache_[b][slot];
+            const auto& src = useBase ? base_cache_[b] : cache_[b];
+            x = src[slot];
+            if (record) last_.emplace_back(src.begin(), src.begin() + slot);
         } else {
             start = 0;
             x = m_.embed(batches_[b]);
         }
-        x = m_.runBlocks(x, start, L, &skip);
+        if (record) {  // block by block, the same operations as one runBlocks call
+            for (int i = start; i < L; ++i) {
+                if (i % stride_ == 0) last_.back().push_back(x);
+                x = m_.runBlocks(x, i, i + 1, &skip);
+            }
+        } else {
+            x = m_.runBlocks(x, start, L, &skip);
+        }
         h.add(feature(x));
     }
+    if (record) lastMask_ = skip;
     ++evaluations_;
     const double e = h.entropy();
     if (o_.cache) known_[skip] = e;

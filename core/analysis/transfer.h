@@ -32,6 +32,10 @@ public:
     /// Caches the residual stream of the model with `base` skipped (greedy search: every
     /// candidate S + {i} then starts at block i). Results stay identical to the naive loop.
     void setBase(const std::vector<int>& base);
+    /// Keeps the residual stream of the set last asked for (when it was computed, not
+    /// remembered), so that setBase of that same set costs nothing: the greedy search keeps its
+    /// best candidate so far. Only when four streams fit the cache budget; else a no-op.
+    void keepLast();
     /// Blocks that still have attention (candidates for skipping).
     std::vector<int> candidates() const;
     /// Forward passes over the calibration set so far (a remembered set costs none).
@@ -53,6 +57,9 @@ private:
     double h_full_ = 0;
     int evaluations_ = 0;
     std::map<std::vector<bool>, double> known_;  // skip mask -> H_out (with o_.cache only)
+    bool keepStreams_ = false;                    // room for last_ and kept_ beside the two caches
+    std::vector<bool> lastQuery_, lastMask_, keptMask_;
+    std::vector<std::vector<torch::Tensor>> last_, kept_;  // block inputs as base_cache_ holds them
 };
 
 using StepFn = std::function<void(long long done, long long total)>;

@@ -153,13 +153,15 @@ def main():
     for _ in range(3):
         A @ B
     t = []
-    for _ in range(9):
+    for _ in range(15):
         t0 = time.perf_counter()
         A @ B
         t.append(time.perf_counter() - t0)
-    sgemm = 2 * 2048 ** 3 / statistics.median(t) / 1e9
+    # The best of 15: this shared machine's rate drifts by a third from minute to minute, and the
+    # machine's capability is what "of sgemm" compares against.
+    sgemm = 2 * 2048 ** 3 / min(t) / 1e9
     print(f"torch {torch.__version__}, {a.threads} threads, OMP_WAIT_POLICY={os.environ['OMP_WAIT_POLICY']}, "
-          f"sgemm 2048^3: {sgemm:.1f} GFLOP/s; {a.rounds} rounds, "
+          f"sgemm 2048^3 (best of 15): {sgemm:.1f} GFLOP/s; {a.rounds} rounds, "
           "Dilute and PyTorch alternating\n")
     cases = [("deit_small_patch16_224", 32, (), 5), ("deit_tiny_patch16_224", 32, (), 5),
              ("deit_small_patch16_224", 32, (0, 2, 4, 6), 5), ("deit_small_patch16_224", 1, (), 30),
