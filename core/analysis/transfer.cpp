@@ -142,13 +142,9 @@ double TransferEntropy::outputEntropy(const std::vector<int>& skipped) {
             start = 0;
             x = m_.embed(batches_[b]);
         }
-        if (record) {  // block by block, the same operations as one runBlocks call
-            for (int i = start; i < L; ++i) {
-                if (i % stride_ == 0) last_.back().push_back(x);
-                x = m_.runBlocks(x, i, i + 1, &skip);
-            }
-        } else {
-            x = m_.runBlocks(x, start, L, &skip);
+        for (int i = start; i < L; ++i) {  // block by block: the same operations as one runBlocks call
+            if (record && i % stride_ == 0) last_.back().push_back(x);
+            x = m_.runBlocks(x, i, i + 1, &skip);
         }
         h.add(feature(x));
     }

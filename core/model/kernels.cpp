@@ -132,12 +132,11 @@ __attribute__((target("avx2,fma"))) void softmaxRows8(float* s, int rows, int n)
     }
 }
 
-// Row-major C[M, N] = alpha A[M, K] op(B), op(B) = B^T when B is stored [N, K], else B [K, N], as
-// the column-major sgemm_ sees it: C^T = op(B)^T A^T.
+// Row-major C[M, N] = alpha A[M, K] op(B) + beta C, op(B) = B^T when B is stored [N, K], else
+// B [K, N], as the column-major sgemm_ sees it: C^T = op(B)^T A^T.
 void gemmRowMajor(bool transB, int M, int N, int K, float alpha, const float* A, int lda, const float* B, int ldb,
-                  float* C, int ldc) {
+                  float* C, int ldc, float beta = 0.0f) {
     const char ta = transB ? 'T' : 'N', tb = 'N';
-    const float beta = 0.0f;
     runtime().sgemm(&ta, &tb, &N, &M, &K, &alpha, B, &ldb, A, &lda, &beta, C, &ldc);
 }
 
@@ -265,10 +264,7 @@ torch::Tensor linear(const torch::Tensor& x, const torch::Tensor& weight, const 
             float* Yc = Y + r0 * N;
             if (Bv)
                 for (int64_t r = 0; r < m; ++r) std::memcpy(Yc + r * N, Bv, sizeof(float) * N);
-            const float one = 1.0f, beta = Bv ? 1.0f : 0.0f;
-            // Row-major Yc [m, N] = Xc [m, K] W^T + b is column-major Yc^T [N, m] = W^T' Xc^T.
-            const char ta = 'T', tb = 'N';
-            runtime().sgemm(&ta, &tb, &n, &m, &k, &one, W, &k, X + r0 * K, &k, &beta, Yc, &n);
+            gemmRowMajor(true, m, n, k, 1.0f, X + r0 * K, k, W, k, Yc, n, Bv ? 1.0f : 0.0f);  // Xc W^T (+ b)
             if (gelu) {  // while the chunk is still in cache (ATen's kernel, run inline on this thread)
                 auto chunk = torch::from_blob(Yc, {m, n}, y.options());
                 at::gelu_(chunk);

@@ -28,9 +28,11 @@ const char* blockModeName(BlockMode m) {
 }
 
 namespace {
-// The Linear's forward, or the row-split kernel for CPU inference (model/kernels.h).
-torch::Tensor linearForward(torch::nn::Linear& l, const torch::Tensor& x) {
-    return kernels::linearApplies(x, l->weight) ? kernels::linear(x, l->weight, l->bias) : l->forward(x);
+// The Linear's forward (then GELU, with `gelu`), or the row-split kernel for CPU inference
+// (model/kernels.h), which applies the GELU chunk by chunk.
+torch::Tensor linearForward(torch::nn::Linear& l, const torch::Tensor& x, bool gelu = false) {
+    if (kernels::linearApplies(x, l->weight)) return kernels::linear(x, l->weight, l->bias, gelu);
+    return gelu ? torch::gelu(l->forward(x)) : l->forward(x);
 }
 }  // namespace
 
@@ -58,30 +60,36 @@ bool fusedAttentionAvailable() { return DILUTE_HAVE_SDPA != 0; }
 void setFusedAttention(bool on) { fusedFlag() = on && fusedAttentionAvailable(); }
 bool fusedAttention() { return fusedFlag(); }
 
-torch::Tensor AttentionImpl::forward(const torch::Tensor& x, torch::Tensor* pre_proj) {
-    const auto B = x.size(0), N = x.size(1), C = x.size(2);
-    const auto hd = C / num_heads;
-    auto fused = linearForward(qkv, x);
-    if (kernels::attentionApplies(fused)) {  // CPU inference: no permutes, no [B,H,N,N] tensor
-        auto out = kernels::attention(fused, static_cast<int>(num_heads));
-        if (pre_proj) *pre_proj = out;
-        return linearForward(proj, out);
-    }
-    auto qkv_out = fused.reshape({B, N, 3, num_heads, hd}).permute({2, 0, 3, 1, 4});
+namespace {
+// softmax(q k^T / sqrt(d)) v with LibTorch's operators, [B, N, 3C] -> [B, N, C]; `mayFuse`: no
+// caller needs the explicit path, so the fused kernel may run where there is one.
+torch::Tensor atenAttention(const torch::Tensor& fused, int64_t heads, bool mayFuse) {
+    const auto B = fused.size(0), N = fused.size(1), C = fused.size(2) / 3;
+    const auto hd = C / heads;
+    auto qkv_out = fused.reshape({B, N, 3, heads, hd}).permute({2, 0, 3, 1, 4});
     auto q = qkv_out[0], k = qkv_out[1], v = qkv_out[2];
-    torch::Tensor heads;
+    torch::Tensor out;
 #if DILUTE_HAVE_SDPA
-    if (!pre_proj && fusedFlag().load(std::memory_order_relaxed)) {
-        heads = at::scaled_dot_product_attention(q, k, v);  // the same softmax(q k^T / sqrt(d)) v, fused
+    if (mayFuse && fusedFlag().load(std::memory_order_relaxed)) {
+        out = at::scaled_dot_product_attention(q, k, v);  // the same softmax(q k^T / sqrt(d)) v, fused
     } else
 #endif
     {
+        (void)mayFuse;
         auto attn = torch::matmul(q * (1.0 / std::sqrt(static_cast<double>(hd))), k.transpose(-2, -1)).softmax(-1);
-        heads = torch::matmul(attn, v);
+        out = torch::matmul(attn, v);
     }
-    auto out = heads.transpose(1, 2).reshape({B, N, C});
+    return out.transpose(1, 2).reshape({B, N, C});
+}
+}  // namespace
+
+torch::Tensor AttentionImpl::forward(const torch::Tensor& x, torch::Tensor* pre_proj) {
+    auto fused = linearForward(qkv, x);
+    // CPU inference: the kernel (no permutes, no [B,H,N,N] tensor); elsewhere LibTorch's operators.
+    auto out = kernels::attentionApplies(fused) ? kernels::attention(fused, static_cast<int>(num_heads))
+                                                : atenAttention(fused, num_heads, /*mayFuse=*/!pre_proj);
     if (pre_proj) *pre_proj = out;
-    return proj->forward(out);
+    return linearForward(proj, out);
 }
 
 MlpImpl::MlpImpl(int dim, int hidden) {
@@ -90,9 +98,7 @@ MlpImpl::MlpImpl(int dim, int hidden) {
 }
 
 torch::Tensor MlpImpl::forward(const torch::Tensor& x) {
-    auto h = kernels::linearApplies(x, fc1->weight) ? kernels::linear(x, fc1->weight, fc1->bias, /*gelu=*/true)
-                                                     : torch::gelu(fc1->forward(x));
-    return linearForward(fc2, h);
+    return linearForward(fc2, linearForward(fc1, x, /*gelu=*/true));
 }
 
 static torch::nn::LayerNorm makeNorm(int dim) {

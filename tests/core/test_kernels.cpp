@@ -13,9 +13,18 @@ namespace K = dilute::model::kernels;
 
 namespace {
 
-struct KernelsScope {  // restores the switch whatever a test does
-    bool was = K::enabled();
-    ~KernelsScope() { K::setEnabled(was); }
+// The kernels switched on for the test (skipped where this build or CPU has none); the switch
+// is restored whatever the test does.
+class KernelsOn : public ::testing::Test {
+protected:
+    void SetUp() override {
+        if (!K::available()) GTEST_SKIP() << "kernels not available here";
+        K::setEnabled(true);
+    }
+    void TearDown() override { K::setEnabled(was_); }
+
+private:
+    bool was_ = K::enabled();
 };
 
 double relMax(const torch::Tensor& a, const torch::Tensor& b) {
@@ -46,10 +55,7 @@ TEST(Kernels, AvailableOnX86WithAvx2AndGlibc) {
 #endif
 }
 
-TEST(Kernels, AttentionMatchesAtenAndLeavesBlasThreadsAsTheyWere) {
-    if (!K::available()) GTEST_SKIP() << "kernels not available here";
-    KernelsScope scope;
-    K::setEnabled(true);
+TEST_F(KernelsOn, AttentionMatchesAtenAndLeavesBlasThreadsAsTheyWere) {
     torch::NoGradGuard ng;
     torch::manual_seed(5);
     const int before = blasThreads();
@@ -72,10 +78,7 @@ TEST(Kernels, AttentionMatchesAtenAndLeavesBlasThreadsAsTheyWere) {
     EXPECT_FALSE(K::attentionApplies(torch::randn({2, 5, 72})));
 }
 
-TEST(Kernels, LinearAndLinearGeluMatchAtenForEveryRowSplit) {
-    if (!K::available()) GTEST_SKIP() << "kernels not available here";
-    KernelsScope scope;
-    K::setEnabled(true);
+TEST_F(KernelsOn, LinearAndLinearGeluMatchAtenForEveryRowSplit) {
     torch::NoGradGuard ng;
     torch::manual_seed(6);
     const int before = blasThreads();
@@ -105,19 +108,14 @@ TEST(Kernels, LinearAndLinearGeluMatchAtenForEveryRowSplit) {
     torch::GradMode::set_enabled(false);
 }
 
-TEST(Kernels, AttentionStaysOnTheAtenPathWhenAGradientIsTaken) {
-    if (!K::available()) GTEST_SKIP() << "kernels not available here";
-    KernelsScope scope;
-    K::setEnabled(true);
+TEST_F(KernelsOn, AttentionStaysOnTheAtenPathWhenAGradientIsTaken) {
     auto qkv = torch::randn({2, 5, 72}).requires_grad_(true);
     EXPECT_FALSE(K::attentionApplies(qkv));
     torch::NoGradGuard ng;
     EXPECT_TRUE(K::attentionApplies(qkv));
 }
 
-TEST(Kernels, ModelOutputsTapsAndGradientsAgreeWithTheAtenPath) {
-    if (!K::available()) GTEST_SKIP() << "kernels not available here";
-    KernelsScope scope;
+TEST_F(KernelsOn, ModelOutputsTapsAndGradientsAgreeWithTheAtenPath) {
     auto m = dilute::testing::stretchedModel(7, 4);
     m->setDropPath(0.0);  // the two training passes must see the same network
     auto x = torch::randn({64, 1, 28, 28});  // 64 x 17 tokens: enough rows for the linear kernel
