@@ -4,11 +4,13 @@
 #include <torch/torch.h>
 
 #include <dlfcn.h>
+#include <sched.h>
 
 #include <atomic>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <exception>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -16,6 +18,7 @@
 #if defined(DILUTE_HAVE_LIBMVEC) && defined(__x86_64__)
 #define DILUTE_KERNELS 1
 #include <immintrin.h>
+#include <omp.h>
 // glibc's vector math library (libmvec): the x86-64 vector ABI names.
 // 'e' = AVX-512 (16 lanes), 'd' = AVX2 (8 lanes).
 #pragma GCC diagnostic push
@@ -24,6 +27,8 @@ extern "C" {
 __attribute__((target("avx512f"))) __m512 _ZGVeN16v_expf(__m512);
 __attribute__((target("avx2,fma"))) __m256 _ZGVdN8v_expf(__m256);
 }
+using Erf16 = __m512 (*)(__m512);  // _ZGVeN16v_erff / _ZGVdN8v_erff, found at run time (glibc >= 2.35)
+using Erf8 = __m256 (*)(__m256);
 #pragma GCC diagnostic pop
 #else
 #define DILUTE_KERNELS 0
@@ -44,6 +49,10 @@ struct Runtime {
     ThreadsGet blasGet = nullptr;
     ThreadsSet blasSet = nullptr;
     int lanes = 0;  // 16 (AVX-512), 8 (AVX2 + FMA), 0: none
+#if DILUTE_KERNELS
+    Erf16 erf16 = nullptr;
+    Erf8 erf8 = nullptr;
+#endif
 };
 
 const Runtime& runtime() {
@@ -58,6 +67,8 @@ const Runtime& runtime() {
         r.sgemm = reinterpret_cast<SgemmFn>(::dlsym(RTLD_DEFAULT, "sgemm_"));
         r.blasGet = reinterpret_cast<ThreadsGet>(::dlsym(RTLD_DEFAULT, "openblas_get_num_threads"));
         r.blasSet = reinterpret_cast<ThreadsSet>(::dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
+        r.erf16 = reinterpret_cast<Erf16>(::dlsym(RTLD_DEFAULT, "_ZGVeN16v_erff"));
+        r.erf8 = reinterpret_cast<Erf8>(::dlsym(RTLD_DEFAULT, "_ZGVdN8v_erff"));
 #endif
         return r;
     }();
@@ -69,6 +80,15 @@ std::atomic<bool>& enabledFlag() {
         const char* e = std::getenv("DILUTE_CPU_KERNELS");
         return !(e && (std::string(e) == "0" || std::string(e) == "off"));
     }()};
+    return on;
+}
+
+// DILUTE_CPU_KERNELS=ops: the per-operator kernels only, without block() (to measure it).
+bool wholeBlocks() {
+    static const bool on = [] {
+        const char* e = std::getenv("DILUTE_CPU_KERNELS");
+        return !(e && std::string(e) == "ops");
+    }();
     return on;
 }
 
@@ -132,6 +152,35 @@ __attribute__((target("avx2,fma"))) void softmaxRows8(float* s, int rows, int n)
     }
 }
 
+// Exact GELU, x (1 + erf(x / sqrt 2)) / 2, in place on `rows` rows of `n` floats `ld` apart, with
+// glibc's vector erff. Used inside block()'s parallel region, where ATen's kernel on a thread's
+// band ran at 3.8 ns per value (DeiT-S batch 1: 0.58 ms of a 4.9 ms block).
+__attribute__((target("avx512f"))) void geluRows16(Erf16 erf, float* p, int64_t rows, int64_t n, int64_t ld) {
+    const __m512 half = _mm512_set1_ps(0.5f), rs2 = _mm512_set1_ps(0.70710678118654752f), one = _mm512_set1_ps(1.0f);
+    for (int64_t r = 0; r < rows; ++r) {
+        float* q = p + r * ld;
+        for (int64_t j = 0; j < n; j += 16) {
+            const __mmask16 m = n - j >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << (n - j)) - 1);
+            const __m512 x = _mm512_maskz_loadu_ps(m, q + j);
+            const __m512 e = erf(_mm512_mul_ps(x, rs2));
+            _mm512_mask_storeu_ps(q + j, m, _mm512_mul_ps(_mm512_mul_ps(x, half), _mm512_add_ps(one, e)));
+        }
+    }
+}
+
+__attribute__((target("avx2,fma"))) void geluRows8(Erf8 erf, float* p, int64_t rows, int64_t n, int64_t ld) {
+    const __m256 half = _mm256_set1_ps(0.5f), rs2 = _mm256_set1_ps(0.70710678118654752f), one = _mm256_set1_ps(1.0f);
+    for (int64_t r = 0; r < rows; ++r) {
+        float* q = p + r * ld;
+        int64_t j = 0;
+        for (; j + 8 <= n; j += 8) {
+            const __m256 x = _mm256_loadu_ps(q + j);
+            _mm256_storeu_ps(q + j, _mm256_mul_ps(_mm256_mul_ps(x, half), _mm256_add_ps(one, erf(_mm256_mul_ps(x, rs2)))));
+        }
+        for (; j < n; ++j) q[j] = 0.5f * q[j] * (1.0f + std::erf(q[j] * 0.70710678118654752f));
+    }
+}
+
 // Row-major C[M, N] = alpha A[M, K] op(B) + beta C, op(B) = B^T when B is stored [N, K], else
 // B [K, N], as the column-major sgemm_ sees it: C^T = op(B)^T A^T.
 void gemmRowMajor(bool transB, int M, int N, int K, float alpha, const float* A, int lda, const float* B, int ldb,
@@ -140,45 +189,98 @@ void gemmRowMajor(bool transB, int M, int N, int K, float alpha, const float* A,
     runtime().sgemm(&ta, &tb, &N, &M, &K, &alpha, B, &ldb, A, &lda, &beta, C, &ldc);
 }
 
-// The (image, head) products are small (197 x 197 x 64 for DeiT): run them side by side, each on
-// one BLAS thread. A threaded OpenBLAS would split every small product over all cores from each
-// of our threads at once (measured: DeiT-S batch 32, one block's attention 46.9 ms that way, 15.7
-// ms single-threaded, 39.1 ms with ATen's bmm). OpenBLAS's count is global: the first region in
-// sets it to 1 and the last one out restores it.
-class SerialBlas {
+// Query rows [r0, r1) of one head of one image: softmax(q k^T / sqrt(d)) v, from the qkv
+// Linear's output `qkv` ([N, 3C], channel = which * C + head * d + j) into `out` ([N, C]).
+// `s` holds (r1 - r0) x N scores.
+void attendRows(const float* qkv, int64_t N, int64_t C, int64_t hd, int64_t h, int64_t r0, int64_t r1, float* s,
+                float* out) {
+    const int rows = static_cast<int>(r1 - r0), n = static_cast<int>(N), d = static_cast<int>(hd);
+    const int ldq = static_cast<int>(3 * C), ldo = static_cast<int>(C);
+    if (rows <= 0) return;
+    const float scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(hd)));
+    const float* q = qkv + r0 * 3 * C + h * hd;
+    const float* k = qkv + C + h * hd;
+    gemmRowMajor(true, rows, n, d, scale, q, ldq, k, ldq, s, n);  // scale q k^T
+    if (runtime().lanes == 16)
+        softmaxRows16(s, rows, n);
+    else
+        softmaxRows8(s, rows, n);
+    gemmRowMajor(false, rows, d, n, 1.0f, s, n, k + C, ldq, out + r0 * C + h * hd, ldo);
+}
+#endif
+
+#if DILUTE_KERNELS
+// The threads of block()'s one parallel region meet here between its steps. Every thread of the
+// region is busy with the block, so the wait spins (a sleeping wait costs a futex wake-up per
+// step, tens of microseconds on this kind of machine); after ~16k pauses it yields the core.
+class SpinBarrier {
 public:
-    SerialBlas() {
-        const auto& rt = runtime();
-        if (!rt.blasGet || !rt.blasSet) return;
-        std::lock_guard<std::mutex> lock(mu());
-        if (active()++ == 0) {
-            saved() = rt.blasGet();
-            if (saved() > 1) rt.blasSet(1);
+    void setThreads(int n) { n_.store(n, std::memory_order_relaxed); }  // every thread stores the same n
+    void wait() {
+        const int g = gen_.load(std::memory_order_acquire);
+        if (count_.fetch_add(1, std::memory_order_acq_rel) + 1 == n_.load(std::memory_order_relaxed)) {
+            count_.store(0, std::memory_order_relaxed);
+            gen_.fetch_add(1, std::memory_order_release);
+            return;
+        }
+        for (int spins = 0; gen_.load(std::memory_order_acquire) == g; ++spins) {
+            if (spins < (1 << 14))
+                _mm_pause();
+            else
+                sched_yield();
         }
     }
-    ~SerialBlas() {
-        const auto& rt = runtime();
-        if (!rt.blasGet || !rt.blasSet) return;
-        std::lock_guard<std::mutex> lock(mu());
-        if (--active() == 0 && saved() > 1) rt.blasSet(saved());
-    }
-    SerialBlas(const SerialBlas&) = delete;
-    SerialBlas& operator=(const SerialBlas&) = delete;
 
 private:
-    static std::mutex& mu() {
-        static std::mutex m;
-        return m;
-    }
-    static int& active() {
-        static int n = 0;
-        return n;
-    }
-    static int& saved() {
-        static int n = 1;
-        return n;
-    }
+    std::atomic<int> n_{1}, count_{0}, gen_{0};
 };
+
+// The part of an M x N product that thread t of T computes: a band of columns (output features)
+// when each thread gets at least 64 of them, else a band of rows.
+struct Part {
+    int64_t r0, r1, c0, c1;
+};
+Part productPart(int t, int T, int64_t M, int64_t N) {
+    if (N / T >= 64) {
+        auto edge = [&](int i) { return i == T ? N : (N * i / T) & ~int64_t(15); };  // 16-float aligned bands
+        return {0, M, edge(t), edge(t + 1)};
+    }
+    return {M * t / T, M * (t + 1) / T, 0, N};
+}
+
+// out[part] = keep * res[part] + mix * (in W^T + b)[part]; res == nullptr: no residual.
+// in [M, K], W [N, K], out and res [M, N] (row stride N).
+void linearPart(const Part& p, const float* in, int64_t K, const float* W, const float* b, int64_t N, float* out,
+                const float* res, float keep, float mix) {
+    const int64_t m = p.r1 - p.r0, n = p.c1 - p.c0;
+    if (m <= 0 || n <= 0) return;
+    for (int64_t r = p.r0; r < p.r1; ++r) {
+        float* o = out + r * N + p.c0;
+        const float* rr = res ? res + r * N + p.c0 : nullptr;
+        for (int64_t c = 0; c < n; ++c) o[c] = (rr ? keep * rr[c] : 0.0f) + (b ? mix * b[p.c0 + c] : 0.0f);
+    }
+    gemmRowMajor(true, static_cast<int>(m), static_cast<int>(n), static_cast<int>(K), mix, in + p.r0 * K,
+                 static_cast<int>(K), W + p.c0 * K, static_cast<int>(K), out + p.r0 * N + p.c0, static_cast<int>(N), 1.0f);
+}
+
+// LayerNorm over the last dimension for rows [r0, r1) of x [., C] (two passes, float).
+void layerNormRows(const float* x, float* y, int64_t r0, int64_t r1, int64_t C, const float* g, const float* b,
+                   float eps) {
+    for (int64_t r = r0; r < r1; ++r) {
+        const float* xr = x + r * C;
+        float* yr = y + r * C;
+        float sum = 0.0f;
+#pragma omp simd reduction(+ : sum)
+        for (int64_t c = 0; c < C; ++c) sum += xr[c];
+        const float mean = sum / static_cast<float>(C);
+        float sq = 0.0f;
+#pragma omp simd reduction(+ : sq)
+        for (int64_t c = 0; c < C; ++c) sq += (xr[c] - mean) * (xr[c] - mean);
+        const float rstd = 1.0f / std::sqrt(sq / static_cast<float>(C) + eps);
+#pragma omp simd
+        for (int64_t c = 0; c < C; ++c) yr[c] = (xr[c] - mean) * rstd * g[c] + b[c];
+    }
+}
 #endif
 
 #if DILUTE_KERNELS
@@ -186,9 +288,32 @@ private:
 // thread gets an equal share of chunks.
 constexpr int64_t kLinearChunkRows = 512;
 #endif
-constexpr int64_t kLinearMinRows = 1024;  // below it (batch 1 of DeiT: 197 rows), ATen's addmm wins
 
+std::mutex gSerialMu;
+int gSerialActive = 0, gSerialSaved = 1;
 }  // namespace
+
+// The (image, head) products are small (197 x 197 x 64 for DeiT): run them side by side, each on
+// one BLAS thread. A threaded OpenBLAS would split every small product over all cores from each
+// of our threads at once (measured: DeiT-S batch 32, one block's attention 46.9 ms that way, 15.7
+// ms single-threaded, 39.1 ms with ATen's bmm). OpenBLAS's count is global: the first scope in
+// sets it to 1 and the last one out restores it.
+SerialBlas::SerialBlas() {
+    const auto& rt = runtime();
+    if (!rt.blasGet || !rt.blasSet) return;
+    std::lock_guard<std::mutex> lock(gSerialMu);
+    if (gSerialActive++ == 0) {
+        gSerialSaved = rt.blasGet();
+        if (gSerialSaved > 1) rt.blasSet(1);
+    }
+}
+
+SerialBlas::~SerialBlas() {
+    const auto& rt = runtime();
+    if (!rt.blasGet || !rt.blasSet) return;
+    std::lock_guard<std::mutex> lock(gSerialMu);
+    if (--gSerialActive == 0 && gSerialSaved > 1) rt.blasSet(gSerialSaved);
+}
 
 bool available() {
     const auto& rt = runtime();
@@ -212,21 +337,12 @@ torch::Tensor attention(const torch::Tensor& qkv, int heads) {
 #if DILUTE_KERNELS
     const float* base = qkv.data_ptr<float>();
     float* ob = out.data_ptr<float>();
-    const float scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(hd)));
-    const int n = static_cast<int>(N), d = static_cast<int>(hd), ldq = static_cast<int>(C3), ldo = static_cast<int>(C);
-    const bool wide = runtime().lanes == 16;
     SerialBlas serial;
     at::parallel_for(0, B * heads, 1, [&](int64_t first, int64_t last) {
         std::vector<float> s(static_cast<size_t>(N * N));
         for (int64_t t = first; t < last; ++t) {
             const int64_t b = t / heads, h = t % heads;
-            const float* q = base + b * N * C3 + h * hd;
-            gemmRowMajor(true, n, n, d, scale, q, ldq, q + C, ldq, s.data(), n);  // scale q k^T
-            if (wide)
-                softmaxRows16(s.data(), n, n);
-            else
-                softmaxRows8(s.data(), n, n);
-            gemmRowMajor(false, n, d, n, 1.0f, s.data(), n, q + 2 * C, ldq, ob + b * N * C + h * hd, ldo);
+            attendRows(base + b * N * C3, N, C, hd, h, 0, N, s.data(), ob + b * N * C);
         }
     });
 #endif
@@ -236,7 +352,7 @@ torch::Tensor attention(const torch::Tensor& qkv, int heads) {
 bool linearApplies(const torch::Tensor& x, const torch::Tensor& weight) {
     if (!cpuFloat(x) || x.dim() < 2 || !cpuFloat(weight) || weight.dim() != 2 || weight.size(1) != x.size(-1)) return false;
     if (torch::GradMode::is_enabled() && (x.requires_grad() || weight.requires_grad())) return false;
-    return x.numel() / x.size(-1) >= kLinearMinRows;
+    return x.numel() / x.size(-1) >= kSmallBatchRows;
 }
 
 torch::Tensor linear(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias, bool gelu) {
@@ -273,6 +389,207 @@ torch::Tensor linear(const torch::Tensor& x, const torch::Tensor& weight, const 
     });
 #endif
     return y;
+}
+
+namespace {
+bool cpuFloatOrNone(const torch::Tensor& t, int64_t n) { return !t.defined() || (cpuFloat(t) && t.numel() == n); }
+bool needsGrad(const torch::Tensor& t) { return t.defined() && t.requires_grad(); }
+
+std::atomic<uint64_t> gBlockRuns{0};
+}  // namespace
+
+uint64_t blockRuns() { return gBlockRuns.load(std::memory_order_relaxed); }
+
+bool blockApplies(const torch::Tensor& x, const BlockWeights& w) {
+    if (!wholeBlocks() || !cpuFloat(x) || x.dim() != 3 || x.numel() == 0) return false;
+    const int64_t C = x.size(2);
+    if (at::get_num_threads() < 2) return false;
+    const bool attends = w.qkv_w.defined();
+    const torch::Tensor* all[] = {&w.norm1_w, &w.norm1_b, &w.qkv_w, &w.qkv_b, &w.proj_w, &w.proj_b,
+                                  &w.norm2_w, &w.norm2_b, &w.fc1_w, &w.fc1_b, &w.fc2_w, &w.fc2_b};
+    if (torch::GradMode::is_enabled()) {
+        if (x.requires_grad()) return false;
+        for (const auto* t : all)
+            if (needsGrad(*t)) return false;
+    }
+    if (!cpuFloat(w.norm2_w) || w.norm2_w.numel() != C || !cpuFloat(w.norm2_b) || w.norm2_b.numel() != C) return false;
+    if (!cpuFloat(w.fc1_w) || w.fc1_w.dim() != 2 || w.fc1_w.size(1) != C) return false;
+    const int64_t H = w.fc1_w.size(0);
+    if (!cpuFloatOrNone(w.fc1_b, H) || !cpuFloat(w.fc2_w) || w.fc2_w.dim() != 2 || w.fc2_w.size(0) != C ||
+        w.fc2_w.size(1) != H || !cpuFloatOrNone(w.fc2_b, C))
+        return false;
+    if (!attends) return true;
+    return w.heads > 0 && C % w.heads == 0 && cpuFloat(w.norm1_w) && w.norm1_w.numel() == C && cpuFloat(w.norm1_b) &&
+           w.norm1_b.numel() == C && cpuFloat(w.qkv_w) && w.qkv_w.dim() == 2 && w.qkv_w.size(0) == 3 * C &&
+           w.qkv_w.size(1) == C && cpuFloatOrNone(w.qkv_b, 3 * C) && cpuFloat(w.proj_w) && w.proj_w.dim() == 2 &&
+           w.proj_w.size(0) == C && w.proj_w.size(1) == C && cpuFloatOrNone(w.proj_b, C);
+}
+
+#if DILUTE_KERNELS
+namespace {
+// A block's tensors as raw pointers (nullptr: absent).
+struct BlockData {
+    const float *ln1w, *ln1b, *qkvw, *qkvb, *projw, *projb, *ln2w, *ln2b, *fc1w, *fc1b, *fc2w, *fc2b;
+    float eps1, eps2, keep, mix;
+    int64_t B, N, C, H, heads, hd;
+    bool attends, scaled;
+};
+
+BlockData blockData(const torch::Tensor& x, const BlockWeights& w) {
+    auto p = [](const torch::Tensor& t) { return t.defined() ? t.data_ptr<float>() : static_cast<const float*>(nullptr); };
+    BlockData d{p(w.norm1_w), p(w.norm1_b), p(w.qkv_w), p(w.qkv_b), p(w.proj_w), p(w.proj_b), p(w.norm2_w), p(w.norm2_b),
+                p(w.fc1_w), p(w.fc1_b), p(w.fc2_w), p(w.fc2_b), static_cast<float>(w.eps1), static_cast<float>(w.eps2),
+                static_cast<float>(w.keep), static_cast<float>(w.mix), x.size(0), x.size(1), x.size(2), w.fc1_w.size(0),
+                w.heads, 0, w.qkv_w.defined(), w.keep != 1.0};
+    d.hd = d.attends ? d.C / d.heads : 0;
+    return d;
+}
+
+// GELU in place on `rows` rows of `n` floats `ld` apart: libmvec's erff where this glibc has it,
+// else ATen's kernel (run inline on this thread inside a parallel region).
+void geluBand(float* p, int64_t rows, int64_t n, int64_t ld) {
+    if (rows <= 0 || n <= 0) return;
+    const auto& rt = runtime();
+    if (rt.lanes == 16 && rt.erf16)
+        geluRows16(rt.erf16, p, rows, n, ld);
+    else if (rt.lanes >= 8 && rt.erf8)
+        geluRows8(rt.erf8, p, rows, n, ld);
+    else {
+        auto band = torch::from_blob(p, {rows, n}, {ld, 1}, torch::TensorOptions().dtype(torch::kFloat));
+        at::gelu_(band);
+    }
+}
+
+// Runs body(thread, threads) on every thread of one OpenMP region; the first exception any
+// thread throws is rethrown after it (a thread that throws stops there, so body must not hold
+// the others at a barrier after a step that can throw).
+template <class Body>
+void parallelRegion(int T, Body&& body) {
+    std::mutex mu;
+    std::exception_ptr err;
+#pragma omp parallel num_threads(T)
+    {
+        try {
+            body(omp_get_thread_num(), omp_get_num_threads());
+        } catch (...) {
+            std::lock_guard<std::mutex> lock(mu);
+            if (!err) err = std::current_exception();
+        }
+    }
+    if (err) std::rethrow_exception(err);
+}
+
+// Small batches (fewer images than the threads can share evenly): every step split over all
+// threads (products by output columns, attention by heads or query-row bands, LayerNorm by
+// rows), the threads meeting at a spinning barrier between steps.
+void blockSplit(const BlockData& d, const float* X, float* Out, int T) {
+    const int64_t B = d.B, N = d.N, C = d.C, H = d.H, M = B * N, heads = d.heads;
+    const auto opts = torch::TensorOptions().dtype(torch::kFloat);
+    // y: the residual stream after the attention step (x itself when nothing changes it).
+    auto y = d.attends || d.scaled ? torch::empty({M, C}, opts) : torch::Tensor();
+    float* Yw = y.defined() ? y.data_ptr<float>() : nullptr;
+    const float* Y = Yw ? Yw : X;
+    auto h = torch::empty({M, C}, opts);  // LN1(x), later LN2(y)
+    auto f = torch::empty({d.attends ? M : 0, 3 * C}, opts);
+    auto o = torch::empty({d.attends ? M : 0, C}, opts);
+    auto u = torch::empty({M, H}, opts);
+    float *Hb = h.data_ptr<float>(), *F = f.data_ptr<float>(), *O = o.data_ptr<float>(), *U = u.data_ptr<float>();
+    // (image, head, query-row band) attention tasks: whole heads when they share out evenly.
+    const int64_t pairs = B * heads, bands = pairs % T == 0 || pairs >= 4 * T ? 1 : T;
+    const int64_t bandRows = (N + bands - 1) / bands;
+    auto scores = torch::empty({d.attends ? T : 0, bandRows * N}, opts);  // one score block per thread
+    SpinBarrier bar;
+    parallelRegion(T, [&](int t, int nt) {
+        bar.setThreads(nt);
+        const int64_t r0 = M * t / nt, r1 = M * (t + 1) / nt;  // this thread's rows for the row-wise steps
+        if (d.attends) {
+            layerNormRows(X, Hb, r0, r1, C, d.ln1w, d.ln1b, d.eps1);
+            bar.wait();
+            linearPart(productPart(t, nt, M, 3 * C), Hb, C, d.qkvw, d.qkvb, 3 * C, F, nullptr, 1.0f, 1.0f);
+            bar.wait();
+            const int64_t tasks = pairs * bands, t0 = tasks * t / nt, t1 = tasks * (t + 1) / nt;
+            float* s = scores.data_ptr<float>() + t * bandRows * N;
+            for (int64_t k = t0; k < t1; ++k) {
+                const int64_t band = k % bands, pair = k / bands, b = pair / heads, hh = pair % heads;
+                attendRows(F + b * N * 3 * C, N, C, d.hd, hh, N * band / bands, N * (band + 1) / bands, s, O + b * N * C);
+            }
+            bar.wait();
+            linearPart(productPart(t, nt, M, C), O, C, d.projw, d.projb, C, Yw, X, d.keep, d.mix);
+            bar.wait();
+        } else if (d.scaled) {
+            for (int64_t i = r0 * C; i < r1 * C; ++i) Yw[i] = d.keep * X[i];
+            bar.wait();
+        }
+        layerNormRows(Y, Hb, r0, r1, C, d.ln2w, d.ln2b, d.eps2);
+        bar.wait();
+        const Part p1 = productPart(t, nt, M, H);
+        linearPart(p1, Hb, C, d.fc1w, d.fc1b, H, U, nullptr, 1.0f, 1.0f);
+        try {
+            geluBand(U + p1.r0 * H + p1.c0, p1.r1 - p1.r0, p1.c1 - p1.c0, H);
+        } catch (...) {
+            bar.wait();  // the others must not wait for this thread forever
+            throw;
+        }
+        bar.wait();
+        linearPart(productPart(t, nt, M, C), U, H, d.fc2w, d.fc2b, C, Out, Y, 1.0f, 1.0f);
+    });
+}
+
+// Larger batches: each thread takes its share of the images and runs the whole block on groups
+// of them (about 512 token rows, so a group's activations stay in the core's cache), one BLAS
+// thread each, no barrier at all.
+void blockGroups(const BlockData& d, const float* X, float* Out, int T) {
+    const int64_t B = d.B, N = d.N, C = d.C, H = d.H;
+    const int64_t g = std::max<int64_t>(1, std::min<int64_t>(512 / N, (B + T - 1) / T));  // images per group
+    const int64_t R = g * N;
+    const int64_t per = R * (C + (d.attends ? 4 * C : 0) + H) + (d.attends ? N * N : 0);
+    auto work = torch::empty({T, per}, torch::TensorOptions().dtype(torch::kFloat));
+    parallelRegion(T, [&](int t, int nt) {
+        float* Hb = work.data_ptr<float>() + t * per;  // LN1, later LN2, of the group
+        float* F = Hb + R * C;                         // qkv
+        float* O = F + (d.attends ? R * 3 * C : 0);    // attention output
+        float* U = O + (d.attends ? R * C : 0);        // fc1, GELU
+        float* S = U + R * H;                          // one head's scores
+        for (int64_t b0 = B * t / nt, end = B * (t + 1) / nt; b0 < end; b0 += g) {
+            const int64_t rows = (std::min(end, b0 + g) - b0) * N;
+            const float* Xg = X + b0 * N * C;
+            float* Og = Out + b0 * N * C;  // y, then y + MLP(LN2(y))
+            const Part all{0, rows, 0, C};
+            if (d.attends) {
+                layerNormRows(Xg, Hb, 0, rows, C, d.ln1w, d.ln1b, d.eps1);
+                linearPart({0, rows, 0, 3 * C}, Hb, C, d.qkvw, d.qkvb, 3 * C, F, nullptr, 1.0f, 1.0f);
+                for (int64_t i = 0; i < rows / N; ++i)
+                    for (int64_t hh = 0; hh < d.heads; ++hh)
+                        attendRows(F + i * N * 3 * C, N, C, d.hd, hh, 0, N, S, O + i * N * C);
+                linearPart(all, O, C, d.projw, d.projb, C, Og, Xg, d.keep, d.mix);
+            } else {
+                for (int64_t i = 0; i < rows * C; ++i) Og[i] = d.keep * Xg[i];
+            }
+            layerNormRows(Og, Hb, 0, rows, C, d.ln2w, d.ln2b, d.eps2);
+            linearPart({0, rows, 0, H}, Hb, C, d.fc1w, d.fc1b, H, U, nullptr, 1.0f, 1.0f);
+            geluBand(U, rows, H, H);
+            linearPart(all, U, H, d.fc2w, d.fc2b, C, Og, Og, 1.0f, 1.0f);  // in place: Og + U W2^T + b2
+        }
+    });
+}
+}  // namespace
+#endif
+
+torch::Tensor block(const torch::Tensor& x, const BlockWeights& w) {
+    TORCH_CHECK(blockApplies(x, w), "kernels::block: needs a contiguous CPU float32 [B, N, C] x, matching CPU float32 "
+                "weights, no gradient and more than one thread");
+    auto out = torch::empty_like(x);
+#if DILUTE_KERNELS
+    const auto d = blockData(x, w);
+    const int T = std::max(1, at::get_num_threads());
+    SerialBlas serial;
+    if (d.B % T == 0 || d.B >= 4 * T)
+        blockGroups(d, x.data_ptr<float>(), out.data_ptr<float>(), T);
+    else
+        blockSplit(d, x.data_ptr<float>(), out.data_ptr<float>(), T);
+    gBlockRuns.fetch_add(1, std::memory_order_relaxed);
+#endif
+    return out;
 }
 
 }  // namespace dilute::model::kernels

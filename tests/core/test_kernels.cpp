@@ -147,3 +147,105 @@ TEST_F(KernelsOn, ModelOutputsTapsAndGradientsAgreeWithTheAtenPath) {
     auto g1 = grads(true), g0 = grads(false);
     for (size_t i = 0; i < g0.size(); ++i) EXPECT_EQ(relMax(g1[i], g0[i]), 0.0) << "parameter " << i;
 }
+
+// In inference a whole block runs in one parallel region (K::block): its output must be the
+// modules' in every block mode and for both ways of sharing the work: split steps (batch 1 and
+// 3 on 2 threads; column- and row-split products: embed 192 vs 96, where the projection's 48
+// columns per thread split by rows; whole heads per thread and heads split into query-row bands,
+// 3 heads on 2 threads) and image groups (batch 2, and 70 images: groups of 30 and a remainder).
+TEST_F(KernelsOn, BlockMatchesTheModulesInEveryModeAndBatch) {
+    if (const char* e = std::getenv("DILUTE_CPU_KERNELS"); e && std::string(e) == "ops")
+        GTEST_SKIP() << "whole blocks off (DILUTE_CPU_KERNELS=ops)";
+    const int threads = at::get_num_threads();
+    at::set_num_threads(std::max(2, threads));  // the region needs two threads; restored below
+    const int before = blasThreads();
+    struct Shape {
+        int dim, heads, batch;
+    } shapes[] = {{192, 3, 1}, {96, 4, 3}, {48, 3, 2}, {96, 4, 70}};
+    for (const auto& sh : shapes) {
+        auto c = model::preset("vit_nano_patch7_28");
+        c.embed_dim = sh.dim;
+        c.num_heads = sh.heads;
+        c.depth = 6;
+        auto m = model::buildModel(c);
+        m->initWeights(3);
+        {
+            torch::NoGradGuard ng;
+            for (auto& p : m->parameters())
+                if (p.dim() == 2) p.mul_(4.0);  // blocks that are far from linear
+        }
+        m->eval();
+        m->block(1)->setLambda(0.3);  // diluted
+        m->block(2)->setLambda(0.0);  // fully diluted: x 2, no attention
+        m->removeAttention({3}, false);  // removed, residual x 2
+        m->block(5)->removeAttention(1.0);  // removed with the doubling folded elsewhere
+        const std::vector<bool> skip = {false, false, false, false, true, false};  // block 4 skipped
+        torch::NoGradGuard ng;
+        auto tokens = m->embed(torch::randn({sh.batch, 1, 28, 28}));
+        auto run = [&](bool on) {
+            K::setEnabled(on);
+            std::vector<torch::Tensor> outs;
+            auto x = tokens;
+            for (int i = 0; i < m->depth(); ++i) outs.push_back(x = m->block(i)->forward(x, nullptr, skip[i]));
+            return outs;
+        };
+        const uint64_t runs = K::blockRuns();
+        auto fast = run(true);
+        EXPECT_EQ(K::blockRuns() - runs, 6u) << "every block must take the one-region path (dim " << sh.dim << ")";
+        auto slow = run(false);
+        for (int i = 0; i < m->depth(); ++i)
+            EXPECT_LT(relMax(fast[i], slow[i]), 1e-5) << "dim " << sh.dim << " block " << i;
+        K::setEnabled(true);
+        // A whole forward too (the head and final norm on top).
+        auto img = torch::randn({sh.batch, 1, 28, 28});
+        auto a = m->forward(img);
+        K::setEnabled(false);
+        EXPECT_LT(relMax(a, m->forward(img)), 1e-5) << "dim " << sh.dim;
+    }
+    EXPECT_EQ(blasThreads(), before) << "the block must restore OpenBLAS's thread count";
+    at::set_num_threads(threads);
+}
+
+TEST_F(KernelsOn, BlockIsNotUsedForTrainingOrTaps) {
+    if (const char* e = std::getenv("DILUTE_CPU_KERNELS"); e && std::string(e) == "ops")
+        GTEST_SKIP() << "whole blocks off (DILUTE_CPU_KERNELS=ops)";
+    const int threads = at::get_num_threads();
+    at::set_num_threads(std::max(2, threads));
+    auto m = dilute::testing::stretchedModel(5, 2);
+    auto b = m->block(0);
+    K::BlockWeights w;
+    w.norm1_w = b->norm1->weight, w.norm1_b = b->norm1->bias, w.qkv_w = b->attn->qkv->weight;
+    w.qkv_b = b->attn->qkv->bias, w.proj_w = b->attn->proj->weight, w.proj_b = b->attn->proj->bias;
+    w.norm2_w = b->norm2->weight, w.norm2_b = b->norm2->bias, w.fc1_w = b->mlp->fc1->weight;
+    w.fc1_b = b->mlp->fc1->bias, w.fc2_w = b->mlp->fc2->weight, w.fc2_b = b->mlp->fc2->bias;
+    w.heads = static_cast<int>(b->attn->num_heads);
+    const auto D = m->config().embed_dim;
+    {
+        torch::NoGradGuard ng;
+        EXPECT_TRUE(K::blockApplies(torch::randn({2, 17, D}), w));
+        EXPECT_TRUE(K::blockApplies(torch::randn({61, 17, D}), w));
+        EXPECT_FALSE(K::blockApplies(torch::randn({2, 17, D}).transpose(0, 1), w)) << "not contiguous";
+        EXPECT_FALSE(K::blockApplies(torch::randn({2, 17, D + 1}), w)) << "wrong width";
+        auto bad = w;
+        bad.heads = 5;
+        EXPECT_FALSE(K::blockApplies(torch::randn({2, 17, D}), bad)) << "heads that do not divide the width";
+        at::set_num_threads(1);
+        EXPECT_FALSE(K::blockApplies(torch::randn({2, 17, D}), w)) << "one thread: the per-operator path";
+        at::set_num_threads(std::max(2, threads));
+    }
+    // With a gradient (training), or when the taps are read, the modules run.
+    EXPECT_FALSE(K::blockApplies(torch::randn({2, 17, D}), w));
+    const uint64_t runs = K::blockRuns();
+    auto img = torch::randn({2, 1, 28, 28});
+    m->train();
+    m->forward(img).sum().backward();
+    m->eval();
+    {
+        torch::NoGradGuard ng;
+        model::FeatureTaps taps;
+        m->forward(img, &taps);
+        EXPECT_EQ(taps.attn_heads.size(), 2u);
+    }
+    EXPECT_EQ(K::blockRuns(), runs);
+    at::set_num_threads(threads);
+}
