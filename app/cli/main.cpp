@@ -47,10 +47,15 @@ int main(int argc, char** argv) {
         dilute::cli::addStudy);
     add("demo", "The whole method end to end on Fashion-MNIST", dilute::cli::addDemo);
     CLI11_PARSE(app, argc, argv);
-    // The jobs run with sleeping OpenMP workers and threaded BLAS (util/runtime.h): re-executes
-    // once with OMP_WAIT_POLICY=PASSIVE unless the environment chose a policy. `info` is light.
+    // Training runs with sleeping OpenMP workers and threaded BLAS (util/runtime.h): re-executes
+    // once with OMP_WAIT_POLICY=PASSIVE unless the environment chose a policy. `info` is light;
+    // `analyze` and `export` only infer, on the CPU with the whole-block kernels
+    // (model/kernels.h), one BLAS thread per core whatever the policy: the second start (about
+    // 0.8 s of loading LibTorch again) would be all they gained. eval, bench and measure keep it:
+    // their data loaders run beside the forward, where spinning workers would take their cores.
     bool light = false;
-    for (auto* sub : app.get_subcommands()) light = light || sub->get_name() == "info";
+    for (auto* sub : app.get_subcommands())
+        light = light || sub->get_name() == "info" || sub->get_name() == "analyze" || sub->get_name() == "export";
     if (!light) dilute::preferPassiveOpenMp(argv);
     dilute::cli::installInterruptHandler();
     try {

@@ -64,14 +64,16 @@ AnalysisResult runAnalysis(model::VisionTransformerImpl& m, const AnalysisOption
     auto partial = [&](const AnalysisResult& p) {
         if (obs.partial) obs.partial(p);
     };
-    r.profile = entropyProfile(m, batches, o.output, cancel, prog("profile"));
-    if (r.profile.floored_channels > 0)
-        log("warning: " + std::to_string(r.profile.floored_channels) + " channels have sigma below 1e-12 (clamped)");
-
+    // The profile comes from TransferEntropy's first pass (the full model over the same batches).
     TransferOptions to;
     to.output = o.output;
     to.cache = !o.naive;
-    TransferEntropy te(m, std::move(batches), to, cancel);
+    ProfileAccumulator profile(m, o.output);
+    TransferEntropy te(m, std::move(batches), to, cancel, [&](const model::FeatureTaps& t) { profile.add(t); },
+                       prog("profile"));
+    r.profile = profile.finish();
+    if (r.profile.floored_channels > 0)
+        log("warning: " + std::to_string(r.profile.floored_channels) + " channels have sigma below 1e-12 (clamped)");
     partial(r);
     r.t_single = singleTransfer(te, prog("transfer"));
     partial(r);

@@ -11,56 +11,70 @@
 
 namespace dilute::analysis {
 
-EntropyProfile entropyProfile(model::VisionTransformerImpl& m, const std::vector<torch::Tensor>& batches,
-                              const std::string& output, const CancelToken* cancel,
-                              const std::function<void(long long, long long)>& step) {
-    if (output != "cls" && output != "logits") throw Error("output entropy '" + output + "': expected cls or logits");
-    c10::InferenceMode inference;  // no autograd bookkeeping at all (faster than NoGradGuard)
-    m.eval();
-    const int L = m.depth(), H = m.config().num_heads, hd = m.config().headDim();
-    std::vector<GaussianEntropy> attn(L), heads(L), mlp(L);
-    GaussianEntropy out;
-    long long done = 0;
-    for (const auto& b : batches) {
-        if (cancel) cancel->throwIfCancelled();
-        model::FeatureTaps taps;
-        m.forward(b, &taps);
-        for (int l = 0; l < L; ++l) {
-            if (taps.attn[l].defined()) {
-                attn[l].add(taps.attn[l]);
-                heads[l].add(taps.attn_heads[l]);
-            }
-            mlp[l].add(taps.mlp[l]);
+ProfileAccumulator::ProfileAccumulator(const model::VisionTransformerImpl& m, std::string output)
+    : depth_(m.depth()), heads_(m.config().num_heads), embed_dim_(m.config().embed_dim),
+      head_dim_(m.config().headDim()), output_(std::move(output)), attn_(depth_), head_(depth_), mlp_(depth_) {
+    if (output_ != "cls" && output_ != "logits") throw Error("output entropy '" + output_ + "': expected cls or logits");
+}
+
+void ProfileAccumulator::add(const model::FeatureTaps& taps) {
+    if (static_cast<int>(taps.mlp.size()) != depth_ || taps.attn.size() != taps.mlp.size())
+        throw Error("entropy profile: the forward recorded " + std::to_string(taps.mlp.size()) + " blocks of " +
+                    std::to_string(depth_));
+    for (int l = 0; l < depth_; ++l) {
+        if (taps.attn[l].defined()) {
+            attn_[l].add(taps.attn[l]);
+            head_[l].add(taps.attn_heads[l]);
         }
-        out.add(output == "cls" ? taps.cls : taps.logits);
-        if (step) step(++done, static_cast<long long>(batches.size()));
+        mlp_[l].add(taps.mlp[l]);
     }
+    out_.add(output_ == "cls" ? taps.cls : taps.logits);
+}
+
+EntropyProfile ProfileAccumulator::finish() const {
     EntropyProfile p;
-    p.depth = L;
-    p.heads = H;
-    p.embed_dim = m.config().embed_dim;
-    p.head_dim = hd;
-    p.output_kind = output;
+    p.depth = depth_;
+    p.heads = heads_;
+    p.embed_dim = embed_dim_;
+    p.head_dim = head_dim_;
+    p.output_kind = output_;
     int fl = 0;
-    for (int l = 0; l < L; ++l) {
-        std::vector<double> hrow(H, NAN);
-        if (attn[l].count() > 0) {
-            p.attn.push_back(attn[l].entropy(0, -1, &fl));
+    for (int l = 0; l < depth_; ++l) {
+        std::vector<double> hrow(heads_, NAN);
+        if (attn_[l].count() > 0) {
+            p.attn.push_back(attn_[l].entropy(0, -1, &fl));
             p.floored_channels += fl;
-            for (int h = 0; h < H; ++h) {
-                hrow[h] = heads[l].entropy(h * hd, (h + 1) * hd, &fl);
+            for (int h = 0; h < heads_; ++h) {
+                hrow[h] = head_[l].entropy(h * head_dim_, (h + 1) * head_dim_, &fl);
                 p.floored_channels += fl;
             }
         } else {
             p.attn.push_back(NAN);
         }
         p.head.push_back(hrow);
-        p.mlp.push_back(mlp[l].entropy(0, -1, &fl));
+        p.mlp.push_back(mlp_[l].entropy(0, -1, &fl));
         p.floored_channels += fl;
     }
-    p.output = out.entropy(0, -1, &fl);
+    p.output = out_.entropy(0, -1, &fl);
     p.floored_channels += fl;
     return p;
+}
+
+EntropyProfile entropyProfile(model::VisionTransformerImpl& m, const std::vector<torch::Tensor>& batches,
+                              const std::string& output, const CancelToken* cancel,
+                              const std::function<void(long long, long long)>& step) {
+    ProfileAccumulator acc(m, output);
+    c10::InferenceMode inference;  // no autograd bookkeeping at all (faster than NoGradGuard)
+    m.eval();
+    long long done = 0;
+    for (const auto& b : batches) {
+        if (cancel) cancel->throwIfCancelled();
+        model::FeatureTaps taps;
+        m.forward(b, &taps);
+        acc.add(taps);
+        if (step) step(++done, static_cast<long long>(batches.size()));
+    }
+    return acc.finish();
 }
 
 void checkImagesFit(size_t n, const model::ViTConfig& cfg, const std::string& what, const std::string& option) {

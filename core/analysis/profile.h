@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "analysis/entropy.h"
 #include "analysis/results.h"
 #include "model/vit.h"
 #include "util/cancel.h"
@@ -21,6 +22,23 @@ namespace dilute::analysis {
 EntropyProfile entropyProfile(model::VisionTransformerImpl& m, const std::vector<torch::Tensor>& batches,
                               const std::string& output = "cls", const CancelToken* cancel = nullptr,
                               const std::function<void(long long, long long)>& step = {});
+
+/// The profile's accumulation, one batch's taps at a time (entropyProfile is a loop over it):
+/// analyze feeds it from TransferEntropy's first pass, which runs the same full model over the
+/// same batches, so the profile costs no pass of its own.
+class ProfileAccumulator {
+public:
+    ProfileAccumulator(const model::VisionTransformerImpl& m, std::string output = "cls");
+    /// One batch's taps (blocks recorded, cls and, for output "logits", logits filled in).
+    void add(const model::FeatureTaps& taps);
+    EntropyProfile finish() const;
+
+private:
+    int depth_, heads_, embed_dim_, head_dim_;
+    std::string output_;
+    std::vector<GaussianEntropy> attn_, head_, mlp_;
+    GaussianEntropy out_;
+};
 
 /// Refuses (dilute::Error) to hold `n` preprocessed images of the model's input size in memory
 /// when they would take more than half the machine's memory; `option` names the setting to lower.

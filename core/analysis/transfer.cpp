@@ -11,7 +11,8 @@
 namespace dilute::analysis {
 
 TransferEntropy::TransferEntropy(model::VisionTransformerImpl& m, std::vector<torch::Tensor> batches, TransferOptions o,
-                                 const CancelToken* cancel)
+                                 const CancelToken* cancel, const std::function<void(const model::FeatureTaps&)>& observe,
+                                 const std::function<void(long long, long long)>& step)
     : m_(m), batches_(std::move(batches)), o_(std::move(o)), cancel_(cancel) {
     if (o_.output != "cls" && o_.output != "logits") throw Error("output entropy '" + o_.output + "': expected cls or logits");
     if (batches_.empty()) throw Error("transfer entropy needs at least one calibration batch");
@@ -27,16 +28,22 @@ TransferEntropy::TransferEntropy(model::VisionTransformerImpl& m, std::vector<to
         keepStreams_ = per_block * ((L + stride_ - 1) / stride_) * 4 <= o_.cache_budget_bytes;
     }
     GaussianEntropy h;
+    long long done = 0;
     for (const auto& b : batches_) {
         if (cancel_) cancel_->throwIfCancelled();
+        model::FeatureTaps taps;
         auto x = m_.embed(b);
         std::vector<torch::Tensor> inputs;
         for (int i = 0; i < L; ++i) {
             if (o_.cache && i % stride_ == 0) inputs.push_back(x);
-            x = m_.runBlocks(x, i, i + 1);
+            x = m_.runBlocks(x, i, i + 1, nullptr, observe ? &taps : nullptr);
         }
         if (o_.cache) cache_.push_back(std::move(inputs));
-        h.add(feature(x));
+        taps.cls = m_.clsFeature(x);
+        if (observe || o_.output == "logits") taps.logits = m_.classify(taps.cls);
+        h.add(o_.output == "logits" ? taps.logits : taps.cls);
+        if (observe) observe(taps);
+        if (step) step(++done, static_cast<long long>(batches_.size()));
     }
     h_full_ = h.entropy();
 }

@@ -22,9 +22,14 @@ struct TransferOptions {
 
 class TransferEntropy {
 public:
-    /// `batches`: calibration images, already on the model's device.
+    /// `batches`: calibration images, already on the model's device. The constructor runs the
+    /// full model once over them; `observe`, when given, receives each batch's taps from that pass
+    /// (blocks recorded, cls and logits filled in: what the entropy profile reads, so that analyze
+    /// needs no separate profile pass), with `step(done, total)` after each batch.
     TransferEntropy(model::VisionTransformerImpl& m, std::vector<torch::Tensor> batches, TransferOptions o = {},
-                    const CancelToken* cancel = nullptr);
+                    const CancelToken* cancel = nullptr,
+                    const std::function<void(const model::FeatureTaps&)>& observe = {},
+                    const std::function<void(long long, long long)>& step = {});
     double fullEntropy() const { return h_full_; }
     /// H_out with the attention of `skipped` blocks skipped (remembered per set when caching).
     double outputEntropy(const std::vector<int>& skipped);

@@ -185,10 +185,11 @@ StudyResult runStudy(const StudyOptions& o, const StudyObserver& obs, const Canc
     log("calibration: " + std::to_string(r.calib) + " images of " + r.data + " train (" + o.calib_order +
         "); zero-shot top-1 on " + std::to_string(r.eval_images) + " " + o.eval_split + " images");
 
-    const auto profile = analysis::entropyProfile(*m, calib, o.output, cancel);
     analysis::TransferOptions to;
     to.output = o.output;
-    analysis::TransferEntropy te(*m, calib, to, cancel);
+    analysis::ProfileAccumulator acc(*m, o.output);  // from the transfer entropy's first pass
+    analysis::TransferEntropy te(*m, calib, to, cancel, [&](const model::FeatureTaps& t) { acc.add(t); });
+    const auto profile = acc.finish();
     r.h_full = te.fullEntropy();
     r.full_top1 = analysis::skippedTop1(*m, eval, {}, cancel);
     log("full model: top-1 " + fixed(r.full_top1, 2) + "%, H_out " + fixed(r.h_full, 3) + " nats");

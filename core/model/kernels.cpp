@@ -248,18 +248,15 @@ Part productPart(int t, int T, int64_t M, int64_t N) {
     return {M * t / T, M * (t + 1) / T, 0, N};
 }
 
-// out[part] = keep * res[part] + mix * (in W^T + b)[part]; res == nullptr: no residual.
-// in [M, K], W [N, K], out and res [M, N] (row stride N).
-void linearPart(const Part& p, const float* in, int64_t K, const float* W, const float* b, int64_t N, float* out,
-                const float* res, float keep, float mix) {
+// out[part] = (in W^T + b)[part]; in [M, K], W [N, K], out [M, N] (row stride N).
+void linearPart(const Part& p, const float* in, int64_t K, const float* W, const float* b, int64_t N, float* out) {
     const int64_t m = p.r1 - p.r0, n = p.c1 - p.c0;
     if (m <= 0 || n <= 0) return;
     for (int64_t r = p.r0; r < p.r1; ++r) {
         float* o = out + r * N + p.c0;
-        const float* rr = res ? res + r * N + p.c0 : nullptr;
-        for (int64_t c = 0; c < n; ++c) o[c] = (rr ? keep * rr[c] : 0.0f) + (b ? mix * b[p.c0 + c] : 0.0f);
+        for (int64_t c = 0; c < n; ++c) o[c] = b ? b[p.c0 + c] : 0.0f;
     }
-    gemmRowMajor(true, static_cast<int>(m), static_cast<int>(n), static_cast<int>(K), mix, in + p.r0 * K,
+    gemmRowMajor(true, static_cast<int>(m), static_cast<int>(n), static_cast<int>(K), 1.0f, in + p.r0 * K,
                  static_cast<int>(K), W + p.c0 * K, static_cast<int>(K), out + p.r0 * N + p.c0, static_cast<int>(N), 1.0f);
 }
 
@@ -479,10 +476,28 @@ void parallelRegion(int T, Body&& body) {
     if (err) std::rethrow_exception(err);
 }
 
+// y[rows r0..r1, columns c0..c1] = keep * x + mix * a (row stride C). The branch output `a` is
+// computed on its own first, so that the taps and the residual stream are the same numbers
+// whether or not the taps are asked for.
+void combinePart(const Part& p, int64_t C, const float* x, const float* a, float keep, float mix, float* y) {
+    for (int64_t r = p.r0; r < p.r1; ++r) {
+        const float* xr = x + r * C;
+        const float* ar = a + r * C;
+        float* yr = y + r * C;
+#pragma omp simd
+        for (int64_t c = p.c0; c < p.c1; ++c) yr[c] = keep * xr[c] + mix * ar[c];
+    }
+}
+
+// Where block() writes its branch outputs: the caller's tap tensors, else scratch.
+struct BranchOut {
+    float *heads, *attn, *mlp;  // [B*N, C] each (heads and attn: nullptr without attention)
+};
+
 // Small batches (fewer images than the threads can share evenly): every step split over all
-// threads (products by output columns, attention by heads or query-row bands, LayerNorm by
-// rows), the threads meeting at a spinning barrier between steps.
-void blockSplit(const BlockData& d, const float* X, float* Out, int T) {
+// threads (products by output columns, or rows for narrow outputs; attention by heads or
+// query-row bands; LayerNorm by rows), the threads meeting at a spinning barrier between steps.
+void blockSplit(const BlockData& d, const float* X, float* Out, const BranchOut& br, int T) {
     const int64_t B = d.B, N = d.N, C = d.C, H = d.H, M = B * N, heads = d.heads;
     const auto opts = torch::TensorOptions().dtype(torch::kFloat);
     // y: the residual stream after the attention step (x itself when nothing changes it).
@@ -491,9 +506,8 @@ void blockSplit(const BlockData& d, const float* X, float* Out, int T) {
     const float* Y = Yw ? Yw : X;
     auto h = torch::empty({M, C}, opts);  // LN1(x), later LN2(y)
     auto f = torch::empty({d.attends ? M : 0, 3 * C}, opts);
-    auto o = torch::empty({d.attends ? M : 0, C}, opts);
     auto u = torch::empty({M, H}, opts);
-    float *Hb = h.data_ptr<float>(), *F = f.data_ptr<float>(), *O = o.data_ptr<float>(), *U = u.data_ptr<float>();
+    float *Hb = h.data_ptr<float>(), *F = f.data_ptr<float>(), *U = u.data_ptr<float>();
     // (image, head, query-row band) attention tasks: whole heads when they share out evenly.
     const int64_t pairs = B * heads, bands = pairs % T == 0 || pairs >= 4 * T ? 1 : T;
     const int64_t bandRows = (N + bands - 1) / bands;
@@ -505,16 +519,19 @@ void blockSplit(const BlockData& d, const float* X, float* Out, int T) {
         if (d.attends) {
             layerNormRows(X, Hb, r0, r1, C, d.ln1w, d.ln1b, d.eps1);
             bar.wait();
-            linearPart(productPart(t, nt, M, 3 * C), Hb, C, d.qkvw, d.qkvb, 3 * C, F, nullptr, 1.0f, 1.0f);
+            linearPart(productPart(t, nt, M, 3 * C), Hb, C, d.qkvw, d.qkvb, 3 * C, F);
             bar.wait();
             const int64_t tasks = pairs * bands, t0 = tasks * t / nt, t1 = tasks * (t + 1) / nt;
             float* s = scores.data_ptr<float>() + t * bandRows * N;
             for (int64_t k = t0; k < t1; ++k) {
                 const int64_t band = k % bands, pair = k / bands, b = pair / heads, hh = pair % heads;
-                attendRows(F + b * N * 3 * C, N, C, d.hd, hh, N * band / bands, N * (band + 1) / bands, s, O + b * N * C);
+                attendRows(F + b * N * 3 * C, N, C, d.hd, hh, N * band / bands, N * (band + 1) / bands, s,
+                           br.heads + b * N * C);
             }
             bar.wait();
-            linearPart(productPart(t, nt, M, C), O, C, d.projw, d.projb, C, Yw, X, d.keep, d.mix);
+            const Part pp = productPart(t, nt, M, C);
+            linearPart(pp, br.heads, C, d.projw, d.projb, C, br.attn);
+            combinePart(pp, C, X, br.attn, d.keep, d.mix, Yw);
             bar.wait();
         } else if (d.scaled) {
             for (int64_t i = r0 * C; i < r1 * C; ++i) Yw[i] = d.keep * X[i];
@@ -523,7 +540,7 @@ void blockSplit(const BlockData& d, const float* X, float* Out, int T) {
         layerNormRows(Y, Hb, r0, r1, C, d.ln2w, d.ln2b, d.eps2);
         bar.wait();
         const Part p1 = productPart(t, nt, M, H);
-        linearPart(p1, Hb, C, d.fc1w, d.fc1b, H, U, nullptr, 1.0f, 1.0f);
+        linearPart(p1, Hb, C, d.fc1w, d.fc1b, H, U);
         try {
             geluBand(U + p1.r0 * H + p1.c0, p1.r1 - p1.r0, p1.c1 - p1.c0, H);
         } catch (...) {
@@ -531,62 +548,86 @@ void blockSplit(const BlockData& d, const float* X, float* Out, int T) {
             throw;
         }
         bar.wait();
-        linearPart(productPart(t, nt, M, C), U, H, d.fc2w, d.fc2b, C, Out, Y, 1.0f, 1.0f);
+        const Part p2 = productPart(t, nt, M, C);
+        linearPart(p2, U, H, d.fc2w, d.fc2b, C, br.mlp);
+        combinePart(p2, C, Y, br.mlp, 1.0f, 1.0f, Out);
     });
 }
 
 // Larger batches: each thread takes its share of the images and runs the whole block on groups
 // of them (about 512 token rows, so a group's activations stay in the core's cache), one BLAS
-// thread each, no barrier at all.
-void blockGroups(const BlockData& d, const float* X, float* Out, int T) {
+// thread each, no barrier at all. `tapped`: the branch outputs go to br (whole-batch tensors),
+// else to the thread's scratch.
+void blockGroups(const BlockData& d, const float* X, float* Out, const BranchOut& br, bool tapped, int T) {
     const int64_t B = d.B, N = d.N, C = d.C, H = d.H;
     const int64_t g = std::max<int64_t>(1, std::min<int64_t>(512 / N, (B + T - 1) / T));  // images per group
     const int64_t R = g * N;
-    const int64_t per = R * (C + (d.attends ? 4 * C : 0) + H) + (d.attends ? N * N : 0);
+    const int64_t per = R * (C + H + C + (d.attends ? 5 * C : 0)) + (d.attends ? N * N : 0);
     auto work = torch::empty({T, per}, torch::TensorOptions().dtype(torch::kFloat));
     parallelRegion(T, [&](int t, int nt) {
         float* Hb = work.data_ptr<float>() + t * per;  // LN1, later LN2, of the group
-        float* F = Hb + R * C;                         // qkv
-        float* O = F + (d.attends ? R * 3 * C : 0);    // attention output
-        float* U = O + (d.attends ? R * C : 0);        // fc1, GELU
-        float* S = U + R * H;                          // one head's scores
+        float* U = Hb + R * C;                         // fc1, GELU
+        float* Mo = U + R * H;                         // fc2 (the MLP branch)
+        float* F = Mo + R * C;                         // qkv
+        float* O = F + (d.attends ? R * 3 * C : 0);    // attention before proj
+        float* A = O + (d.attends ? R * C : 0);        // attention branch (after proj)
+        float* S = A + (d.attends ? R * C : 0);        // one head's scores
         for (int64_t b0 = B * t / nt, end = B * (t + 1) / nt; b0 < end; b0 += g) {
-            const int64_t rows = (std::min(end, b0 + g) - b0) * N;
-            const float* Xg = X + b0 * N * C;
-            float* Og = Out + b0 * N * C;  // y, then y + MLP(LN2(y))
+            const int64_t rows = (std::min(end, b0 + g) - b0) * N, at = b0 * N * C;
+            const float* Xg = X + at;
+            float* Og = Out + at;  // y, then y + MLP(LN2(y))
+            float* Mg = tapped ? br.mlp + at : Mo;
             const Part all{0, rows, 0, C};
             if (d.attends) {
+                float* Hg = tapped ? br.heads + at : O;
+                float* Ag = tapped ? br.attn + at : A;
                 layerNormRows(Xg, Hb, 0, rows, C, d.ln1w, d.ln1b, d.eps1);
-                linearPart({0, rows, 0, 3 * C}, Hb, C, d.qkvw, d.qkvb, 3 * C, F, nullptr, 1.0f, 1.0f);
+                linearPart({0, rows, 0, 3 * C}, Hb, C, d.qkvw, d.qkvb, 3 * C, F);
                 for (int64_t i = 0; i < rows / N; ++i)
                     for (int64_t hh = 0; hh < d.heads; ++hh)
-                        attendRows(F + i * N * 3 * C, N, C, d.hd, hh, 0, N, S, O + i * N * C);
-                linearPart(all, O, C, d.projw, d.projb, C, Og, Xg, d.keep, d.mix);
+                        attendRows(F + i * N * 3 * C, N, C, d.hd, hh, 0, N, S, Hg + i * N * C);
+                linearPart(all, Hg, C, d.projw, d.projb, C, Ag);
+                combinePart(all, C, Xg, Ag, d.keep, d.mix, Og);
             } else {
                 for (int64_t i = 0; i < rows * C; ++i) Og[i] = d.keep * Xg[i];
             }
             layerNormRows(Og, Hb, 0, rows, C, d.ln2w, d.ln2b, d.eps2);
-            linearPart({0, rows, 0, H}, Hb, C, d.fc1w, d.fc1b, H, U, nullptr, 1.0f, 1.0f);
+            linearPart({0, rows, 0, H}, Hb, C, d.fc1w, d.fc1b, H, U);
             geluBand(U, rows, H, H);
-            linearPart(all, U, H, d.fc2w, d.fc2b, C, Og, Og, 1.0f, 1.0f);  // in place: Og + U W2^T + b2
+            linearPart(all, U, H, d.fc2w, d.fc2b, C, Mg);
+            combinePart(all, C, Og, Mg, 1.0f, 1.0f, Og);
         }
     });
 }
 }  // namespace
 #endif
 
-torch::Tensor block(const torch::Tensor& x, const BlockWeights& w) {
+torch::Tensor block(const torch::Tensor& x, const BlockWeights& w, BlockTaps* taps) {
     TORCH_CHECK(blockApplies(x, w), "kernels::block: needs a contiguous CPU float32 [B, N, C] x, matching CPU float32 "
                 "weights, no gradient and more than one thread");
     auto out = torch::empty_like(x);
 #if DILUTE_KERNELS
     const auto d = blockData(x, w);
     const int T = std::max(1, at::get_num_threads());
+    const bool groups = d.B % T == 0 || d.B >= 4 * T;
+    // The branch outputs: the taps when asked for; else whole-batch scratch for the split steps
+    // (the image groups keep theirs in each thread's scratch).
+    torch::Tensor heads, attn, mlp;
+    if (taps || !groups) {
+        if (d.attends) {
+            heads = torch::empty_like(x);
+            attn = torch::empty_like(x);
+        }
+        mlp = torch::empty_like(x);
+    }
+    auto ptr = [](torch::Tensor& t) { return t.defined() ? t.data_ptr<float>() : nullptr; };
+    const BranchOut br{ptr(heads), ptr(attn), ptr(mlp)};
     SerialBlas serial;
-    if (d.B % T == 0 || d.B >= 4 * T)
-        blockGroups(d, x.data_ptr<float>(), out.data_ptr<float>(), T);
+    if (groups)
+        blockGroups(d, x.data_ptr<float>(), out.data_ptr<float>(), br, taps != nullptr, T);
     else
-        blockSplit(d, x.data_ptr<float>(), out.data_ptr<float>(), T);
+        blockSplit(d, x.data_ptr<float>(), out.data_ptr<float>(), br, T);
+    if (taps) *taps = {attn, heads, mlp};
     gBlockRuns.fetch_add(1, std::memory_order_relaxed);
 #endif
     return out;

@@ -79,7 +79,14 @@ bool blockApplies(const torch::Tensor& x, const BlockWeights& w);
 /// OpenMP workers, and OpenBLAS's own workers spin between its products on the cores the next
 /// operator needs (measured, DeiT-S batch 1: 0.82 ms per block's attention in the model vs 0.49
 /// ms alone; 150 GFLOP/s for its Linears vs 185 split over two spinning threads).
-torch::Tensor block(const torch::Tensor& x, const BlockWeights& w);
+/// With `taps`, the block's branch outputs come back too, as the modules' forward taps them.
+/// The output is the same (bit for bit) with and without taps.
+struct BlockTaps {
+    torch::Tensor attn;        // [B, N, C] the attention branch after proj (undefined without attention)
+    torch::Tensor attn_heads;  // [B, N, C] the attention before proj, head-major channels
+    torch::Tensor mlp;         // [B, N, C] the MLP branch
+};
+torch::Tensor block(const torch::Tensor& x, const BlockWeights& w, BlockTaps* taps = nullptr);
 /// How many times block() has run in this process (tests and benchmarks check the path is taken).
 uint64_t blockRuns();
 

@@ -138,6 +138,11 @@ torch::Tensor BlockImpl::dropPath(const torch::Tensor& x) const {
     return x * mask / keep;
 }
 
+// CPU inference where the blocks run in kernels::block (the kernels on, more than one thread).
+static bool wholeBlockInference(const torch::Tensor& t) {
+    return kernels::enabled() && t.device().is_cpu() && !torch::GradMode::is_enabled() && at::get_num_threads() > 1;
+}
+
 // The block's weights as kernels::block reads them (its whole forward in one parallel region).
 static kernels::BlockWeights kernelWeights(const BlockImpl& b, bool skip_attn) {
     kernels::BlockWeights w;
@@ -173,10 +178,19 @@ static kernels::BlockWeights kernelWeights(const BlockImpl& b, bool skip_attn) {
 
 torch::Tensor BlockImpl::forward(torch::Tensor x, FeatureTaps* taps, bool skip_attn) {
     const bool tap = taps && taps->blocks;
-    // CPU inference at a small batch: the whole block in one parallel region (model/kernels.h).
-    if (!tap && (!is_training() || drop_path_ <= 0.0) && kernels::enabled() && x.size(-1) == norm2->weight.size(0)) {
+    // CPU inference: the whole block in one parallel region (model/kernels.h), taps included.
+    if ((!is_training() || drop_path_ <= 0.0) && kernels::enabled() && x.size(-1) == norm2->weight.size(0)) {
         const auto w = kernelWeights(*this, skip_attn);
-        if (kernels::blockApplies(x, w)) return kernels::block(x, w);
+        if (kernels::blockApplies(x, w)) {
+            kernels::BlockTaps bt;
+            auto out = kernels::block(x, w, tap ? &bt : nullptr);
+            if (tap) {
+                taps->attn.push_back(bt.attn);
+                taps->attn_heads.push_back(bt.attn_heads);
+                taps->mlp.push_back(bt.mlp);
+            }
+            return out;
+        }
     }
     if (mode_ == BlockMode::Removed) {
         if (residual_scale_ != 1.0) x = x * residual_scale_;
@@ -258,12 +272,14 @@ torch::Tensor VisionTransformerImpl::clsFeature(const torch::Tensor& x) {
 }
 
 torch::Tensor VisionTransformerImpl::forward(const torch::Tensor& img, FeatureTaps* taps) {
-    // CPU inference (the blocks in kernels::block): OpenBLAS stays on one thread for the whole
+    // CPU inference with the blocks in kernels::block: OpenBLAS stays on one thread for the whole
     // pass, the head's product included. A threaded OpenBLAS's workers spin on the cores for a
     // while after each product and stall the next pass's regions (DeiT-S batch 1: mean 66-69 ms
-    // with p90 83-101 ms, against 61 ms with p90 63-65 ms).
+    // with p90 83-101 ms, against 61 ms with p90 63-65 ms). Only then: on the per-operator path
+    // OpenBLAS's products differ in the last bits with its thread count, and embed() + runBlocks()
+    // (the analysis' prefix caches) must give forward()'s numbers.
     std::optional<kernels::SerialBlas> serial;
-    if (!taps && kernels::enabled() && img.device().is_cpu() && !torch::GradMode::is_enabled()) serial.emplace();
+    if (wholeBlockInference(img)) serial.emplace();
     auto x = runBlocks(embed(img), 0, depth(), nullptr, taps);
     auto cls = clsFeature(x);
     auto logits = classify(cls);

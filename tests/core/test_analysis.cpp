@@ -85,6 +85,41 @@ TEST(Transfer, EmptySetIsZeroAndUpstreamUnchanged) {
     EXPECT_NE(te.T({3}), 0.0);
 }
 
+// analyze takes the profile from TransferEntropy's first pass (ProfileAccumulator fed by its
+// taps): the same numbers as the profile's own pass, on the per-operator path (one thread) and
+// with the whole-block kernels (two threads, as the CLI runs).
+TEST(Transfer, ProfileFromTheFirstPassEqualsItsOwnPass) {
+    const int threads = at::get_num_threads();
+    for (int t : {1, 2}) {
+        at::set_num_threads(t);
+        auto m = smallModel();
+        auto batches = calib(3);
+        for (const std::string output : {"cls", "logits"}) {
+            auto own = entropyProfile(*m, batches, output);
+            ProfileAccumulator acc(*m, output);
+            long long steps = 0;
+            TransferOptions to;
+            to.output = output;
+            TransferEntropy te(*m, batches, to, nullptr, [&](const model::FeatureTaps& taps) { acc.add(taps); },
+                               [&](long long done, long long total) {
+                                   EXPECT_EQ(total, 3);
+                                   steps = done;
+                               });
+            auto p = acc.finish();
+            EXPECT_EQ(steps, 3);
+            EXPECT_DOUBLE_EQ(p.output, own.output) << output << ", " << t << " threads";
+            EXPECT_DOUBLE_EQ(p.output, te.fullEntropy()) << output << ", " << t << " threads";
+            ASSERT_EQ(p.attn.size(), own.attn.size());
+            for (size_t l = 0; l < p.attn.size(); ++l) {
+                EXPECT_DOUBLE_EQ(p.attn[l], own.attn[l]) << "block " << l;
+                EXPECT_DOUBLE_EQ(p.mlp[l], own.mlp[l]) << "block " << l;
+                for (size_t h = 0; h < p.head[l].size(); ++h) EXPECT_DOUBLE_EQ(p.head[l][h], own.head[l][h]);
+            }
+        }
+    }
+    at::set_num_threads(threads);
+}
+
 TEST(Transfer, ProfileOutputEqualsTransferBaseline) {
     auto m = smallModel();
     auto batches = calib(3);

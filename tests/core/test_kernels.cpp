@@ -182,19 +182,29 @@ TEST_F(KernelsOn, BlockMatchesTheModulesInEveryModeAndBatch) {
         const std::vector<bool> skip = {false, false, false, false, true, false};  // block 4 skipped
         torch::NoGradGuard ng;
         auto tokens = m->embed(torch::randn({sh.batch, 1, 28, 28}));
-        auto run = [&](bool on) {
+        auto run = [&](bool on, model::FeatureTaps* taps) {
             K::setEnabled(on);
             std::vector<torch::Tensor> outs;
             auto x = tokens;
-            for (int i = 0; i < m->depth(); ++i) outs.push_back(x = m->block(i)->forward(x, nullptr, skip[i]));
+            for (int i = 0; i < m->depth(); ++i) outs.push_back(x = m->block(i)->forward(x, taps, skip[i]));
             return outs;
         };
         const uint64_t runs = K::blockRuns();
-        auto fast = run(true);
-        EXPECT_EQ(K::blockRuns() - runs, 6u) << "every block must take the one-region path (dim " << sh.dim << ")";
-        auto slow = run(false);
-        for (int i = 0; i < m->depth(); ++i)
+        model::FeatureTaps t1, t0;
+        auto fast = run(true, nullptr);
+        auto tapped = run(true, &t1);
+        EXPECT_EQ(K::blockRuns() - runs, 12u) << "every block must take the one-region path (dim " << sh.dim << ")";
+        auto slow = run(false, &t0);
+        for (int i = 0; i < m->depth(); ++i) {
             EXPECT_LT(relMax(fast[i], slow[i]), 1e-5) << "dim " << sh.dim << " block " << i;
+            EXPECT_TRUE(torch::equal(fast[i], tapped[i])) << "the taps must not change the output, block " << i;
+            EXPECT_LT(relMax(t1.mlp[i], t0.mlp[i]), 1e-5) << "dim " << sh.dim << " block " << i;
+            ASSERT_EQ(t1.attn[i].defined(), t0.attn[i].defined()) << "block " << i;
+            if (t0.attn[i].defined()) {
+                EXPECT_LT(relMax(t1.attn[i], t0.attn[i]), 1e-5) << "dim " << sh.dim << " block " << i;
+                EXPECT_LT(relMax(t1.attn_heads[i], t0.attn_heads[i]), 1e-5) << "dim " << sh.dim << " block " << i;
+            }
+        }
         K::setEnabled(true);
         // A whole forward too (the head and final norm on top).
         auto img = torch::randn({sh.batch, 1, 28, 28});
@@ -206,7 +216,7 @@ TEST_F(KernelsOn, BlockMatchesTheModulesInEveryModeAndBatch) {
     at::set_num_threads(threads);
 }
 
-TEST_F(KernelsOn, BlockIsNotUsedForTrainingOrTaps) {
+TEST_F(KernelsOn, BlockIsNotUsedForTrainingButForTaps) {
     if (const char* e = std::getenv("DILUTE_CPU_KERNELS"); e && std::string(e) == "ops")
         GTEST_SKIP() << "whole blocks off (DILUTE_CPU_KERNELS=ops)";
     const int threads = at::get_num_threads();
@@ -233,19 +243,20 @@ TEST_F(KernelsOn, BlockIsNotUsedForTrainingOrTaps) {
         EXPECT_FALSE(K::blockApplies(torch::randn({2, 17, D}), w)) << "one thread: the per-operator path";
         at::set_num_threads(std::max(2, threads));
     }
-    // With a gradient (training), or when the taps are read, the modules run.
+    // With a gradient (training) the modules run; the taps (the entropy profile) come from the kernel.
     EXPECT_FALSE(K::blockApplies(torch::randn({2, 17, D}), w));
     const uint64_t runs = K::blockRuns();
     auto img = torch::randn({2, 1, 28, 28});
     m->train();
     m->forward(img).sum().backward();
     m->eval();
+    EXPECT_EQ(K::blockRuns(), runs) << "training";
     {
         torch::NoGradGuard ng;
         model::FeatureTaps taps;
         m->forward(img, &taps);
         EXPECT_EQ(taps.attn_heads.size(), 2u);
     }
-    EXPECT_EQ(K::blockRuns(), runs);
+    EXPECT_EQ(K::blockRuns(), runs + 2) << "inference with taps";
     at::set_num_threads(threads);
 }
