@@ -1,15 +1,17 @@
 #pragma once
-// A CPU attention kernel for the place where LibTorch 1.13's eager operators leave the most time
-// on the table in a ViT forward (measured, issue 16): q k^T, softmax and (.) v per (image, head)
-// straight out of the fused qkv Linear's output, the 1/sqrt(d) scale folded into the first
-// product, the result written in place into the [B, N, C] layout the projection reads. No
-// permute copies, no scale pass, no [B, H, N, N] tensor; the (image, head) pairs run in parallel
-// on LibTorch's OpenMP threads, each product on one BLAS thread, softmax with glibc's vector exp
-// (libmvec; 16 or 8 lanes). DeiT-S, batch 32, one block: 15 ms against 33-52 ms for ATen's path.
-// Agrees with the ATen path to about 1e-6 relative (tests/core/test_kernels.cpp). Used for CPU
-// float32 inference only (no gradient); everything else (training, CUDA, half precision, a build
-// without libmvec, a BLAS without a visible sgemm_) takes the ATen path. DILUTE_CPU_KERNELS=0 in
-// the environment, or setEnabled(false), turns it off (to measure it, or to rule it out).
+// CPU inference kernels for the places where LibTorch 1.13's eager operators leave the most time
+// on the table in a ViT forward (measured, issue 16). block(): a whole pre-norm block in one
+// parallel region (the model's inference path). attention() and linear(): the per-operator
+// pieces, used where a block cannot run whole (DILUTE_CPU_KERNELS=ops, one thread): q k^T,
+// softmax and (.) v per (image, head) straight out of the fused qkv Linear's output, the
+// 1/sqrt(d) scale folded into the first product, the result written in place into the [B, N, C]
+// layout the projection reads; no permute copies, no scale pass, no [B, H, N, N] tensor; every
+// product on one BLAS thread, softmax with glibc's vector exp (libmvec; 16 or 8 lanes). DeiT-S,
+// batch 32, one block's attention: 15 ms against 33-52 ms for ATen's path. All agree with the
+// ATen path to about 1e-6 relative (tests/core/test_kernels.cpp). Used for CPU float32 inference
+// only (no gradient); everything else (training, CUDA, half precision, a build without libmvec,
+// a BLAS without a visible sgemm_) takes the ATen path. DILUTE_CPU_KERNELS=0 in the environment,
+// or setEnabled(false), turns them off (to measure them, or to rule them out).
 #include <torch/types.h>
 
 namespace dilute::model::kernels {
@@ -62,6 +64,12 @@ struct BlockWeights {
     int heads = 1;
     double keep = 1.0, mix = 1.0;
 };
+/// block()'s branch outputs (the analysis taps).
+struct BlockTaps {
+    torch::Tensor attn;        // [B, N, C] the attention branch after proj (undefined without attention)
+    torch::Tensor attn_heads;  // [B, N, C] the attention before proj, head-major channels
+    torch::Tensor mlp;         // [B, N, C] the MLP branch
+};
 /// Whether block(x, w) takes the fast path: x [B, N, C] contiguous CPU float32, every weight
 /// CPU float32 contiguous and of matching shape, no gradient needed, more than one thread, and
 /// not DILUTE_CPU_KERNELS=ops (the per-operator kernels alone, to measure this one). Callers
@@ -79,13 +87,8 @@ bool blockApplies(const torch::Tensor& x, const BlockWeights& w);
 /// OpenMP workers, and OpenBLAS's own workers spin between its products on the cores the next
 /// operator needs (measured, DeiT-S batch 1: 0.82 ms per block's attention in the model vs 0.49
 /// ms alone; 150 GFLOP/s for its Linears vs 185 split over two spinning threads).
-/// With `taps`, the block's branch outputs come back too, as the modules' forward taps them.
-/// The output is the same (bit for bit) with and without taps.
-struct BlockTaps {
-    torch::Tensor attn;        // [B, N, C] the attention branch after proj (undefined without attention)
-    torch::Tensor attn_heads;  // [B, N, C] the attention before proj, head-major channels
-    torch::Tensor mlp;         // [B, N, C] the MLP branch
-};
+/// With `taps`, the block's branch outputs come back too, as the modules' forward taps them;
+/// the output is the same (bit for bit) with and without taps.
 torch::Tensor block(const torch::Tensor& x, const BlockWeights& w, BlockTaps* taps = nullptr);
 /// How many times block() has run in this process (tests and benchmarks check the path is taken).
 uint64_t blockRuns();
