@@ -48,11 +48,14 @@ Runner addEval(CLI::App& app, Common& common) {
         std::string model, arch, data, split = "test", device = "auto";
         size_t limit = 0;
         int batch = 256, workers = 2;
-        std::string input, logits;
+        std::string input, logits, weights_key;
+        int heads = 0;
     };
     auto o = std::make_shared<Opts>();
-    app.add_option("--model,-m", o->model, "Preset name or safetensors file")->required();
-    app.add_option("--arch", o->arch, "Preset describing a timm file without Dilute metadata");
+    app.add_option("--model,-m", o->model, "Preset, safetensors, PyTorch .pth/.pt/.bin, or a timm hub / Hugging Face folder")->required();
+    app.add_option("--arch", o->arch, "Preset to start from for a file without Dilute metadata");
+    app.add_option("--weights-key", o->weights_key, "Checkpoint entry holding the weights (default: model, state_dict, model_ema ...)");
+    app.add_option("--heads", o->heads, "Attention heads, for weights of a non-standard width without a config")->check(CLI::Range(1, 4096));
     app.add_option("--data,-d", o->data, "Dataset URI (default: the preset's own, e.g. fashion-mnist)");
     app.add_option("--split", o->split, "train | test | val")->capture_default_str();
     app.add_option("--limit", o->limit, "Evaluate only the first N images of the split (file order)");
@@ -67,6 +70,8 @@ Runner addEval(CLI::App& app, Common& common) {
     return [o, &common]() {
         io::OpenOptions oo;
         oo.arch = o->arch;
+        oo.weights_key = o->weights_key;
+        oo.heads = o->heads;
         auto m = io::openModel(o->model, oo);
         if (const auto bad = io::nonFiniteParameters(*m); !bad.empty())
             std::fprintf(stderr, "warning: %s: %zu tensors hold NaN or infinite values (first: %s); the figures below "
@@ -75,6 +80,9 @@ Runner addEval(CLI::App& app, Common& common) {
         const std::string device = resolveDevice(o->device);
         m->to(torch::Device(device));
         if (!o->input.empty()) return logitsOf(*m, o->input, o->logits, device);
+        if (!m->config().hasHead())
+            throw Error(o->model + ": the model has no classification head (num_classes 0), so it has no top-1 to "
+                                   "measure; --input-tensor gives its features");
         const std::string uri = o->data.empty() ? m->config().default_data : o->data;
         if (uri.empty()) throw Error("model '" + o->model + "' has no default dataset: pass --data URI");
         auto ds = data::limitDataset(data::openDataset(uri, o->split), o->limit);

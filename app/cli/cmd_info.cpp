@@ -13,12 +13,16 @@ namespace dilute::cli {
 
 Runner addInfo(CLI::App& app, Common& common) {
     struct Opts {
-        std::string model, arch;
+        std::string model, arch, weights_key;
+        int heads = 0;
         bool list = false;
     };
     auto o = std::make_shared<Opts>();
-    app.add_option("--model,-m", o->model, "Preset name or safetensors file");
-    app.add_option("--arch", o->arch, "Preset describing a timm file that carries no Dilute metadata");
+    app.add_option("--model,-m", o->model,
+                   "Preset name, safetensors file, PyTorch .pth/.pt/.bin, or a timm hub / Hugging Face folder");
+    app.add_option("--arch", o->arch, "Preset to start from for a file that carries no Dilute metadata");
+    app.add_option("--weights-key", o->weights_key, "Checkpoint entry holding the weights (default: model, state_dict, model_ema ...)");
+    app.add_option("--heads", o->heads, "Attention heads, for weights of a non-standard width without a config")->check(CLI::Range(1, 4096));
     app.add_flag("--list", o->list, "List the presets");
     app.add_flag("--json", common.json, "Print JSON instead of a table");
     return [o, &common]() {
@@ -34,7 +38,10 @@ Runner addInfo(CLI::App& app, Common& common) {
         }
         io::OpenOptions oo;
         oo.arch = o->arch;
-        auto m = io::openModel(o->model, oo);
+        oo.weights_key = o->weights_key;
+        oo.heads = o->heads;
+        io::ModelOrigin origin;
+        auto m = io::openModel(o->model, oo, nullptr, nullptr, &origin);
         const auto& c = m->config();
         const auto removed = m->removedBlocks();
         const auto cost = model::analyticCost(c, removed);
@@ -45,7 +52,15 @@ Runner addInfo(CLI::App& app, Common& common) {
                                 {"patch_size", c.patch_size}, {"in_chans", c.in_chans}, {"num_classes", c.num_classes},
                                 {"embed_dim", c.embed_dim}, {"depth", c.depth},      {"num_heads", c.num_heads},
                                 {"mlp_ratio", c.mlp_ratio}, {"params", counted},     {"gmac", cost.gmac()},
-                                {"removed_blocks", removed}, {"folded", m->folded()}};
+                                {"removed_blocks", removed}, {"folded", m->folded()},
+                                {"format", origin.format}, {"layout", origin.layout}, {"mapping", origin.mapping},
+                                {"family", c.familyFlags()}, {"class_token", c.class_token}, {"reg_tokens", c.reg_tokens},
+                                {"distilled", c.distilled}, {"no_embed_class", c.no_embed_class},
+                                {"global_pool", c.global_pool}, {"fc_norm", c.fc_norm}, {"qkv_bias", c.qkv_bias},
+                                {"qk_norm", c.qk_norm}, {"pre_norm", c.pre_norm}, {"init_values", c.init_values},
+                                {"layer_scale", c.layerScale()}, {"norm_eps", c.norm_eps}, {"class_names", c.class_names},
+                                {"mean", c.mean}, {"std", c.std}, {"eval_resize", c.eval_resize},
+                                {"interpolation", c.interpolation}};
             for (int i = 0; i < c.depth; ++i)
                 j["blocks"].push_back({{"index", i},
                                        {"mode", model::blockModeName(m->block(i)->mode())},
@@ -60,6 +75,14 @@ Runner addInfo(CLI::App& app, Common& common) {
                     "MLP %d\nclasses      %d\nparameters   %lld (%.2fM)\nGMAC/image   %.4f\n",
                     o->model.c_str(), c.name.c_str(), c.img_size, c.img_size, c.in_chans, c.patch_size, c.numTokens(),
                     c.embed_dim, c.depth, c.num_heads, c.hiddenDim(), c.num_classes, counted, counted / 1e6, cost.gmac());
+        std::printf("format       %s (%s layout)\nfamily       %s\npreprocess   resize %d %s, crop %d, mean/std %zu "
+                    "channels\n",
+                    origin.format.c_str(), origin.layout.c_str(), c.familyFlags().c_str(), c.eval_resize,
+                    c.interpolation.c_str(), c.img_size, c.mean.size());
+        for (const auto& line : origin.mapping) std::printf("mapping      %s\n", line.c_str());
+        if (!c.class_names.empty())
+            std::printf("class names  %s, %s, ... (%zu)\n", c.class_names[0].c_str(),
+                        c.class_names[std::min<size_t>(1, c.class_names.size() - 1)].c_str(), c.class_names.size());
         std::string rm;
         for (int b : removed) rm += std::to_string(b) + " ";
         std::printf("removed      %s%s\n", removed.empty() ? "none" : rm.c_str(),

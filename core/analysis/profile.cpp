@@ -28,7 +28,7 @@ void ProfileAccumulator::add(const model::FeatureTaps& taps) {
         }
         mlp_[l].add(taps.mlp[l]);
     }
-    out_.add(output_ == "cls" ? taps.cls : taps.logits);
+    out_.add(output_ == "cls" ? taps.feature : taps.logits);
 }
 
 EntropyProfile ProfileAccumulator::finish() const {

@@ -37,7 +37,7 @@ LabeledSet loadLabeled(const model::ViTConfig& cfg, const std::string& uri, cons
 namespace {
 
 long long correct(model::VisionTransformerImpl& m, const torch::Tensor& x, const torch::Tensor& labels) {
-    auto logits = m.classify(m.clsFeature(x));
+    auto logits = m.classify(m.feature(x));
     return logits.argmax(1).eq(labels).sum().item<int64_t>();
 }
 
@@ -99,7 +99,7 @@ private:
         advance(xs, pos, m_.depth());
         GaussianEntropy h;
         for (size_t b = 0; b < nCalib_; ++b) {
-            auto cls = m_.clsFeature(xs[b]);
+            auto cls = m_.feature(xs[b]);
             h.add(output_ == "logits" ? m_.classify(cls) : cls);
         }
         long long hit = 0;

@@ -39,9 +39,9 @@ TransferEntropy::TransferEntropy(model::VisionTransformerImpl& m, std::vector<to
             x = m_.runBlocks(x, i, i + 1, nullptr, observe ? &taps : nullptr);
         }
         if (o_.cache) cache_.push_back(std::move(inputs));
-        taps.cls = m_.clsFeature(x);
-        if (observe || o_.output == "logits") taps.logits = m_.classify(taps.cls);
-        h.add(o_.output == "logits" ? taps.logits : taps.cls);
+        taps.feature = m_.feature(x);
+        if (observe || o_.output == "logits") taps.logits = m_.classify(taps.feature);
+        h.add(o_.output == "logits" ? taps.logits : taps.feature);
         if (observe) observe(taps);
         if (step) step(++done, static_cast<long long>(batches_.size()));
     }
@@ -49,7 +49,7 @@ TransferEntropy::TransferEntropy(model::VisionTransformerImpl& m, std::vector<to
 }
 
 torch::Tensor TransferEntropy::feature(const torch::Tensor& x) {
-    auto cls = m_.clsFeature(x);
+    auto cls = m_.feature(x);
     return o_.output == "logits" ? m_.classify(cls) : cls;
 }
 

@@ -33,6 +33,9 @@ std::string num(double v) {
 
 void saveTorchScript(model::VisionTransformerImpl& m, const std::string& path) {
     const auto& c = m.config();
+    if (!c.plain())
+        throw Error(path + ": the TorchScript export writes the plain ViT/DeiT model only; this one has " + c.familyFlags() +
+                    " (the safetensors export keeps every family member)");
     torch::jit::Module mod("DilutePrunedViT");
     for (const auto& it : m.named_parameters()) mod.register_parameter(attrName(it.key()), it.value().detach().cpu().clone(), false);
     mod.register_attribute("num_classes", c10::IntType::get(), c10::IValue(int64_t(c.num_classes)));
@@ -40,6 +43,7 @@ void saveTorchScript(model::VisionTransformerImpl& m, const std::string& path) {
     std::ostringstream src;
     const std::string P = std::to_string(c.patch_size), D = std::to_string(c.embed_dim);
     const double scale = 1.0 / std::sqrt(double(c.headDim()));
+    const std::string eps = num(c.norm_eps);
     src << "def attn(self, x: Tensor, w_qkv: Tensor, b_qkv: Tensor, w_proj: Tensor, b_proj: Tensor) -> Tensor:\n"
         << "    B = x.size(0)\n    N = x.size(1)\n    C = x.size(2)\n"
         << "    qkv = torch.linear(x, w_qkv, b_qkv).reshape(B, N, 3, " << c.num_heads << ", C // " << c.num_heads
@@ -65,14 +69,14 @@ void saveTorchScript(model::VisionTransformerImpl& m, const std::string& path) {
                 throw Error("TorchScript export needs every block full or removed (block " + std::to_string(i) +
                             " is diluted with lambda " + std::to_string(b->lambda()) + ")");
             src << "    x = x + self.attn(torch.layer_norm(x, [" << D << "], " << p << "norm1_weight, " << p
-                << "norm1_bias, 1e-06), " << p << "attn_qkv_weight, " << p << "attn_qkv_bias, " << p
+                << "norm1_bias, " << eps << "), " << p << "attn_qkv_weight, " << p << "attn_qkv_bias, " << p
                 << "attn_proj_weight, " << p << "attn_proj_bias)\n";
         }
         src << "    x = x + self.mlp(torch.layer_norm(x, [" << D << "], " << p << "norm2_weight, " << p
-            << "norm2_bias, 1e-06), " << p << "mlp_fc1_weight, " << p << "mlp_fc1_bias, " << p << "mlp_fc2_weight, "
+            << "norm2_bias, " << eps << "), " << p << "mlp_fc1_weight, " << p << "mlp_fc1_bias, " << p << "mlp_fc2_weight, "
             << p << "mlp_fc2_bias)\n";
     }
-    src << "    cls = torch.layer_norm(x[:, 0], [" << D << "], self.norm_weight, self.norm_bias, 1e-06)\n"
+    src << "    cls = torch.layer_norm(x[:, 0], [" << D << "], self.norm_weight, self.norm_bias, " << eps << ")\n"
         << "    return torch.linear(cls, self.head_weight, self.head_bias)\n";
     try {
         mod.define(src.str());

@@ -83,8 +83,20 @@ std::string archToJson(const model::ViTConfig& c, const std::vector<int>& remove
               {"eval_resize", c.eval_resize},
               {"interpolation", c.interpolation},
               {"default_data", c.default_data},
+              {"class_token", c.class_token},
+              {"reg_tokens", c.reg_tokens},
+              {"distilled", c.distilled},
+              {"no_embed_class", c.no_embed_class},
+              {"global_pool", c.global_pool},
+              {"fc_norm", c.fc_norm},
+              {"qkv_bias", c.qkv_bias},
+              {"qk_norm", c.qk_norm},
+              {"pre_norm", c.pre_norm},
+              {"init_values", c.init_values},
+              {"norm_eps", c.norm_eps},
               {"removed_blocks", removed},
               {"folded", folded}};
+    if (!c.class_names.empty()) j["class_names"] = c.class_names;
     return j.dump();
 }
 
@@ -111,6 +123,22 @@ model::ViTConfig archFromJson(const std::string& text, std::vector<int>* removed
         c.eval_resize = jsonnum::value<int>(j, "eval_resize", c.img_size);
         c.interpolation = j.value("interpolation", std::string("bicubic"));
         c.default_data = j.value("default_data", std::string());
+        // The family fields (absent from files written before them: the plain model's values).
+        c.class_token = j.value("class_token", true);
+        c.reg_tokens = jsonnum::value<int>(j, "reg_tokens", 0);
+        c.distilled = j.value("distilled", false);
+        c.no_embed_class = j.value("no_embed_class", false);
+        c.global_pool = j.value("global_pool", std::string("token"));
+        c.fc_norm = j.value("fc_norm", false);
+        c.qkv_bias = j.value("qkv_bias", true);
+        c.qk_norm = j.value("qk_norm", false);
+        c.pre_norm = j.value("pre_norm", false);
+        c.init_values = j.value("init_values", 0.0);
+        c.norm_eps = j.value("norm_eps", 1e-6);
+        if (j.contains("class_names")) c.class_names = j.at("class_names").get<std::vector<std::string>>();
+        if (!c.class_names.empty() && int(c.class_names.size()) != c.num_classes)
+            throw Error("class_names has " + std::to_string(c.class_names.size()) + " names for " +
+                        std::to_string(c.num_classes) + " classes");
         if (removed) *removed = j.contains("removed_blocks") ? jsonnum::list<int>(j, "removed_blocks") : std::vector<int>{};
         if (folded) *folded = j.value("folded", false);
         c.validate();
@@ -143,67 +171,6 @@ void saveModel(model::VisionTransformerImpl& m, const std::string& path, const s
     }
     if (diluted) meta["dilute.lambda"] = json(lambdas).dump();
     writeSafetensors(path, tensors, meta, dtype);
-}
-
-model::VisionTransformer openModel(const std::string& spec, const OpenOptions& opts,
-                                   std::map<std::string, std::string>* metadata, LoadReport* report) {
-    if (model::isPreset(spec) && !fs::exists(spec)) {
-        auto m = model::buildModel(model::preset(spec));
-        m->initWeights(opts.seed);
-        return m;
-    }
-    if (!fs::exists(spec)) throw Error(spec + ": no such file, and not a preset name (see `dilute info --list`)");
-    auto file = readSafetensors(spec);
-    model::ViTConfig cfg;
-    std::vector<int> removed;
-    bool folded = false;
-    auto it = file.metadata.find("dilute.arch");
-    if (it != file.metadata.end()) {
-        // The file's own description wins: it alone knows which blocks were removed and whether
-        // the doubling was folded into the weights (rebuilding a folded file unfolded would
-        // silently compute something else). An --arch that disagrees with it is an error.
-        try {
-            cfg = archFromJson(it->second, &removed, &folded);
-        } catch (const Error& e) {
-            throw Error(spec + ": " + e.what());
-        }
-        if (!opts.arch.empty()) {
-            const auto p = model::preset(opts.arch);
-            if (p.embed_dim != cfg.embed_dim || p.depth != cfg.depth || p.num_heads != cfg.num_heads ||
-                p.patch_size != cfg.patch_size || p.img_size != cfg.img_size || p.in_chans != cfg.in_chans ||
-                p.num_classes != cfg.num_classes)
-                throw Error(spec + ": --arch " + opts.arch + " disagrees with the architecture the file records (" +
-                            cfg.name + ", D=" + std::to_string(cfg.embed_dim) + ", depth " + std::to_string(cfg.depth) +
-                            ", " + std::to_string(cfg.num_classes) + " classes); leave --arch out for this file");
-        }
-    } else {
-        if (opts.arch.empty())
-            throw Error(spec + ": file has no Dilute architecture metadata; name its architecture with --arch PRESET");
-        cfg = model::preset(opts.arch);
-        std::set<int> with_attn;
-        for (const auto& [k, t] : file.tensors)
-            if (keys::isAttentionKey(k)) with_attn.insert(keys::blockOf(k));
-        if (!with_attn.empty())
-            for (int i = 0; i < cfg.depth; ++i)
-                if (!with_attn.count(i)) removed.push_back(i);
-        folded = false;  // a file without Dilute metadata: removed blocks keep the explicit doubling
-    }
-    auto m = model::buildModel(cfg, removed, folded);
-    auto r = loadStateDict(*m, file.tensors, opts.strict, spec);
-    if (auto lit = file.metadata.find("dilute.lambda"); lit != file.metadata.end()) {
-        std::vector<double> lambdas;
-        try {
-            lambdas = json::parse(lit->second).get<std::vector<double>>();
-        } catch (const std::exception& e) {
-            throw Error(spec + ": dilute.lambda metadata is not a list of numbers");
-        }
-        if (static_cast<int>(lambdas.size()) != cfg.depth) throw Error(spec + ": dilute.lambda has the wrong length");
-        for (int i = 0; i < cfg.depth; ++i)
-            if (m->block(i)->mode() != model::BlockMode::Removed) m->block(i)->setLambda(lambdas[i]);
-    }
-    if (report) *report = r;
-    if (metadata) *metadata = file.metadata;
-    return m;
 }
 
 std::vector<std::string> nonFiniteParameters(model::VisionTransformerImpl& m) {

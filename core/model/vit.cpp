@@ -1,247 +1,46 @@
 #include "model/vit.h"
 
 #include <torch/torch.h>
-#include <torch/version.h>
 
-#include <atomic>
 #include <cmath>
 #include <optional>
-
-#if TORCH_VERSION_MAJOR >= 2
-#define DILUTE_HAVE_SDPA 1
-#else
-#define DILUTE_HAVE_SDPA 0
-#endif
+#include <sstream>
 
 #include "model/kernels.h"
 #include "util/error.h"
 
 namespace dilute::model {
-namespace F = torch::nn::functional;
-
-const char* blockModeName(BlockMode m) {
-    switch (m) {
-        case BlockMode::Full: return "full";
-        case BlockMode::Diluted: return "diluted";
-        case BlockMode::Removed: return "removed";
-    }
-    return "?";
-}
-
-namespace {
-// The Linear's forward (then GELU, with `gelu`), or the row-split kernel for CPU inference
-// (model/kernels.h), which applies the GELU chunk by chunk.
-torch::Tensor linearForward(torch::nn::Linear& l, const torch::Tensor& x, bool gelu = false) {
-    if (kernels::linearApplies(x, l->weight)) return kernels::linear(x, l->weight, l->bias, gelu);
-    return gelu ? torch::gelu(l->forward(x)) : l->forward(x);
-}
-}  // namespace
-
-PatchEmbedImpl::PatchEmbedImpl(int in_chans, int dim, int patch) {
-    proj = register_module("proj", torch::nn::Conv2d(torch::nn::Conv2dOptions(in_chans, dim, patch).stride(patch)));
-}
-
-torch::Tensor PatchEmbedImpl::forward(const torch::Tensor& img) {
-    return proj->forward(img).flatten(2).transpose(1, 2);
-}
-
-AttentionImpl::AttentionImpl(int dim, int heads) : num_heads(heads) {
-    qkv = register_module("qkv", torch::nn::Linear(torch::nn::LinearOptions(dim, 3 * dim).bias(true)));
-    proj = register_module("proj", torch::nn::Linear(dim, dim));
-}
-
-namespace {
-std::atomic<bool>& fusedFlag() {
-    static std::atomic<bool> on{DILUTE_HAVE_SDPA != 0};
-    return on;
-}
-}  // namespace
-
-bool fusedAttentionAvailable() { return DILUTE_HAVE_SDPA != 0; }
-void setFusedAttention(bool on) { fusedFlag() = on && fusedAttentionAvailable(); }
-bool fusedAttention() { return fusedFlag(); }
-
-namespace {
-// softmax(q k^T / sqrt(d)) v with LibTorch's operators, [B, N, 3C] -> [B, N, C]; `mayFuse`: no
-// caller needs the explicit path, so the fused kernel may run where there is one.
-torch::Tensor atenAttention(const torch::Tensor& fused, int64_t heads, bool mayFuse) {
-    const auto B = fused.size(0), N = fused.size(1), C = fused.size(2) / 3;
-    const auto hd = C / heads;
-    auto qkv_out = fused.reshape({B, N, 3, heads, hd}).permute({2, 0, 3, 1, 4});
-    auto q = qkv_out[0], k = qkv_out[1], v = qkv_out[2];
-    torch::Tensor out;
-#if DILUTE_HAVE_SDPA
-    if (mayFuse && fusedFlag().load(std::memory_order_relaxed)) {
-        out = at::scaled_dot_product_attention(q, k, v);  // the same softmax(q k^T / sqrt(d)) v, fused
-    } else
-#endif
-    {
-        (void)mayFuse;
-        auto attn = torch::matmul(q * (1.0 / std::sqrt(static_cast<double>(hd))), k.transpose(-2, -1)).softmax(-1);
-        out = torch::matmul(attn, v);
-    }
-    return out.transpose(1, 2).reshape({B, N, C});
-}
-}  // namespace
-
-torch::Tensor AttentionImpl::forward(const torch::Tensor& x, torch::Tensor* pre_proj) {
-    auto fused = linearForward(qkv, x);
-    // CPU inference: the kernel (no permutes, no [B,H,N,N] tensor); elsewhere LibTorch's operators.
-    auto out = kernels::attentionApplies(fused) ? kernels::attention(fused, static_cast<int>(num_heads))
-                                                : atenAttention(fused, num_heads, /*mayFuse=*/!pre_proj);
-    if (pre_proj) *pre_proj = out;
-    return linearForward(proj, out);
-}
-
-MlpImpl::MlpImpl(int dim, int hidden) {
-    fc1 = register_module("fc1", torch::nn::Linear(dim, hidden));
-    fc2 = register_module("fc2", torch::nn::Linear(hidden, dim));
-}
-
-torch::Tensor MlpImpl::forward(const torch::Tensor& x) {
-    return linearForward(fc2, linearForward(fc1, x, /*gelu=*/true));
-}
-
-static torch::nn::LayerNorm makeNorm(int dim) {
-    return torch::nn::LayerNorm(torch::nn::LayerNormOptions({dim}).eps(1e-6));
-}
-
-BlockImpl::BlockImpl(int dim, int heads, int hidden, double drop_path) : drop_path_(drop_path) {
-    norm1 = register_module("norm1", makeNorm(dim));
-    attn = register_module("attn", Attention(dim, heads));
-    norm2 = register_module("norm2", makeNorm(dim));
-    mlp = register_module("mlp", Mlp(dim, hidden));
-}
-
-void BlockImpl::setLambda(double lambda) {
-    if (mode_ == BlockMode::Removed) throw Error("cannot set lambda of a block whose attention was removed");
-    if (!(lambda >= 0.0 && lambda <= 1.0)) throw Error("lambda must be in [0, 1], got " + std::to_string(lambda));
-    lambda_ = lambda;
-    mode_ = lambda == 1.0 ? BlockMode::Full : BlockMode::Diluted;
-}
-
-void BlockImpl::removeAttention(double scale) {
-    if (mode_ == BlockMode::Removed) return;
-    unregister_module("norm1");
-    unregister_module("attn");
-    norm1 = nullptr;
-    attn = nullptr;
-    mode_ = BlockMode::Removed;
-    lambda_ = 0.0;
-    residual_scale_ = scale;
-}
-
-torch::Tensor BlockImpl::dropPath(const torch::Tensor& x) const {
-    if (!is_training() || drop_path_ <= 0.0) return x;
-    const double keep = 1.0 - drop_path_;
-    auto mask = torch::empty({x.size(0), 1, 1}, x.options()).bernoulli_(keep);
-    return x * mask / keep;
-}
 
 // CPU inference where the blocks run in kernels::block (the kernels on, more than one thread).
 static bool wholeBlockInference(const torch::Tensor& t) {
     return kernels::enabled() && t.device().is_cpu() && !torch::GradMode::is_enabled() && at::get_num_threads() > 1;
 }
 
-// The block's weights as kernels::block reads them (its whole forward in one parallel region).
-static kernels::BlockWeights kernelWeights(const BlockImpl& b, bool skip_attn) {
-    kernels::BlockWeights w;
-    const bool attends = !skip_attn && (b.mode() == BlockMode::Full || (b.mode() == BlockMode::Diluted && b.lambda() != 0.0));
-    if (attends) {
-        w.norm1_w = b.norm1->weight;
-        w.norm1_b = b.norm1->bias;
-        w.eps1 = b.norm1->options.eps();
-        w.qkv_w = b.attn->qkv->weight;
-        w.qkv_b = b.attn->qkv->bias;
-        w.proj_w = b.attn->proj->weight;
-        w.proj_b = b.attn->proj->bias;
-        w.heads = static_cast<int>(b.attn->num_heads);
-        if (b.mode() == BlockMode::Diluted) {
-            w.keep = 2.0 - b.lambda();
-            w.mix = b.lambda();
-        }
-    } else {
-        // As forward's branches: removed (its residual scale), fully diluted (x 2), skipped (identity).
-        w.keep = b.mode() == BlockMode::Removed                              ? b.residualScale()
-                 : b.mode() == BlockMode::Diluted && b.lambda() == 0.0 ? 2.0
-                                                                          : 1.0;
-    }
-    w.norm2_w = b.norm2->weight;
-    w.norm2_b = b.norm2->bias;
-    w.eps2 = b.norm2->options.eps();
-    w.fc1_w = b.mlp->fc1->weight;
-    w.fc1_b = b.mlp->fc1->bias;
-    w.fc2_w = b.mlp->fc2->weight;
-    w.fc2_b = b.mlp->fc2->bias;
-    return w;
-}
-
-torch::Tensor BlockImpl::forward(torch::Tensor x, FeatureTaps* taps, bool skip_attn) {
-    const bool tap = taps && taps->blocks;
-    // CPU inference: the whole block in one parallel region (model/kernels.h), taps included.
-    if ((!is_training() || drop_path_ <= 0.0) && kernels::enabled() && x.size(-1) == norm2->weight.size(0)) {
-        const auto w = kernelWeights(*this, skip_attn);
-        if (kernels::blockApplies(x, w)) {
-            kernels::BlockTaps bt;
-            auto out = kernels::block(x, w, tap ? &bt : nullptr);
-            if (tap) {
-                taps->attn.push_back(bt.attn);
-                taps->attn_heads.push_back(bt.attn_heads);
-                taps->mlp.push_back(bt.mlp);
-            }
-            return out;
-        }
-    }
-    if (mode_ == BlockMode::Removed) {
-        if (residual_scale_ != 1.0) x = x * residual_scale_;
-        if (tap) {
-            taps->attn.emplace_back();
-            taps->attn_heads.emplace_back();
-        }
-    } else if (mode_ == BlockMode::Diluted && lambda_ == 0.0) {
-        // Fully diluted: the attention contributes nothing, so it is not computed (SPEC section 4).
-        x = x * 2.0;
-        if (tap) {
-            taps->attn.emplace_back();
-            taps->attn_heads.emplace_back();
-        }
-    } else if (skip_attn) {
-        if (tap) {
-            taps->attn.emplace_back();
-            taps->attn_heads.emplace_back();
-        }
-    } else {
-        torch::Tensor pre;
-        auto a = attn->forward(norm1->forward(x), tap ? &pre : nullptr);
-        if (tap) {
-            taps->attn.push_back(a);
-            taps->attn_heads.push_back(pre);
-        }
-        if (mode_ == BlockMode::Full)
-            x = x + dropPath(a);
-        else
-            x = x * (2.0 - lambda_) + dropPath(a) * lambda_;
-    }
-    auto m = mlp->forward(norm2->forward(x));
-    if (tap) taps->mlp.push_back(m);
-    return x + dropPath(m);
-}
-
 VisionTransformerImpl::VisionTransformerImpl(ViTConfig cfg) : cfg_(std::move(cfg)) {
     cfg_.validate();
     const int D = cfg_.embed_dim;
-    cls_token = register_parameter("cls_token", torch::zeros({1, 1, D}));
-    pos_embed = register_parameter("pos_embed", torch::zeros({1, cfg_.numTokens(), D}));
-    patch_embed = register_module("patch_embed", PatchEmbed(cfg_.in_chans, D, cfg_.patch_size));
+    // Registration order is timm's state-dict order (the distillation pieces last, as its subclass adds them).
+    if (cfg_.class_token) cls_token = register_parameter("cls_token", torch::zeros({1, 1, D}));
+    if (cfg_.reg_tokens) reg_token = register_parameter("reg_token", torch::zeros({1, cfg_.reg_tokens, D}));
+    pos_embed = register_parameter("pos_embed", torch::zeros({1, cfg_.posTokens(), D}));
+    patch_embed = register_module("patch_embed", PatchEmbed(cfg_.in_chans, D, cfg_.patch_size, !cfg_.pre_norm));
+    if (cfg_.pre_norm) norm_pre = register_module("norm_pre", makeNorm(D, cfg_.norm_eps));
     blocks = register_module("blocks", torch::nn::ModuleList());
     for (int i = 0; i < cfg_.depth; ++i) {
         const double dp = cfg_.depth > 1 ? cfg_.drop_path * i / (cfg_.depth - 1) : 0.0;
-        Block b(D, cfg_.num_heads, cfg_.hiddenDim(), dp);
+        Block b(cfg_, dp);
         blocks->push_back(b);
         blocks_.push_back(b);
     }
-    norm = register_module("norm", makeNorm(D));
-    head = register_module("head", torch::nn::Linear(D, cfg_.num_classes));
+    if (cfg_.fc_norm)
+        fc_norm = register_module("fc_norm", makeNorm(D, cfg_.norm_eps));
+    else
+        norm = register_module("norm", makeNorm(D, cfg_.norm_eps));
+    if (cfg_.hasHead()) head = register_module("head", torch::nn::Linear(D, cfg_.num_classes));
+    if (cfg_.distilled) {
+        dist_token = register_parameter("dist_token", torch::zeros({1, 1, D}));
+        if (cfg_.hasHead()) head_dist = register_module("head_dist", torch::nn::Linear(D, cfg_.num_classes));
+    }
 }
 
 Block VisionTransformerImpl::block(int i) const {
@@ -257,8 +56,19 @@ torch::Tensor VisionTransformerImpl::embed(const torch::Tensor& img) {
         throw Error(ss.str());
     }
     auto x = patch_embed->forward(img);
-    x = torch::cat({cls_token.expand({x.size(0), -1, -1}), x}, 1);
-    return x + pos_embed;
+    const auto B = x.size(0);
+    std::vector<torch::Tensor> parts;  // timm: class, (distillation), registers, then the patches
+    if (cls_token.defined()) parts.push_back(cls_token.expand({B, -1, -1}));
+    if (dist_token.defined()) parts.push_back(dist_token.expand({B, -1, -1}));
+    if (reg_token.defined()) parts.push_back(reg_token.expand({B, -1, -1}));
+    if (cfg_.no_embed_class) {
+        parts.push_back(x + pos_embed);
+        x = parts.size() > 1 ? torch::cat(parts, 1) : parts.front();
+    } else {
+        parts.push_back(x);
+        x = (parts.size() > 1 ? torch::cat(parts, 1) : parts.front()) + pos_embed;
+    }
+    return norm_pre ? norm_pre->forward(x) : x;
 }
 
 torch::Tensor VisionTransformerImpl::runBlocks(torch::Tensor x, int from, int to, const std::vector<bool>* skip,
@@ -267,8 +77,24 @@ torch::Tensor VisionTransformerImpl::runBlocks(torch::Tensor x, int from, int to
     return x;
 }
 
-torch::Tensor VisionTransformerImpl::clsFeature(const torch::Tensor& x) {
-    return norm->forward(x.select(1, 0));  // LayerNorm is per token: same as LN(x)[:, 0]
+torch::Tensor VisionTransformerImpl::feature(const torch::Tensor& x) {
+    // LayerNorm is per token, so norm(x)[:, 0] = norm(x[:, 0]): only the pooled rows are normalised.
+    if (cfg_.distilled) return norm->forward(x.narrow(1, 0, 2)).flatten(1);  // [cls | dist]
+    torch::Tensor f;
+    if (cfg_.global_pool == "token")
+        f = norm ? norm->forward(x.select(1, 0)) : x.select(1, 0);
+    else {
+        const auto patches = x.narrow(1, cfg_.numPrefix(), x.size(1) - cfg_.numPrefix());
+        f = (norm ? norm->forward(patches) : patches).mean(1);
+    }
+    return fc_norm ? fc_norm->forward(f) : f;
+}
+
+torch::Tensor VisionTransformerImpl::classify(const torch::Tensor& f) {
+    if (!head) return f;
+    if (!head_dist) return head->forward(f);
+    const int64_t D = cfg_.embed_dim;
+    return (head->forward(f.narrow(1, 0, D)) + head_dist->forward(f.narrow(1, D, D))) / 2;
 }
 
 torch::Tensor VisionTransformerImpl::forward(const torch::Tensor& img, FeatureTaps* taps) {
@@ -281,10 +107,10 @@ torch::Tensor VisionTransformerImpl::forward(const torch::Tensor& img, FeatureTa
     std::optional<kernels::SerialBlas> serial;
     if (wholeBlockInference(img)) serial.emplace();
     auto x = runBlocks(embed(img), 0, depth(), nullptr, taps);
-    auto cls = clsFeature(x);
-    auto logits = classify(cls);
+    auto f = feature(x);
+    auto logits = classify(f);
     if (taps) {
-        taps->cls = cls;
+        taps->feature = f;
         taps->logits = logits;
     }
     return logits;
@@ -313,7 +139,7 @@ void VisionTransformerImpl::fold() {
         if (b->mode() == BlockMode::Removed) {
             ++k;
             b->setResidualScale(1.0);
-        } else if (k > 0) {
+        } else if (k > 0) {  // with LayerScale, gamma (s W x + s b) = s gamma (W x + b): the same fold
             const double s = std::ldexp(1.0, -k);
             b->attn->proj->weight.mul_(s);
             b->attn->proj->bias.mul_(s);
@@ -335,7 +161,9 @@ void VisionTransformerImpl::initWeights(uint64_t seed) {
     torch::NoGradGuard ng;
     torch::manual_seed(seed);
     truncNormal(pos_embed, 0.02);
-    cls_token.normal_(0.0, 1e-6);
+    if (cls_token.defined()) cls_token.normal_(0.0, 1e-6);
+    if (reg_token.defined()) reg_token.normal_(0.0, 1e-6);
+    if (dist_token.defined()) truncNormal(dist_token, 0.02);
     for (auto& m : modules(/*include_self=*/false)) {
         if (auto* lin = m->as<torch::nn::Linear>()) {
             truncNormal(lin->weight, 0.02);
@@ -345,6 +173,8 @@ void VisionTransformerImpl::initWeights(uint64_t seed) {
             ln->bias.zero_();
         } else if (auto* conv = m->as<torch::nn::Conv2d>()) {
             conv->reset_parameters();
+        } else if (auto* ls = m->as<LayerScale>()) {
+            ls->gamma.fill_(cfg_.init_values);
         }
     }
 }

@@ -1,110 +1,29 @@
 #pragma once
-// timm-compatible pre-norm Vision Transformer (SPEC section 1). Every register_module /
-// register_parameter name equals the timm key segment, so named_parameters() is the timm state dict.
-#include <torch/nn/module.h>
+// timm-compatible pre-norm Vision Transformer and its family (SPEC sections 1 and 1b): one
+// constructor, many records (model::ViTConfig). Every register_module / register_parameter name
+// equals the timm key segment, so named_parameters() is the timm state dict.
 #include <torch/nn/modules/container/modulelist.h>
-#include <torch/nn/modules/conv.h>
-#include <torch/nn/modules/linear.h>
-#include <torch/nn/modules/normalization.h>
-#include <torch/nn/pimpl.h>
 
 #include <vector>
 
-#include "model/preset.h"
+#include "model/block.h"
 
 namespace dilute::model {
-
-/// How a block computes its attention path (SPEC sections 3, 4, 5).
-enum class BlockMode {
-    Full,     // x = x + Attn(LN1 x)
-    Diluted,  // x = (2 - lambda) x + lambda Attn(LN1 x)
-    Removed,  // no norm1/attn parameters: x = s * x, s = 2 (unfolded) or 1 (folded)
-};
-const char* blockModeName(BlockMode m);
-
-/// Intermediate features handed back by one forward pass (no second pass needed).
-struct FeatureTaps {
-    bool blocks = true;                     // record per-block branch outputs
-    std::vector<torch::Tensor> attn;        // [B,N,D] attention branch output (after proj), undefined if none
-    std::vector<torch::Tensor> attn_heads;  // [B,N,D] attention output before proj (head-major channels)
-    std::vector<torch::Tensor> mlp;         // [B,N,D] MLP branch output
-    torch::Tensor cls;                      // [B,D] LN_final(x)[:,0]
-    torch::Tensor logits;                   // [B,classes]
-};
-
-class PatchEmbedImpl : public torch::nn::Module {
-public:
-    PatchEmbedImpl(int in_chans, int dim, int patch);
-    torch::Tensor forward(const torch::Tensor& img);  // [B,C,H,W] -> [B,P,D]
-    torch::nn::Conv2d proj{nullptr};
-};
-TORCH_MODULE(PatchEmbed);
-
-/// Fused attention (at::scaled_dot_product_attention: flash / memory-efficient kernels on CUDA)
-/// for the plain forward and training, when LibTorch >= 2.0. The explicit path (softmax(q k^T /
-/// sqrt(d)) v) stays for the analysis taps and for LibTorch 1.13. On by default where available.
-bool fusedAttentionAvailable();
-void setFusedAttention(bool on);
-bool fusedAttention();
-
-class AttentionImpl : public torch::nn::Module {
-public:
-    AttentionImpl(int dim, int heads);
-    torch::Tensor forward(const torch::Tensor& x, torch::Tensor* pre_proj = nullptr);
-    torch::nn::Linear qkv{nullptr}, proj{nullptr};
-    int num_heads;
-};
-TORCH_MODULE(Attention);
-
-class MlpImpl : public torch::nn::Module {
-public:
-    MlpImpl(int dim, int hidden);
-    torch::Tensor forward(const torch::Tensor& x);
-    torch::nn::Linear fc1{nullptr}, fc2{nullptr};
-};
-TORCH_MODULE(Mlp);
-
-class BlockImpl : public torch::nn::Module {
-public:
-    BlockImpl(int dim, int heads, int hidden, double drop_path);
-    /// `skip_attn`: selection-time identity on the attention path (SPEC section 3), no state change.
-    torch::Tensor forward(torch::Tensor x, FeatureTaps* taps = nullptr, bool skip_attn = false);
-
-    BlockMode mode() const { return mode_; }
-    double lambda() const { return lambda_; }
-    double residualScale() const { return residual_scale_; }
-    bool hasAttention() const { return static_cast<bool>(attn); }
-    /// Full (lambda = 1) or Diluted (0 <= lambda < 1). Not allowed once removed.
-    void setLambda(double lambda);
-    /// Drops norm1 and attn for good; the residual is multiplied by `scale` (2 unless folded).
-    void removeAttention(double scale = 2.0);
-    void setResidualScale(double s) { residual_scale_ = s; }
-    void setDropPath(double p) { drop_path_ = p; }
-
-    torch::nn::LayerNorm norm1{nullptr}, norm2{nullptr};
-    Attention attn{nullptr};
-    Mlp mlp{nullptr};
-
-private:
-    torch::Tensor dropPath(const torch::Tensor& x) const;
-    BlockMode mode_ = BlockMode::Full;
-    double lambda_ = 1.0;
-    double residual_scale_ = 2.0;
-    double drop_path_ = 0.0;
-};
-TORCH_MODULE(Block);
 
 class VisionTransformerImpl : public torch::nn::Module {
 public:
     explicit VisionTransformerImpl(ViTConfig cfg);
 
     torch::Tensor forward(const torch::Tensor& img, FeatureTaps* taps = nullptr);
-    /// The pieces of forward, for prefix caching: tokens -> blocks [from, to) -> CLS feature -> logits.
+    /// The pieces of forward, for prefix caching: tokens -> blocks [from, to) -> feature -> logits.
     torch::Tensor embed(const torch::Tensor& img);
     torch::Tensor runBlocks(torch::Tensor x, int from, int to, const std::vector<bool>* skip = nullptr,
                             FeatureTaps* taps = nullptr);
-    torch::Tensor clsFeature(const torch::Tensor& x);  // LN_final(x)[:,0]
-    torch::Tensor classify(const torch::Tensor& cls) { return head->forward(cls); }
+    /// The feature the head sees, [B, featureDim]: final norm, pooling (class token or the mean of
+    /// the patch tokens), fc_norm; a distilled model's CLS and distillation features side by side.
+    torch::Tensor feature(const torch::Tensor& x);
+    /// head(feature); distilled: (head(cls) + head_dist(dist)) / 2; without a head: the feature.
+    torch::Tensor classify(const torch::Tensor& feature);
 
     const ViTConfig& config() const { return cfg_; }
     int depth() const { return static_cast<int>(blocks_.size()); }
@@ -121,11 +40,12 @@ public:
     void initWeights(uint64_t seed);
     void setDropPath(double rate);
 
-    torch::Tensor cls_token, pos_embed;
+    torch::Tensor cls_token, reg_token, dist_token, pos_embed;  // undefined when the member has none
     PatchEmbed patch_embed{nullptr};
+    torch::nn::LayerNorm norm_pre{nullptr};  // pre_norm only
     torch::nn::ModuleList blocks{nullptr};
-    torch::nn::LayerNorm norm{nullptr};
-    torch::nn::Linear head{nullptr};
+    torch::nn::LayerNorm norm{nullptr}, fc_norm{nullptr};  // one of the two (fc_norm: after pooling)
+    torch::nn::Linear head{nullptr}, head_dist{nullptr};  // none without classes; head_dist when distilled
 
 private:
     ViTConfig cfg_;

@@ -131,7 +131,7 @@ TEST(Model, TapsHandBackBranchOutputsWithoutSecondPass) {
     // proj(attn_heads) == attn
     auto proj = m->block(0)->attn->proj->forward(taps.attn_heads[0]);
     EXPECT_TRUE(torch::allclose(proj, taps.attn[0]));
-    EXPECT_TRUE(torch::allclose(m->classify(taps.cls), logits));
+    EXPECT_TRUE(torch::allclose(m->classify(taps.feature), logits));
 }
 
 TEST(Model, SkipIsIdentityOnAttentionPath) {

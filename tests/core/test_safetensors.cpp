@@ -92,7 +92,7 @@ TEST(Safetensors, PrunedModelIsSelfDescribing) {
     EXPECT_NE(f.find("blocks.0.attn.qkv.weight"), nullptr);
 }
 
-TEST(Safetensors, TimmFileWithoutMetadataNeedsArch) {
+TEST(Safetensors, TimmFileOfAnOddWidthNeedsItsHeadsOrArch) {
     TempDir d("timm");
     auto m = model::buildModel(model::preset("vit_nano_patch7_28"));
     std::vector<std::pair<std::string, torch::Tensor>> sd;

@@ -1,0 +1,173 @@
+#include "io/torchfile.h"
+
+#include <caffe2/serialize/inline_container.h>
+#include <torch/torch.h>
+
+#include <fstream>
+
+#include "util/error.h"
+#include "util/files.h"
+
+namespace dilute::io {
+using pickle::Kind;
+using pickle::ValuePtr;
+
+struct TorchFile::Zip {
+    std::unique_ptr<caffe2::serialize::PyTorchStreamReader> reader;
+};
+
+namespace {
+const char kLegacyMagic[] = "long:\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19";
+
+// A storage named by a persistent id: ('storage', storage class, key, location, numel[, view]).
+pickle::StorageRef storageOf(const ValuePtr& pid, const std::string& path) {
+    const auto& a = pid->items;
+    if (pid->kind != Kind::Tuple || a.size() < 5 || a[0]->kind != Kind::String || a[0]->s != "storage" ||
+        a[1]->kind != Kind::Global || a[2]->kind != Kind::String || a[4]->kind != Kind::Int)
+        throw Error(path + ": malformed storage reference in the pickle");
+    pickle::StorageRef s;
+    s.dtype = pickle::storageDtype(a[1]->s);
+    if (s.dtype.empty()) throw Error(path + ": storage type '" + a[1]->s + "' is not supported");
+    s.key = a[2]->s;
+    s.numel = a[4]->i;
+    if (s.numel < 0 || s.numel > (int64_t(1) << 40)) throw Error(path + ": storage " + s.key + " has an implausible size");
+    if (a.size() >= 6 && a[5]->kind == Kind::Tuple) throw Error(path + ": legacy storage views are not supported");
+    return s;
+}
+
+std::vector<uint8_t> readRange(const std::string& path, uint64_t offset, uint64_t bytes) {
+    std::ifstream f(path, std::ios::binary);
+    std::vector<uint8_t> buf(bytes);
+    f.seekg(static_cast<std::streamoff>(offset));
+    if (!f.read(reinterpret_cast<char*>(buf.data()), static_cast<std::streamsize>(bytes)))
+        throw Error(path + ": file is truncated (storage data missing)");
+    return buf;
+}
+}  // namespace
+
+TorchFile::TorchFile(const std::string& path) : path_(path) {
+    if (!fs::exists(path)) throw Error(path + ": no such file");
+    std::ifstream f(path, std::ios::binary | std::ios::ate);
+    if (!f) throw Error(path + ": cannot open");
+    file_size_ = static_cast<uint64_t>(f.tellg());
+    char sig[4] = {};
+    f.seekg(0);
+    f.read(sig, 4);
+    if (file_size_ >= 4 && sig[0] == 'P' && sig[1] == 'K' && sig[2] == 3 && sig[3] == 4)
+        openZip();
+    else if (file_size_ >= 2 && uint8_t(sig[0]) == 0x80)
+        openLegacy();
+    else
+        throw Error(path + ": not a PyTorch file (neither a zip archive nor a pickle)");
+}
+
+TorchFile::~TorchFile() = default;
+
+void TorchFile::openZip() {
+    format_ = "pytorch zip";
+    zip_ = std::make_unique<Zip>();
+    std::tuple<at::DataPtr, size_t> rec;
+    try {
+        zip_->reader = std::make_unique<caffe2::serialize::PyTorchStreamReader>(path_);
+        if (!zip_->reader->hasRecord("data.pkl")) throw Error(path_ + ": zip archive without data.pkl (not a torch.save file)");
+        rec = zip_->reader->getRecord("data.pkl");
+    } catch (const c10::Error& e) {
+        const std::string w = e.what_without_backtrace();
+        throw Error(path_ + ": not a readable PyTorch zip archive (" + w.substr(0, w.find('\n')) + ")");
+    }
+    const auto* data = static_cast<const uint8_t*>(std::get<0>(rec).get());
+    root_ = pickle::load(data, std::get<1>(rec), path_, [&](const ValuePtr& pid) {
+        auto s = storageOf(pid, path_);
+        seen_[s.key] = s;
+        auto v = std::make_shared<pickle::Value>();
+        v->kind = Kind::Storage;
+        v->storage = s;
+        return v;
+    });
+}
+
+void TorchFile::openLegacy() {
+    format_ = "pytorch legacy";
+    const auto bytes = fs::readBytes(path_);
+    size_t at = 0, used = 0;
+    auto next = [&](const pickle::PersistentLoad& pl) {
+        auto v = pickle::load(bytes.data() + at, bytes.size() - at, path_, pl, &used);
+        at += used;
+        return v;
+    };
+    const auto magic = next(nullptr);
+    if (magic->kind != Kind::Opaque || magic->s != std::string(kLegacyMagic, sizeof kLegacyMagic - 1))
+        throw Error(path_ + ": a pickle, but not a PyTorch file (no torch.save magic number)");
+    next(nullptr);  // protocol version
+    next(nullptr);  // sys info
+    root_ = next([&](const ValuePtr& pid) {
+        auto s = storageOf(pid, path_);
+        seen_[s.key] = s;
+        auto v = std::make_shared<pickle::Value>();
+        v->kind = Kind::Storage;
+        v->storage = s;
+        return v;
+    });
+    const auto keys = next(nullptr);
+    if (keys->kind != Kind::List) throw Error(path_ + ": malformed storage list");
+    for (const auto& k : keys->items) {
+        if (k->kind != Kind::String || !seen_.count(k->s)) throw Error(path_ + ": storage list names an unknown storage");
+        const auto& s = seen_[k->s];
+        if (bytes.size() - at < 8) throw Error(path_ + ": file is truncated (storage " + k->s + ")");
+        uint64_t n = 0;
+        for (int i = 0; i < 8; ++i) n |= uint64_t(bytes[at + i]) << (8 * i);
+        const uint64_t need = n * pickle::dtypeBytes(s.dtype);
+        if (n != uint64_t(s.numel) || need > bytes.size() - at - 8)
+            throw Error(path_ + ": file is truncated or corrupt (storage " + k->s + ")");
+        legacy_[k->s] = {at + 8, need};
+        at += 8 + need;
+    }
+}
+
+TorchFile::Where TorchFile::storageBytes(const pickle::StorageRef& s) {
+    const uint64_t need = uint64_t(s.numel) * pickle::dtypeBytes(s.dtype);
+    if (!zip_) {
+        auto it = legacy_.find(s.key);
+        if (it == legacy_.end()) throw Error(path_ + ": storage " + s.key + " is missing from the file");
+        return it->second;
+    }
+    const std::string rec = "data/" + s.key;
+    if (!zip_->reader->hasRecord(rec)) throw Error(path_ + ": storage " + s.key + " is missing from the archive");
+    const uint64_t off = zip_->reader->getRecordOffset(rec);
+    if (off > file_size_ || need > file_size_ - off) throw Error(path_ + ": storage " + s.key + " runs past the end of the file");
+    return {off, need};
+}
+
+torch::Tensor TorchFile::tensor(const pickle::TensorRef& t) {
+    const auto& s = t.storage;
+    const int eb = pickle::dtypeBytes(s.dtype);
+    int64_t last = t.offset, numel = 1;
+    for (size_t i = 0; i < t.size.size(); ++i) {
+        if (t.size[i] < 0 || t.stride[i] < 0 || t.size[i] > (int64_t(1) << 40) || t.stride[i] > (int64_t(1) << 40))
+            throw Error(path_ + ": tensor with an implausible shape");
+        numel *= t.size[i];
+        if (numel > (int64_t(1) << 40)) throw Error(path_ + ": tensor with an implausible shape");
+        if (t.size[i] > 0) last += (t.size[i] - 1) * t.stride[i];
+    }
+    if (t.offset < 0 || (numel > 0 && last >= s.numel))
+        throw Error(path_ + ": a tensor lies outside its storage " + s.key + " (corrupt or lying file)");
+    auto it = cache_.find(s.key);
+    if (it == cache_.end()) {
+        const auto w = storageBytes(s);
+        if (cached_bytes_ + w.bytes > fs::memoryLimitBytes())
+            throw Error(path_ + ": the weights would not fit in the memory limit");
+        auto buf = readRange(path_, w.offset, w.bytes);
+        auto bt = torch::from_blob(buf.data(), {int64_t(buf.size())}, torch::kUInt8).clone();
+        cached_bytes_ += w.bytes;
+        it = cache_.emplace(s.key, bt).first;
+    }
+    static const std::map<std::string, torch::Dtype> types{
+        {"F32", torch::kFloat},  {"F16", torch::kHalf},  {"BF16", torch::kBFloat16}, {"F64", torch::kDouble},
+        {"I64", torch::kLong},   {"I32", torch::kInt},   {"I16", torch::kShort},     {"I8", torch::kChar},
+        {"U8", torch::kByte},    {"BOOL", torch::kBool}};
+    auto typed = it->second.numel() ? it->second.view(types.at(s.dtype)) : torch::empty({0}, types.at(s.dtype));
+    (void)eb;
+    return typed.as_strided(t.size, t.stride, t.offset).contiguous().clone();
+}
+
+}  // namespace dilute::io
