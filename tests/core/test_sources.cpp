@@ -20,6 +20,13 @@ using namespace dilute;
 namespace {
 std::string golden(const std::string& f) { return std::string(DILUTE_SOURCE_DIR) + "/tests/data/golden/" + f; }
 
+// Our golden models are 32 wide with 2 heads: no standard width, so files without a config say it.
+model::VisionTransformer open(const std::string& f, io::ModelOrigin* origin = nullptr) {
+    io::OpenOptions o;
+    o.heads = 2;
+    return io::openModel(golden(f), o, nullptr, nullptr, origin);
+}
+
 std::string errorText(const std::function<void()>& f) {
     try {
         f();
@@ -55,11 +62,11 @@ TEST(Sources, EveryFormatAndLayoutGivesPyTorchsLogits) {
 
 TEST(Sources, ArchitectureAndMappingAreReported) {
     io::ModelOrigin origin;
-    auto hub = io::openModel(golden("distilled_hub"), {}, nullptr, nullptr, &origin);
+    auto hub = open("distilled_hub", &origin);
     EXPECT_TRUE(hub->config().distilled);
     EXPECT_EQ(hub->config().num_heads, 2);
     EXPECT_EQ(hub->config().class_names, (std::vector<std::string>{"a", "b", "c", "d", "e"}));
-    auto legacy = io::openModel(golden("deit3_legacy.pth"), {}, nullptr, nullptr, &origin);
+    auto legacy = open("deit3_legacy.pth", &origin);
     EXPECT_TRUE(legacy->config().no_embed_class);
     EXPECT_TRUE(legacy->config().layerScale());
     std::string all;
@@ -67,13 +74,13 @@ TEST(Sources, ArchitectureAndMappingAreReported) {
     EXPECT_NE(all.find("'model'"), std::string::npos) << all;
     EXPECT_NE(all.find("optimizer"), std::string::npos) << all;
     EXPECT_NE(all.find("gamma_1"), std::string::npos) << all;
-    auto hf = io::openModel(golden("hf_vit"), {}, nullptr, nullptr, &origin);
+    auto hf = open("hf_vit", &origin);
     EXPECT_DOUBLE_EQ(hf->config().norm_eps, 1e-12);
     EXPECT_EQ(hf->config().class_names.size(), 5u);
     all.clear();
     for (const auto& l : origin.mapping) all += l + "\n";
     EXPECT_NE(all.find("fused query/key/value into qkv in 2 blocks"), std::string::npos) << all;
-    auto avg = io::openModel(golden("avg_ddp.pth"));
+    auto avg = open("avg_ddp.pth");
     EXPECT_FALSE(avg->config().class_token);
     EXPECT_EQ(avg->config().global_pool, "avg");
     EXPECT_TRUE(avg->config().fc_norm && avg->config().qk_norm && avg->config().pre_norm && !avg->config().qkv_bias);
@@ -99,6 +106,7 @@ TEST(Sources, HostileTorchFilesAreRefusedAndNothingRuns) {
     e = errorText([] {
         io::OpenOptions o;
         o.weights_key = "nothere";
+        o.heads = 2;
         io::openModel(golden("deit3_legacy.pth"), o);
     });
     EXPECT_NE(e.find("nothere"), std::string::npos) << e;
@@ -121,11 +129,11 @@ TEST(Sources, FamilyPresetsHaveTimmsParameterCounts) {
 }
 
 TEST(Sources, FamilyMembersRoundTripThroughOurSafetensors) {
-    testing::TempDir d("family");
+    dilute::testing::TempDir d("family");
     const auto x = *io::readSafetensors(golden("input.safetensors")).find("input");
     for (const char* f : {"deit3_legacy.pth", "distilled_hub", "reg_ema.pth", "avg_ddp.pth"}) {
         SCOPED_TRACE(f);
-        auto m = io::openModel(golden(f));
+        auto m = open(f);
         m->eval();
         io::saveModel(*m, d.file("m.safetensors"));
         auto back = io::openModel(d.file("m.safetensors"));
@@ -143,19 +151,21 @@ TEST(Sources, RemovalFoldingAndTheKernelsHoldForEveryMember) {
     for (const char* f : {"plain.pth", "deit3_legacy.pth", "distilled_hub", "reg_ema.pth", "avg_ddp.pth"}) {
         SCOPED_TRACE(f);
         torch::NoGradGuard ng;
-        auto m = io::openModel(golden(f));
+        auto m = open(f);
         m->eval();
         model::kernels::setEnabled(false);
         const auto ref = m->forward(x);
         model::kernels::setEnabled(true);
         EXPECT_TRUE(torch::allclose(m->forward(x), ref, 1e-4, 1e-5)) << "kernels vs modules";
-        auto unfolded = io::openModel(golden(f)), folded = io::openModel(golden(f));
+        auto unfolded = open(f), folded = open(f);
         unfolded->eval();
         folded->eval();
         unfolded->removeAttention({0}, /*fold=*/false);
         folded->removeAttention({0}, /*fold=*/true);
         const auto a = unfolded->forward(x), b = folded->forward(x);
-        EXPECT_TRUE(torch::allclose(a, b, 1e-4, 1e-4)) << (a - b).abs().max().item<float>();
+        // LN(2x) = LN(x) up to eps: these tiny random models' tokens have a std of a few hundredths,
+        // so eps 1e-6 moves the folded logits by up to ~3e-3 (measured); a wrong fold moves them by O(1).
+        EXPECT_TRUE(torch::allclose(a, b, 1e-2, 1e-2)) << (a - b).abs().max().item<float>();
         EXPECT_FALSE(torch::allclose(a, ref, 1e-3, 1e-3));  // removing attention changes the output
     }
     at::set_num_threads(threads);

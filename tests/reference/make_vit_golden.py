@@ -160,13 +160,13 @@ def main():
 
     sd = lambda m: {k: v for k, v in m.state_dict().items()}
     m = RefViT()
-    save("plain_zip", m, "plain.pth", lambda p: torch.save(sd(m), p), format="pytorch zip", layout="timm")
+    save("plain_zip", m, "plain.pth", lambda p: torch.save(sd(m), p), format="pytorch zip", layout="timm", heads=2)
     m = RefViT(no_embed_class=True, init_values=1e-6)
     old = {k.replace("ls1.gamma", "gamma_1").replace("ls2.gamma", "gamma_2"): v for k, v in sd(m).items()}
     ck = {"model": old, "optimizer": {"state": {0: {"step": torch.tensor(3.)}}, "param_groups": [{"lr": 1e-3}]},
           "epoch": 3, "args": argparse.Namespace(lr=1e-3, model="deit3")}
     save("deit3_legacy", m, "deit3_legacy.pth", lambda p: torch.save(ck, p, _use_new_zipfile_serialization=False),
-         format="pytorch legacy", layout="timm")
+         format="pytorch legacy", layout="timm", heads=2)
     m = RefViT(distilled=True)
     def hub(p):
         os.makedirs(p, exist_ok=True)
@@ -176,10 +176,10 @@ def main():
                    "interpolation": "bicubic", "mean": [0.5] * 3, "std": [0.5] * 3}}, open(os.path.join(p, "config.json"), "w"))
     save("distilled_hub", m, "distilled_hub", hub, format="timm hub folder", layout="timm")
     m = RefViT(classes=0, reg_tokens=2, no_embed_class=True, init_values=1e-5)
-    save("reg_ema", m, "reg_ema.pth", lambda p: torch.save({"model_ema": sd(m), "epoch": 1}, p), format="pytorch zip", layout="timm")
+    save("reg_ema", m, "reg_ema.pth", lambda p: torch.save({"model_ema": sd(m), "epoch": 1}, p), format="pytorch zip", layout="timm", heads=2)
     m = RefViT(class_token=False, global_pool="avg", qkv_bias=False, qk_norm=True, pre_norm=True)
     save("avg_ddp", m, "avg_ddp.pth", lambda p: torch.save({"state_dict": {"module." + k: v for k, v in sd(m).items()}}, p),
-         format="pytorch zip", layout="timm")
+         format="pytorch zip", layout="timm", heads=2)
     m = RefViT(eps=1e-12)
     def hfdir(p, model, distilled):
         os.makedirs(p, exist_ok=True)
@@ -193,6 +193,8 @@ def main():
     save("hf_deit", md, "hf_deit", lambda p: hfdir(p, md, True), format="Hugging Face folder", layout="hf-deit")
     tv = torchvision.models.VisionTransformer(image_size=32, patch_size=8, num_layers=2, num_heads=2, hidden_dim=32,
                                               mlp_dim=64, num_classes=5)
+    with torch.no_grad():  # torchvision zero-initialises its head: give it weights that matter
+        tv.heads.head.weight.normal_(0, 0.5); tv.heads.head.bias.normal_(0, 0.1)
     save("torchvision", tv, "torchvision.pth", lambda p: torch.save(tv.state_dict(), p), format="pytorch zip",
          layout="torchvision", heads=2)
     write_safetensors(os.path.join(OUT, "input.safetensors"), {"input": x})
