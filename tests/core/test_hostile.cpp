@@ -55,7 +55,9 @@ TEST(Hostile, ArchitectureMetadataOutOfRangeIsRefusedBeforeBuilding) {
     EXPECT_NE(with("depth", 1000000).find("depth"), std::string::npos);
     EXPECT_NE(with("depth", -3).find("depth"), std::string::npos);
     EXPECT_NE(with("embed_dim", 1 << 20).find("embed_dim"), std::string::npos);
-    EXPECT_NE(with("num_classes", 0).find("num_classes"), std::string::npos);
+    EXPECT_NE(with("num_classes", -1).find("num_classes"), std::string::npos);  // 0 is a model without head
+    EXPECT_NE(with("reg_tokens", 100000).find("reg_tokens"), std::string::npos);
+    EXPECT_NE(with("global_pool", "max").find("global_pool"), std::string::npos);
     EXPECT_NE(with("img_size", 1 << 20).find("img_size"), std::string::npos);
     EXPECT_NE(with("mlp_ratio", 1e9).find("mlp_ratio"), std::string::npos);
     // Within every range but too large together: refused by its memory estimate.
