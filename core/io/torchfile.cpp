@@ -63,6 +63,18 @@ TorchFile::TorchFile(const std::string& path) : path_(path) {
 
 TorchFile::~TorchFile() = default;
 
+// Both formats name storages by persistent id; each becomes a Storage value, remembered by key.
+pickle::PersistentLoad TorchFile::storageLoader() {
+    return [this](const ValuePtr& pid) {
+        auto s = storageOf(pid, path_);
+        seen_[s.key] = s;
+        auto v = std::make_shared<pickle::Value>();
+        v->kind = Kind::Storage;
+        v->storage = s;
+        return v;
+    };
+}
+
 void TorchFile::openZip() {
     format_ = "pytorch zip";
     zip_ = std::make_unique<Zip>();
@@ -76,14 +88,7 @@ void TorchFile::openZip() {
         throw Error(path_ + ": not a readable PyTorch zip archive (" + w.substr(0, w.find('\n')) + ")");
     }
     const auto* data = static_cast<const uint8_t*>(std::get<0>(rec).get());
-    root_ = pickle::load(data, std::get<1>(rec), path_, [&](const ValuePtr& pid) {
-        auto s = storageOf(pid, path_);
-        seen_[s.key] = s;
-        auto v = std::make_shared<pickle::Value>();
-        v->kind = Kind::Storage;
-        v->storage = s;
-        return v;
-    });
+    root_ = pickle::load(data, std::get<1>(rec), path_, storageLoader());
 }
 
 void TorchFile::openLegacy() {
@@ -100,14 +105,7 @@ void TorchFile::openLegacy() {
         throw Error(path_ + ": a pickle, but not a PyTorch file (no torch.save magic number)");
     next(nullptr);  // protocol version
     next(nullptr);  // sys info
-    root_ = next([&](const ValuePtr& pid) {
-        auto s = storageOf(pid, path_);
-        seen_[s.key] = s;
-        auto v = std::make_shared<pickle::Value>();
-        v->kind = Kind::Storage;
-        v->storage = s;
-        return v;
-    });
+    root_ = next(storageLoader());
     const auto keys = next(nullptr);
     if (keys->kind != Kind::List) throw Error(path_ + ": malformed storage list");
     for (const auto& k : keys->items) {

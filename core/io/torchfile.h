@@ -34,6 +34,7 @@ private:
     };
     void openZip();
     void openLegacy();
+    pickle::PersistentLoad storageLoader();
     Where storageBytes(const pickle::StorageRef& s);
     std::string path_, format_;
     uint64_t file_size_ = 0;
