@@ -40,16 +40,15 @@ static void printRow(const char* label, double a, double b, const char* fmt, boo
 }
 
 Runner addBench(CLI::App& app, Common& common) {
-    struct Opts {
-        std::string a, b, arch, removeB;
+    struct Opts : io::ModelRef {  // model A, and how both are opened
+        std::string b, removeB;
         bench::BenchOptions bo;
     };
     auto o = std::make_shared<Opts>();
-    app.add_option("--model,-m", o->a, "Model A: preset, safetensors file or run folder");
-    app.add_option("--vs", o->b, "Model B, measured alternately with A (ratios B/A printed)");
+    bindOptions(app, io::modelRefOptions<Opts>(), *o);
+    app.add_option("--vs", o->b, "Model B, measured alternately with A (ratios B/A printed), opened as A is");
     app.add_option("--remove", o->removeB,
                    "Build B from A with the attention of these blocks removed (e.g. 0,2,4,6): analytic what-if");
-    app.add_option("--arch", o->arch, "Preset describing timm files without Dilute metadata");
     bindOptions(app, bench::benchOptionTable(), o->bo);
     app.add_flag("--json", common.json, "Print JSON");
     auto printConfig = addPrintConfig(app);
@@ -58,25 +57,24 @@ Runner addBench(CLI::App& app, Common& common) {
             std::printf("%s\n", optionsJson(bench::benchOptionTable(), o->bo).c_str());
             return 0;
         }
-        if (o->a.empty()) throw Error("--model is required");
+        if (o->model.empty()) throw Error("--model is required");
         o->bo.device = resolveDevice(o->bo.device);
-        io::OpenOptions oo;
-        oo.arch = o->arch;
-        auto a = io::openModel(io::weightsOf(o->a), oo);
+        const auto oo = io::openOptionsOf(*o);
+        auto a = io::openModel(o->model, oo);
         model::VisionTransformer b{nullptr};
         std::string nameB = o->b;
         if (!o->b.empty()) {
-            b = io::openModel(io::weightsOf(o->b), oo);
+            b = io::openModel(o->b, oo);
         } else if (!o->removeB.empty()) {
-            b = io::openModel(io::weightsOf(o->a), oo);
+            b = io::openModel(o->model, oo);
             b->removeAttention(analysis::parseBlockList(o->removeB, b->depth()), true);
-            nameB = o->a + " minus attention " + o->removeB;
+            nameB = o->model + " minus attention " + o->removeB;
         }
         bench::BenchResult ra, rb;
         if (b)
-            std::tie(ra, rb) = bench::benchPair(*a, o->a, *b, nameB, o->bo);
+            std::tie(ra, rb) = bench::benchPair(*a, o->model, *b, nameB, o->bo);
         else
-            ra = bench::benchModel(*a, o->a, o->bo);
+            ra = bench::benchModel(*a, o->model, o->bo);
         if (common.json) {
             nlohmann::json j = {{"device", o->bo.device}, {"batch", o->bo.batch}, {"a", toJson(ra)}};
             if (o->bo.device == "cpu") j["cpu_kernels"] = model::kernels::enabled();

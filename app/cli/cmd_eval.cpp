@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#include "cli/options.h"
 #include "cli/progress.h"
 #include "data/loader.h"
 #include "io/safetensors.h"
@@ -44,18 +45,14 @@ int logitsOf(model::VisionTransformerImpl& m, const std::string& in, const std::
 }  // namespace
 
 Runner addEval(CLI::App& app, Common& common) {
-    struct Opts {
-        std::string model, arch, data, split = "test", device = "auto";
+    struct Opts : io::ModelRef {
+        std::string data, split = "test", device = "auto";
         size_t limit = 0;
         int batch = 256, workers = 2;
-        std::string input, logits, weights_key;
-        int heads = 0;
+        std::string input, logits;
     };
     auto o = std::make_shared<Opts>();
-    app.add_option("--model,-m", o->model, "Preset, safetensors, PyTorch .pth/.pt/.bin, or a timm hub / Hugging Face folder")->required();
-    app.add_option("--arch", o->arch, "Preset to start from for a file without Dilute metadata");
-    app.add_option("--weights-key", o->weights_key, "Checkpoint entry holding the weights (default: model, state_dict, model_ema ...)");
-    app.add_option("--heads", o->heads, "Attention heads, for weights of a non-standard width without a config")->check(CLI::Range(1, 4096));
+    bindOptions(app, io::modelRefOptions<Opts>(), *o);
     app.add_option("--data,-d", o->data, "Dataset URI (default: the preset's own, e.g. fashion-mnist)");
     app.add_option("--split", o->split, "train | test | val")->capture_default_str();
     app.add_option("--limit", o->limit, "Evaluate only the first N images of the split (file order)");
@@ -68,11 +65,8 @@ Runner addEval(CLI::App& app, Common& common) {
     app.add_option("--logits-out", o->logits, "With --input-tensor: safetensors file for the logits (tensor 'logits', F32)");
     app.add_flag("--json", common.json, "Print JSON");
     return [o, &common]() {
-        io::OpenOptions oo;
-        oo.arch = o->arch;
-        oo.weights_key = o->weights_key;
-        oo.heads = o->heads;
-        auto m = io::openModel(o->model, oo);
+        if (o->model.empty()) throw Error("--model is required");
+        auto m = io::openModel(o->model, io::openOptionsOf(*o));
         if (const auto bad = io::nonFiniteParameters(*m); !bad.empty())
             std::fprintf(stderr, "warning: %s: %zu tensors hold NaN or infinite values (first: %s); the figures below "
                                  "are not meaningful\n",
@@ -86,6 +80,7 @@ Runner addEval(CLI::App& app, Common& common) {
         const std::string uri = o->data.empty() ? m->config().default_data : o->data;
         if (uri.empty()) throw Error("model '" + o->model + "' has no default dataset: pass --data URI");
         auto ds = data::limitDataset(data::openDataset(uri, o->split), o->limit);
+        data::requireClassCount(m->config().num_classes, o->model, *ds);
         data::LoaderOptions lo;
         lo.batch_size = o->batch;
         lo.workers = o->workers;

@@ -5,6 +5,8 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#include "cli/options.h"
+#include "io/summary.h"
 #include "io/weights.h"
 #include "model/cost.h"
 #include "model/preset.h"
@@ -12,17 +14,11 @@
 namespace dilute::cli {
 
 Runner addInfo(CLI::App& app, Common& common) {
-    struct Opts {
-        std::string model, arch, weights_key;
-        int heads = 0;
+    struct Opts : io::ModelRef {
         bool list = false;
     };
     auto o = std::make_shared<Opts>();
-    app.add_option("--model,-m", o->model,
-                   "Preset name, safetensors file, PyTorch .pth/.pt/.bin, or a timm hub / Hugging Face folder");
-    app.add_option("--arch", o->arch, "Preset to start from for a file that carries no Dilute metadata");
-    app.add_option("--weights-key", o->weights_key, "Checkpoint entry holding the weights (default: model, state_dict, model_ema ...)");
-    app.add_option("--heads", o->heads, "Attention heads, for weights of a non-standard width without a config")->check(CLI::Range(1, 4096));
+    bindOptions(app, io::modelRefOptions<Opts>(), *o);
     app.add_flag("--list", o->list, "List the presets");
     app.add_flag("--json", common.json, "Print JSON instead of a table");
     return [o, &common]() {
@@ -36,12 +32,8 @@ Runner addInfo(CLI::App& app, Common& common) {
             }
             return 0;
         }
-        io::OpenOptions oo;
-        oo.arch = o->arch;
-        oo.weights_key = o->weights_key;
-        oo.heads = o->heads;
         io::ModelOrigin origin;
-        auto m = io::openModel(o->model, oo, nullptr, nullptr, &origin);
+        auto m = io::openModel(o->model, io::openOptionsOf(*o), nullptr, nullptr, &origin);
         const auto& c = m->config();
         const auto removed = m->removedBlocks();
         const auto cost = model::analyticCost(c, removed);
@@ -53,7 +45,7 @@ Runner addInfo(CLI::App& app, Common& common) {
                                 {"embed_dim", c.embed_dim}, {"depth", c.depth},      {"num_heads", c.num_heads},
                                 {"mlp_ratio", c.mlp_ratio}, {"params", counted},     {"gmac", cost.gmac()},
                                 {"removed_blocks", removed}, {"folded", m->folded()},
-                                {"format", origin.format}, {"layout", origin.layout}, {"mapping", origin.mapping},
+                                {"format", origin.format}, {"layout", origin.layout}, {"mapping", origin.mapping}, {"adapted", origin.adapted},
                                 {"family", c.familyFlags()}, {"class_token", c.class_token}, {"reg_tokens", c.reg_tokens},
                                 {"distilled", c.distilled}, {"no_embed_class", c.no_embed_class},
                                 {"global_pool", c.global_pool}, {"fc_norm", c.fc_norm}, {"qkv_bias", c.qkv_bias},
@@ -72,17 +64,11 @@ Runner addInfo(CLI::App& app, Common& common) {
             return 0;
         }
         std::printf("model        %s\narchitecture %s: %dx%d x%d ch, patch %d, %d tokens, D=%d, depth %d, %d heads, "
-                    "MLP %d\nclasses      %d\nparameters   %lld (%.2fM)\nGMAC/image   %.4f\n",
+                    "MLP %d\nparameters   %lld (%.2fM)\nGMAC/image   %.4f\n",
                     o->model.c_str(), c.name.c_str(), c.img_size, c.img_size, c.in_chans, c.patch_size, c.numTokens(),
-                    c.embed_dim, c.depth, c.num_heads, c.hiddenDim(), c.num_classes, counted, counted / 1e6, cost.gmac());
-        std::printf("format       %s (%s layout)\nfamily       %s\npreprocess   resize %d %s, crop %d, mean/std %zu "
-                    "channels\n",
-                    origin.format.c_str(), origin.layout.c_str(), c.familyFlags().c_str(), c.eval_resize,
-                    c.interpolation.c_str(), c.img_size, c.mean.size());
-        for (const auto& line : origin.mapping) std::printf("mapping      %s\n", line.c_str());
-        if (!c.class_names.empty())
-            std::printf("class names  %s, %s, ... (%zu)\n", c.class_names[0].c_str(),
-                        c.class_names[std::min<size_t>(1, c.class_names.size() - 1)].c_str(), c.class_names.size());
+                    c.embed_dim, c.depth, c.num_heads, c.hiddenDim(), counted, counted / 1e6, cost.gmac());
+        for (const auto& [label, text] : io::modelSummary(c, origin))
+            if (label != "architecture") std::printf("%-12s %s\n", label.c_str(), text.c_str());
         std::string rm;
         for (int b : removed) rm += std::to_string(b) + " ";
         std::printf("removed      %s%s\n", removed.empty() ? "none" : rm.c_str(),

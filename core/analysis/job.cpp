@@ -109,9 +109,7 @@ AnalysisResult runAnalysis(model::VisionTransformerImpl& m, const AnalysisOption
 }
 
 AnalysisResult runAnalysis(const AnalysisOptions& o, const AnalysisObserver& obs, const CancelToken* cancel) {
-    io::OpenOptions oo;
-    oo.arch = o.arch;
-    auto m = io::openModel(o.model, oo);
+    auto m = io::openModel(o.model, io::openOptionsOf(o));
     return runAnalysis(*m, o, obs, cancel);
 }
 

@@ -6,13 +6,13 @@
 #include <string>
 
 #include "analysis/results.h"
+#include "io/modelref.h"
 #include "util/cancel.h"
 
 namespace dilute::analysis {
 
-struct AnalysisOptions {
-    std::string model;              // preset or safetensors file (used by runAnalysis(opts) only)
-    std::string arch;               // preset for timm files without metadata
+// The model and how it is opened: io::ModelRef (used by runAnalysis(opts) only).
+struct AnalysisOptions : io::ModelRef {
     std::string data;               // dataset URI ("" = the preset's default)
     std::string split = "train";
     int calib = 2048;               // calibration images

@@ -14,11 +14,7 @@ std::function<OptionField(AnalysisOptions&)> f(T AnalysisOptions::*m) {
 std::vector<OptionSpec> build() {
     std::vector<OptionSpec> t;
     auto add = [&](OptionSpec s) { t.push_back(std::move(s)); };
-    add({"model", "--model,-m", "Model", "Preset name or safetensors file", "Run", 0, 0, {}, false,
-         "the Project panel's model", f(&AnalysisOptions::model)});
-    add({"arch", "--arch", "Architecture", "Preset describing a timm file without Dilute metadata", "Run", 0, 0, {},
-         false, "a timm file without metadata is opened from the Project panel with a preset name",
-         f(&AnalysisOptions::arch)});
+    for (auto& s : io::modelRefOptions<AnalysisOptions>()) add(std::move(s));
     add({"data", "--data,-d", "Data", "Dataset URI (default: the preset's own)", "Run", 0, 0, {}, false,
          "the Project panel's data", f(&AnalysisOptions::data)});
     // Selection
@@ -26,7 +22,7 @@ std::vector<OptionSpec> build() {
          "nose (greedy transfer entropy, the paper) | nose-abs | random (seeded) | lowest (attention entropy) | first",
          "Selection", 0, 0, selectorNames(), false, "", f(&AnalysisOptions::selector)});
     add({"k", "--k", "Blocks K", "Blocks to select (-1: a third of the depth)", "Selection", -1, 4096, {}, false, "",
-         f(&AnalysisOptions::k)});
+         f(&AnalysisOptions::k), "auto (depth / 3)"});
     add({"pairwise", "--pairwise", "Pairwise T({i,j})", "Also compute the pairwise matrix T({i,j})", "Selection", 0, 0,
          {}, false, "", f(&AnalysisOptions::pairwise)});
     add({"seed", "--seed", "Seed", "Seed of the random selector", "Selection", 0, 18446744073709551615.0, {}, false, "",

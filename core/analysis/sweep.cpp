@@ -24,6 +24,7 @@ LabeledSet loadLabeled(const model::ViTConfig& cfg, const std::string& uri, cons
                        uint64_t seed, int batch, int workers, const std::string& device, const CancelToken* cancel,
                        std::string* skippedMessage) {
     auto ds = data::openDataset(uri, split);
+    data::requireClassCount(cfg.num_classes, cfg.name, *ds);
     if (n > 0 && n < ds->size()) ds = data::stratifiedSample(ds, n, seed);
     checkImagesFit(ds->size(), cfg, split + " images", "--eval-images");
     LabeledSet out;

@@ -52,6 +52,10 @@ DatasetPtr openDataset(const std::string& uri, const std::string& split);
 std::string fashionMnistDir();
 /// A view of the first `n` items of `base` (file order).
 DatasetPtr limitDataset(DatasetPtr base, size_t n);
+
+/// Accuracy needs the model's own head: throws dilute::Error naming both class counts when
+/// `modelClasses` (of `model`) differs from `ds`'s. Training gives a model a new head instead.
+void requireClassCount(int modelClasses, const std::string& model, const Dataset& ds);
 /// A class-stratified, seeded sample of `n` items of `base` (all of it when n >= its size), in
 /// index order: every class gets n / K items or one more (the extras go to the classes a seeded
 /// shuffle puts first); a class with fewer items gives all it has and the rest is shared among

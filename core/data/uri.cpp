@@ -159,4 +159,11 @@ DatasetPtr openDataset(const std::string& uri, const std::string& splitIn) {
     throw Error("dataset '" + uri + "': unknown scheme '" + scheme + "'");
 }
 
+void requireClassCount(int modelClasses, const std::string& model, const Dataset& ds) {
+    if (modelClasses == ds.numClasses()) return;
+    throw Error(model + ": the model classifies " + std::to_string(modelClasses) + " classes but " + ds.describe() +
+                " has " + std::to_string(ds.numClasses()) +
+                "; accuracy needs the model's own head (dilute train fine-tunes it with a new head for this data)");
+}
+
 }  // namespace dilute::data

@@ -8,10 +8,7 @@ std::vector<OptionSpec<StudyOptions>> build() {
     using O = StudyOptions;
     std::vector<OptionSpec<O>> t;
     auto add = [&](OptionSpec<O> s) { t.push_back(std::move(s)); };
-    add({"model", "--model,-m", "Model", "Trained weights file or run folder (its final.safetensors)", "Run", 0, 0, {},
-         false, "the Project panel's model", memberField(&O::model)});
-    add({"arch", "--arch", "Architecture", "Preset describing a timm file without Dilute metadata", "Run", 0, 0, {}, false,
-         "a timm file without metadata is opened from the Project panel with a preset name", memberField(&O::arch)});
+    for (auto& s : io::modelRefOptions<O>()) add(std::move(s));
     add({"data", "--data,-d", "Data", "Dataset URI (default: the model's own)", "Run", 0, 0, {}, false,
          "the Project panel's data", memberField(&O::data)});
     add({"out_dir", "--out,-o", "Study folder", "Folder for study.json, study.md, arms.csv, subsets.csv and finetune/",
@@ -20,7 +17,7 @@ std::vector<OptionSpec<StudyOptions>> build() {
          "the Study view never replaces a study: it writes to the next free folder name beside it", memberField(&O::overwrite)});
     // Selection
     add({"k", "--k", "Blocks K", "Blocks to select (-1: a third of the depth)", "Selection", -1, 4096, {}, false, "",
-         memberField(&O::k)});
+         memberField(&O::k), "auto (depth / 3)"});
     add({"seeds", "--seeds", "Random seeds", "Random selections, seeds --seed .. --seed + S - 1", "Selection", 0, 1000, {},
          false, "", memberField(&O::seeds)});
     add({"seed", "--seed", "First seed", "First random seed; also every fine-tuning arm's seed", "Selection", 0,
@@ -53,7 +50,7 @@ std::vector<OptionSpec<StudyOptions>> build() {
          "Fine-tuning", 1, 65536, {}, false, "", memberField(&O::finetune_batch)});
     add({"finetune_train_limit", "--finetune-train-limit", "Train images",
          "First N training images per fine-tuning epoch (0: all)", "Fine-tuning", 0, 1e12, {}, false, "",
-         memberField(&O::finetune_train_limit)});
+         memberField(&O::finetune_train_limit), "all"});
     // System
     add({"batch", "--batch,-b", "Batch", "Batch size of the analysis and the evaluations", "System", 1, 65536, {}, false,
          "", memberField(&O::batch)});

@@ -150,9 +150,7 @@ StudyResult runStudy(const StudyOptions& o, const StudyObserver& obs, const Canc
             throw Error(o.out_dir + " already holds a study (study.json); choose another folder or pass --overwrite");
     }
     const std::string weights = model::isPreset(o.model) ? o.model : io::weightsOf(o.model);
-    io::OpenOptions oo;
-    oo.arch = o.arch;
-    auto m = io::openModel(weights, oo);
+    auto m = io::openModel(weights, io::openOptionsOf(o));
     const std::string device = resolveDevice(o.device);
     m->to(torch::Device(device));
     m->eval();
@@ -280,7 +278,7 @@ StudyResult runStudy(const StudyOptions& o, const StudyObserver& obs, const Canc
         auto options = [&](const std::string& name, const std::string& select) {
             train::TrainOptions t;
             t.batch = o.finetune_batch;
-            t.arch = o.arch;
+            static_cast<io::ModelRef&>(t) = o;  // opened as the study opened it (--img-size, --weights-key ...)
             train::applyRecipe(t, weights, [](const train::OptionSpec& s) { return s.name == "batch"; });
             t.model = weights;
             t.data = r.data;

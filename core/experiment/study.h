@@ -12,13 +12,14 @@
 #include <string>
 #include <vector>
 
+#include "io/modelref.h"
 #include "util/cancel.h"
 
 namespace dilute::experiment {
 
-struct StudyOptions {
-    std::string model;                 // safetensors file or run folder (its final.safetensors); a preset: random weights
-    std::string arch;                  // preset for timm files without metadata
+// The model (a trained one: any source io::openModel reads, or a run folder; a preset has random
+// weights) and how it is opened: io::ModelRef.
+struct StudyOptions : io::ModelRef {
     std::string data;                  // dataset URI ("" = the model's default)
     std::string out_dir;               // study.json, study.md, CSV; fine-tuning runs under finetune/
     int k = -1;                        // blocks to select (-1: a third of the depth)

@@ -19,9 +19,14 @@ std::string weightsOf(const std::string& p) {
     if (!fs::isDirectory(p)) return p;
     const auto final = fs::join(p, "final.safetensors");
     if (fs::exists(final)) return final;
-    const auto last = checkpointWeights(fs::join(p, "checkpoints"), "last");
-    if (!last.empty()) return last;
-    throw Error(p + ": run folder holds no final.safetensors and no checkpoint (checkpoints/last.json)");
+    if (fs::isDirectory(fs::join(p, "checkpoints"))) {
+        const auto last = checkpointWeights(fs::join(p, "checkpoints"), "last");
+        if (!last.empty()) return last;
+    }
+    for (const char* w : {"model.safetensors", "pytorch_model.bin"})
+        if (fs::exists(fs::join(p, w))) return p;  // a timm hub or Hugging Face folder (io/source.h reads it)
+    throw Error(p + ": holds neither a run's weights (final.safetensors, checkpoints/last.json) nor a model folder's "
+                    "(config.json with model.safetensors or pytorch_model.bin)");
 }
 
 ExportResult exportPruned(const ExportOptions& o) {

@@ -26,7 +26,8 @@ struct ExportResult {
     double torchscript_max_abs_diff = -1;  // TorchScript vs pruned (when written)
 };
 
-/// Resolves a run folder to its weights file.
+/// Resolves a run folder to its weights file; a file, or a timm / Hugging Face model folder, is
+/// returned as it is.
 std::string weightsOf(const std::string& runDirOrFile);
 ExportResult exportPruned(const ExportOptions& o);
 /// Builds a standalone TorchScript module equivalent to `m` and saves it atomically.

@@ -88,6 +88,48 @@ void fuseQkv(Tensors& out, std::map<std::string, torch::Tensor>& qkv, const std:
         notes->push_back("fused query/key/value into qkv in " + std::to_string(blocks.size()) + " blocks");
 }
 
+// timm's _convert_dinov2 for the DINOv2 repository's files with registers: register_tokens are
+// reg_token, and neither class nor register tokens overlap the position embedding (timm builds
+// these no_embed_class): cls_token + pos_embed[:, 0], pos_embed[:, 1:]. The SwiGLU MLP of the
+// giant models (mlp.w12 / w3) is not a member of the family.
+void convertDinov2(Tensors& t, const std::string& source, std::vector<std::string>* notes) {
+    auto find = [&](const std::string& k) -> torch::Tensor* {
+        for (auto& [key, v] : t)
+            if (key == k) return &v;
+        return nullptr;
+    };
+    for (const auto& [k, v] : t)
+        if (k.find(".mlp.w12.") != std::string::npos)
+            throw Error(source + ": " + k + ": a SwiGLU MLP (DINOv2 giant) is not supported; the family's MLP is fc1-GELU-fc2");
+    auto* reg = find("register_tokens");
+    if (!reg) return;
+    auto *cls = find("cls_token"), *pos = find("pos_embed");
+    if (!cls || !pos || pos->dim() != 3 || pos->size(1) < 2 || cls->dim() != 3 || cls->size(2) != pos->size(2))
+        throw Error(source + ": register_tokens without a class token and a position embedding of the same width");
+    *cls = *cls + pos->narrow(1, 0, 1);
+    *pos = pos->narrow(1, 1, pos->size(1) - 1).contiguous();
+    for (auto& [k, v] : t)
+        if (k == "register_tokens") k = "reg_token";
+    if (notes)
+        notes->push_back("register_tokens -> reg_token; the class token's position row folded into cls_token "
+                         "(timm's _convert_dinov2: no_embed_class)");
+}
+
+// transformers' DeiTForImageClassification (and DeiTModel) carry a distillation token that no
+// head reads: the model is a ViT whose second token is a register.
+void distillationTokenAsRegister(Tensors& t, std::vector<std::string>* notes) {
+    bool headDist = false;
+    for (const auto& [k, v] : t) headDist = headDist || k.rfind("head_dist.", 0) == 0;
+    if (headDist) return;
+    for (auto& [k, v] : t)
+        if (k == "dist_token") {
+            k = "reg_token";
+            if (notes)
+                notes->push_back("distillation token read as a register token (no distillation head: only the class "
+                                 "token is classified, as DeiTForImageClassification does)");
+        }
+}
+
 }  // namespace
 
 std::string detect(const Tensors& t) {
@@ -103,6 +145,8 @@ Tensors toTimm(const std::string& layout, Tensors t, const std::string& source, 
     const auto& rules = layout == "torchvision" ? torchvisionRules()
                         : layout.rfind("hf-", 0) == 0 ? hfRules()
                                                       : timmRules();
+    std::vector<std::regex> from;  // compiled once per call, not once per key
+    for (const auto& r : rules) from.emplace_back(r.from);
     static const std::regex hf_qkv(R"((?:vit\.|deit\.)?encoder\.layer\.(\d+)\.attention\.attention\.((?:query|key|value)\.(?:weight|bias)))");
     Tensors out;
     std::map<std::string, torch::Tensor> qkv;
@@ -119,9 +163,9 @@ Tensors toTimm(const std::string& layout, Tensors t, const std::string& source, 
             continue;
         }
         bool done = false;
-        for (const auto& r : rules) {
-            if (!std::regex_match(k, std::regex(r.from))) continue;
-            const std::string to = std::regex_replace(k, std::regex(r.from), r.to);
+        for (size_t i = 0; i < rules.size(); ++i) {
+            if (!std::regex_match(k, from[i])) continue;
+            const std::string to = std::regex_replace(k, from[i], rules[i].to);
             if (to.empty())
                 ignored.push_back(k);
             else
@@ -132,6 +176,8 @@ Tensors toTimm(const std::string& layout, Tensors t, const std::string& source, 
         if (!done) out.emplace_back(k, v);  // left as it is: the loader reports it if it does not fit
     }
     fuseQkv(out, qkv, source, notes);
+    if (layout == "dinov2") convertDinov2(out, source, notes);
+    if (layout == "hf-deit") distillationTokenAsRegister(out, notes);
     if (notes) {
         static const std::map<std::string, std::string> names{{"hf-vit", "the Hugging Face ViT"}, {"hf-deit", "the Hugging Face DeiT"},
                                                               {"torchvision", "the torchvision"}, {"timm", "the old timm (gamma_1/gamma_2)"},

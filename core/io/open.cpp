@@ -2,6 +2,8 @@
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
+#include "io/adapt.h"
+#include "io/export.h"
 #include "io/infer.h"
 #include "io/source.h"
 #include "io/weights.h"
@@ -49,30 +51,74 @@ void applyLambdas(model::VisionTransformerImpl& m, const ModelSource& src) {
         if (m.block(i)->mode() != model::BlockMode::Removed) m.block(i)->setLambda(lambdas[i]);
 }
 
+// A new head leaves exactly its own keys missing; anything else is the strict load's error.
+LoadReport loadWithNewHead(model::VisionTransformerImpl& m, const ModelSource& src, const std::string& spec, uint64_t seed) {
+    m.initWeights(seed);  // the new head as training from scratch initialises it; the rest is overwritten
+    auto r = loadStateDict(m, src.tensors, false, spec);
+    LoadReport other = r;
+    other.missing.clear();
+    for (const auto& k : r.missing)
+        if (!isHeadKey(k)) other.missing.push_back(k);
+    if (!other.clean()) throw Error(spec + ": " + other.describe());
+    return other;
+}
+
 }  // namespace
 
-model::VisionTransformer openModel(const std::string& spec, const OpenOptions& opts,
-                                   std::map<std::string, std::string>* metadata, LoadReport* report, ModelOrigin* origin) {
-    if (model::isPreset(spec) && !fs::exists(spec)) {
-        auto m = model::buildModel(model::preset(spec));
-        m->initWeights(opts.seed);
-        if (origin) *origin = ModelOrigin{};
-        return m;
-    }
-    auto src = readSource(spec, SourceOptions{opts.weights_key});
+namespace {
+
+// The source read and its record settled (inferred, adapted), nothing built yet.
+struct Resolved {
+    ModelSource src;
     model::ViTConfig cfg;
     std::vector<int> removed;
     bool folded = false;  // a file without Dilute metadata: removed blocks keep the explicit doubling
-    if (src.format == "dilute safetensors")
-        cfg = recordedConfig(src, opts, &removed, &folded);
+    bool preset = false, newHead = false;
+    std::vector<std::string> adapted;
+};
+
+Resolved resolve(const std::string& spec, const OpenOptions& opts) {
+    const Adaptation adapt{opts.img_size, opts.num_classes, opts.data};
+    Resolved r;
+    if (model::isPreset(spec) && !fs::exists(spec)) {
+        r.preset = true;
+        r.cfg = model::preset(spec);
+        r.src.path = spec;
+        r.src.format = "preset";
+        r.src.layout = "timm";
+        adaptSource(r.cfg, r.src.tensors, adapt, &r.adapted, spec);
+        return r;
+    }
+    r.src = readSource(weightsOf(spec), SourceOptions{opts.weights_key});
+    if (r.src.format == "dilute safetensors")
+        r.cfg = recordedConfig(r.src, opts, &r.removed, &r.folded);
     else
-        cfg = inferConfig(src, InferOptions{opts.arch, opts.heads}, &removed);
-    auto m = model::buildModel(cfg, removed, folded);
-    auto r = loadStateDict(*m, src.tensors, opts.strict, spec);
-    applyLambdas(*m, src);
-    if (report) *report = r;
-    if (metadata) *metadata = src.metadata;
-    if (origin) *origin = ModelOrigin{src.format, src.layout, src.mapping};
+        r.cfg = inferConfig(r.src, InferOptions{opts.arch, opts.heads}, &r.removed);
+    r.newHead = adaptSource(r.cfg, r.src.tensors, adapt, &r.adapted, spec);
+    return r;
+}
+
+}  // namespace
+
+model::ViTConfig describeModel(const std::string& spec, const OpenOptions& opts, ModelOrigin* origin) {
+    auto r = resolve(spec, opts);
+    if (origin) *origin = ModelOrigin{r.src.format, r.src.layout, r.src.mapping, r.adapted};
+    return r.cfg;
+}
+
+model::VisionTransformer openModel(const std::string& spec, const OpenOptions& opts,
+                                   std::map<std::string, std::string>* metadata, LoadReport* report, ModelOrigin* origin) {
+    auto r = resolve(spec, opts);
+    if (origin) *origin = ModelOrigin{r.src.format, r.src.layout, r.src.mapping, r.adapted};
+    auto m = model::buildModel(r.cfg, r.removed, r.folded);
+    if (r.preset) {
+        m->initWeights(opts.seed);
+        return m;
+    }
+    auto rep = r.newHead ? loadWithNewHead(*m, r.src, spec, opts.seed) : loadStateDict(*m, r.src.tensors, opts.strict, spec);
+    applyLambdas(*m, r.src);
+    if (report) *report = rep;
+    if (metadata) *metadata = r.src.metadata;
     return m;
 }
 

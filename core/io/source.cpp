@@ -150,7 +150,8 @@ ModelSource readSource(const std::string& path, const SourceOptions& o) {
     s.layout = layouts::detect(s.tensors);
     if (s.layout.empty()) throw Error(path + ": the tensors fit no known ViT layout (timm, Hugging Face, torchvision)");
     s.tensors = layouts::toTimm(s.layout, std::move(s.tensors), path, &s.mapping);
-    if (s.layout == "hf-deit") s.mapping.push_back("head and head_dist averaged at inference (DeiT with teacher)");
+    for (const auto& [k, v] : s.tensors)
+        if (k == "head_dist.weight") s.mapping.push_back("head and head_dist averaged at inference (DeiT with teacher)");
     return s;
 }
 

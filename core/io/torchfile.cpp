@@ -1,6 +1,7 @@
 #include "io/torchfile.h"
 
 #include <caffe2/serialize/inline_container.h>
+#include <new>
 #include <torch/torch.h>
 
 #include <fstream>
@@ -86,6 +87,8 @@ void TorchFile::openZip() {
     } catch (const c10::Error& e) {
         const std::string w = e.what_without_backtrace();
         throw Error(path_ + ": not a readable PyTorch zip archive (" + w.substr(0, w.find('\n')) + ")");
+    } catch (const std::bad_alloc&) {  // a directory entry that claims an impossible size
+        throw Error(path_ + ": data.pkl claims more memory than there is (a corrupt or hostile zip directory)");
     }
     const auto* data = static_cast<const uint8_t*>(std::get<0>(rec).get());
     root_ = pickle::load(data, std::get<1>(rec), path_, storageLoader());

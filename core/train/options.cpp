@@ -13,6 +13,9 @@ using json = nlohmann::json;
 std::string TrainOptions::toJson() const {
     json j = {{"model", model},
               {"arch", arch},
+              {"weights_key", weights_key},
+              {"heads", heads},
+              {"img_size", img_size},
               {"data", data},
               {"out_dir", out_dir},
               {"epochs", epochs},
@@ -53,6 +56,9 @@ TrainOptions TrainOptions::fromJson(const std::string& text) {
         json j = json::parse(text);
         o.model = j.at("model");
         o.arch = j.value("arch", "");
+        o.weights_key = j.value("weights_key", "");
+        o.heads = jsonnum::value<int>(j, "heads", 0);
+        o.img_size = jsonnum::value<int>(j, "img_size", 0);
         o.data = j.value("data", "");
         o.out_dir = j.value("out_dir", "");
         o.epochs = jsonnum::at<int>(j, "epochs");
@@ -97,6 +103,7 @@ void TrainOptions::validate() const {
     // a million-image batch or an infinite learning rate (each would hang or fail late).
     auto finite = [](double v) { return std::isfinite(v); };
     if (model.empty()) throw Error("training needs a model (preset or file)");
+    io::validateModelRef(*this);
     if (epochs <= 0 || epochs > 100000) throw Error("epochs " + std::to_string(epochs) + " must be in [1, 100000]");
     if (batch <= 0 || batch > 65536) throw Error("batch size " + std::to_string(batch) + " must be in [1, 65536]");
     if (global_batch < 0 || global_batch > (1 << 24)) throw Error("global batch must be in [0, 16777216]");

@@ -3,13 +3,14 @@
 #include <cstdint>
 #include <string>
 
+#include "io/modelref.h"
 #include "train/schedule.h"
 
 namespace dilute::train {
 
-struct TrainOptions {
-    std::string model;            // preset (train from scratch) or safetensors file (fine-tune)
-    std::string arch;             // preset for timm files without metadata
+// The model (a preset trains from scratch, anything else is fine-tuned) and how it is opened:
+// io::ModelRef. A model whose class count differs from the data's gets a new head.
+struct TrainOptions : io::ModelRef {
     std::string data;             // dataset URI ("" = the preset's default)
     std::string out_dir;          // run folder
     int epochs = 10;

@@ -6,32 +6,30 @@
 #include <algorithm>
 #include <limits>
 
-#include "io/safetensors.h"
 #include "io/weights.h"
 #include "model/preset.h"
 #include "util/error.h"
+#include "util/files.h"
 
 namespace dilute::train {
 
-Recipe deriveRecipe(const std::string& modelSpec, const std::string& arch) {
+Recipe deriveRecipe(const std::string& model, const std::string& arch) {
+    io::ModelRef ref;
+    ref.model = model;
+    ref.arch = arch;
+    return deriveRecipe(ref);
+}
+
+Recipe deriveRecipe(const io::ModelRef& ref) {
+    // A preset trains from scratch; anything opened (ours, timm's, a torch checkpoint, a Hugging
+    // Face folder) is fine-tuned. The record is the one the run would build (--img-size applied).
+    const bool fineTune = !model::isPreset(ref.model) || fs::exists(ref.model);
     model::ViTConfig c;
-    const bool fineTune = !model::isPreset(modelSpec);
     bool known = false;
-    if (!fineTune) {
-        c = model::preset(modelSpec);
+    try {
+        c = io::describeModel(ref.model, io::openOptionsOf(ref));
         known = true;
-    } else {
-        try {  // the file's own architecture record, else the --arch preset
-            const auto f = io::readSafetensors(modelSpec);
-            if (const auto it = f.metadata.find("dilute.arch"); it != f.metadata.end()) {
-                c = io::archFromJson(it->second, nullptr, nullptr);
-                known = true;
-            } else if (model::isPreset(arch)) {
-                c = model::preset(arch);
-                known = true;
-            }
-        } catch (const std::exception&) {
-        }
+    } catch (const std::exception&) {  // the run's own error will say what is wrong
     }
     Recipe r;
     if (!known) {
@@ -118,11 +116,7 @@ std::vector<OptionSpec> build() {
     std::vector<OptionSpec> t;
     auto add = [&](OptionSpec s) { t.push_back(std::move(s)); };
     // What to train and where: the Project panel and the Training view's own fields hold these.
-    add({"model", "--model,-m", "Model", "Preset (train from scratch) or safetensors file (fine-tune)", "Run", 0, 0, {}, false,
-         "the Project panel's model", f(&TrainOptions::model)});
-    add({"arch", "--arch", "Architecture", "Preset describing a timm file without Dilute metadata", "Run", 0, 0, {}, false,
-         "a file's own metadata describes it; timm files without it are opened from the Project panel with a preset name",
-         f(&TrainOptions::arch)});
+    for (auto& s : io::modelRefOptions<TrainOptions>()) add(std::move(s));
     add({"data", "--data,-d", "Data", "Dataset URI (default: the preset's own)", "Run", 0, 0, {}, false,
          "the Project panel's data", f(&TrainOptions::data)});
     add({"out_dir", "--out,-o", "Run folder", "Run folder (config.json, metrics.jsonl, checkpoints/, final.safetensors)",
@@ -150,7 +144,7 @@ std::vector<OptionSpec> build() {
     add({"decay_start", "--decay-start", "Decay starts at", "Lambda stays 1 until here", "Dilution", 0, big, {}, false,
          "", [](TrainOptions& o) -> OptionField { return &o.schedule.start; }});
     add({"decay_end", "--decay-end", "Lambda = 0 at", "Lambda reaches 0 here (-1: 3/4 of the run)", "Dilution", -1, big,
-         {}, false, "", [](TrainOptions& o) -> OptionField { return &o.schedule.end; }});
+         {}, false, "", [](TrainOptions& o) -> OptionField { return &o.schedule.end; }, "auto (3/4 of the run)"});
     add({"per_step", "!--per-epoch", "Lambda every step",
          "Update lambda at epoch boundaries only (the authors' code)",
          "Dilution", 0, 0, {}, false, "", [](TrainOptions& o) -> OptionField { return &o.schedule.per_step; }});
@@ -178,9 +172,9 @@ std::vector<OptionSpec> build() {
          f(&TrainOptions::augment)});
     // Data
     add({"train_limit", "--train-limit", "Training images", "Use only the first N training images (0 = all)", "Data", 0,
-         big, {}, false, "", f(&TrainOptions::train_limit)});
+         big, {}, false, "", f(&TrainOptions::train_limit), "all"});
     add({"test_limit", "--test-limit", "Test images", "Evaluate on the first N test images (0 = all)", "Data", 0, big, {},
-         false, "", f(&TrainOptions::test_limit)});
+         false, "", f(&TrainOptions::test_limit), "all"});
     add({"seed", "--seed", "Seed", "Seed (data order, init, augmentation, drop-path)", "Data", 0, 4294967295.0, {},
          false, "", f(&TrainOptions::seed)});
     // System
@@ -213,7 +207,9 @@ const OptionSpec* findTrainOption(const std::string& name) { return findOption(t
 
 Recipe applyRecipe(TrainOptions& o, const std::string& model, const std::function<bool(const OptionSpec&)>& given,
                    int world) {
-    const auto r = deriveRecipe(model, o.arch);
+    io::ModelRef ref = o;
+    ref.model = model;
+    const auto r = deriveRecipe(ref);
     if (r.name == "none") return r;
     for (const auto& s : trainOptionTable())
         if (s.recipe && !given(s) && s.name != "lr") setRecipeField(o, r, s.name);

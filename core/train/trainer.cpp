@@ -114,6 +114,7 @@ private:
 
     // The phases of go(), in order.
     void setUp();                         // options, device, process group, run folder, model
+    void openModel();                     // the model, moved to the data's classes (and --img-size)
     io::CheckpointState openRunState();   // resume: the checkpoint's state; fresh: selection + config.json
     void openData();                      // datasets, loaders, free-space check
     void restore(const io::CheckpointState& st);  // schedule lengths; resume: weights, optimizer, step
@@ -133,6 +134,7 @@ private:
     void reportSkips();
 
     TrainOptions o_;
+    std::vector<std::string> adapted_;  // what openModel changed (new head, resolution): logged, in config.json
     bool resuming_;
     const TrainObserver& obs_;
     const CancelToken* cancel_;
@@ -228,21 +230,36 @@ void Run::setUp() {
         throw Error("global batch " + std::to_string(o_.global_batch) + " is smaller than the " + std::to_string(world()) +
                     " processes: every process needs at least one image per step");
 
-    io::OpenOptions oo;
-    oo.arch = o_.arch;
+    openModel();
+    const bool cuda = device_ != "cpu";
+    amp_ = o_.amp == "auto" ? (cuda ? "bf16" : "off") : o_.amp;
+    if (amp_ != "off" && !cuda) throw Error("mixed precision (" + amp_ + ") needs a CUDA device");
+}
+
+// The model moved to the data: opened again, when its class count differs from the data's, with
+// a new head for the data's classes (the same seed on every process and on resume, so the head is
+// the same one), and with the data recorded as its default (the run's weights then name it).
+void Run::openModel() {
+    auto oo = io::openOptionsOf(o_);
     oo.seed = o_.seed;
-    model_ = io::openModel(o_.model, oo);
+    io::ModelOrigin origin;
+    model_ = io::openModel(o_.model, oo, nullptr, nullptr, &origin);
+    uri_ = o_.data.empty() ? model_->config().default_data : o_.data;
+    if (uri_.empty()) throw Error("model '" + o_.model + "' has no default dataset: pass --data URI");
+    trainSet_ = data::limitDataset(data::openDataset(uri_, "train"), o_.train_limit);
+    if (trainSet_->numClasses() != model_->config().num_classes || model_->config().default_data != uri_) {
+        oo.num_classes = trainSet_->numClasses();
+        oo.data = uri_;  // what it is trained on is its data from now on (eval, analyze default to it)
+        model_ = io::openModel(o_.model, oo, nullptr, nullptr, &origin);
+    }
+    adapted_ = origin.adapted;
+    for (const auto& a : adapted_) log(o_.model + ": " + a);
     if (!model_->removedBlocks().empty()) throw Error(o_.model + ": cannot train a model whose attention was removed");
     if (const auto bad = io::nonFiniteParameters(*model_); !bad.empty())
         throw Error(o_.model + ": " + std::to_string(bad.size()) + " tensors hold NaN or infinite values (first: " +
                     bad.front() + "); refusing to train from them");
     model_->setDropPath(o_.drop_path);
     model_->to(torch::Device(device_));
-    uri_ = o_.data.empty() ? model_->config().default_data : o_.data;
-    if (uri_.empty()) throw Error("model '" + o_.model + "' has no default dataset: pass --data URI");
-    const bool cuda = device_ != "cpu";
-    amp_ = o_.amp == "auto" ? (cuda ? "bf16" : "off") : o_.amp;
-    if (amp_ != "off" && !cuda) throw Error("mixed precision (" + amp_ + ") needs a CUDA device");
 }
 
 io::CheckpointState Run::openRunState() {
@@ -270,6 +287,7 @@ io::CheckpointState Run::openRunState() {
             json cfgj = json::parse(o_.toJson());
             cfgj["resolved_selection"] = {{"selector", sel_.selector}, {"blocks", sel_.blocks}};
             cfgj["architecture"] = json::parse(io::archToJson(cfg, {}, false));
+            cfgj["adapted"] = adapted_;  // e.g. "head replaced: 1000 -> 10 classes ..."
             cfgj["created"] = nowIso();
             cfgj["distributed"] = {{"world_size", world()}, {"backend", group_->backend()}, {"launcher", li.source},
                                    {"per_rank_batch", o_.batch}, {"global_batch", o_.global_batch}};
@@ -289,7 +307,6 @@ void Run::openData() {
     const auto& cfg = model_->config();
     const auto& li = group_->launch();
     const int G = o_.global_batch;
-    trainSet_ = data::limitDataset(data::openDataset(uri_, "train"), o_.train_limit);
     testSet_ = data::limitDataset(data::openDataset(uri_, "test"), o_.test_limit);
     for (const auto* ds : {trainSet_.get(), testSet_.get()})
         if (ds->numClasses() != cfg.num_classes)

@@ -32,6 +32,7 @@ struct OptionSpec {
     bool recipe = false;               // a recipe decides it unless given (CLI prints no default)
     std::string cliOnly;               // why the generated GUI form does not show it ("" = it does)
     std::function<OptionField(O&)> field;
+    std::string special;               // what the lowest value means, shown in its place ("inferred"; "" = itself)
 };
 
 template <class O, class T>
@@ -72,7 +73,7 @@ template <class O, class P>
 std::vector<OptionSpec<O>> liftOptions(const std::vector<OptionSpec<P>>& table, P O::*part) {
     std::vector<OptionSpec<O>> out;
     for (const auto& s : table) {
-        OptionSpec<O> t{s.name, s.flags, s.label, s.help, s.group, s.lo, s.hi, s.choices, s.recipe, s.cliOnly, {}};
+        OptionSpec<O> t{s.name, s.flags, s.label, s.help, s.group, s.lo, s.hi, s.choices, s.recipe, s.cliOnly, {}, s.special};
         t.field = [f = s.field, part](O& o) { return f(o.*part); };
         out.push_back(std::move(t));
     }

@@ -16,6 +16,7 @@
 #include "util/files.h"
 
 using namespace dilute;
+using dilute::testing::errorText;
 using dilute::testing::TempDir;
 namespace stdfs = std::filesystem;
 using json = nlohmann::json;
@@ -57,14 +58,6 @@ void editManifest(const std::string& path, const std::function<void(json&)>& edi
     fs::atomicWriteText(path, j.dump(2));
 }
 
-std::string errorOf(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const Error& e) {
-        return e.what();
-    }
-    return "(no error)";
-}
 
 }  // namespace
 
@@ -104,12 +97,12 @@ TEST(Checkpoint, AFlippedByteOrATruncationIsCaughtByTheChecksum) {
         const auto saved = bytes;
         bytes[bytes.size() - 100] ^= 0x10;  // inside the data, not the header
         dilute::testing::writeBytes(path, bytes);
-        auto msg = errorOf([&] { io::loadCheckpoint(ck, "last", *f.m, f.opt.get(), st); });
+        auto msg = errorText([&] { io::loadCheckpoint(ck, "last", *f.m, f.opt.get(), st); });
         EXPECT_NE(msg.find(path), std::string::npos) << msg;
         EXPECT_NE(msg.find("checksum"), std::string::npos) << msg;
         bytes.resize(bytes.size() / 2);
         dilute::testing::writeBytes(path, bytes);
-        msg = errorOf([&] { io::loadCheckpoint(ck, "last", *f.m, f.opt.get(), st); });
+        msg = errorText([&] { io::loadCheckpoint(ck, "last", *f.m, f.opt.get(), st); });
         EXPECT_NE(msg.find("bytes where"), std::string::npos) << msg;
         dilute::testing::writeBytes(path, saved);
     }
@@ -131,7 +124,7 @@ TEST(Checkpoint, StaleTempFoldersAndOrphanSetsAreCleanedButNothingOnAGuess) {
     fs::atomicWriteText(ck + "/last.json", "{\"format\": \"dilute-checkpoint/2\", \"set\": ");
     io::cleanCheckpoints(ck);
     EXPECT_EQ(entries(ck), orphans);
-    EXPECT_NE(errorOf([&] { io::readCheckpointState(ck, "last"); }).find(ck + "/last.json: damaged"), std::string::npos);
+    EXPECT_NE(errorText([&] { io::readCheckpointState(ck, "last"); }).find(ck + "/last.json: damaged"), std::string::npos);
     fs::atomicWriteText(ck + "/last.json", good);
     io::cleanCheckpoints(ck);
     EXPECT_EQ(entries(ck), (std::vector<std::string>{"last.json", "step-000000005"}));
@@ -165,21 +158,21 @@ TEST(Checkpoint, AbsurdStateIsRefusedNamingTheFieldAndTheFile) {
     for (const auto& c : cases) {
         fs::atomicWriteText(man, good);
         editManifest(man, c.edit);
-        const auto msg = errorOf([&] { io::readCheckpointState(ck, "last"); });
+        const auto msg = errorText([&] { io::readCheckpointState(ck, "last"); });
         EXPECT_NE(msg.find(man), std::string::npos) << c.expect << ": " << msg;
         EXPECT_NE(msg.find(c.expect), std::string::npos) << c.expect << ": " << msg;
     }
     fs::atomicWriteText(man, good);
     const auto st = io::readCheckpointState(ck, "last");
     EXPECT_NO_THROW(io::checkStateFitsRun(st, man, 3, 10, 6));
-    EXPECT_NE(errorOf([&] { io::checkStateFitsRun(st, man, 1, 10, 6); }).find("step 15 is past the run's 10 steps"),
+    EXPECT_NE(errorText([&] { io::checkStateFitsRun(st, man, 1, 10, 6); }).find("step 15 is past the run's 10 steps"),
               std::string::npos);
     auto late = st;
     late.epoch = 5;
-    EXPECT_NE(errorOf([&] { io::checkStateFitsRun(late, man, 3, 10, 6); }).find("epoch 5 is past the run's 3 epochs"),
+    EXPECT_NE(errorText([&] { io::checkStateFitsRun(late, man, 3, 10, 6); }).find("epoch 5 is past the run's 3 epochs"),
               std::string::npos);
-    EXPECT_NE(errorOf([&] { io::checkStateFitsRun(st, man, 3, 5, 6); }).find("not within epoch 2"), std::string::npos);
-    EXPECT_NE(errorOf([&] { io::checkStateFitsRun(st, man, 3, 10, 2); }).find("block 3 does not exist"), std::string::npos);
+    EXPECT_NE(errorText([&] { io::checkStateFitsRun(st, man, 3, 5, 6); }).find("not within epoch 2"), std::string::npos);
+    EXPECT_NE(errorText([&] { io::checkStateFitsRun(st, man, 3, 10, 2); }).find("block 3 does not exist"), std::string::npos);
 }
 
 TEST(Checkpoint, ARunFolderFromBeforeSetsStillReads) {
@@ -205,7 +198,7 @@ TEST(Checkpoint, FreeSpaceIsCheckedWithBothNumbers) {
     TempDir d("ckspace");
     EXPECT_GT(fs::freeBytes(d.path()), 0u);
     EXPECT_NO_THROW(fs::requireFreeSpace(d.path(), 1, "a byte"));
-    const auto msg = errorOf([&] { fs::requireFreeSpace(d.path(), uint64_t(1) << 62, "two checkpoints"); });
+    const auto msg = errorText([&] { fs::requireFreeSpace(d.path(), uint64_t(1) << 62, "two checkpoints"); });
     EXPECT_NE(msg.find(d.path() + ": not enough free space: two checkpoints needs about 4.6 EB"), std::string::npos) << msg;
     EXPECT_NE(msg.find("free"), std::string::npos) << msg;
     EXPECT_EQ(fs::formatBytes(999), "999 bytes");

@@ -9,6 +9,7 @@
 #include "util/error.h"
 
 using namespace dilute;
+using dilute::testing::errorText;
 using dilute::testing::readBytes;
 using dilute::testing::TempDir;
 using dilute::testing::writeBytes;
@@ -30,14 +31,6 @@ void writeRaw(const std::string& path, const std::string& header, size_t dataByt
     writeBytes(path, b);
 }
 
-std::string errorOf(const std::function<void()>& fn) {
-    try {
-        fn();
-    } catch (const Error& e) {
-        return e.what();
-    }
-    return "";
-}
 
 }  // namespace
 
@@ -98,7 +91,7 @@ TEST(Safetensors, TimmFileOfAnOddWidthNeedsItsHeadsOrArch) {
     std::vector<std::pair<std::string, torch::Tensor>> sd;
     for (const auto& it : m->named_parameters()) sd.emplace_back(it.key(), it.value());
     io::writeSafetensors(d.file("t.safetensors"), sd);
-    EXPECT_NE(errorOf([&] { io::openModel(d.file("t.safetensors")); }).find("--arch"), std::string::npos);
+    EXPECT_NE(errorText([&] { io::openModel(d.file("t.safetensors")); }).find("--arch"), std::string::npos);
     io::OpenOptions o;
     o.arch = "vit_nano_patch7_28";
     auto m2 = io::openModel(d.file("t.safetensors"), o);
@@ -112,7 +105,7 @@ TEST(Safetensors, TruncatedBody) {
     auto bytes = readBytes(d.file("m.safetensors"));
     bytes.resize(bytes.size() - 100);
     writeBytes(d.file("m.safetensors"), bytes);
-    auto e = errorOf([&] { io::openModel(d.file("m.safetensors")); });
+    auto e = errorText([&] { io::openModel(d.file("m.safetensors")); });
     EXPECT_NE(e.find("m.safetensors"), std::string::npos) << e;
     EXPECT_NE(e.find("truncated"), std::string::npos) << e;
 }
@@ -125,12 +118,12 @@ TEST(Safetensors, HeaderLiesAboutItsLength) {
     bytes[0] = 0xff;
     bytes[1] = 0xff;
     writeBytes(d.file("x.safetensors"), bytes);
-    auto e = errorOf([&] { io::readSafetensors(d.file("x.safetensors")); });
+    auto e = errorText([&] { io::readSafetensors(d.file("x.safetensors")); });
     EXPECT_NE(e.find("header claims"), std::string::npos) << e;
     writeBytes(d.file("y.safetensors"), {1, 2, 3});
-    EXPECT_NE(errorOf([&] { io::readSafetensors(d.file("y.safetensors")); }).find("shorter"), std::string::npos);
+    EXPECT_NE(errorText([&] { io::readSafetensors(d.file("y.safetensors")); }).find("shorter"), std::string::npos);
     writeRaw(d.file("z.safetensors"), "{not json", 0);
-    EXPECT_NE(errorOf([&] { io::readSafetensors(d.file("z.safetensors")); }).find("not valid JSON"), std::string::npos);
+    EXPECT_NE(errorText([&] { io::readSafetensors(d.file("z.safetensors")); }).find("not valid JSON"), std::string::npos);
 }
 
 TEST(Safetensors, OverlappingOffsets) {
@@ -138,7 +131,7 @@ TEST(Safetensors, OverlappingOffsets) {
     writeRaw(d.file("x.safetensors"),
              R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})",
              12);
-    auto e = errorOf([&] { io::readSafetensors(d.file("x.safetensors")); });
+    auto e = errorText([&] { io::readSafetensors(d.file("x.safetensors")); });
     EXPECT_NE(e.find("overlap"), std::string::npos) << e;
     EXPECT_NE(e.find("x.safetensors"), std::string::npos) << e;
 }
@@ -148,20 +141,20 @@ TEST(Safetensors, HolesTrailingBytesAndOverflowingShapesAreRefused) {
     // A hole: bytes 8..12 belong to no tensor.
     writeRaw(d.file("hole.safetensors"),
              R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[1],"data_offsets":[12,16]}})", 16);
-    auto e = errorOf([&] { io::readSafetensors(d.file("hole.safetensors")); });
+    auto e = errorText([&] { io::readSafetensors(d.file("hole.safetensors")); });
     EXPECT_NE(e.find("hole.safetensors"), std::string::npos) << e;
     EXPECT_NE(e.find("bytes 8..12"), std::string::npos) << e;
     // Trailing bytes after the last tensor.
     writeRaw(d.file("tail.safetensors"), R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})", 11);
-    e = errorOf([&] { io::readSafetensors(d.file("tail.safetensors")); });
+    e = errorText([&] { io::readSafetensors(d.file("tail.safetensors")); });
     EXPECT_NE(e.find("3 trailing bytes"), std::string::npos) << e;
     // A shape whose element count wraps around 64 bits to a small number.
     writeRaw(d.file("wrap.safetensors"),
              R"({"a":{"dtype":"F32","shape":[4294967296,4294967296,1],"data_offsets":[0,0]}})", 0);
-    e = errorOf([&] { io::readSafetensors(d.file("wrap.safetensors")); });
+    e = errorText([&] { io::readSafetensors(d.file("wrap.safetensors")); });
     EXPECT_NE(e.find("overflows"), std::string::npos) << e;
     writeRaw(d.file("wrap2.safetensors"), R"({"a":{"dtype":"F64","shape":[2305843009213693952],"data_offsets":[0,0]}})", 0);
-    e = errorOf([&] { io::readSafetensors(d.file("wrap2.safetensors")); });
+    e = errorText([&] { io::readSafetensors(d.file("wrap2.safetensors")); });
     EXPECT_NE(e.find("overflows"), std::string::npos) << e;
     // Exactly covered, with an empty tensor in the middle: fine.
     writeRaw(d.file("ok.safetensors"),
@@ -172,17 +165,17 @@ TEST(Safetensors, HolesTrailingBytesAndOverflowingShapesAreRefused) {
 TEST(Safetensors, WrongDtype) {
     TempDir d("dtype");
     writeRaw(d.file("x.safetensors"), R"({"a":{"dtype":"Q4","shape":[2],"data_offsets":[0,8]}})", 8);
-    EXPECT_NE(errorOf([&] { io::readSafetensors(d.file("x.safetensors")); }).find("unsupported dtype 'Q4'"),
+    EXPECT_NE(errorText([&] { io::readSafetensors(d.file("x.safetensors")); }).find("unsupported dtype 'Q4'"),
               std::string::npos);
     writeRaw(d.file("y.safetensors"), R"({"a":{"dtype":"F16","shape":[2],"data_offsets":[0,8]}})", 8);
-    EXPECT_NE(errorOf([&] { io::readSafetensors(d.file("y.safetensors")); }).find("do not fit shape"), std::string::npos);
+    EXPECT_NE(errorText([&] { io::readSafetensors(d.file("y.safetensors")); }).find("do not fit shape"), std::string::npos);
     // Integer weights where the model wants floats.
     auto m = model::buildModel(smallCfg());
     std::vector<std::pair<std::string, torch::Tensor>> sd;
     for (const auto& it : m->named_parameters())
         sd.emplace_back(it.key(), it.key() == "head.bias" ? it.value().to(torch::kLong) : it.value());
     io::writeSafetensors(d.file("z.safetensors"), sd);
-    auto e = errorOf([&] { io::loadStateDict(*m, io::readSafetensors(d.file("z.safetensors")).tensors, true, "z"); });
+    auto e = errorText([&] { io::loadStateDict(*m, io::readSafetensors(d.file("z.safetensors")).tensors, true, "z"); });
     EXPECT_NE(e.find("head.bias"), std::string::npos) << e;
 }
 
@@ -195,7 +188,7 @@ TEST(Safetensors, WrongShapeAndMissingKeyAreNamedTogether) {
         sd.emplace_back(it.key(), it.key() == "head.weight" ? torch::zeros({7, 64}) : it.value());
     }
     sd.emplace_back("blocks.9.attn.qkv.weight", torch::zeros({1}));  // unexpected
-    auto e = errorOf([&] { io::loadStateDict(*m, sd, true, "file.safetensors"); });
+    auto e = errorText([&] { io::loadStateDict(*m, sd, true, "file.safetensors"); });
     EXPECT_NE(e.find("file.safetensors"), std::string::npos) << e;
     EXPECT_NE(e.find("missing keys (1)"), std::string::npos) << e;
     EXPECT_NE(e.find("blocks.0.mlp.fc1.bias"), std::string::npos) << e;

@@ -3,11 +3,13 @@
 // counts, and the hostile torch files refused with nothing run.
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+#include <torch/script.h>
 #include <torch/torch.h>
 
 #include <filesystem>
 #include <fstream>
 
+#include "io/export.h"
 #include "io/safetensors.h"
 #include "io/weights.h"
 #include "model/kernels.h"
@@ -16,6 +18,7 @@
 #include "util/error.h"
 
 using namespace dilute;
+using dilute::testing::errorText;
 
 namespace {
 std::string golden(const std::string& f) { return std::string(DILUTE_SOURCE_DIR) + "/tests/data/golden/" + f; }
@@ -27,14 +30,6 @@ model::VisionTransformer open(const std::string& f, io::ModelOrigin* origin = nu
     return io::openModel(golden(f), o, nullptr, nullptr, origin);
 }
 
-std::string errorText(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const Error& e) {
-        return e.what();
-    }
-    return "";
-}
 }  // namespace
 
 TEST(Sources, EveryFormatAndLayoutGivesPyTorchsLogits) {
@@ -169,4 +164,26 @@ TEST(Sources, RemovalFoldingAndTheKernelsHoldForEveryMember) {
         EXPECT_FALSE(torch::allclose(a, ref, 1e-3, 1e-3));  // removing attention changes the output
     }
     at::set_num_threads(threads);
+}
+
+// The TorchScript export runs every member in plain LibTorch: the module's logits are ours, for
+// the model as read and with a block's attention removed (folded), as `dilute export` writes it.
+TEST(Sources, TorchScriptRunsEveryMember) {
+    dilute::testing::TempDir d("ts");
+    const auto x = *io::readSafetensors(golden("input.safetensors")).find("input");
+    for (const char* f : {"plain.pth", "deit3_legacy.pth", "distilled_hub", "reg_ema.pth", "avg_ddp.pth", "hf_deit",
+                          "torchvision.pth"}) {
+        for (bool removed : {false, true}) {
+            SCOPED_TRACE(std::string(f) + (removed ? " minus block 1" : ""));
+            torch::NoGradGuard ng;
+            auto m = open(f);
+            m->eval();
+            if (removed) m->removeAttention({1}, /*fold=*/true);
+            io::saveTorchScript(*m, d.file("m.pt"));
+            auto ts = torch::jit::load(d.file("m.pt"));
+            const auto got = ts.forward({x}).toTensor(), want = m->forward(x);
+            ASSERT_EQ(got.sizes(), want.sizes());
+            EXPECT_TRUE(torch::allclose(got, want, 1e-4, 1e-5)) << (got - want).abs().max().item<float>();
+        }
+    }
 }

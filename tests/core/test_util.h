@@ -1,12 +1,15 @@
 #pragma once
-// Helpers shared by the core tests: scratch folders and small file writers.
+// Helpers shared by the core tests: scratch folders, small file writers, error messages.
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <string>
 #include <vector>
 
 #include <unistd.h>
+
+#include "util/error.h"
 
 namespace dilute::testing {
 
@@ -41,6 +44,16 @@ inline void writeBytes(const std::string& path, const std::vector<uint8_t>& byte
 inline std::vector<uint8_t> readBytes(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
     return std::vector<uint8_t>((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+/// The message of the dilute::Error `f` throws; "" when it throws none.
+inline std::string errorText(const std::function<void()>& f) {
+    try {
+        f();
+    } catch (const Error& e) {
+        return e.what();
+    }
+    return "";
 }
 
 inline bool fashionMnistInstalled() {

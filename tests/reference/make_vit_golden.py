@@ -103,6 +103,28 @@ class RefViT(nn.Module):
         return s.head(s.fc_norm(f))
 
 
+def resample_abs_pos_embed(posemb, new_size, num_prefix_tokens):
+    """timm/layers/pos_embed.py resample_abs_pos_embed (bicubic, antialias=True), square grids."""
+    hw = int((posemb.shape[1] - num_prefix_tokens) ** 0.5)
+    prefix, posemb = posemb[:, :num_prefix_tokens], posemb[:, num_prefix_tokens:]
+    d, dtype = posemb.shape[-1], posemb.dtype
+    posemb = posemb.float().reshape(1, hw, hw, -1).permute(0, 3, 1, 2)
+    posemb = F.interpolate(posemb, size=new_size, mode="bicubic", antialias=True)
+    posemb = posemb.permute(0, 2, 3, 1).reshape(1, -1, d).to(dtype)
+    return torch.cat([prefix, posemb], dim=1) if num_prefix_tokens else posemb
+
+
+def at_size(model_fn, state, img, patch=8):
+    """timm's create_model(..., img_size=img) + checkpoint_filter_fn: the model built at `img`,
+    pos_embed resampled over its grid (no_embed_class: no prefix rows)."""
+    m = model_fn(img)
+    prefix = 0 if m.o["no_embed_class"] else m.prefix
+    st = dict(state)
+    st["pos_embed"] = resample_abs_pos_embed(st["pos_embed"], [img // patch] * 2, prefix)
+    m.load_state_dict(st)
+    return m.eval()
+
+
 def write_safetensors(path, tensors, meta=None):
     hdr, off, blobs = {}, 0, []
     for k, t in tensors.items():
@@ -132,6 +154,7 @@ def hf_keys(sd, prefix, distilled):
             base, kind = rest.rsplit(".", 1); out[L + m[base] + "." + kind] = v
         else:
             m = {"cls_token": "embeddings.cls_token", "dist_token": "embeddings.distillation_token",
+                 "reg_token": "embeddings.distillation_token",  # DeiTForImageClassification: never classified
                  "pos_embed": "embeddings.position_embeddings", "patch_embed.proj.weight": "embeddings.patch_embeddings.projection.weight",
                  "patch_embed.proj.bias": "embeddings.patch_embeddings.projection.bias", "norm.weight": "layernorm.weight",
                  "norm.bias": "layernorm.bias"}
@@ -181,23 +204,54 @@ def main():
     save("avg_ddp", m, "avg_ddp.pth", lambda p: torch.save({"state_dict": {"module." + k: v for k, v in sd(m).items()}}, p),
          format="pytorch zip", layout="timm", heads=2)
     m = RefViT(eps=1e-12)
-    def hfdir(p, model, distilled):
+    def hfdir(p, model, distilled, deit=False):
         os.makedirs(p, exist_ok=True)
-        torch.save(hf_keys(sd(model), "deit." if distilled else "vit.", distilled), os.path.join(p, "pytorch_model.bin"))
-        json.dump({"model_type": "deit" if distilled else "vit", "hidden_size": 32, "num_hidden_layers": 2,
+        deit = deit or distilled
+        torch.save(hf_keys(sd(model), "deit." if deit else "vit.", distilled), os.path.join(p, "pytorch_model.bin"))
+        json.dump({"model_type": "deit" if deit else "vit", "hidden_size": 32, "num_hidden_layers": 2,
                    "num_attention_heads": 2, "intermediate_size": 64, "image_size": 32, "patch_size": 8,
                    "num_channels": 3, "layer_norm_eps": 1e-12, "qkv_bias": True,
                    "id2label": {str(i): f"class{i}" for i in range(5)}}, open(os.path.join(p, "config.json"), "w"))
     save("hf_vit", m, "hf_vit", lambda p: hfdir(p, m, False), format="Hugging Face folder", layout="hf-vit")
     md = RefViT(eps=1e-12, distilled=True)
     save("hf_deit", md, "hf_deit", lambda p: hfdir(p, md, True), format="Hugging Face folder", layout="hf-deit")
+    # DeiTForImageClassification: the distillation token is there but only the class token is
+    # classified (transformers' modeling_deit.py), i.e. a ViT whose second token is a register.
+    mp = RefViT(eps=1e-12, reg_tokens=1)
+    save("hf_deit_plain", mp, "hf_deit_plain", lambda p: hfdir(p, mp, False, deit=True), format="Hugging Face folder",
+         layout="hf-deit")
+    # The DINOv2 repository's layout (mask_token, register_tokens, the class row in pos_embed),
+    # converted as timm's _convert_dinov2: reg_token, cls_token + pos_embed[:, 0], pos_embed[:, 1:].
+    mr = RefViT(classes=0, reg_tokens=2, no_embed_class=True, init_values=1e-5)
+    def dinov2(p):
+        st = sd(mr); pos0 = torch.randn(1, 1, 32) * .02
+        orig = {k: v for k, v in st.items() if k not in ("cls_token", "reg_token", "pos_embed")}
+        orig.update(mask_token=torch.zeros(1, 32), register_tokens=st["reg_token"], cls_token=st["cls_token"] - pos0,
+                    pos_embed=torch.cat([pos0, st["pos_embed"]], 1))
+        torch.save(orig, p)
+    save("dinov2_reg", mr, "dinov2_reg.pth", dinov2, format="pytorch zip", layout="dinov2", heads=2)
     tv = torchvision.models.VisionTransformer(image_size=32, patch_size=8, num_layers=2, num_heads=2, hidden_dim=32,
                                               mlp_dim=64, num_classes=5)
     with torch.no_grad():  # torchvision zero-initialises its head: give it weights that matter
         tv.heads.head.weight.normal_(0, 0.5); tv.heads.head.bias.normal_(0, 0.1)
     save("torchvision", tv, "torchvision.pth", lambda p: torch.save(tv.state_dict(), p), format="pytorch zip",
          layout="torchvision", heads=2)
-    write_safetensors(os.path.join(OUT, "input.safetensors"), {"input": x})
+    # Another resolution (--img-size): the whole chain against timm's, and the resampling alone.
+    x48, x16 = torch.randn(2, 3, 48, 48), torch.randn(2, 3, 16, 16)
+    plain = torch.load(os.path.join(OUT, "plain.pth"))
+    with torch.no_grad():
+        logits["plain_48"] = at_size(lambda i: RefViT(img=i), plain, 48)(x48)
+        d3 = {k.replace("gamma_1", "ls1.gamma").replace("gamma_2", "ls2.gamma"): v
+              for k, v in torch.load(os.path.join(OUT, "deit3_legacy.pth"))["model"].items()}
+        logits["deit3_legacy_16"] = at_size(lambda i: RefViT(img=i, no_embed_class=True, init_values=1e-6), d3, 16)(x16)
+    pos = {"cls_17": torch.randn(1, 17, 32), "reg_19": torch.randn(1, 19, 32), "none_49": torch.randn(1, 49, 32)}
+    pos["cls_17_to_2"] = resample_abs_pos_embed(pos["cls_17"], [2, 2], 1)
+    pos["cls_17_to_6"] = resample_abs_pos_embed(pos["cls_17"], [6, 6], 1)
+    pos["reg_19_to_5"] = resample_abs_pos_embed(pos["reg_19"], [5, 5], 3)
+    pos["none_49_to_3"] = resample_abs_pos_embed(pos["none_49"], [3, 3], 0)
+    pos["none_49_to_16"] = resample_abs_pos_embed(pos["none_49"], [16, 16], 0)
+    write_safetensors(os.path.join(OUT, "resample.safetensors"), pos)
+    write_safetensors(os.path.join(OUT, "input.safetensors"), {"input": x, "input48": x48, "input16": x16})
     write_safetensors(os.path.join(OUT, "logits.safetensors"), logits)
     json.dump(cases, open(os.path.join(OUT, "cases.json"), "w"), indent=1, sort_keys=True)
     # Hostile files: a pickle that would run a command, a truncated archive, a checkpoint without weights.

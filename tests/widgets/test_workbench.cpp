@@ -517,7 +517,7 @@ private Q_SLOTS:
         // Export view's form, with the same defaults.
         bench::BenchOptions bo = ev.options().bench;
         checkOptionParity("bench", bench::benchOptionTable(), *ev.optionForm(), bo,
-                          {"--model", "--vs", "--remove", "--arch", "--json"});
+                          {"--model", "--vs", "--remove", "--arch", "--weights-key", "--heads", "--img-size", "--json"});
         if (QTest::currentTestFailed()) return;
         // The same defaults: the GUI form after a model change equals the CLI's resolved options
         // (preset recipe included) for a small preset and a DeiT.
