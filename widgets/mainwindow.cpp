@@ -5,6 +5,7 @@
 #include <QCloseEvent>
 #include <QDir>
 #include <QDockWidget>
+#include <QScrollArea>
 #include <QFileDialog>
 #include <QFileInfo>
 #include <QLabel>
@@ -20,6 +21,7 @@
 #include "clijob.h"
 #include "exportview.h"
 #include "jobrunner.h"
+#include "modelpanel.h"
 #include "projectpanel.h"
 #include "runsview.h"
 #include "studyview.h"
@@ -54,7 +56,13 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     setCentralWidget(tabs_);
     auto* dock = new QDockWidget(tr("Project"), this);
     dock->setObjectName("project");
-    dock->setWidget(project_);
+    auto* scroll = new QScrollArea(this);  // the model's description can be long: the panel scrolls
+    scroll->setWidget(project_);
+    scroll->setWidgetResizable(true);
+    scroll->setFrameShape(QFrame::NoFrame);
+    scroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+    scroll->setMinimumWidth(project_->minimumSizeHint().width() + 16);  // the panel's width, and a scroll bar
+    dock->setWidget(scroll);
     dock->setFeatures(QDockWidget::DockWidgetMovable | QDockWidget::DockWidgetFloatable);
     addDockWidget(Qt::LeftDockWidgetArea, dock);
     log_ = new QPlainTextEdit(this);
@@ -86,6 +94,9 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
         if (!d.isEmpty()) this->openRun(d);
     });
     openRun->setShortcut(QKeySequence::Open);
+    file->addAction(tr("Open &model..."), project_->modelPanel(), &ModelPanel::chooseFile)
+        ->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_M));
+    file->addAction(tr("Open model &folder..."), project_->modelPanel(), &ModelPanel::chooseFolder);
     recent_ = file->addMenu(tr("Recent runs"));
     file->addSeparator();
     file->addAction(tr("&Quit"), this, &QWidget::close)->setShortcut(QKeySequence::Quit);
@@ -130,7 +141,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     });
     connect(runs_, &RunsView::openRunRequested, this, &MainWindow::openRun);
     // The training form follows the project's model: its recipe fills what the user has not edited.
-    connect(project_, &ProjectPanel::changed, this, [this] { training_->setModel(project_->model()); });
+    connect(project_, &ProjectPanel::changed, this, [this] { training_->setModel(project_->modelRef()); });
     // The Runs panel lists the folder the Training view writes runs into.
     connect(tabs_, &QTabWidget::currentChanged, this, [this](int i) {
         if (tabs_->widget(i) != runs_) return;
@@ -146,7 +157,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     });
     wireWorker();
     loadSettings();
-    training_->setModel(project_->model());
+    training_->setModel(project_->modelRef());
     setMinimumSize(1024, 640);
     resize(1340, 760);
     project_->refreshPreview();
@@ -197,7 +208,7 @@ void MainWindow::wireWorker() {
 }
 
 void MainWindow::startAnalysis(analysis::AnalysisOptions o) {
-    o.model = project_->model().toStdString();
+    static_cast<io::ModelRef&>(o) = project_->modelRef();
     o.data = project_->data().toStdString();
     o.device = project_->device().toStdString();
     lastError_.clear();
@@ -219,7 +230,7 @@ void MainWindow::startExport() {
 }
 
 void MainWindow::startStudy(experiment::StudyOptions o) {
-    o.model = project_->model().toStdString();
+    static_cast<io::ModelRef&>(o) = project_->modelRef();
     o.data = project_->data().toStdString();
     o.device = project_->device().toStdString();
     // Never over another study: the next free name beside it, shown in the view.
@@ -244,7 +255,7 @@ void MainWindow::startStudy(experiment::StudyOptions o) {
 }
 
 void MainWindow::startTraining(train::TrainOptions o) {
-    o.model = project_->model().toStdString();
+    static_cast<io::ModelRef&>(o) = project_->modelRef();
     o.data = project_->data().toStdString();
     o.device = project_->device().toStdString();
     trainModel_ = project_->model();
@@ -355,7 +366,15 @@ void MainWindow::rebuildRecentMenu() {
 
 void MainWindow::loadSettings() {
     QSettings st;
-    if (st.contains("model")) project_->setModel(st.value("model").toString());
+    if (st.contains("model")) {
+        io::ModelRef r;
+        r.model = st.value("model").toString().toStdString();
+        r.arch = st.value("modelArch").toString().toStdString();
+        r.weights_key = st.value("modelWeightsKey").toString().toStdString();
+        r.heads = st.value("modelHeads", 0).toInt();
+        r.img_size = st.value("modelImgSize", 0).toInt();
+        project_->modelPanel()->setRef(r);
+    }
     if (st.contains("data")) project_->setData(st.value("data").toString());
     if (st.contains("runDir")) training_->setRunDir(st.value("runDir").toString());
     if (st.contains("geometry")) restoreGeometry(st.value("geometry").toByteArray());
@@ -364,7 +383,12 @@ void MainWindow::loadSettings() {
 
 void MainWindow::saveSettings() {
     QSettings st;
+    const auto r = project_->modelRef();
     st.setValue("model", project_->model());
+    st.setValue("modelArch", QString::fromStdString(r.arch));
+    st.setValue("modelWeightsKey", QString::fromStdString(r.weights_key));
+    st.setValue("modelHeads", r.heads);
+    st.setValue("modelImgSize", r.img_size);
     st.setValue("data", project_->data());
     st.setValue("runDir", training_->runDir());
     st.setValue("geometry", saveGeometry());

@@ -54,12 +54,14 @@ void OptionForm::build(const std::vector<Row>& rows) {
                         ed = c;
                     } else {
                         auto* e = new QLineEdit(this);
+                        e->setPlaceholderText(tr(spec.special.c_str()));  // what an empty field means
                         connect(e, &QLineEdit::textEdited, this, mark);
                         ed = e;
                     }
                 } else if constexpr (std::is_same_v<T, double>) {
                     // A line edit, so 1e-05 reads as 1e-05 (a spin box would show 0.0000100).
                     auto* e = new QLineEdit(this);
+                    e->setPlaceholderText(tr(spec.special.c_str()));
                     auto* v = new QDoubleValidator(spec.lo, spec.hi, 12, e);
                     v->setNotation(QDoubleValidator::ScientificNotation);
                     v->setLocale(QLocale::c());
@@ -69,13 +71,12 @@ void OptionForm::build(const std::vector<Row>& rows) {
                 } else if (spec.hi <= INT_MAX && spec.lo >= INT_MIN) {
                     auto* sp = new QSpinBox(this);
                     sp->setRange(int(spec.lo), int(spec.hi));
-                    if (spec.lo == 0 && (spec.name == "train_limit" || spec.name == "test_limit"))
-                        sp->setSpecialValueText(tr("all"));
-                    if (spec.lo == -1 && spec.name == "k") sp->setSpecialValueText(tr("auto (depth / 3)"));
+                    if (!spec.special.empty()) sp->setSpecialValueText(tr(spec.special.c_str()));
                     connect(sp, &QSpinBox::valueChanged, this, mark);
                     ed = sp;
                 } else {  // whole numbers past int: digits in a line edit
                     auto* e = new QLineEdit(this);
+                    e->setPlaceholderText(tr(spec.special.c_str()));
                     e->setValidator(new QRegularExpressionValidator(QRegularExpression(spec.lo < 0 ? "-?[0-9]{1,19}" : "[0-9]{1,19}"), e));
                     connect(e, &QLineEdit::textEdited, this, mark);
                     ed = e;
@@ -83,6 +84,8 @@ void OptionForm::build(const std::vector<Row>& rows) {
             },
             spec.sample);
         ed->setObjectName(QString::fromStdString(spec.name));
+        // A number's special value (e.g. -1: "auto") shows as its meaning, an empty field that reads back as it.
+        if (!spec.special.empty()) ed->setProperty("specialValue", spec.lo);
         // The side panel is narrow: editors take the width there is instead of their (wide) hint.
         ed->setMinimumWidth(60);
         ed->setSizePolicy(QSizePolicy::Ignored, ed->sizePolicy().verticalPolicy());
@@ -120,10 +123,12 @@ void OptionForm::loadFrom(void* o) {
                     if (auto* c = qobject_cast<QComboBox*>(ed)) c->setCurrentText(QString::fromStdString(*field));
                     else static_cast<QLineEdit*>(ed)->setText(QString::fromStdString(*field));
                 } else if constexpr (std::is_same_v<T, double>) {
-                    static_cast<QLineEdit*>(ed)->setText(QString::fromStdString(fieldText(f)));
+                    const bool special = ed->property("specialValue").isValid() && *field == ed->property("specialValue").toDouble();
+                    static_cast<QLineEdit*>(ed)->setText(special ? QString() : QString::fromStdString(fieldText(f)));
                 } else {
+                    const bool special = ed->property("specialValue").isValid() && double(*field) == ed->property("specialValue").toDouble();
                     if (auto* sp = qobject_cast<QSpinBox*>(ed)) sp->setValue(int(*field));
-                    else static_cast<QLineEdit*>(ed)->setText(QString::number(*field));
+                    else static_cast<QLineEdit*>(ed)->setText(special ? QString() : QString::number(*field));
                 }
             },
             f);
@@ -142,12 +147,14 @@ void OptionForm::storeTo(void* o) const {
                     if (auto* c = qobject_cast<QComboBox*>(ed)) *field = c->currentText().toStdString();
                     else *field = static_cast<QLineEdit*>(ed)->text().toStdString();
                 } else if constexpr (std::is_same_v<T, double>) {
+                    const QString text = static_cast<QLineEdit*>(ed)->text().trimmed();
                     bool ok = false;
-                    const double v = QLocale::c().toDouble(static_cast<QLineEdit*>(ed)->text().trimmed(), &ok);
-                    if (ok) *field = v;  // an unfinished entry keeps the value it had
+                    const double v = QLocale::c().toDouble(text, &ok);
+                    if (text.isEmpty() && ed->property("specialValue").isValid()) *field = ed->property("specialValue").toDouble();
+                    else if (ok) *field = v;  // an unfinished entry keeps the value it had
                 } else {
                     if (auto* sp = qobject_cast<QSpinBox*>(ed)) *field = static_cast<T>(sp->value());
-                    else *field = static_cast<T>(static_cast<QLineEdit*>(ed)->text().toLongLong());
+                    else *field = static_cast<T>(static_cast<QLineEdit*>(ed)->text().toLongLong());  // "" reads as 0
                 }
             },
             access_(o, name.toStdString()));

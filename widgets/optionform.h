@@ -25,7 +25,7 @@ public:
         std::vector<Row> rows;
         for (const auto& s : table)
             if (s.cliOnly.empty())
-                rows.push_back({s.name, s.flags, s.label, s.help, s.group, s.lo, s.hi, s.choices, s.field(defaults)});
+                rows.push_back({s.name, s.flags, s.label, s.help, s.group, s.special, s.lo, s.hi, s.choices, s.field(defaults)});
         build(rows);
         load(defaults);
     }
@@ -50,7 +50,7 @@ Q_SIGNALS:
 
 private:
     struct Row {
-        std::string name, flags, label, help, group;
+        std::string name, flags, label, help, group, special;
         double lo, hi;
         std::vector<std::string> choices;
         OptionField sample;  // a default value: its type picks the editor

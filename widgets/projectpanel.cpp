@@ -20,21 +20,13 @@
 #include <vector>
 
 #include "data/dataset.h"
-#include "model/preset.h"
+#include "modelpanel.h"
 #include "util/error.h"
 
 namespace dilute::gui {
 
 ProjectPanel::ProjectPanel(QWidget* parent) : QWidget(parent) {
-    model_ = new QComboBox(this);
-    model_->setEditable(true);
-    for (const auto& n : model::presetNames()) model_->addItem(QString::fromStdString(n));
-    model_->setCurrentText("vit_nano_patch7_28");
-    model_->setToolTip(tr("A preset (fresh weights) or a .safetensors file (ours or timm's)"));
-    model_->setMinimumContentsLength(18);
-    auto* browseModel = new QPushButton("...", this);
-    browseModel->setToolTip(tr("Choose a weights file"));
-    browseModel->setMaximumWidth(32);
+    model_ = new ModelPanel(this);
     data_ = new QLineEdit("fashion-mnist", this);
     data_->setToolTip(tr("Dataset URI: fashion-mnist | mnist:DIR | idx:DIR | cifar10:DIR | cifar100:DIR | folder:DIR"));
     auto* browseData = new QPushButton("...", this);
@@ -51,18 +43,15 @@ ProjectPanel::ProjectPanel(QWidget* parent) : QWidget(parent) {
     grid_ = new QGridLayout;
     grid_->setSpacing(4);
 
-    auto* mrow = new QHBoxLayout;
-    mrow->addWidget(model_, 1);
-    mrow->addWidget(browseModel);
     auto* drow = new QHBoxLayout;
     drow->addWidget(data_, 1);
     drow->addWidget(browseData);
     auto* form = new QFormLayout;
-    form->addRow(tr("Model"), mrow);
     form->addRow(tr("Data"), drow);
     form->addRow(tr("Device"), device_);
     form->addRow(tr("Threads"), threads_);
     auto* v = new QVBoxLayout(this);
+    v->addWidget(model_);
     v->addLayout(form);
     v->addWidget(new QLabel(tr("<b>Preview</b> (test split)"), this));
     v->addWidget(dataInfo_);
@@ -70,15 +59,11 @@ ProjectPanel::ProjectPanel(QWidget* parent) : QWidget(parent) {
     v->addStretch(1);
     setMinimumWidth(250);
 
-    connect(browseModel, &QPushButton::clicked, this, [this] {
-        const QString f = QFileDialog::getOpenFileName(this, tr("Weights"), QString(), tr("safetensors (*.safetensors)"));
-        if (!f.isEmpty()) setModel(f);
-    });
     connect(browseData, &QPushButton::clicked, this, [this] {
         const QString d = QFileDialog::getExistingDirectory(this, tr("Image folder"));
         if (!d.isEmpty()) setData("folder:" + d);
     });
-    connect(model_, &QComboBox::currentTextChanged, this, &ProjectPanel::changed);
+    connect(model_, &ModelPanel::changed, this, &ProjectPanel::changed);
     connect(data_, &QLineEdit::editingFinished, this, [this] {
         refreshPreview();
         Q_EMIT changed();
@@ -86,11 +71,12 @@ ProjectPanel::ProjectPanel(QWidget* parent) : QWidget(parent) {
     connect(threads_, qOverload<int>(&QSpinBox::valueChanged), this, &ProjectPanel::threadsChanged);
 }
 
-QString ProjectPanel::model() const { return model_->currentText().trimmed(); }
+QString ProjectPanel::model() const { return model_->model(); }
+io::ModelRef ProjectPanel::modelRef() const { return model_->ref(); }
 QString ProjectPanel::data() const { return data_->text().trimmed(); }
 QString ProjectPanel::device() const { return device_->currentText(); }
 int ProjectPanel::threads() const { return threads_->value(); }
-void ProjectPanel::setModel(const QString& m) { model_->setCurrentText(m); }
+void ProjectPanel::setModel(const QString& m) { model_->setModel(m); }
 
 void ProjectPanel::setData(const QString& uri) {
     data_->setText(uri);

@@ -1,7 +1,10 @@
 #pragma once
-// The project side: model (preset or weights file), data (dataset URI with a browse button and
-// a preview grid of a few images with their labels, loaded off the GUI thread), device and threads.
+// The project side: the model and how it is opened (widgets/modelpanel.h), data (dataset URI with
+// a browse button and a preview grid of a few images with their labels, loaded off the GUI
+// thread), device and threads.
 #include <QWidget>
+
+#include "io/modelref.h"
 
 class QComboBox;
 class QGridLayout;
@@ -11,6 +14,7 @@ class QSpinBox;
 
 namespace dilute::gui {
 
+class ModelPanel;
 struct PreviewData;
 
 class ProjectPanel : public QWidget {
@@ -18,6 +22,9 @@ class ProjectPanel : public QWidget {
 public:
     explicit ProjectPanel(QWidget* parent = nullptr);
     QString model() const;
+    /// The model and how to open it (--arch, --weights-key, --heads, --img-size), for a job.
+    io::ModelRef modelRef() const;
+    ModelPanel* modelPanel() const { return model_; }
     QString data() const;
     QString device() const;
     int threads() const;
@@ -35,7 +42,8 @@ Q_SIGNALS:
     void previewReady(int images);
 
 private:
-    QComboBox *model_, *device_;
+    ModelPanel* model_;
+    QComboBox* device_;
     QLineEdit* data_;
     QSpinBox* threads_;
     QLabel* dataInfo_;

@@ -87,7 +87,7 @@ TrainingView::TrainingView(QWidget* parent) : QWidget(parent) {
     form->addRow(tr("Processes"), processes_);
     // More processes, a larger global batch: the recipe's lr follows it (unless edited).
     connect(processes_, &QSpinBox::valueChanged, this, [this] {
-        if (!model_.isEmpty()) setModel(model_);
+        if (!model_.model.empty()) setModel(model_);
     });
     auto* scroll = new QScrollArea(this);
     scroll->setWidget(form_);
@@ -177,13 +177,20 @@ void TrainingView::setSelection(const std::vector<int>& blocks) {
 }
 
 void TrainingView::setModel(const QString& model) {
+    io::ModelRef r;
+    r.model = model.toStdString();
+    setModel(r);
+}
+
+void TrainingView::setModel(const io::ModelRef& model) {
     // The recipe of the model for every option the user has not edited (the CLI does the same),
     // its lr scaled to the global batch (batch x processes).
     model_ = model;
     train::TrainOptions o;
     form_->store(o);
+    static_cast<io::ModelRef&>(o) = model;
     const auto edited = form_->edited();
-    const auto r = train::applyRecipe(o, model.toStdString(),
+    const auto r = train::applyRecipe(o, model.model,
                                       [&](const train::OptionSpec& s) { return edited.contains(QString::fromStdString(s.name)); },
                                       processes_->value());
     recipe_ = QString::fromStdString(r.name);

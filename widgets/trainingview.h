@@ -37,7 +37,9 @@ public:
     ~TrainingView() override;
 
     void setSelection(const std::vector<int>& blocks);
-    /// The project's model changed: the options the user has not edited take its recipe.
+    /// The project's model (or how it is opened) changed: the options the user has not edited
+    /// take its recipe (--img-size included: a DeiT at 32 px takes the small-model recipe).
+    void setModel(const io::ModelRef& model);
     void setModel(const QString& model);
     OptionForm* optionForm() const { return form_; }
     std::vector<int> selection() const { return selection_; }
@@ -84,7 +86,7 @@ private:
     std::vector<int> selection_;
     QCustomPlot *loss_, *top1_, *lambda_, *lr_, *speed_;
     QSpinBox* processes_;
-    QString model_;   // the project's model (its recipe fills the form)
+    io::ModelRef model_;  // the project's model (its recipe fills the form)
     QString recipe_;  // the name of that recipe
     OptionForm* form_;  // generated from the option table the CLI's train options come from
     QLineEdit* runDir_;
