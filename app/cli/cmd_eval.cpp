@@ -24,16 +24,26 @@ std::string shapeText(const torch::Tensor& t) {
 
 // A fixed input batch in, the logits out: how the model is compared with another implementation
 // (tests/gpu/compare_timm.py runs timm on the same tensor).
-int logitsOf(model::VisionTransformerImpl& m, const std::string& in, const std::string& out, const std::string& device) {
+int logitsOf(model::VisionTransformerImpl& m, const std::string& in, const std::string& out, const std::string& device,
+             bool allowNonFinite) {
     if (out.empty()) throw Error("--input-tensor needs --logits-out FILE");
     const auto f = io::readSafetensors(in);
     const torch::Tensor* x = f.find("input");
     if (!x && f.tensors.size() == 1) x = &f.tensors.front().second;
     if (!x) throw Error(in + ": no tensor named 'input' (and more than one tensor)");
     const auto& c = m.config();
+    if (!x->is_floating_point())
+        throw Error(in + ": tensor 'input' holds " + std::string(c10::toString(x->scalar_type())) +
+                    " values; expected floating point (F32, F16, BF16 or F64), already preprocessed");
     if (x->dim() != 4 || x->size(1) != c.in_chans || x->size(2) != c.img_size || x->size(3) != c.img_size)
         throw Error(in + ": input tensor has shape " + shapeText(*x) + "; the model takes [B," + std::to_string(c.in_chans) +
                     "," + std::to_string(c.img_size) + "," + std::to_string(c.img_size) + "]");
+    if (const auto bad = (~torch::isfinite(*x)).sum().item<int64_t>(); bad > 0) {
+        if (!allowNonFinite)
+            throw Error(in + ": tensor 'input' holds " + std::to_string(bad) +
+                        " NaN or infinite values; refusing (--allow-nonfinite runs it anyway)");
+        std::fprintf(stderr, "warning: %s: tensor 'input' holds %lld NaN or infinite values\n", in.c_str(), (long long)bad);
+    }
     m.eval();
     torch::NoGradGuard ng;
     const auto logits = m.forward(x->to(torch::kFloat).to(torch::Device(device))).to(torch::kCPU);
@@ -50,6 +60,7 @@ Runner addEval(CLI::App& app, Common& common) {
         size_t limit = 0;
         int batch = 256, workers = 2;
         std::string input, logits;
+        bool allow_nonfinite = false;
     };
     auto o = std::make_shared<Opts>();
     bindOptions(app, io::modelRefOptions<Opts>(), *o);
@@ -63,6 +74,7 @@ Runner addEval(CLI::App& app, Common& common) {
                    "Instead of a dataset: run the model on the tensor 'input' [B,C,H,W] of this safetensors file "
                    "(already preprocessed), and write the logits to --logits-out");
     app.add_option("--logits-out", o->logits, "With --input-tensor: safetensors file for the logits (tensor 'logits', F32)");
+    app.add_flag("--allow-nonfinite", o->allow_nonfinite, "With --input-tensor: run an input holding NaN or Inf (warned about)");
     app.add_flag("--json", common.json, "Print JSON");
     return [o, &common]() {
         if (o->model.empty()) throw Error("--model is required");
@@ -73,7 +85,7 @@ Runner addEval(CLI::App& app, Common& common) {
                          o->model.c_str(), bad.size(), bad.front().c_str());
         const std::string device = resolveDevice(o->device);
         m->to(torch::Device(device));
-        if (!o->input.empty()) return logitsOf(*m, o->input, o->logits, device);
+        if (!o->input.empty()) return logitsOf(*m, o->input, o->logits, device, o->allow_nonfinite);
         if (!m->config().hasHead())
             throw Error(o->model + ": the model has no classification head (num_classes 0), so it has no top-1 to "
                                    "measure; --input-tensor gives its features");

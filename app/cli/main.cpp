@@ -2,6 +2,9 @@
 #include <c10/util/Exception.h>
 
 #include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
 #include <iostream>
 #include <algorithm>
 #include <map>
@@ -14,15 +17,11 @@
 #include "util/error.h"
 #include "util/runtime.h"
 
-int main(int argc, char** argv) {
-    CLI::App app{"Dilute: find the attention layers a Vision Transformer does not need, fade them out, "
-                 "and export the smaller model (Lin et al., CVPR 2024)."};
-    app.require_subcommand(1);
-    app.set_version_flag("--version", "dilute 0.1.0");
-    dilute::cli::Common common;
-    common.argv.assign(argv, argv + argc);
-    std::map<CLI::App*, dilute::cli::Runner> runners;
-    bool verbose = false;
+namespace {
+
+// Every subcommand with the options all of them share.
+void addCommands(CLI::App& app, dilute::cli::Common& common, std::map<CLI::App*, dilute::cli::Runner>& runners,
+                 bool& verbose) {
     auto add = [&](const char* name, const char* help, auto adder) {
         auto* sub = app.add_subcommand(name, help);
         sub->add_option("--threads", common.threads, "CPU threads for LibTorch (0 = all cores; at most the cores)")
@@ -46,33 +45,74 @@ int main(int argc, char** argv) {
     add("study", "Is entropy selection any good here? Every selector's T(S) and top-1, the exhaustive sweep, fine-tuned arms",
         dilute::cli::addStudy);
     add("demo", "The whole method end to end on Fashion-MNIST", dilute::cli::addDemo);
-    CLI11_PARSE(app, argc, argv);
-    // Training runs with sleeping OpenMP workers and threaded BLAS (util/runtime.h): re-executes
-    // once with OMP_WAIT_POLICY=PASSIVE unless the environment chose a policy. `info` is light;
-    // `analyze` and `export` only infer, on the CPU with the whole-block kernels
-    // (model/kernels.h), one BLAS thread per core whatever the policy: the second start (about
-    // 0.8 s of loading LibTorch again) would be all they gained. eval, bench and measure keep it:
-    // their data loaders run beside the forward, where spinning workers would take their cores.
-    bool light = false;
+}
+
+// Threads and image limits from the shared options, then the chosen subcommand.
+int runCommand(CLI::App& app, dilute::cli::Common& common, std::map<CLI::App*, dilute::cli::Runner>& runners) {
+    dilute::data::setMaxImagePixels(common.max_image_pixels);
+    int threads = common.threads;
+    if (threads == 0) {
+        // Several processes on one machine (torchrun, --nproc): share the cores out.
+        const auto li = dilute::dist::detectLaunch();
+        if (li.local_world > 1) threads = std::max(1, int(std::thread::hardware_concurrency()) / li.local_world);
+    }
+    const int used = dilute::setThreads(threads);
+    if (threads > used)
+        std::cerr << "note: --threads " << threads << " is more than this machine's " << used << " cores; using " << used
+                  << "\n";
     for (auto* sub : app.get_subcommands())
-        light = light || sub->get_name() == "info" || sub->get_name() == "analyze" || sub->get_name() == "export";
-    if (!light) dilute::preferPassiveOpenMp(argv);
-    dilute::cli::installInterruptHandler();
+        if (runners.count(sub)) return runners[sub]();
+    return 0;
+}
+
+// The last resort: an exception no handler took (a worker thread's, one thrown while another
+// unwinds) still ends as one `error:` line and exit code 1, not an abort.
+[[noreturn]] void onTerminate() {
     try {
-        dilute::data::setMaxImagePixels(common.max_image_pixels);
-        int threads = common.threads;
-        if (threads == 0) {
-            // Several processes on one machine (torchrun, --nproc): share the cores out.
-            const auto li = dilute::dist::detectLaunch();
-            if (li.local_world > 1)
-                threads = std::max(1, int(std::thread::hardware_concurrency()) / li.local_world);
+        if (auto e = std::current_exception()) std::rethrow_exception(e);
+        std::fputs("\nerror: internal error (terminate without an exception)\n", stderr);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "\nerror: %s\n", e.what());
+    } catch (...) {
+        std::fputs("\nerror: unknown internal error\n", stderr);
+    }
+    std::fflush(stderr);
+    std::_Exit(1);
+}
+
+}  // namespace
+
+// Exit codes: 0 done, 1 an error (one line `error: ...` on stderr), 130 interrupted (Ctrl-C,
+// stopped cleanly); CLI11's own codes for a command line it cannot parse.
+int main(int argc, char** argv) {
+    std::set_terminate(onTerminate);
+    CLI::App app{"Dilute: find the attention layers a Vision Transformer does not need, fade them out, "
+                 "and export the smaller model (Lin et al., CVPR 2024)."};
+    app.require_subcommand(1);
+    app.set_version_flag("--version", "dilute 0.1.0");
+    dilute::cli::Common common;
+    common.argv.assign(argv, argv + argc);
+    std::map<CLI::App*, dilute::cli::Runner> runners;
+    bool verbose = false;
+    try {
+        addCommands(app, common, runners, verbose);
+        try {
+            app.parse(argc, argv);  // option callbacks run here (train's reads the launch environment)
+        } catch (const CLI::ParseError& e) {
+            return app.exit(e);
         }
-        const int used = dilute::setThreads(threads);
-        if (threads > used)
-            std::cerr << "note: --threads " << threads << " is more than this machine's " << used << " cores; using "
-                      << used << "\n";
+        // Training runs with sleeping OpenMP workers and threaded BLAS (util/runtime.h): re-executes
+        // once with OMP_WAIT_POLICY=PASSIVE unless the environment chose a policy. `info` is light;
+        // `analyze` and `export` only infer, on the CPU with the whole-block kernels
+        // (model/kernels.h), one BLAS thread per core whatever the policy: the second start (about
+        // 0.8 s of loading LibTorch again) would be all they gained. eval, bench and measure keep it:
+        // their data loaders run beside the forward, where spinning workers would take their cores.
+        bool light = false;
         for (auto* sub : app.get_subcommands())
-            if (runners.count(sub)) return runners[sub]();
+            light = light || sub->get_name() == "info" || sub->get_name() == "analyze" || sub->get_name() == "export";
+        if (!light) dilute::preferPassiveOpenMp(argv);
+        dilute::cli::installInterruptHandler();
+        return runCommand(app, common, runners);
     } catch (const dilute::Cancelled&) {
         std::cerr << "\ninterrupted: stopped cleanly\n";
         return 130;
@@ -86,5 +126,4 @@ int main(int argc, char** argv) {
         std::cerr << "\nerror: " << e.what() << "\n";
         return 1;
     }
-    return 0;
 }

@@ -68,6 +68,9 @@ LaunchInfo detectLaunch(const GetEnv& given) {
         li.rank = parseInt(env, "RANK", 0, li.world - 1);
         li.local_rank = has(env, "LOCAL_RANK") ? parseInt(env, "LOCAL_RANK", 0, li.world - 1) : li.rank;
         li.local_world = has(env, "LOCAL_WORLD_SIZE") ? parseInt(env, "LOCAL_WORLD_SIZE", 1, li.world) : li.world;
+        if (li.local_rank >= li.local_world)
+            throw Error("environment variable LOCAL_RANK=" + std::to_string(li.local_rank) + " is not below LOCAL_WORLD_SIZE=" +
+                        std::to_string(li.local_world));
     } else if (has(env, "SLURM_PROCID") && has(env, "SLURM_NTASKS")) {
         li.source = "slurm";
         li.world = parseInt(env, "SLURM_NTASKS", 1, kMaxWorld);

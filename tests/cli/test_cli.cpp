@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <memory>
 #include <string>
 #include <vector>
@@ -171,5 +172,29 @@ TEST(Cli, EvalOnAGivenInputTensorWritesLogits) {
     auto bad = run("eval -m vit_nano_patch7_28 --input-tensor " + d + "/bad.safetensors --logits-out " + d + "/x.safetensors");
     EXPECT_NE(bad.rc, 0);
     EXPECT_NE(bad.text.find("bad.safetensors: input tensor has shape [2,3,28,28]"), std::string::npos) << bad.text;
+    // Bytes are not an input: a U8 tensor is refused, naming its type.
+    {
+        const std::string header = R"({"input":{"dtype":"U8","shape":[1,1,28,28],"data_offsets":[0,784]}})";
+        std::ofstream f(d + "/u8.safetensors", std::ios::binary);
+        const uint64_t n = header.size();
+        f.write(reinterpret_cast<const char*>(&n), 8);
+        f.write(header.data(), std::streamsize(n));
+        f.write(std::string(784, '\x7f').data(), 784);
+    }
+    auto u8 = run("eval -m vit_nano_patch7_28 --input-tensor " + d + "/u8.safetensors --logits-out " + d + "/x.safetensors");
+    EXPECT_EQ(u8.rc, 1) << u8.text;
+    EXPECT_NE(u8.text.find("u8.safetensors: tensor 'input' holds Byte values; expected floating point"), std::string::npos)
+        << u8.text;
+    // NaN or Inf in the input: counted and refused, or run with a warning when allowed.
+    x[5] = std::numeric_limits<float>::quiet_NaN();
+    x[9] = std::numeric_limits<float>::infinity();
+    writeTensor(d + "/nan.safetensors", "input", {3, 1, 28, 28}, x);
+    auto nan = run("eval -m vit_nano_patch7_28 --input-tensor " + d + "/nan.safetensors --logits-out " + d + "/x.safetensors");
+    EXPECT_EQ(nan.rc, 1) << nan.text;
+    EXPECT_NE(nan.text.find("holds 2 NaN or infinite values"), std::string::npos) << nan.text;
+    auto allowed = run("eval -m vit_nano_patch7_28 --allow-nonfinite --input-tensor " + d + "/nan.safetensors --logits-out " +
+                       d + "/x.safetensors");
+    EXPECT_EQ(allowed.rc, 0) << allowed.text;
+    EXPECT_NE(allowed.text.find("warning:"), std::string::npos) << allowed.text;
     std::filesystem::remove_all(d);
 }
