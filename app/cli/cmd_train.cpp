@@ -40,9 +40,9 @@ Runner addTrain(CLI::App& app, Common& common) {
     auto configError = std::make_shared<std::string>();
     if (!config->empty()) {
         try {
-            *o = train::TrainOptions::fromJson(fs::readText(*config));
+            *o = train::TrainOptions::fromJson(fs::readText(*config), *config);
         } catch (const std::exception& e) {
-            *configError = *config + ": " + e.what();
+            *configError = e.what();  // names the file (and the key)
         }
     }
     bindTrainOptions(app, *o);

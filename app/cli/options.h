@@ -3,6 +3,9 @@
 // come from the same tables, so the two cannot drift apart.
 #include <CLI/CLI.hpp>
 
+#include <cstdio>
+#include <limits>
+#include <string>
 #include <memory>
 #include <type_traits>
 #include <variant>
@@ -10,6 +13,16 @@
 #include "util/optiontable.h"
 
 namespace dilute::cli {
+
+/// A range's end as a user reads it: whole numbers in full up to 1e15 (1000000000000), else %g.
+inline std::string boundText(double v) {
+    char buf[40];
+    if (v < 1e15 && v > -1e15 && v == static_cast<double>(static_cast<long long>(v)))
+        std::snprintf(buf, sizeof buf, "%lld", static_cast<long long>(v));
+    else
+        std::snprintf(buf, sizeof buf, "%g", v);
+    return buf;
+}
 
 template <class O>
 void bindOptions(CLI::App& app, const std::vector<OptionSpec<O>>& table, O& o) {
@@ -21,8 +34,28 @@ void bindOptions(CLI::App& app, const std::vector<OptionSpec<O>>& table, O& o) {
                     app.add_flag(spec.flags, *field, spec.help);
                 } else {
                     auto* opt = app.add_option(spec.flags, *field, spec.help);
-                    if (!spec.recipe) opt->capture_default_str();  // recipe options: "default by preset"
-                    if (spec.lo != spec.hi) opt->check(CLI::Range(spec.lo, spec.hi));
+                    // The default as a user reads it: a special value by its meaning ("auto", not -1);
+                    // recipe options print none ("default by recipe" is in their help).
+                    bool special = false;
+                    if constexpr (std::is_arithmetic_v<T>) special = !spec.special.empty() && double(*field) == spec.lo;
+                    if constexpr (std::is_same_v<T, std::string>) special = !spec.special.empty() && field->empty();
+                    if (special) opt->default_str(spec.special);
+                    else if (!spec.recipe) opt->capture_default_str();
+                    if constexpr (std::is_arithmetic_v<T>) {  // plain type names: "INT in [1, 100000]"
+                        auto bound = [](double v) {  // a table's 1.8e19 is past uint64_t: its largest value
+                            if (v >= double(std::numeric_limits<T>::max())) return std::numeric_limits<T>::max();
+                            if (v <= double(std::numeric_limits<T>::lowest())) return std::numeric_limits<T>::lowest();
+                            return static_cast<T>(v);
+                        };
+                        std::string type = std::is_integral_v<T> ? "INT" : "FLOAT";
+                        if (spec.lo != spec.hi) {
+                            type += " in [" + boundText(spec.lo) + ", " + boundText(spec.hi) + "]";
+                            opt->check(CLI::Range(bound(spec.lo), bound(spec.hi)).description(""));
+                        }
+                        opt->type_name(type);
+                    } else {
+                        opt->type_name("TEXT");
+                    }
                     if (!spec.choices.empty()) opt->check(CLI::IsMember(spec.choices));
                 }
             },

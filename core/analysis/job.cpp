@@ -272,7 +272,7 @@ AnalysisResult readAnalysis(const std::string& pathOrDir) {
             if (b < 0 || b >= p.depth) throw Error(path + ": selected block " + std::to_string(b) + " out of range");
         return r;
     } catch (const json::exception& e) {
-        throw Error(path + ": incomplete analysis file (" + e.what() + ")");
+        throw Error(path + ": incomplete analysis file (" + jsonnum::message(e) + ")");
     }
 }
 

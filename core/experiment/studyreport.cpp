@@ -235,7 +235,7 @@ StudyResult readStudy(const std::string& pathOrDir) {
         r.seconds = j.value("seconds", 0.0);
         return r;
     } catch (const json::exception& e) {
-        throw Error(path + ": incomplete study file (" + e.what() + ")");
+        throw Error(path + ": incomplete study file (" + jsonnum::message(e) + ")");
     }
 }
 

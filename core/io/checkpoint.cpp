@@ -111,7 +111,7 @@ Manifest readManifest(const std::string& dir, const std::string& name) {
         if (file(kOptim, m.optim) != m.has_optimizer)
             throw Error(m.path + ": damaged checkpoint manifest (has_optimizer disagrees with the files listed)");
     } catch (const json::exception& e) {
-        throw Error(m.path + ": damaged checkpoint manifest (" + e.what() + ")");
+        throw Error(m.path + ": damaged checkpoint manifest (" + jsonnum::message(e) + ")");
     }
     return m;
 }
@@ -251,7 +251,7 @@ CheckpointState readCheckpointState(const std::string& dir, const std::string& n
             if (!std::isfinite(l) || l < 0 || l > 1) throw bad("lambda " + std::to_string(l) + " is outside 0..1");
         return st;
     } catch (const json::exception& e) {
-        throw bad(std::string("epoch, step, blocks and lambdas must be numbers: ") + e.what());
+        throw bad(std::string("epoch, step, blocks and lambdas must be numbers: ") + jsonnum::message(e));
     }
 }
 

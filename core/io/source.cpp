@@ -119,7 +119,7 @@ void readFolder(ModelSource& s, const SourceOptions& o) {
             throw Error(cfg + ": neither a timm config (architecture) nor a Hugging Face one (model_type)");
         }
     } catch (const json::exception& e) {
-        throw Error(cfg + ": " + std::string(e.what()).substr(std::string(e.what()).find(']') + 2));
+        throw Error(cfg + ": " + jsonnum::message(e));
     }
     std::string weights;
     for (const char* f : {"model.safetensors", "pytorch_model.bin", "model.pth"})

@@ -147,7 +147,7 @@ model::ViTConfig archFromJson(const std::string& text, std::vector<int>* removed
                 if (b < 0 || b >= c.depth) throw Error("removed block " + std::to_string(b) + " out of range");
         return c;
     } catch (const json::exception& e) {
-        throw Error(std::string("architecture metadata is incomplete: ") + e.what());
+        throw Error(std::string("architecture metadata is incomplete: ") + jsonnum::message(e));
     }
 }
 

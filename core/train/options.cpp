@@ -4,96 +4,54 @@
 
 #include <nlohmann/json.hpp>
 
+#include "train/optiontable.h"
 #include "util/json_num.h"
 #include "util/error.h"
 
 namespace dilute::train {
 using json = nlohmann::json;
 
+namespace {
+
+// Not options but a run's state, written beside them (global_batch, recipe) or by the trainer
+// into config.json (the rest); read by their own readers.
+const std::vector<std::string>& runKeys() {
+    static const std::vector<std::string> k{"global_batch", "recipe",  "decay",   "resolved_selection",
+                                            "architecture", "created", "distributed", "adapted"};
+    return k;
+}
+
+}  // namespace
+
+// Every option of the table (train/optiontable.h) but the two that only steer this invocation
+// (overwrite, stop_at_step), plus the run's global batch and recipe.
 std::string TrainOptions::toJson() const {
-    json j = {{"model", model},
-              {"arch", arch},
-              {"weights_key", weights_key},
-              {"heads", heads},
-              {"img_size", img_size},
-              {"data", data},
-              {"out_dir", out_dir},
-              {"epochs", epochs},
-              {"batch", batch},
-              {"global_batch", global_batch},
-              {"dist_timeout", dist_timeout},
-              {"lr", lr},
-              {"min_lr", min_lr},
-              {"weight_decay", weight_decay},
-              {"warmup_epochs", warmup_epochs},
-              {"label_smoothing", label_smoothing},
-              {"mixup", mixup},
-              {"cutmix", cutmix},
-              {"drop_path", drop_path},
-              {"clip_grad", clip_grad},
-              {"augment", augment},
-              {"recipe", recipe},
-              {"seed", seed},
-              {"device", device},
-              {"amp", amp},
-              {"workers", workers},
-              {"train_limit", train_limit},
-              {"test_limit", test_limit},
-              {"select", select},
-              {"calib", calib},
-              {"decay",
-               {{"shape", schedule.shape},
-                {"unit", schedule.unit},
-                {"start", schedule.start},
-                {"end", schedule.end},
-                {"per_step", schedule.per_step}}}};
+    auto j = json::parse(optionsJson(trainOptionTable(), *this));
+    j.erase("overwrite");
+    j.erase("stop_at_step");
+    j["global_batch"] = global_batch;
+    j["recipe"] = recipe;
     return j.dump(2);
 }
 
-TrainOptions TrainOptions::fromJson(const std::string& text) {
+TrainOptions TrainOptions::fromJson(const std::string& text, const std::string& source) {
     TrainOptions o;
+    optionsFromJson(trainOptionTable(), text, o, source, runKeys());
     try {
-        json j = json::parse(text);
-        o.model = j.at("model");
-        o.arch = j.value("arch", "");
-        o.weights_key = j.value("weights_key", "");
-        o.heads = jsonnum::value<int>(j, "heads", 0);
-        o.img_size = jsonnum::value<int>(j, "img_size", 0);
-        o.data = j.value("data", "");
-        o.out_dir = j.value("out_dir", "");
-        o.epochs = jsonnum::at<int>(j, "epochs");
-        o.batch = jsonnum::at<int>(j, "batch");
+        const auto j = json::parse(text);
         o.global_batch = jsonnum::value<int>(j, "global_batch", 0);
-        o.dist_timeout = jsonnum::value<int>(j, "dist_timeout", o.dist_timeout);
-        o.lr = j.at("lr");
-        o.min_lr = j.value("min_lr", o.min_lr);
-        o.weight_decay = j.value("weight_decay", o.weight_decay);
-        o.warmup_epochs = j.value("warmup_epochs", o.warmup_epochs);
-        o.label_smoothing = j.value("label_smoothing", o.label_smoothing);
-        o.mixup = j.value("mixup", 0.0);
-        o.cutmix = j.value("cutmix", 0.0);
-        o.drop_path = j.value("drop_path", o.drop_path);
-        o.clip_grad = j.value("clip_grad", 0.0);
-        o.augment = j.value("augment", o.augment);
-        o.recipe = j.value("recipe", "");
-        o.seed = jsonnum::value<uint64_t>(j, "seed", 0);
-        o.device = j.value("device", o.device);
-        o.amp = j.value("amp", o.amp);
-        o.workers = jsonnum::value<int>(j, "workers", o.workers);
-        o.train_limit = jsonnum::value<size_t>(j, "train_limit", 0);
-        o.test_limit = jsonnum::value<size_t>(j, "test_limit", 0);
-        o.select = j.value("select", "");
-        o.calib = jsonnum::value<int>(j, "calib", o.calib);
-        if (j.contains("decay")) {
+        o.recipe = jsonnum::value<std::string>(j, "recipe", "");
+        if (j.contains("decay")) {  // config.json of runs from before the flat layout
             const auto& d = j["decay"];
-            o.schedule.shape = d.value("shape", o.schedule.shape);
-            o.schedule.unit = d.value("unit", o.schedule.unit);
-            o.schedule.start = d.value("start", o.schedule.start);
-            o.schedule.end = d.value("end", o.schedule.end);
-            o.schedule.per_step = d.value("per_step", o.schedule.per_step);
+            if (!d.is_object()) throw json::type_error::create(302, "decay must be an object", nullptr);
+            o.schedule.shape = jsonnum::value<std::string>(d, "shape", o.schedule.shape);
+            o.schedule.unit = jsonnum::value<std::string>(d, "unit", o.schedule.unit);
+            o.schedule.start = jsonnum::value<double>(d, "start", o.schedule.start);
+            o.schedule.end = jsonnum::value<double>(d, "end", o.schedule.end);
+            o.schedule.per_step = jsonnum::value<bool>(d, "per_step", o.schedule.per_step);
         }
     } catch (const json::exception& e) {
-        throw Error(std::string("training config: ") + e.what());
+        throw Error(source + ": " + jsonnum::message(e));
     }
     return o;
 }

@@ -49,7 +49,9 @@ struct TrainOptions : io::ModelRef {
     bool overwrite = false;
 
     std::string toJson() const;
-    static TrainOptions fromJson(const std::string& json);  // throws dilute::Error
+    /// Options from a JSON object (config.json, --config): checked against the option table,
+    /// an unknown key refused with the nearest name. Throws dilute::Error prefixed by `source`.
+    static TrainOptions fromJson(const std::string& json, const std::string& source = "training config");
     void validate() const;
 };
 

@@ -192,7 +192,7 @@ std::vector<OptionSpec> build() {
          f(&TrainOptions::overwrite)});
     add({"stop_at_step", "--stop-at-step", "Stop at step",
          "Stop cleanly after this many global steps (checkpoint written); continue with --resume", "Run", -1, big, {},
-         false, "for time-boxed cluster jobs; the workbench's Cancel stops at any step", f(&TrainOptions::stop_at_step)});
+         false, "for time-boxed cluster jobs; the workbench's Cancel stops at any step", f(&TrainOptions::stop_at_step), "never"});
     return t;
 }
 

@@ -33,7 +33,7 @@ RunSummary summarizeRun(const std::string& dir, const std::string& name, long lo
         if (cfg.contains("distributed") && cfg["distributed"].is_object())
             r.world_size = jsonnum::value<int>(cfg["distributed"], "world_size", 1);
     } catch (const json::exception& e) {
-        throw Error(cfgPath + ": not a readable run config (" + e.what() + ")");
+        throw Error(cfgPath + ": not a readable run config (" + jsonnum::message(e) + ")");
     }
     if (r.blocks.empty()) r.selector = "none";
     const std::string metrics = fs::join(dir, "metrics.jsonl");

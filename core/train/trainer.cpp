@@ -594,7 +594,7 @@ TrainSummary resume(const std::string& runDir, const TrainObserver& obs, const C
                     std::shared_ptr<dist::Group> group, long long stopAtStep) {
     const std::string cfg = fs::join(runDir, "config.json");
     if (!fs::exists(cfg)) throw Error(cfg + ": not a run folder (no config.json)");
-    auto o = TrainOptions::fromJson(fs::readText(cfg));
+    auto o = TrainOptions::fromJson(fs::readText(cfg), cfg);
     o.out_dir = runDir;
     o.stop_at_step = stopAtStep;
     Run r(o, true, obs, cancel, std::move(group));

@@ -16,7 +16,7 @@
 namespace dilute::jsonnum {
 
 template <class T>
-T as(const nlohmann::json& v, const std::string& key) {
+T asNumber(const nlohmann::json& v, const std::string& key) {
     using json = nlohmann::json;
     if (!v.is_number()) throw json::type_error::create(302, key + " must be a number, not " + v.dump(), nullptr);
     if constexpr (std::is_integral_v<T>) {
@@ -40,6 +40,21 @@ T as(const nlohmann::json& v, const std::string& key) {
         return static_cast<T>(s);
     } else {
         return v.get<T>();
+    }
+}
+
+/// v as T, the key named when v is of another JSON type (booleans and strings too).
+template <class T>
+T as(const nlohmann::json& v, const std::string& key) {
+    using json = nlohmann::json;
+    if constexpr (std::is_same_v<T, bool>) {
+        if (!v.is_boolean()) throw json::type_error::create(302, key + " must be true or false, not " + v.dump(), nullptr);
+        return v.get<bool>();
+    } else if constexpr (std::is_same_v<T, std::string>) {
+        if (!v.is_string()) throw json::type_error::create(302, key + " must be a string, not " + v.dump(), nullptr);
+        return v.get<std::string>();
+    } else {
+        return asNumber<T>(v, key);
     }
 }
 
@@ -68,6 +83,10 @@ std::vector<T> list(const nlohmann::json& obj, const std::string& key) {
     for (const auto& v : a) out.push_back(as<T>(v, key));
     return out;
 }
+
+/// The text of a JSON library error without its "[json.exception.type_error.302] " id: what a
+/// user reads after the file name.
+std::string message(const nlohmann::json::exception& e);
 
 /// Parses the JSON file at `path`; a missing file or a syntax error throws dilute::Error naming
 /// the file and the problem.

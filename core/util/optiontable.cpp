@@ -3,7 +3,13 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include <algorithm>
+#include <cmath>
+
 #include <nlohmann/json.hpp>
+
+#include "util/error.h"
+#include "util/json_num.h"
 
 namespace dilute {
 
@@ -33,6 +39,88 @@ std::string fieldsJson(const std::vector<std::pair<std::string, OptionField>>& f
     nlohmann::ordered_json j = nlohmann::ordered_json::object();
     for (const auto& [name, f] : fields) std::visit([&, n = name](auto* p) { j[n] = *p; }, f);
     return j.dump(2);
+}
+
+namespace {
+
+size_t editDistance(const std::string& a, const std::string& b) {
+    std::vector<size_t> row(b.size() + 1);
+    for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+    for (size_t i = 1; i <= a.size(); ++i) {
+        size_t diag = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= b.size(); ++j) {
+            const size_t up = row[j];
+            row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
+            diag = up;
+        }
+    }
+    return row[b.size()];
+}
+
+std::string didYouMean(const std::string& key, const std::vector<FieldRule>& fields) {
+    std::string best;
+    size_t bestD = std::max<size_t>(2, key.size() / 3) + 1;
+    for (const auto& f : fields)
+        if (const size_t d = editDistance(key, f.name); d < bestD) bestD = d, best = f.name;
+    return best.empty() ? "" : " (did you mean '" + best + "'?)";
+}
+
+// A range's end as written in the table: whole numbers in full (100000, not 1e+05).
+std::string boundText(double v) {
+    if (v == std::floor(v) && std::fabs(v) < 1e15) return std::to_string(static_cast<long long>(v));
+    return fieldText(&v);
+}
+
+// One value into its field: the JSON type (util/json_num.h), then the range and the choices.
+void readField(const FieldRule& f, const nlohmann::json& v) {
+    std::visit(
+        [&](auto* p) {
+            using T = std::remove_pointer_t<decltype(p)>;
+            const T x = jsonnum::as<T>(v, f.name);
+            if constexpr (std::is_arithmetic_v<T> && !std::is_same_v<T, bool>) {
+                if (f.lo != f.hi && !(double(x) >= f.lo && double(x) <= f.hi))
+                    throw Error(f.name + " = " + v.dump() + " is outside [" + boundText(f.lo) + ", " + boundText(f.hi) + "]");
+            }
+            if constexpr (std::is_same_v<T, std::string>) {
+                if (!f.choices.empty() && std::find(f.choices.begin(), f.choices.end(), x) == f.choices.end()) {
+                    std::string list;
+                    for (const auto& c : f.choices) list += (list.empty() ? "" : ", ") + c;
+                    throw Error(f.name + " = " + v.dump() + ": expected one of " + list);
+                }
+            }
+            *p = x;
+        },
+        f.field);
+}
+
+}  // namespace
+
+void readFieldsJson(const std::vector<FieldRule>& fields, const std::string& text, const std::string& source,
+                    const std::vector<std::string>& extra, std::vector<std::string>* unknown) {
+    nlohmann::json j;
+    try {
+        j = nlohmann::json::parse(text);
+    } catch (const nlohmann::json::exception& e) {
+        throw Error(source + ": not valid JSON (" + jsonnum::message(e) + ")");
+    }
+    if (!j.is_object()) throw Error(source + ": expected a JSON object of options, found " + std::string(j.type_name()));
+    for (auto it = j.begin(); it != j.end(); ++it) {
+        const auto f = std::find_if(fields.begin(), fields.end(), [&](const FieldRule& r) { return r.name == it.key(); });
+        if (f == fields.end()) {
+            if (std::find(extra.begin(), extra.end(), it.key()) != extra.end()) continue;
+            if (!unknown) throw Error(source + ": unknown key '" + it.key() + "'" + didYouMean(it.key(), fields));
+            unknown->push_back(it.key());
+            continue;
+        }
+        try {
+            readField(*f, it.value());
+        } catch (const nlohmann::json::exception& e) {
+            throw Error(source + ": " + jsonnum::message(e));
+        } catch (const Error& e) {
+            throw Error(source + ": " + e.what());
+        }
+    }
 }
 
 }  // namespace dilute

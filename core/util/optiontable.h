@@ -1,10 +1,12 @@
 #pragma once
 // One definition of a job's options: name (JSON key, GUI object name), CLI flags, help, GUI
 // label and group, range, choices, whether a recipe sets it, and why the GUI form leaves it out
-// (if it does). The CLI's bindings (app/cli/options.h) and the workbench's forms
-// (widgets/optionform.h) are generated from these tables, one per job: train
-// (train/optiontable.h), analyze (analysis/optiontable.h), bench and export-and-measure
-// (bench/optiontable.h). No LibTorch and no Qt here.
+// (if it does), what its lowest value means. The CLI's bindings (app/cli/options.h), the
+// workbench's forms (widgets/optionform.h), --print-config and the JSON readers below are
+// generated from these tables, one per job: train (train/optiontable.h), analyze
+// (analysis/optiontable.h), bench and export-and-measure (bench/optiontable.h), study
+// (experiment/optiontable.h), and the model options the jobs share (io/modelref.h). No LibTorch
+// and no Qt here.
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -65,6 +67,31 @@ std::string optionsJson(const std::vector<OptionSpec<O>>& table, const O& o) {
     std::vector<std::pair<std::string, OptionField>> fields;
     for (const auto& s : table) fields.emplace_back(s.name, s.field(copy));
     return fieldsJson(fields);
+}
+
+/// One option as a JSON reader checks it: its field in the struct being read, range, choices.
+struct FieldRule {
+    std::string name;
+    OptionField field;
+    double lo = 0, hi = 0;
+    std::vector<std::string> choices;
+};
+/// Reads the JSON object `text` through `fields`: each key naming an option sets its field,
+/// checked as the command line checks it (its JSON type, whole numbers for whole fields, the
+/// range, the choices). A key in `extra` is the caller's; any other key is refused with the
+/// nearest option name ("did you mean 'lr'?"), or listed in `unknown` when that is given (files
+/// we do not own). Throws dilute::Error prefixed by `source`, naming the key, what was expected
+/// and what was found.
+void readFieldsJson(const std::vector<FieldRule>& fields, const std::string& text, const std::string& source,
+                    const std::vector<std::string>& extra = {}, std::vector<std::string>* unknown = nullptr);
+
+/// readFieldsJson over a job's option table, into `o`.
+template <class O>
+void optionsFromJson(const std::vector<OptionSpec<O>>& table, const std::string& text, O& o, const std::string& source,
+                     const std::vector<std::string>& extra = {}, std::vector<std::string>* unknown = nullptr) {
+    std::vector<FieldRule> fields;
+    for (const auto& s : table) fields.push_back({s.name, s.field(o), s.lo, s.hi, s.choices});
+    readFieldsJson(fields, text, source, extra, unknown);
 }
 
 /// The options of a part of a larger options struct (e.g. the bench options inside the

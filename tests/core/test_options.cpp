@@ -152,3 +152,40 @@ TEST(OptionTables, RecipeFollowsTheModeAndScalesLrWithTheGlobalBatch) {
     EXPECT_EQ(train::deriveRecipe("vit_nano_patch7_28").name, "small-scratch");
     EXPECT_EQ(train::deriveRecipe(d.file("missing.safetensors")).name, "none");
 }
+
+// config.json and --config are read through the option table: every option round-trips, a wrong
+// type or value names the key, what was expected and what was found (no JSON library ids), an
+// unknown key is refused with the nearest name, and the nested "decay" of older runs still reads.
+TEST(Options, TrainingConfigIsCheckedAgainstTheTable) {
+    train::TrainOptions o;
+    o.model = "vit_nano_patch7_28";
+    o.img_size = 56;
+    o.schedule.end = 2.5;
+    o.train_limit = 123;
+    const auto back = train::TrainOptions::fromJson(o.toJson(), "config.json");
+    for (const auto& s : train::trainOptionTable())
+        if (s.name != "overwrite" && s.name != "stop_at_step")
+            EXPECT_EQ(train::optionText(s, back), train::optionText(s, o)) << s.name;
+    auto fails = [](const std::string& text) {
+        return dilute::testing::errorText([&] { train::TrainOptions::fromJson(text, "cfg.json"); });
+    };
+    EXPECT_EQ(fails(R"({"lr": "0.1"})"), "cfg.json: lr must be a number, not \"0.1\"");
+    EXPECT_EQ(fails(R"({"epochs": 2.5})"), "cfg.json: epochs = 2.5 is not a whole number in range");
+    EXPECT_EQ(fails(R"({"epochs": 0})"), "cfg.json: epochs = 0 is outside [1, 100000]");
+    EXPECT_EQ(fails(R"({"amp": "fp8"})"), "cfg.json: amp = \"fp8\": expected one of auto, off, bf16, fp16");
+    EXPECT_EQ(fails(R"({"per_step": 1})"), "cfg.json: per_step must be true or false, not 1");
+    EXPECT_EQ(fails(R"({"lrr": 0.1})"), "cfg.json: unknown key 'lrr' (did you mean 'lr'?)");
+    EXPECT_EQ(fails(R"({"zzzzzzzzzzzz": 1})"), "cfg.json: unknown key 'zzzzzzzzzzzz'");
+    EXPECT_EQ(fails("[1, 2]"), "cfg.json: expected a JSON object of options, found array");
+    const auto syntax = fails("{\"lr\": ");
+    EXPECT_EQ(syntax.rfind("cfg.json: not valid JSON (", 0), 0u) << syntax;
+    EXPECT_EQ(syntax.find("[json.exception"), std::string::npos) << syntax;  // no library ids
+    const auto old = train::TrainOptions::fromJson(
+        R"({"model": "m.safetensors", "decay": {"shape": "cosine", "unit": "steps", "start": 5, "end": 50, "per_step": false},
+            "global_batch": 256, "resolved_selection": {"blocks": [1]}, "created": "2026-01-01"})");
+    EXPECT_EQ(old.schedule.shape, "cosine");
+    EXPECT_EQ(old.schedule.unit, "steps");
+    EXPECT_DOUBLE_EQ(old.schedule.end, 50);
+    EXPECT_FALSE(old.schedule.per_step);
+    EXPECT_EQ(old.global_batch, 256);
+}
