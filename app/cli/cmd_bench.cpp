@@ -17,18 +17,6 @@
 
 namespace dilute::cli {
 
-static nlohmann::json toJson(const bench::BenchResult& r) {
-    return {{"name", r.name},
-            {"params", r.params},
-            {"gmac", r.gmac},
-            {"images_per_s", r.images_per_s},
-            {"latency_p50_ms", r.latency_p50_ms},
-            {"latency_p95_ms", r.latency_p95_ms},
-            {"peak_mb", r.peak_mb},
-            {"weights_mb", r.weights_mb},
-            {"removed_blocks", r.removed}};
-}
-
 static void printRow(const char* label, double a, double b, const char* fmt, bool haveB) {
     std::printf("%-22s", label);
     std::printf(fmt, a);
@@ -76,10 +64,10 @@ Runner addBench(CLI::App& app, Common& common) {
         else
             ra = bench::benchModel(*a, o->model, o->bo);
         if (common.json) {
-            nlohmann::json j = {{"device", o->bo.device}, {"batch", o->bo.batch}, {"a", toJson(ra)}};
+            nlohmann::json j = {{"device", o->bo.device}, {"batch", o->bo.batch}, {"a", nlohmann::json::parse(bench::toJson(ra))}};
             if (o->bo.device == "cpu") j["cpu_kernels"] = model::kernels::enabled();
             if (b) {
-                j["b"] = toJson(rb);
+                j["b"] = nlohmann::json::parse(bench::toJson(rb));
                 j["ratios"] = {{"params", double(rb.params) / ra.params},
                                {"gmac", rb.gmac / ra.gmac},
                                {"images_per_s", rb.images_per_s / ra.images_per_s},
@@ -102,8 +90,9 @@ Runner addBench(CLI::App& app, Common& common) {
         printRow("images/s", ra.images_per_s, rb.images_per_s, "%14.1f", hb);
         printRow("latency p50 (ms)", ra.latency_p50_ms, rb.latency_p50_ms, "%14.3f", hb);
         printRow("latency p95 (ms)", ra.latency_p95_ms, rb.latency_p95_ms, "%14.3f", hb);
-        printRow("peak memory (MB)", ra.peak_mb, rb.peak_mb, "%14.1f", hb);
         printRow("weights (MB)", ra.weights_mb, rb.weights_mb, "%14.2f", hb);
+        printRow("activations (MB)", ra.activation_mb, rb.activation_mb, "%14.2f", hb);
+        printRow("memory (MB)", ra.peak_mb, rb.peak_mb, "%14.1f", hb);
         if (hb) {
             const double ideal = ra.gmac / rb.gmac, got = rb.images_per_s / ra.images_per_s;
             std::printf("\nthroughput gain x%.3f of the GMAC ideal x%.3f: %.0f%% of the ideal gain\n", got, ideal,

@@ -18,6 +18,9 @@ Runner addExport(CLI::App& app, Common&) {
     app.add_option("--arch", o->arch, "Preset describing a timm file without Dilute metadata");
     return [o]() {
         auto r = io::exportPruned(*o);
+        if (r.source.find("/checkpoints/") != std::string::npos)
+            std::fprintf(stderr, "note: %s has no final.safetensors (the run did not finish): exported its last checkpoint, %s\n",
+                         o->input.c_str(), r.source.c_str());
         auto m = io::openModel(o->out);
         const auto removed = m->removedBlocks();
         const auto full = model::analyticCost(m->config()), pruned = model::analyticCost(m->config(), removed);

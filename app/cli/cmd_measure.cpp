@@ -40,6 +40,9 @@ Runner addMeasure(CLI::App& app, Common& common) {
             std::cout << bench::measureToJson(*o, r) << "\n";
             return 0;
         }
+        if (r.exported.source.find("/checkpoints/") != std::string::npos)
+            std::fprintf(stderr, "note: %s has no final.safetensors (the run did not finish): measured its last checkpoint, %s\n",
+                         o->run.c_str(), r.exported.source.c_str());
         std::printf("wrote      %s\n           %s\n           %s\nremoved    ", r.pruned_path.c_str(),
                     r.torchscript_path.c_str(), r.report_path.c_str());
         for (int b : r.exported.removed) std::printf("%d ", b);
@@ -60,7 +63,9 @@ Runner addMeasure(CLI::App& app, Common& common) {
         row("images/s", r.full.images_per_s, r.pruned.images_per_s, 1);
         row("latency p50 (ms)", r.full.latency_p50_ms, r.pruned.latency_p50_ms, 3);
         row("latency p95 (ms)", r.full.latency_p95_ms, r.pruned.latency_p95_ms, 3);
-        row("peak memory (MB)", r.full.peak_mb, r.pruned.peak_mb, 1);
+        row("weights (MB)", r.full.weights_mb, r.pruned.weights_mb, 2);
+        row("activations (MB)", r.full.activation_mb, r.pruned.activation_mb, 2);
+        row("memory (MB)", r.full.peak_mb, r.pruned.peak_mb, 1);
         return 0;
     };
 }

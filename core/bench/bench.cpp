@@ -2,11 +2,12 @@
 
 #include <torch/torch.h>
 
-#include <malloc.h>
-
 #include <algorithm>
 #include <chrono>
 
+#include <nlohmann/json.hpp>
+
+#include "bench/memory.h"
 #include "model/cost.h"
 #include "util/runtime.h"
 
@@ -44,6 +45,20 @@ double secondsOf(const std::function<void()>& fn, const std::string& device) {
 
 }  // namespace
 
+std::string toJson(const BenchResult& r) {
+    const nlohmann::ordered_json j = {{"name", r.name},
+                                      {"params", r.params},
+                                      {"gmac", r.gmac},
+                                      {"images_per_s", r.images_per_s},
+                                      {"latency_p50_ms", r.latency_p50_ms},
+                                      {"latency_p95_ms", r.latency_p95_ms},
+                                      {"weights_mb", r.weights_mb},
+                                      {"activation_mb", r.activation_mb},
+                                      {"peak_mb", r.peak_mb},
+                                      {"removed_blocks", r.removed}};
+    return j.dump();
+}
+
 BenchResult benchModel(model::VisionTransformerImpl& m, const std::string& name, const BenchOptions& o) {
     m.eval();
     const torch::Device dev(o.device);
@@ -62,24 +77,30 @@ BenchResult benchModel(model::VisionTransformerImpl& m, const std::string& name,
     auto x = torch::randn({o.batch, c.in_chans, c.img_size, c.img_size}).to(dev);
     auto x1 = torch::randn({1, c.in_chans, c.img_size, c.img_size}).to(dev);
     for (int i = 0; i < o.warmup; ++i) m.forward(x);
-    // Peak memory of the throughput runs: hand freed heap back to the OS first, so the peak RSS
-    // growth counts what this model's forward pass really needs.
-    ::malloc_trim(0);
-    const long long rssBefore = currentRssBytes();
-    resetPeakRss();
+    // Activation memory of the throughput runs: the peak of the tensor bytes live during the
+    // passes over those live before them (weights, inputs).
+    TensorMemory::install();
+    const int64_t before = TensorMemory::liveBytes();
+    TensorMemory::resetPeak();
 #ifdef DILUTE_CUDA_STATS
-    if (o.device != "cpu") c10::cuda::CUDACachingAllocator::resetPeakStats(dev.has_index() ? dev.index() : 0);
+    const int cudaIndex = dev.has_index() ? dev.index() : 0;
+    int64_t cudaBefore = 0;
+    if (o.device != "cpu") {
+        c10::cuda::CUDACachingAllocator::resetPeakStats(cudaIndex);
+        cudaBefore = c10::cuda::CUDACachingAllocator::getDeviceStats(cudaIndex).allocated_bytes[0].current;
+    }
 #endif
     std::vector<double> t;
     for (int i = 0; i < o.repeats; ++i) t.push_back(secondsOf([&] { m.forward(x); }, o.device));
     r.images_per_s = o.batch / median(t);
-    r.peak_mb = std::max(0.0, (peakRssBytes() - rssBefore) / double(1 << 20));
+    r.activation_mb = std::max<int64_t>(0, TensorMemory::peakBytes() - before) / double(1 << 20);
 #ifdef DILUTE_CUDA_STATS
     if (o.device != "cpu") {
-        auto st = c10::cuda::CUDACachingAllocator::getDeviceStats(dev.has_index() ? dev.index() : 0);
-        r.peak_mb = st.allocated_bytes[0].peak / double(1 << 20);
+        const auto st = c10::cuda::CUDACachingAllocator::getDeviceStats(cudaIndex);
+        r.activation_mb = std::max<int64_t>(0, st.allocated_bytes[0].peak - cudaBefore) / double(1 << 20);
     }
 #endif
+    r.peak_mb = r.weights_mb + r.activation_mb;
     for (int i = 0; i < o.warmup; ++i) m.forward(x1);
     std::vector<double> lat;
     for (int i = 0; i < o.latency_runs; ++i) lat.push_back(1e3 * secondsOf([&] { m.forward(x1); }, o.device));
@@ -107,6 +128,7 @@ std::pair<BenchResult, BenchResult> benchPair(model::VisionTransformerImpl& a, c
         r.images_per_s = med(&BenchResult::images_per_s);
         r.latency_p50_ms = med(&BenchResult::latency_p50_ms);
         r.latency_p95_ms = med(&BenchResult::latency_p95_ms);
+        r.activation_mb = med(&BenchResult::activation_mb);
         r.peak_mb = med(&BenchResult::peak_mb);
         return r;
     };

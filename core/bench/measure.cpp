@@ -12,6 +12,20 @@
 
 namespace dilute::bench {
 
+namespace {
+// A baseline of another input or class count would make every ratio meaningless: refused.
+void requireComparable(const model::ViTConfig& a, const std::string& aName, const model::ViTConfig& b,
+                       const std::string& bName) {
+    auto shape = [](const model::ViTConfig& c) {
+        return std::to_string(c.in_chans) + "x" + std::to_string(c.img_size) + "x" + std::to_string(c.img_size) + " input, " +
+               std::to_string(c.num_classes) + " classes";
+    };
+    if (a.in_chans != b.in_chans || a.img_size != b.img_size || a.num_classes != b.num_classes)
+        throw Error("--baseline " + aName + " (" + shape(a) + ") cannot be compared with the run " + bName + " (" + shape(b) +
+                    "): give the run's own starting model");
+}
+}  // namespace
+
 MeasureResult exportAndMeasure(const MeasureOptions& o, const std::function<void(const Progress&)>& progress,
                                const CancelToken* cancel) {
     auto step = [&](const char* phase, long long done) {
@@ -28,8 +42,10 @@ MeasureResult exportAndMeasure(const MeasureOptions& o, const std::function<void
     eo.torchscript = r.torchscript_path = fs::join(o.out_dir, "pruned.pt");
     step("export", 0);
     r.exported = io::exportPruned(eo);
-    auto full = io::openModel(io::weightsOf(o.baseline.empty() ? o.run : o.baseline));
+    const std::string baseline = o.baseline.empty() ? o.run : o.baseline;
+    auto full = io::openModel(baseline);
     auto pruned = io::openModel(eo.out);
+    requireComparable(full->config(), baseline, pruned->config(), o.run);
     const std::string uri = o.data.empty() ? full->config().default_data : o.data;
     if (o.eval_images > 0 && !uri.empty()) {
         step("evaluate", 1);
@@ -58,13 +74,9 @@ MeasureResult exportAndMeasure(const MeasureOptions& o, const std::function<void
 
 namespace {
 nlohmann::json side(const BenchResult& b, double top1) {
-    return {{"top1", top1},
-            {"params", b.params},
-            {"gmac", b.gmac},
-            {"images_per_s", b.images_per_s},
-            {"latency_p50_ms", b.latency_p50_ms},
-            {"latency_p95_ms", b.latency_p95_ms},
-            {"peak_mb", b.peak_mb}};
+    auto j = nlohmann::json::parse(toJson(b));
+    j["top1"] = top1;
+    return j;
 }
 }  // namespace
 

@@ -122,10 +122,12 @@ std::string demoReport(const DemoOptions& o, const DemoResult& r) {
        << fmt(P.latency_p50_ms / F.latency_p50_ms, 3) << " |\n"
        << "| latency p95, batch 1 (ms) | " << fmt(F.latency_p95_ms, 3) << " | " << fmt(P.latency_p95_ms, 3) << " | "
        << fmt(P.latency_p95_ms / F.latency_p95_ms, 3) << " |\n"
-       << "| peak memory during inference (MB) | " << fmt(F.peak_mb, 1) << " | " << fmt(P.peak_mb, 1) << " | "
-       << fmt(F.peak_mb > 0 ? P.peak_mb / F.peak_mb : 0, 3) << " |\n"
        << "| weights (MB, fp32) | " << fmt(F.weights_mb, 2) << " | " << fmt(P.weights_mb, 2) << " | "
-       << fmt(P.weights_mb / F.weights_mb, 3) << " |\n\n"
+       << fmt(P.weights_mb / F.weights_mb, 3) << " |\n"
+       << "| activations, batch " << kBenchBatch << " (MB) | " << fmt(F.activation_mb, 2) << " | " << fmt(P.activation_mb, 2)
+       << " | " << fmt(F.activation_mb > 0 ? P.activation_mb / F.activation_mb : 0, 3) << " |\n"
+       << "| memory: weights + activations (MB) | " << fmt(F.peak_mb, 1) << " | " << fmt(P.peak_mb, 1) << " | "
+       << fmt(F.peak_mb > 0 ? P.peak_mb / F.peak_mb : 0, 3) << " |\n\n"
        << "Files: `baseline/` (run), `analysis/analysis.json`, `control/` (fine-tuning run, no dilution), "
           "`nose/` (dilution run), "
        << (r.random_top1 >= 0 ? "`random/` (dilution run), " : "") << "`pruned.safetensors`, `pruned.pt` (TorchScript).\n";
@@ -218,11 +220,8 @@ DemoResult runDemo(const DemoOptions& o, const DemoObserver& obs, const CancelTo
     json s = {{"base_top1", r.base_top1},       {"control_top1", r.control_top1},
               {"nose_top1", r.nose_top1},       {"nose_blocks", r.nose_blocks},
               {"random_top1", r.random_top1},   {"random_blocks", r.random_blocks},
-              {"params", {r.full.params, r.pruned.params}},
-              {"gmac", {r.full.gmac, r.pruned.gmac}},
-              {"images_per_s", {r.full.images_per_s, r.pruned.images_per_s}},
-              {"latency_p50_ms", {r.full.latency_p50_ms, r.pruned.latency_p50_ms}},
-              {"peak_mb", {r.full.peak_mb, r.pruned.peak_mb}},
+              {"full", json::parse(bench::toJson(r.full))},
+              {"pruned", json::parse(bench::toJson(r.pruned))},
               {"seconds", r.seconds},           {"quick", opt.quick}};
     fs::atomicWriteText(fs::join(opt.out_dir, "summary.json"), s.dump(2) + "\n");
     return r;

@@ -87,21 +87,4 @@ std::string resolveDevice(const std::string& spec) {
     throw Error("device '" + spec + "': expected auto, cpu, cuda or cuda:N");
 }
 
-static long long readStatusKb(const char* key) {
-    std::ifstream in("/proc/self/status");
-    std::string line;
-    const std::string k(key);
-    while (std::getline(in, line))
-        if (line.rfind(k, 0) == 0) return std::stoll(line.substr(k.size() + 1)) * 1024;
-    return -1;
-}
-
-long long peakRssBytes() { return readStatusKb("VmHWM"); }
-long long currentRssBytes() { return readStatusKb("VmRSS"); }
-
-void resetPeakRss() {
-    std::ofstream out("/proc/self/clear_refs");
-    out << "5";
-}
-
 }  // namespace dilute

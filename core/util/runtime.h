@@ -24,9 +24,5 @@ void preferPassiveOpenMp(char** argv);
 bool openMpPassive();
 /// Resolves "auto" | "cpu" | "cuda" | "cuda:N" to a device string that exists here; throws if not.
 std::string resolveDevice(const std::string& spec);
-/// Peak resident set size of the process in bytes (VmHWM), and a way to reset it.
-long long peakRssBytes();
-void resetPeakRss();
-long long currentRssBytes();
 
 }  // namespace dilute

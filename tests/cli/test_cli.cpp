@@ -47,6 +47,15 @@ TEST(Cli, HelpIsCompleteForEverySubcommand) {
     EXPECT_EQ(bad.text.find("Exception raised from"), std::string::npos) << bad.text;
     EXPECT_NE(run("train --help").text.find("--decay-end"), std::string::npos);
     EXPECT_NE(run("analyze --help").text.find("--pairwise"), std::string::npos);
+    // Defaults read as a user reads them: special values by their meaning, plain type names.
+    for (const char* sub : {"train", "analyze", "study", "eval", "bench", "info"}) {
+        const auto h = run(std::string(sub) + " --help").text;
+        EXPECT_EQ(h.find("=-1"), std::string::npos) << sub << "\n" << h;
+        EXPECT_EQ(h.find(":FLOAT"), std::string::npos) << sub << "\n" << h;
+        EXPECT_NE(h.find("--img-size"), std::string::npos) << sub;
+        EXPECT_NE(h.find("the model's own"), std::string::npos) << sub << "\n" << h;
+    }
+    EXPECT_NE(run("train --help").text.find("auto (3/4 of the run)"), std::string::npos);
 }
 
 TEST(Cli, InfoJsonForPresetAndClearErrors) {
@@ -87,6 +96,19 @@ TEST(Cli, TrainAnalyzeExportBenchEndToEnd) {
     auto bj = nlohmann::json::parse(b.text);
     EXPECT_LT(bj["b"]["params"].get<long long>(), bj["a"]["params"].get<long long>());
     // measure: the Export view's job (export, evaluate both, benchmark both) as one command.
+    // A run stopped before its end: export takes its last checkpoint and says so.
+    auto part = run("train -m " + d + "/base/final.safetensors --select 0 --epochs 2 --train-limit 256 --test-limit 64 "
+                    "--batch 64 --stop-at-step 2 -o " + d + "/part");
+    ASSERT_EQ(part.rc, 0) << part.text;
+    auto pe = run("export " + d + "/part --force -o " + d + "/part.safetensors");
+    EXPECT_EQ(pe.rc, 0) << pe.text;
+    EXPECT_NE(pe.text.find("has no final.safetensors (the run did not finish): exported its last checkpoint"),
+              std::string::npos) << pe.text;
+    // A baseline of another input size is refused, naming both.
+    auto other = run("measure -r " + d + "/dil --baseline vit_tiny_patch4_32 --eval-images 16 -o " + d + "/other");
+    EXPECT_EQ(other.rc, 1) << other.text;
+    EXPECT_NE(other.text.find("--baseline vit_tiny_patch4_32 (3x32x32 input, 10 classes) cannot be compared"),
+              std::string::npos) << other.text;
     auto m = run("measure -r " + d + "/dil --baseline " + d + "/base --eval-images 128 -b 8 --repeats 1 --latency-runs 2 "
                  "--rounds 1 --device cpu --json");
     ASSERT_EQ(m.rc, 0) << m.text;
@@ -116,7 +138,7 @@ TEST(Cli, DemoQuickReportHasEveryRow) {
     for (const char* row : {"baseline (trained from scratch)", "control (same fine-tuning, no block removed)",
                             "NOSE + dilution", "random + dilution", "| test top-1 (%), full = the control |",
                             "| parameters |", "| GMAC / image |", "| images/s", "| latency p50", "| latency p95",
-                            "| peak memory", "| weights"})
+                            "| weights", "| activations", "| memory: weights + activations"})
         EXPECT_NE(md.find(row), std::string::npos) << row;
     EXPECT_TRUE(std::filesystem::exists(d + "/pruned.pt"));
     // The control arm: the same fine-tuning run with no block diluted.
@@ -128,7 +150,11 @@ TEST(Cli, DemoQuickReportHasEveryRow) {
     EXPECT_EQ(cj["epochs"], nj["epochs"]);
     EXPECT_EQ(cj["lr"], nj["lr"]);
     std::ifstream sum(d + "/summary.json");
-    EXPECT_GT(nlohmann::json::parse(sum)["control_top1"].get<double>(), 0.0);
+    const auto sj = nlohmann::json::parse(sum);
+    EXPECT_GT(sj["control_top1"].get<double>(), 0.0);
+    // Fewer attention blocks never need more activation memory at the same batch.
+    EXPECT_LE(sj["pruned"]["activation_mb"].get<double>(), sj["full"]["activation_mb"].get<double>());
+    EXPECT_LT(sj["pruned"]["weights_mb"].get<double>(), sj["full"]["weights_mb"].get<double>());
     std::filesystem::remove_all(d);
 }
 

@@ -1,0 +1,22 @@
+#pragma once
+// Tensor memory, counted where LibTorch allocates it: a wrapper around the CPU allocator that
+// keeps the live bytes and their peak. What a forward pass needs beyond its weights is the peak
+// during the pass minus the bytes live before it, a figure of the pass alone (unlike the
+// process's peak RSS, which the heap's earlier history and other threads move). The whole-block
+// kernels take their buffers from the same allocator.
+#include <cstdint>
+
+namespace dilute::bench {
+
+class TensorMemory {
+public:
+    /// Puts the counting allocator in front of LibTorch's CPU allocator (once; later calls do
+    /// nothing). Tensors allocated before are freed as they were allocated, uncounted.
+    static void install();
+    static int64_t liveBytes();
+    static int64_t peakBytes();
+    /// The peak becomes the live bytes now.
+    static void resetPeak();
+};
+
+}  // namespace dilute::bench
