@@ -39,6 +39,7 @@ namespace dilute::gui {
 MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     setWindowTitle(tr("Dilute workbench"));
     setWindowIcon(QIcon(":/dilute/dilute.svg"));
+    setAcceptDrops(true);  // a dropped file or folder opens as File -> Open would (openPath)
     project_ = new ProjectPanel(this);
     analysis_ = new AnalysisView(this);
     training_ = new TrainingView(this);
@@ -54,6 +55,22 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     runs_ = new RunsView(this);
     tabs_->addTab(runs_, tr("&Runs"));
     setCentralWidget(tabs_);
+    buildDocks();
+    buildStatusBar();
+    buildMenus();
+    connectViews();
+    wireWorker();
+    loadSettings();
+    training_->setModel(project_->modelRef());
+    setMinimumSize(1024, 640);
+    resize(1340, 760);
+    project_->refreshPreview();
+}
+
+MainWindow::~MainWindow() = default;
+
+// The Project panel (scrolling: the model's description can be long) and the log, docked.
+void MainWindow::buildDocks() {
     auto* dock = new QDockWidget(tr("Project"), this);
     dock->setObjectName("project");
     auto* scroll = new QScrollArea(this);  // the model's description can be long: the panel scrolls
@@ -73,7 +90,9 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     logDock->setWidget(log_);
     addDockWidget(Qt::BottomDockWidgetArea, logDock);
     resizeDocks({logDock}, {90}, Qt::Vertical);
+}
 
+void MainWindow::buildStatusBar() {
     progress_ = new QProgressBar(this);
     progress_->setMaximumWidth(260);
     progress_->setTextVisible(true);
@@ -87,7 +106,9 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     statusBar()->addPermanentWidget(eta_);
     statusBar()->addPermanentWidget(progress_);
     statusBar()->addPermanentWidget(cancel_);
+}
 
+void MainWindow::buildMenus() {
     auto* file = menuBar()->addMenu(tr("&File"));
     auto* openRun = file->addAction(tr("&Open run..."), this, [this] {
         const QString d = QFileDialog::getExistingDirectory(this, tr("Open run folder"), training_->runDir());
@@ -97,33 +118,25 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     file->addAction(tr("Open &model..."), project_->modelPanel(), &ModelPanel::chooseFile)
         ->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_M));
     file->addAction(tr("Open model &folder..."), project_->modelPanel(), &ModelPanel::chooseFolder);
+    file->addAction(tr("Open &analysis..."), this, [this] {
+        const QString f = QFileDialog::getOpenFileName(this, tr("Open analysis"), QString(), tr("analysis.json (analysis.json)"));
+        if (!f.isEmpty()) openWithMessage(f);
+    });
+    file->addAction(tr("Open &study..."), this, [this] {
+        const QString d = QFileDialog::getExistingDirectory(this, tr("Open study folder"));
+        if (!d.isEmpty()) openWithMessage(d);
+    });
+    file->addAction(tr("Open any fol&der..."), this, [this] {
+        const QString d = QFileDialog::getExistingDirectory(this, tr("Open a run, study, analysis, demo or folder of runs"));
+        if (!d.isEmpty()) openWithMessage(d);
+    });
     recent_ = file->addMenu(tr("Recent runs"));
     file->addSeparator();
     file->addAction(tr("&Quit"), this, &QWidget::close)->setShortcut(QKeySequence::Quit);
+}
 
-    connect(cancel_, &QPushButton::clicked, runner_, &JobRunner::cancel);
-    connect(cancel_, &QPushButton::clicked, cli_, &CliJob::cancel);
-    connect(cli_, &CliJob::line, this, [this](QString s) { logLine(s, s.contains("error")); });
-    connect(cli_, &CliJob::finished, this, [this](int code, bool crashed) {
-        training_->pollRun();
-        setBusy(false);
-        if (code == 0 && !crashed) {
-            logLine(tr("training finished (%1)").arg(cliRunDir_));
-            rememberRun(cliRunDir_);
-            if (training_->selection().empty()) {
-                project_->setModel(QDir(cliRunDir_).filePath("final.safetensors"));
-                logLine(tr("the trained baseline is now the project's model"));
-            } else {
-                export_->setRun(cliRunDir_, trainModel_);
-            }
-        } else if (code == 130) {
-            logLine(tr("job cancelled"));
-        } else {
-            lastError_ = tr("multi-process training failed (exit code %1); see the log").arg(code);
-            logLine(lastError_, true);
-            phase_->setText(lastError_);
-        }
-    });
+void MainWindow::connectViews() {
+    connectCliJob();
     connect(runner_, &JobRunner::busyChanged, this, &MainWindow::setBusy);
     connect(project_, &ProjectPanel::threadsChanged, this, [this](int t) {
         dilute::setThreads(t);
@@ -155,15 +168,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
         lastError_ = msg;
         logLine(msg, true);
     });
-    wireWorker();
-    loadSettings();
-    training_->setModel(project_->modelRef());
-    setMinimumSize(1024, 640);
-    resize(1340, 760);
-    project_->refreshPreview();
 }
-
-MainWindow::~MainWindow() = default;
 
 void MainWindow::wireWorker() {
     auto* w = runner_->worker();
@@ -172,10 +177,7 @@ void MainWindow::wireWorker() {
     connect(w, &Worker::analysisPartial, analysis_, [this](const analysis::AnalysisResult& r) {
         analysis_->setResult(r, /*partial=*/true);
     });
-    connect(w, &Worker::analysisDone, this, [this](const analysis::AnalysisResult& r) {
-        analysis_->setResult(r);
-        logLine(tr("analysis done: %1 evaluations in %2 s").arg(r.evaluations).arg(r.seconds, 0, 'f', 1));
-    });
+    connect(w, &Worker::analysisDone, this, &MainWindow::analysisFinished);
     connect(w, &Worker::step, training_, &TrainingView::addStep);
     connect(w, &Worker::step, this, [this](const train::StepEvent& e) {
         onProgress({tr("training epoch %1").arg(e.epoch + 1), e.step, e.steps_total});
@@ -205,90 +207,6 @@ void MainWindow::wireWorker() {
         phase_->setText(tr("failed: %1").arg(msg.left(120)));
     });
     connect(w, &Worker::cancelled, this, [this] { logLine(tr("job cancelled")); });
-}
-
-void MainWindow::startAnalysis(analysis::AnalysisOptions o) {
-    static_cast<io::ModelRef&>(o) = project_->modelRef();
-    o.data = project_->data().toStdString();
-    o.device = project_->device().toStdString();
-    lastError_.clear();
-    logLine(tr("analysis: %1, %2 K=%3, %4 calibration images")
-                .arg(project_->model(), QString::fromStdString(o.selector))
-                .arg(o.k)
-                .arg(o.calib));
-    runner_->startAnalysis(o);
-}
-
-void MainWindow::startExport() {
-    auto o = export_->options();
-    if (o.baseline.empty()) o.baseline = project_->model().toStdString();
-    o.data = project_->data().toStdString();
-    o.device = project_->device().toStdString();
-    lastError_.clear();
-    logLine(tr("export and measure: %1 on %2").arg(QString::fromStdString(o.run), project_->device()));
-    runner_->startExport(o);
-}
-
-void MainWindow::startStudy(experiment::StudyOptions o) {
-    static_cast<io::ModelRef&>(o) = project_->modelRef();
-    o.data = project_->data().toStdString();
-    o.device = project_->device().toStdString();
-    // Never over another study: the next free name beside it, shown in the view.
-    const QString wanted = QString::fromStdString(o.out_dir);
-    QString dir = wanted;
-    for (int i = 2; QFileInfo::exists(QDir(dir).filePath("study.json")); ++i) dir = wanted + "-" + QString::number(i);
-    if (dir != wanted) {
-        study_->setFolder(dir);
-        logLine(tr("%1 holds a study; this study goes to %2").arg(wanted, dir));
-    }
-    o.out_dir = dir.toStdString();
-    o.overwrite = false;
-    lastError_.clear();
-    logLine(tr("study: %1, K=%2, %3 random seeds, fine-tune epochs %4 -> %5")
-                .arg(project_->model())
-                .arg(o.k)
-                .arg(o.seeds)
-                .arg(o.finetune_epochs)
-                .arg(dir));
-    tabs_->setCurrentWidget(study_);
-    runner_->startStudy(o);
-}
-
-void MainWindow::startTraining(train::TrainOptions o) {
-    static_cast<io::ModelRef&>(o) = project_->modelRef();
-    o.data = project_->data().toStdString();
-    o.device = project_->device().toStdString();
-    trainModel_ = project_->model();
-    // Never into another run's folder: the next free name beside it, shown in the view.
-    const std::string wanted = o.out_dir;
-    o.out_dir = train::nextFreeRunDir(wanted);
-    if (o.out_dir != wanted) {
-        training_->setRunDir(QString::fromStdString(o.out_dir));
-        logLine(tr("%1 holds a run; this run goes to %2").arg(QString::fromStdString(wanted), QString::fromStdString(o.out_dir)));
-    }
-    training_->clearPlots();
-    lastError_.clear();
-    logLine(QString("training %1 into %2").arg(project_->model(), QString::fromStdString(o.out_dir)));
-    if (training_->processes() > 1) {
-        startCliTraining(o, training_->processes());
-        return;
-    }
-    runner_->startTraining(o);
-}
-
-void MainWindow::startCliTraining(const train::TrainOptions& o, int processes) {
-    QString err;
-    cliRunDir_ = QString::fromStdString(o.out_dir);
-    if (!cli_->startTraining(QString::fromStdString(o.toJson()), processes, &err)) {
-        lastError_ = err;
-        logLine(err, true);
-        return;
-    }
-    logLine(tr("data-parallel training on %1 local processes: %2 train --nproc %1")
-                .arg(processes)
-                .arg(CliJob::program()));
-    setBusy(true);
-    training_->loadRun(cliRunDir_, nullptr, /*starting=*/true);
 }
 
 void MainWindow::openRun(const QString& dir) {
@@ -345,53 +263,6 @@ void MainWindow::onProgress(const JobProgress& p) {
 
 void MainWindow::logLine(const QString& s, bool error) {
     log_->appendHtml(error ? "<span style='color:#b00'>" + s.toHtmlEscaped() + "</span>" : s.toHtmlEscaped());
-}
-
-void MainWindow::rememberRun(const QString& dir) {
-    QSettings st;
-    auto runs = st.value("recentRuns").toStringList();
-    runs.removeAll(dir);
-    runs.prepend(dir);
-    while (runs.size() > 8) runs.removeLast();
-    st.setValue("recentRuns", runs);
-    rebuildRecentMenu();
-}
-
-void MainWindow::rebuildRecentMenu() {
-    recent_->clear();
-    for (const auto& r : QSettings().value("recentRuns").toStringList())
-        recent_->addAction(r, this, [this, r] { openRun(r); });
-    recent_->setEnabled(!recent_->isEmpty());
-}
-
-void MainWindow::loadSettings() {
-    QSettings st;
-    if (st.contains("model")) {
-        io::ModelRef r;
-        r.model = st.value("model").toString().toStdString();
-        r.arch = st.value("modelArch").toString().toStdString();
-        r.weights_key = st.value("modelWeightsKey").toString().toStdString();
-        r.heads = st.value("modelHeads", 0).toInt();
-        r.img_size = st.value("modelImgSize", 0).toInt();
-        project_->modelPanel()->setRef(r);
-    }
-    if (st.contains("data")) project_->setData(st.value("data").toString());
-    if (st.contains("runDir")) training_->setRunDir(st.value("runDir").toString());
-    if (st.contains("geometry")) restoreGeometry(st.value("geometry").toByteArray());
-    rebuildRecentMenu();
-}
-
-void MainWindow::saveSettings() {
-    QSettings st;
-    const auto r = project_->modelRef();
-    st.setValue("model", project_->model());
-    st.setValue("modelArch", QString::fromStdString(r.arch));
-    st.setValue("modelWeightsKey", QString::fromStdString(r.weights_key));
-    st.setValue("modelHeads", r.heads);
-    st.setValue("modelImgSize", r.img_size);
-    st.setValue("data", project_->data());
-    st.setValue("runDir", training_->runDir());
-    st.setValue("geometry", saveGeometry());
 }
 
 void MainWindow::closeEvent(QCloseEvent* e) {

@@ -9,6 +9,8 @@
 #include "train/options.h"
 #include "types.h"
 
+class QDragEnterEvent;
+class QDropEvent;
 class QLabel;
 class QPlainTextEdit;
 class QProgressBar;
@@ -26,6 +28,10 @@ class ProjectPanel;
 class RunsView;
 class StudyView;
 class TrainingView;
+
+/// What a path holds, by its files (widgets/mainwindow_open.cpp).
+enum class PathKind { Model, Run, Analysis, Study, Demo, RunsRoot, Unknown };
+PathKind classifyPath(const QString& path);
 
 class MainWindow : public QMainWindow {
     Q_OBJECT
@@ -52,11 +58,25 @@ public:
     /// a study is never replaced (the next free name beside it is used, and shown).
     void startStudy(experiment::StudyOptions o);
     void openRun(const QString& dir);
+    /// Opens whatever `path` is (classifyPath) in the view that shows it: a model file or folder,
+    /// a run, an analysis, a study, a demo folder as a whole, a folder of runs. False with the
+    /// reason in `error` when it is none of these or cannot be read.
+    bool openPath(const QString& path, QString* error = nullptr);
 
 protected:
     void closeEvent(QCloseEvent* e) override;
+    void dragEnterEvent(QDragEnterEvent* e) override;
+    void dropEvent(QDropEvent* e) override;
 
 private:
+    void buildDocks();
+    void openDemo(const QString& dir);
+    void openWithMessage(const QString& path);  // openPath, its error in the log and status bar
+    void analysisFinished(const analysis::AnalysisResult& r);
+    void buildStatusBar();
+    void buildMenus();
+    void connectCliJob();
+    void connectViews();
     void wireWorker();
     void setBusy(bool busy);
     void onProgress(const JobProgress& p);
@@ -83,6 +103,7 @@ private:
     QMenu* recent_;
     QElapsedTimer clock_;
     QString phaseName_, lastError_, trainModel_, cliRunDir_;
+    QString analysisPath_;  // the analysis.json the Analysis view shows ("" when it has none on disk)
 };
 
 }  // namespace dilute::gui

@@ -8,6 +8,7 @@
 #include <QDoubleSpinBox>
 #include <QFile>
 #include <QFileDialog>
+#include <QFileInfo>
 #include <QFormLayout>
 #include <QGridLayout>
 #include <QHBoxLayout>
@@ -25,6 +26,7 @@
 #include "optionform.h"
 #include "plotutil.h"
 #include "train/metrics.h"
+#include "util/files.h"
 #include "train/optiontable.h"
 
 namespace dilute::gui {
@@ -140,18 +142,6 @@ TrainingView::TrainingView(QWidget* parent) : QWidget(parent) {
 }
 
 TrainingView::~TrainingView() = default;
-
-void TrainingView::updateStatus() {
-    QStringList parts;
-    if (!epochLine_.isEmpty()) parts << epochLine_;
-    if (!runLine_.isEmpty()) parts << runLine_;
-    status_->setText(parts.join('\n'));
-}
-
-void TrainingView::setStatus(const QString& runLine) {
-    runLine_ = runLine;
-    updateStatus();
-}
 
 int TrainingView::processes() const { return processes_->value(); }
 void TrainingView::setProcesses(int n) { processes_->setValue(n); }
@@ -304,53 +294,6 @@ void TrainingView::redraw() {
         top1_->yAxis->scaleRange(1.2, top1_->yAxis->range().center());
     }
     for (auto* p : plots()) p->replot(QCustomPlot::rpQueuedReplot);
-}
-
-bool TrainingView::loadRun(const QString& dir, QString* error, bool starting) {
-    const QDir d(dir);
-    if (!starting && !d.exists("metrics.jsonl") && !d.exists("config.json")) {
-        if (error) *error = d.filePath("metrics.jsonl") + tr(": cannot open (not a run folder: no metrics.jsonl or config.json)");
-        return false;
-    }
-    followTimer_.stop();
-    clearPlots();
-    setRunDir(dir);
-    followDir_ = dir;
-    follower_ = std::make_unique<train::MetricsFollower>(d.filePath("metrics.jsonl").toStdString());
-    lastGrowthMs_ = QDateTime::currentMSecsSinceEpoch();
-    pollRun();
-    if (!follower_->ended()) followTimer_.start();
-    if (error) error->clear();
-    return true;
-}
-
-void TrainingView::pollRun() {
-    if (!follower_) return;
-    const auto events = follower_->poll();
-    if (follower_->restarted()) clearPlots();
-    int bad = 0;
-    for (const auto& ev : events) {
-        using K = train::MetricsEvent::Kind;
-        if (ev.kind == K::Step) addStep(ev.step);
-        else if (ev.kind == K::Epoch) addEpoch(ev.epoch);
-        else if (ev.kind == K::Bad) ++bad;
-    }
-    const qint64 now = QDateTime::currentMSecsSinceEpoch();
-    if (!events.empty()) lastGrowthMs_ = now;
-    flush();
-    QString line;
-    if (follower_->ended()) {
-        followTimer_.stop();
-        line = tr("run %1: %2").arg(followDir_, QString::fromStdString(follower_->status()));
-    } else {
-        line = tr("live: following %1 (%2 events, last %3 s ago)")
-                   .arg(followDir_)
-                   .arg(follower_->events())
-                   .arg((now - lastGrowthMs_) / 1000);
-    }
-    if (bad) line += tr("; %1 damaged lines skipped").arg(bad);
-    runLine_ = line;
-    updateStatus();
 }
 
 }  // namespace dilute::gui

@@ -79,6 +79,7 @@ protected:
     void showEvent(QShowEvent* e) override;
 
 private:
+    void loadRunOptions(const QString& configPath);
     void redraw();  // rescale and replot (only while visible; hidden views redraw when shown)
     void ensureLambdaGraphs(const std::vector<int>& blocks);
     void showEmptyState(bool empty);  // a message in every plot until a run's first points

@@ -67,9 +67,7 @@ Runner addDemo(CLI::App& app, Common&) {
         auto r = experiment::runDemo(*o, obs, &interruptToken());
         bar.reset();
         std::printf("\n%s\nreport: %s\n", experiment::demoReport(*o, r).c_str(), r.report_path.c_str());
-        std::printf("open it in the workbench:\n  dilute-workbench --model %s --analysis %s --open %s\n",
-                    fs::join(fs::join(o->out_dir, "baseline"), "final.safetensors").c_str(),
-                    fs::join(o->out_dir, "analysis").c_str(), fs::join(o->out_dir, "nose").c_str());
+        std::printf("open it in the workbench (model, analysis, runs):\n  dilute-workbench %s\n", o->out_dir.c_str());
         return 0;
     };
 }

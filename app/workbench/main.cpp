@@ -1,5 +1,6 @@
 // dilute-workbench: the Qt desktop workbench. Thin: parse arguments, set up, show the window.
-//   dilute-workbench [--open RUN_DIR] [--analysis DIR] [--study DIR] [--screenshots OUT_DIR]
+//   dilute-workbench [PATH ...] [--open RUN_DIR] [--analysis DIR] [--study DIR] [--screenshots OUT_DIR]
+// A PATH is anything File -> Open takes: a model, a run, an analysis, a study, a demo folder.
 // --screenshots renders every view to OUT_DIR/*.png and exits (README screenshots, tests).
 #include <QApplication>
 #include <QCommandLineParser>
@@ -36,11 +37,12 @@ int main(int argc, char** argv) {
     p.addVersionOption();
     QCommandLineOption open("open", "Reopen a run folder (plots redrawn from metrics.jsonl).", "RUN_DIR");
     QCommandLineOption analysis("analysis", "Load an analysis folder or analysis.json.", "PATH");
-    QCommandLineOption model("model", "Model: preset or safetensors file.", "MODEL");
+    QCommandLineOption model("model", "Model: a preset, or any model file or folder Dilute opens.", "MODEL");
     QCommandLineOption exportDir("export-report", "Show the export of RUN_DIR against --model (runs the job).", "RUN_DIR");
     QCommandLineOption study("study", "Show a study folder (study.json, from `dilute study`).", "DIR");
     QCommandLineOption shots("screenshots", "Render each view to PNG files in DIR and exit.", "DIR");
     p.addOptions({open, analysis, model, exportDir, study, shots});
+    p.addPositionalArgument("path", "Models, runs, analyses, studies, demo folders or folders of runs to open.", "[PATH...]");
     p.process(app);
     dilute::setThreads(0);
 
@@ -48,6 +50,10 @@ int main(int argc, char** argv) {
     if (p.isSet(model)) w.projectPanel()->setModel(p.value(model));
     if (p.isSet(analysis)) w.analysisView()->setResult(dilute::analysis::readAnalysis(p.value(analysis).toStdString()));
     if (p.isSet(open)) w.openRun(p.value(open));
+    for (const auto& path : p.positionalArguments()) {
+        QString err;
+        if (!w.openPath(path, &err)) qWarning("%s", qPrintable(err));
+    }
     if (p.isSet(study)) {
         QString err;
         if (!w.studyView()->openStudy(p.value(study), &err)) qWarning("%s", qPrintable(err));

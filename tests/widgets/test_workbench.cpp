@@ -36,6 +36,11 @@
 #include "util/runtime.h"
 #include "workbench_helpers.h"
 
+// LibTorch has members called slots(): hide Qt's keyword macro while its headers are read.
+#undef slots
+#include "analysis/job.h"
+#define slots Q_SLOTS
+
 using namespace dilute;
 using namespace dilute::gui;
 
@@ -135,6 +140,8 @@ private Q_SLOTS:
     void analysisJobFillsHeatmaps() {
         if (!haveFashion()) QSKIP("dataset-fashion-mnist not installed");
         MainWindow w;
+        QTemporaryDir tmp;
+        w.trainingView()->setRunDir(tmp.filePath("run"));
         w.projectPanel()->setModel("vit_nano_patch7_28");
         w.projectPanel()->setData("fashion-mnist");
         QSignalSpy partials(w.runner()->worker(), &Worker::analysisPartial);
@@ -170,6 +177,10 @@ private Q_SLOTS:
         QVERIFY(first.t_single.empty());
         const auto round1 = partials.at(2).at(0).value<analysis::AnalysisResult>();
         QCOMPARE(int(round1.selection.trace.size()), 1);
+        // Written like the CLI's, beside the runs: a training from its selection records its provenance.
+        const auto written = analysis::readAnalysis(tmp.filePath("analysis/analysis.json").toStdString());
+        QCOMPARE(written.selection.blocks, v->result().selection.blocks);
+        QCOMPARE(QString::fromStdString(written.selection.selector), QString("nose"));
     }
 
     void studyJobDrawsSelectorsAndSubsetsAndNeverReplacesAStudy() {
