@@ -101,7 +101,14 @@ std::vector<torch::Tensor> loadCalibration(const model::ViTConfig& cfg, const st
     checkImagesFit(ds->size(), cfg, "calibration images", "--calib");
     if (ds->channels() != cfg.in_chans && !(ds->channels() == 1 || cfg.in_chans == 1 || cfg.in_chans == 3))
         throw Error("dataset channels do not fit the model");
-    return loadImages(cfg, ds, batch, workers, device, cancel, skipped);
+    data::SkipReport skips;
+    auto out = loadImages(cfg, ds, batch, workers, device, cancel, &skips);
+    if (skipped) *skipped = skips;
+    if (out.empty())  // every image skipped: say why (the first file's reason names the limit and its option)
+        throw Error(uri + " " + split + ": no readable calibration images" +
+                    (skips.examples.empty() ? std::string()
+                                            : " (" + std::to_string(skips.count) + " skipped, e.g. " + skips.examples.front() + ")"));
+    return out;
 }
 
 std::vector<torch::Tensor> loadImages(const model::ViTConfig& cfg, const data::DatasetPtr& ds, int batch, int workers,

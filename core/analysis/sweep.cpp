@@ -31,7 +31,10 @@ LabeledSet loadLabeled(const model::ViTConfig& cfg, const std::string& uri, cons
     data::SkipReport skipped;
     out.images = loadImages(cfg, ds, batch, workers, device, cancel, &skipped, &out.labels);
     if (skippedMessage) *skippedMessage = skipped.message(split + " images");
-    if (out.images.empty()) throw Error(uri + " " + split + ": no readable images to evaluate on");
+    if (out.images.empty())
+        throw Error(uri + " " + split + ": no readable images to evaluate on" +
+                    (skipped.examples.empty() ? std::string() : " (" + std::to_string(skipped.count) +
+                                                                    " skipped, e.g. " + skipped.examples.front() + ")"));
     return out;
 }
 

@@ -27,6 +27,10 @@ std::vector<OptionSpec<StudyOptions>> build() {
          {"auto", "on", "off"}, false, "", memberField(&O::exhaustive)});
     add({"exhaustive_limit", "--exhaustive-limit", "Sweep limit", "Largest C(L,K) the auto sweep runs", "Selection", 1,
          1e9, {}, false, "", memberField(&O::exhaustive_limit)});
+    add({"max_subsets", "--max-subsets", "Sweep bound",
+         "Largest sweep --exhaustive on runs; above it the study is refused with the count and the time estimate "
+         "(0: 100000 subsets or an hour, whichever comes first)",
+         "Selection", 0, 1e15, {}, false, "", memberField(&O::max_subsets), "auto (1e5 or an hour)"});
     // Calibration
     add({"calib", "--calib", "Calibration images", "Train images for T(S)", "Calibration", 1, 10000000, {}, false, "",
          memberField(&O::calib)});

@@ -152,6 +152,7 @@ void validate(const StudyOptions& o) {
     if (o.exhaustive != "auto" && o.exhaustive != "on" && o.exhaustive != "off")
         throw Error("--exhaustive '" + o.exhaustive + "': expected auto, on or off");
     if (o.exhaustive_limit < 1) throw Error("--exhaustive-limit must be positive");
+    if (o.max_subsets < 0) throw Error("--max-subsets " + std::to_string(o.max_subsets) + ": expected 0 (auto) or more");
     if (o.finetune_epochs < 0) throw Error("--finetune-epochs " + std::to_string(o.finetune_epochs) + ": expected 0 or more");
     if (o.batch <= 0 || o.finetune_batch <= 0) throw Error("--batch: expected a positive batch size");
     if (o.finetune_epochs > 0 && o.out_dir.empty())

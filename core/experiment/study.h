@@ -35,6 +35,7 @@ struct StudyOptions : io::ModelRef {
     int eval_images = 0;               // 0: the whole split; fewer: a class-stratified sample (seed 0)
     std::string exhaustive = "auto";   // auto (when C(L,K) <= exhaustive_limit) | on | off
     int exhaustive_limit = 1000;
+    long long max_subsets = 0;         // largest sweep --exhaustive on runs (0: 100,000 subsets or an hour's estimate)
     // Fine-tuning arms (0 = none)
     int finetune_epochs = 0;
     int finetune_batch = 128;

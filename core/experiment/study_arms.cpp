@@ -2,6 +2,8 @@
 // top-1, the exhaustive sweep over all K-subsets, and the dilution fine-tuning of each distinct
 // block set beside the control.
 #include <algorithm>
+#include <chrono>
+#include <cstdio>
 #include <map>
 #include <set>
 
@@ -52,6 +54,7 @@ void StudyRun::runSelectors() {
     ctx.cancel = cancel_;
     const long long steps = 6 + o_.seeds;
     long long done = 0;
+    const auto t0 = std::chrono::steady_clock::now();
     auto step = progress("select");
     for (const char* name : {"nose", "nose-abs", "lowest", "first"}) {
         addArm(name, 0, analysis::select(name, r_.k, ctx));
@@ -64,6 +67,24 @@ void StudyRun::runSelectors() {
         addArm("random", ctx.seed, analysis::select("random", r_.k, ctx));
         step(++done, steps);
     }
+    armSeconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / double(r_.arms.size());
+}
+
+// A sweep that would run for days is refused before it starts, with the count and an estimate
+// (each subset costs about what one selector arm cost: one T(S) and one zero-shot top-1).
+void StudyRun::checkSweepSize() const {
+    const double estimate = armSeconds_ * double(r_.subsets_total);
+    const bool tooMany = o_.max_subsets > 0 ? r_.subsets_total > o_.max_subsets
+                                            : r_.subsets_total > 100000 || estimate > 3600;
+    if (!tooMany) return;
+    char hours[32];
+    std::snprintf(hours, sizeof hours, "%.1f", estimate / 3600);
+    throw Error("--exhaustive on: C(" + std::to_string(cand_.size()) + "," + std::to_string(r_.k) + ") = " +
+                std::to_string(r_.subsets_total) + " subsets, about " + hours + " hours here (" +
+                fixed(armSeconds_, 2) + " s each); above " +
+                (o_.max_subsets > 0 ? "--max-subsets " + std::to_string(o_.max_subsets)
+                                    : std::string("100000 subsets or an hour")) +
+                ". Raise --max-subsets to run it, or use --exhaustive auto");
 }
 
 void StudyRun::runSweep() {
@@ -77,6 +98,7 @@ void StudyRun::runSweep() {
                                                    : " > --exhaustive-limit " + std::to_string(o_.exhaustive_limit)));
         return;
     }
+    if (o_.exhaustive == "on") checkSweepSize();
     if (need > fs::memoryLimitBytes()) {
         const std::string why = "the exhaustive sweep would hold " + std::to_string(need >> 20) +
                                 " MiB of activations, over the limit of " + std::to_string(fs::memoryLimitBytes() >> 20) +

@@ -38,6 +38,7 @@ private:
     void runSelectors();
     void addArm(const std::string& name, uint64_t seed, const analysis::Selection& s);
     void runSweep();
+    void checkSweepSize() const;
     void runFinetuning();
     train::TrainOptions finetuneOptions(const std::string& name, const std::string& select) const;
     void log(const std::string& s) const {
@@ -58,6 +59,7 @@ private:
     std::unique_ptr<analysis::TransferEntropy> te_;
     analysis::EntropyProfile profile_;
     std::vector<int> cand_;
+    double armSeconds_ = 0;  // the mean time of one selector arm's T(S) and zero-shot top-1: a subset's cost
 };
 
 }  // namespace dilute::experiment::detail

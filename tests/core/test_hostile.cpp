@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "analysis/job.h"
+#include "analysis/profile.h"
 #include "data/dataset.h"
 #include "data/limits.h"
 #include "data/loader.h"
@@ -231,8 +232,15 @@ TEST(Hostile, ImagesPromisingTooManyPixelsAreSkippedBeforeDecoding) {
     ASSERT_TRUE(cv::imwrite(d.file("c/a.png"), small));
     data::setMaxImagePixels(50);
     const auto e = errorOf([&] { ds->image(0); });
+    // A job whose every image is over the limit says so, with the limit and its option.
+    const auto calib = errorOf([&] {
+        analysis::loadCalibration(model::preset("vit_nano_patch7_28"), "folder:" + d.path(), "test", 2, 2, 1, "cpu",
+                                  nullptr, nullptr, "first", 0);
+    });
     data::setMaxImagePixels(data::kDefaultMaxImagePixels);
     EXPECT_NE(e.find("over the limit of 50"), std::string::npos) << e;
+    EXPECT_NE(calib.find("no readable calibration images (2 skipped, e.g."), std::string::npos) << calib;
+    EXPECT_NE(calib.find("(--max-image-pixels)"), std::string::npos) << calib;
     EXPECT_EQ(ds->image(0).width, 8);
 }
 #endif

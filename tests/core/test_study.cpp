@@ -227,6 +227,25 @@ TEST(Study, RefusesBadOptionsBeforeAnyWork) {
     big.calib = 16;
     big.eval_images = 20;
     if (dilute::testing::fashionMnistInstalled()) EXPECT_NE(msg(big).find("only 6 blocks"), std::string::npos);
+    // A sweep above the bound is refused before it runs, with the count, an estimate and the option.
+    auto sweep = o;
+    sweep.k = 3;  // C(6,3) = 20 subsets
+    sweep.exhaustive = "on";
+    sweep.max_subsets = 10;
+    sweep.data = "fashion-mnist";
+    sweep.calib = 16;
+    sweep.eval_images = 20;
+    sweep.seeds = 1;
+    if (dilute::testing::fashionMnistInstalled()) {
+        const auto e = msg(sweep);
+        EXPECT_NE(e.find("C(6,3) = 20 subsets, about"), std::string::npos) << e;
+        EXPECT_NE(e.find("above --max-subsets 10"), std::string::npos) << e;
+        sweep.max_subsets = 20;
+        EXPECT_EQ(msg(sweep), "accepted");
+    }
+    auto negative = o;
+    negative.max_subsets = -1;
+    EXPECT_NE(msg(negative).find("--max-subsets"), std::string::npos);
     EXPECT_FALSE(dilute::fs::exists("/tmp/never-written"));
     // Images that would not fit in memory are refused before one is read, naming the option.
     const auto deit = model::preset("deit_small_patch16_224");
