@@ -26,7 +26,7 @@ namespace dilute::gui {
 
 namespace {
 
-QString blocksText(const std::vector<int>& b) {
+QString blockSetText(const std::vector<int>& b) {
     QStringList s;
     for (int i : b) s << QString::number(i);
     return "{" + s.join(", ") + "}";
@@ -329,7 +329,7 @@ void StudyView::fillTable(const experiment::StudyResult& r) {
     };
     for (const auto& a : r.arms) {
         const QString name = a.selector == "random" ? tr("random (seed %1)").arg(a.seed) : QString::fromStdString(a.selector);
-        add({name, blocksText(a.blocks), num(a.t, 4), num(a.zero_shot, 2),
+        add({name, blockSetText(a.blocks), num(a.t, 4), num(a.zero_shot, 2),
              a.rank > 0 ? tr("%1 of %2").arg(a.rank).arg(r.subsets.size()) : QString(), num(a.finetuned, 2)});
     }
     if (std::isfinite(r.control_finetuned)) add({tr("control (nothing removed)"), "{}", "", "", "", num(r.control_finetuned, 2)});

@@ -3,13 +3,14 @@
 
 #include "data/dataset.h"
 #include "data/memory_dataset.h"
+#include "util/bytes.h"
 #include "util/error.h"
 #include "util/files.h"
 
 namespace dilute::data {
 namespace {
 
-uint32_t be32(const uint8_t* p) { return (uint32_t(p[0]) << 24) | (uint32_t(p[1]) << 16) | (uint32_t(p[2]) << 8) | p[3]; }
+using bytes::be32;
 
 std::string findFile(const std::string& dir, const std::string& stem) {
     for (const char* ext : {".gz", ""}) {

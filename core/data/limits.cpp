@@ -1,5 +1,7 @@
 #include "data/limits.h"
 
+#include "util/bytes.h"
+
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
@@ -20,10 +22,8 @@ const bool g_opencvLimit = [] {
     return true;
 }();
 
-uint32_t be32(const uint8_t* p) { return (uint32_t(p[0]) << 24) | (uint32_t(p[1]) << 16) | (uint32_t(p[2]) << 8) | p[3]; }
-int32_t le32(const uint8_t* p) {
-    return int32_t(uint32_t(p[0]) | (uint32_t(p[1]) << 8) | (uint32_t(p[2]) << 16) | (uint32_t(p[3]) << 24));
-}
+using bytes::be32;
+using bytes::le32;
 
 }  // namespace
 

@@ -16,6 +16,7 @@
 #include "train/trainer.h"
 #include "util/error.h"
 #include "util/files.h"
+#include "util/numtext.h"
 #include "util/runtime.h"
 
 namespace dilute::experiment {
@@ -73,13 +74,7 @@ bool sameConfig(const std::string& dir, const train::TrainOptions& t) {
     }
 }
 
-std::string fmt(double v, int prec) {
-    std::ostringstream ss;
-    ss.setf(std::ios::fixed);
-    ss.precision(prec);
-    ss << v;
-    return ss.str();
-}
+using numtext::fixed;
 
 }  // namespace
 
@@ -92,42 +87,42 @@ std::string demoReport(const DemoOptions& o, const DemoResult& r) {
     };
     const auto& F = r.full;
     const auto& P = r.pruned;
-    auto delta = [](double a, double b) { return (a >= b ? "+" : "") + fmt(a - b, 2); };
+    auto delta = [](double a, double b) { return (a >= b ? "+" : "") + fixed(a - b, 2); };
     md << "# Dilute demo report\n\n"
        << "Model `" << o.preset << "` on `" << o.data << "`" << (o.quick ? " (quick: subset, short runs)" : "")
-       << ", device " << r.device << ". Wall time " << fmt(r.seconds / 60.0, 1) << " min"
+       << ", device " << r.device << ". Wall time " << fixed(r.seconds / 60.0, 1) << " min"
        << (r.baseline_reused ? " (baseline reused from an earlier run)" : "") << ".\n\n"
        << "## Accuracy (test top-1)\n\n"
        << "The dilution runs and the control fine-tune the same baseline for the same epochs with the same "
           "schedule; only the control keeps every attention. *vs control* is the cost of removing attention "
           "at equal training budget; *vs baseline* also contains the extra training.\n\n"
        << "| model | blocks without attention | top-1 (%) | vs control | vs baseline |\n|---|---|---|---|---|\n"
-       << "| baseline (trained from scratch) | none | " << fmt(r.base_top1, 2) << " | | |\n"
-       << "| control (same fine-tuning, no block removed) | none | " << fmt(r.control_top1, 2) << " | | "
+       << "| baseline (trained from scratch) | none | " << fixed(r.base_top1, 2) << " | | |\n"
+       << "| control (same fine-tuning, no block removed) | none | " << fixed(r.control_top1, 2) << " | | "
        << delta(r.control_top1, r.base_top1) << " |\n"
-       << "| NOSE + dilution | " << blocks(r.nose_blocks) << " | " << fmt(r.nose_top1, 2) << " | "
+       << "| NOSE + dilution | " << blocks(r.nose_blocks) << " | " << fixed(r.nose_top1, 2) << " | "
        << delta(r.nose_top1, r.control_top1) << " | " << delta(r.nose_top1, r.base_top1) << " |\n";
     if (r.random_top1 >= 0)
-        md << "| random + dilution | " << blocks(r.random_blocks) << " | " << fmt(r.random_top1, 2) << " | "
+        md << "| random + dilution | " << blocks(r.random_blocks) << " | " << fixed(r.random_top1, 2) << " | "
            << delta(r.random_top1, r.control_top1) << " | " << delta(r.random_top1, r.base_top1) << " |\n";
     md << "\n## Cost, measured (" << P.name << " vs " << F.name << ")\n\n"
        << "| metric | full | pruned | pruned / full |\n|---|---|---|---|\n"
-       << "| test top-1 (%), full = the control | " << fmt(r.control_top1, 2) << " | " << fmt(r.nose_top1, 2) << " | "
-       << fmt(r.control_top1 > 0 ? r.nose_top1 / r.control_top1 : 0, 3) << " |\n"
-       << "| parameters | " << F.params << " | " << P.params << " | " << fmt(double(P.params) / F.params, 3) << " |\n"
-       << "| GMAC / image | " << fmt(F.gmac, 4) << " | " << fmt(P.gmac, 4) << " | " << fmt(P.gmac / F.gmac, 3) << " |\n"
-       << "| images/s (batch " << kBenchBatch << ") | " << fmt(F.images_per_s, 0) << " | " << fmt(P.images_per_s, 0) << " | "
-       << fmt(P.images_per_s / F.images_per_s, 3) << " |\n"
-       << "| latency p50, batch 1 (ms) | " << fmt(F.latency_p50_ms, 3) << " | " << fmt(P.latency_p50_ms, 3) << " | "
-       << fmt(P.latency_p50_ms / F.latency_p50_ms, 3) << " |\n"
-       << "| latency p95, batch 1 (ms) | " << fmt(F.latency_p95_ms, 3) << " | " << fmt(P.latency_p95_ms, 3) << " | "
-       << fmt(P.latency_p95_ms / F.latency_p95_ms, 3) << " |\n"
-       << "| weights (MB, fp32) | " << fmt(F.weights_mb, 2) << " | " << fmt(P.weights_mb, 2) << " | "
-       << fmt(P.weights_mb / F.weights_mb, 3) << " |\n"
-       << "| activations, batch " << kBenchBatch << " (MB) | " << fmt(F.activation_mb, 2) << " | " << fmt(P.activation_mb, 2)
-       << " | " << fmt(F.activation_mb > 0 ? P.activation_mb / F.activation_mb : 0, 3) << " |\n"
-       << "| memory: weights + activations (MB) | " << fmt(F.peak_mb, 1) << " | " << fmt(P.peak_mb, 1) << " | "
-       << fmt(F.peak_mb > 0 ? P.peak_mb / F.peak_mb : 0, 3) << " |\n\n"
+       << "| test top-1 (%), full = the control | " << fixed(r.control_top1, 2) << " | " << fixed(r.nose_top1, 2) << " | "
+       << fixed(r.control_top1 > 0 ? r.nose_top1 / r.control_top1 : 0, 3) << " |\n"
+       << "| parameters | " << F.params << " | " << P.params << " | " << fixed(double(P.params) / F.params, 3) << " |\n"
+       << "| GMAC / image | " << fixed(F.gmac, 4) << " | " << fixed(P.gmac, 4) << " | " << fixed(P.gmac / F.gmac, 3) << " |\n"
+       << "| images/s (batch " << kBenchBatch << ") | " << fixed(F.images_per_s, 0) << " | " << fixed(P.images_per_s, 0) << " | "
+       << fixed(P.images_per_s / F.images_per_s, 3) << " |\n"
+       << "| latency p50, batch 1 (ms) | " << fixed(F.latency_p50_ms, 3) << " | " << fixed(P.latency_p50_ms, 3) << " | "
+       << fixed(P.latency_p50_ms / F.latency_p50_ms, 3) << " |\n"
+       << "| latency p95, batch 1 (ms) | " << fixed(F.latency_p95_ms, 3) << " | " << fixed(P.latency_p95_ms, 3) << " | "
+       << fixed(P.latency_p95_ms / F.latency_p95_ms, 3) << " |\n"
+       << "| weights (MB, fp32) | " << fixed(F.weights_mb, 2) << " | " << fixed(P.weights_mb, 2) << " | "
+       << fixed(P.weights_mb / F.weights_mb, 3) << " |\n"
+       << "| activations, batch " << kBenchBatch << " (MB) | " << fixed(F.activation_mb, 2) << " | " << fixed(P.activation_mb, 2)
+       << " | " << fixed(F.activation_mb > 0 ? P.activation_mb / F.activation_mb : 0, 3) << " |\n"
+       << "| memory: weights + activations (MB) | " << fixed(F.peak_mb, 1) << " | " << fixed(P.peak_mb, 1) << " | "
+       << fixed(F.peak_mb > 0 ? P.peak_mb / F.peak_mb : 0, 3) << " |\n\n"
        << "Files: `baseline/` (run), `analysis/analysis.json`, `control/` (fine-tuning run, no dilution), "
           "`nose/` (dilution run), "
        << (r.random_top1 >= 0 ? "`random/` (dilution run), " : "") << "`pruned.safetensors`, `pruned.pt` (TorchScript).\n";

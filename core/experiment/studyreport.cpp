@@ -19,12 +19,7 @@ namespace {
 json num(double v) { return numtext::orNull(v); }
 double toNum(const json& j) { return numtext::orNan(j); }
 
-std::string fmt(double v, int digits) {
-    if (!std::isfinite(v)) return "";
-    char b[64];
-    std::snprintf(b, sizeof b, "%.*f", digits, v);
-    return b;
-}
+using numtext::fixed;
 std::string signedFmt(double v, int digits) {
     if (!std::isfinite(v)) return "";
     char b[64];
@@ -109,28 +104,28 @@ std::string studyMarkdown(const StudyResult& r) {
     md << "# Selection study: " << r.model << "\n\n"
        << "K = " << r.k << " of " << r.depth << " blocks. T(S) on " << r.calib << " " << r.data << " train images ("
        << r.calib_order << (r.calib_order == "stratified" ? ", seed " + std::to_string(r.calib_seed) : std::string())
-       << ", H_out on the " << r.output << " feature: " << fmt(r.h_full, 2) << " nats); zero-shot top-1 (attention of S"
+       << ", H_out on the " << r.output << " feature: " << fixed(r.h_full, 2) << " nats); zero-shot top-1 (attention of S"
        << " skipped, no training) on " << r.eval_images << " " << r.eval_split << " images; full model "
-       << fmt(r.full_top1, 2) << "%.\n\n";
+       << fixed(r.full_top1, 2) << "%.\n\n";
     const bool ft = r.finetune_epochs > 0;
     md << "| selector | blocks (in the order chosen) | T(S) | zero-shot top-1 | vs full |" << (r.subsets.empty() ? "" : " rank of " + std::to_string(r.subsets.size()) + " |")
        << (ft ? " fine-tuned top-1 | vs control |" : "") << "\n|---|---|---:|---:|---:|" << (r.subsets.empty() ? "" : "---:|")
        << (ft ? "---:|---:|" : "") << "\n";
     for (const auto& a : r.arms) {
-        md << "| " << armName(a) << " | " << blocksText(a.blocks) << " | " << fmt(a.t, 4) << " | " << fmt(a.zero_shot, 2)
+        md << "| " << armName(a) << " | " << blocksText(a.blocks) << " | " << fixed(a.t, 4) << " | " << fixed(a.zero_shot, 2)
            << " | " << signedFmt(a.zero_shot - r.full_top1, 2) << " |";
-        if (!r.subsets.empty()) md << " " << a.rank << " (percentile " << fmt(a.percentile, 0) << ") |";
-        if (ft) md << " " << fmt(a.finetuned, 2) << " | " << signedFmt(a.finetuned - r.control_finetuned, 2) << " |";
+        if (!r.subsets.empty()) md << " " << a.rank << " (percentile " << fixed(a.percentile, 0) << ") |";
+        if (ft) md << " " << fixed(a.finetuned, 2) << " | " << signedFmt(a.finetuned - r.control_finetuned, 2) << " |";
         md << "\n";
     }
-    if (ft) md << "| control (nothing removed) | {} | | | |" << (r.subsets.empty() ? "" : " |") << " " << fmt(r.control_finetuned, 2) << " | |\n";
+    if (ft) md << "| control (nothing removed) | {} | | | |" << (r.subsets.empty() ? "" : " |") << " " << fixed(r.control_finetuned, 2) << " | |\n";
     md << "\nPer selector (mean +- sd over its arms; random: over seeds):\n\n"
        << "| selector | what it is | arms | mean T(S) | zero-shot top-1 |" << (ft ? " fine-tuned top-1 |" : "")
        << "\n|---|---|---:|---:|---:|" << (ft ? "---:|" : "") << "\n";
     for (const auto& s : summarize(r)) {
-        md << "| " << s.selector << " | " << describe(s.selector) << " | " << s.arms << " | " << fmt(s.t_mean, 4) << " | "
-           << fmt(s.zero_shot_mean, 2) << (s.arms > 1 ? " +- " + fmt(s.zero_shot_sd, 2) : std::string()) << " |";
-        if (ft) md << " " << fmt(s.finetuned_mean, 2) << (s.arms > 1 && std::isfinite(s.finetuned_sd) ? " +- " + fmt(s.finetuned_sd, 2) : std::string()) << " |";
+        md << "| " << s.selector << " | " << describe(s.selector) << " | " << s.arms << " | " << fixed(s.t_mean, 4) << " | "
+           << fixed(s.zero_shot_mean, 2) << (s.arms > 1 ? " +- " + fixed(s.zero_shot_sd, 2) : std::string()) << " |";
+        if (ft) md << " " << fixed(s.finetuned_mean, 2) << (s.arms > 1 && std::isfinite(s.finetuned_sd) ? " +- " + fixed(s.finetuned_sd, 2) : std::string()) << " |";
         md << "\n";
     }
     if (!r.subsets.empty()) {
@@ -138,10 +133,10 @@ std::string studyMarkdown(const StudyResult& r) {
         for (const auto& a : r.arms)
             if (a.selector == "nose") nose = &a;
         md << "\nExhaustive sweep: all " << r.subsets.size() << " subsets of " << r.k << " blocks. Spearman correlation of"
-           << " T(S) with zero-shot top-1: **" << fmt(r.spearman_t_top1, 3) << "** (negative: lower T, higher accuracy, as the"
-           << " method assumes). A uniformly random subset scores " << fmt(r.random_expected, 2) << "% on average.";
+           << " T(S) with zero-shot top-1: **" << fixed(r.spearman_t_top1, 3) << "** (negative: lower T, higher accuracy, as the"
+           << " method assumes). A uniformly random subset scores " << fixed(r.random_expected, 2) << "% on average.";
         if (nose)
-            md << " NOSE's subset ranks " << nose->rank << " of " << r.subsets.size() << " (percentile " << fmt(nose->percentile, 1)
+            md << " NOSE's subset ranks " << nose->rank << " of " << r.subsets.size() << " (percentile " << fixed(nose->percentile, 1)
                << "; 100 = the best subset, 0 = the worst).";
         md << "\n";
     }
@@ -150,7 +145,7 @@ std::string studyMarkdown(const StudyResult& r) {
            << " seed (runs under finetune/); the control has the same schedule with no block removed. Arms that chose the same"
            << " set share one run. Fine-tuned top-1 is on the whole test split.\n";
     for (const auto& n : r.notes) md << "\nNote: " << n << "\n";
-    md << "\n" << fmt(r.seconds, 0) << " s on " << r.device << ".\n";
+    md << "\n" << fixed(r.seconds, 0) << " s on " << r.device << ".\n";
     return md.str();
 }
 

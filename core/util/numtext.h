@@ -1,5 +1,5 @@
 #pragma once
-// Numbers in result files: NaN/inf as JSON null and back, and as an empty CSV cell.
+// Numbers in result files: NaN/inf as JSON null and back, and as an empty CSV or table cell.
 #include <nlohmann/json.hpp>
 
 #include <cmath>
@@ -15,6 +15,16 @@ inline std::string csv(double v) {
     if (!std::isfinite(v)) return "";
     std::ostringstream ss;
     ss.precision(10);
+    ss << v;
+    return ss.str();
+}
+
+/// `digits` decimals ("87.43"); "" for NaN or infinity (a cell left empty).
+inline std::string fixed(double v, int digits) {
+    if (!std::isfinite(v)) return "";
+    std::ostringstream ss;
+    ss.setf(std::ios::fixed);
+    ss.precision(digits);
     ss << v;
     return ss.str();
 }
