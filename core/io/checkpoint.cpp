@@ -17,6 +17,7 @@
 #include "util/durable.h"
 #include "util/error.h"
 #include "util/files.h"
+#include "util/runtime.h"
 
 namespace dilute::io {
 using json = nlohmann::json;
@@ -128,13 +129,6 @@ void verify(const Manifest::File& f, const std::string& manifest) {
                     manifest + "; the checkpoint was damaged after it was written");
 }
 
-std::string nowIso() {
-    const auto t = std::time(nullptr);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
-    return buf;
-}
-
 }  // namespace
 
 void saveCheckpoint(const std::string& dir, const std::vector<std::string>& pointers, model::VisionTransformerImpl& m,
@@ -177,7 +171,7 @@ void saveCheckpoint(const std::string& dir, const std::vector<std::string>& poin
         json j = {{"format", kFormat},      {"set", set},           {"epoch", st.epoch},
                   {"step", st.step},        {"best_top1", st.best_top1}, {"blocks", st.blocks},
                   {"selector", st.selector}, {"lambdas", st.lambdas}, {"has_optimizer", withOpt},
-                  {"written", nowIso()}};
+                  {"written", utcNowIso()}};
         j["files"][kModel] = files[kModel];
         if (withOpt) j["files"][kOptim] = files[kOptim];
         fs::atomicWriteText(fs::join(dir, p + ".json"), j.dump(2) + "\n");

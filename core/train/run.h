@@ -35,9 +35,6 @@ namespace dilute::train::detail {
 using json = nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
-/// The current UTC time as ISO 8601 (metrics events, config.json).
-std::string nowIso();
-
 class Run {
 public:
     Run(TrainOptions o, bool resuming, const TrainObserver& obs, const CancelToken* cancel,
@@ -49,7 +46,7 @@ public:
         if (ended_) return;
         ended_ = true;
         if (metrics_)
-            metrics_->write(json{{"event", "end"}, {"status", status}, {"step", step_}, {"time", nowIso()}, {"message", message}}.dump());
+            metrics_->write(json{{"event", "end"}, {"status", status}, {"step", step_}, {"time", utcNowIso()}, {"message", message}}.dump());
     }
 
 private:
@@ -58,7 +55,7 @@ private:
     void log(const std::string& s) {
         if (!main()) return;
         if (obs_.onLog) obs_.onLog(s);
-        if (metrics_) metrics_->write(json{{"event", "log"}, {"step", step_}, {"time", nowIso()}, {"message", s}}.dump());
+        if (metrics_) metrics_->write(json{{"event", "log"}, {"step", step_}, {"time", utcNowIso()}, {"message", s}}.dump());
     }
     /// One checkpoint set with the optimizer state, pointed at by "last" (and "best" when `best`).
     void save(int epoch, bool best = false) {

@@ -118,7 +118,7 @@ io::CheckpointState Run::openRunState() {
             cfgj["resolved_selection"] = {{"selector", sel_.selector}, {"blocks", sel_.blocks}};
             cfgj["architecture"] = json::parse(io::archToJson(cfg, {}, false));
             cfgj["adapted"] = adapted_;  // e.g. "head replaced: 1000 -> 10 classes ..."
-            cfgj["created"] = nowIso();
+            cfgj["created"] = utcNowIso();
             cfgj["distributed"] = {{"world_size", world()}, {"backend", group_->backend()}, {"launcher", li.source},
                                    {"per_rank_batch", o_.batch}, {"global_batch", o_.global_batch}};
             fs::atomicWriteText(fs::join(o_.out_dir, "config.json"), cfgj.dump(2) + "\n");

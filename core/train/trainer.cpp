@@ -1,7 +1,5 @@
 #include "train/trainer.h"
 
-#include <ctime>
-
 #include "train/run.h"
 #include "util/error.h"
 #include "util/files.h"
@@ -9,13 +7,6 @@
 namespace dilute::train {
 
 namespace detail {
-
-std::string nowIso() {
-    const auto t = std::time(nullptr);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
-    return buf;
-}
 
 TrainSummary Run::go() {
     const auto t0 = Clock::now();

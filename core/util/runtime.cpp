@@ -7,6 +7,7 @@
 #include <malloc.h>
 
 #include <cstdlib>
+#include <ctime>
 #include <fstream>
 #include <thread>
 
@@ -85,6 +86,13 @@ std::string resolveDevice(const std::string& spec) {
         return spec;
     }
     throw Error("device '" + spec + "': expected auto, cpu, cuda or cuda:N");
+}
+
+std::string utcNowIso() {
+    const auto t = std::time(nullptr);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
+    return buf;
 }
 
 }  // namespace dilute

@@ -25,4 +25,7 @@ bool openMpPassive();
 /// Resolves "auto" | "cpu" | "cuda" | "cuda:N" to a device string that exists here; throws if not.
 std::string resolveDevice(const std::string& spec);
 
+/// The current UTC time as ISO 8601 ("2026-12-06T16:41:37Z"): metrics events, manifests, config.json.
+std::string utcNowIso();
+
 }  // namespace dilute
