@@ -4,6 +4,7 @@
 #include <new>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <fstream>
 
 #include "util/error.h"
@@ -44,6 +45,59 @@ std::vector<uint8_t> readRange(const std::string& path, uint64_t offset, uint64_
         throw Error(path + ": file is truncated (storage data missing)");
     return buf;
 }
+uint64_t le(const uint8_t* p, int n) {
+    uint64_t v = 0;
+    for (int i = n - 1; i >= 0; --i) v = (v << 8) | p[i];
+    return v;
+}
+
+// The central directory's word on `data.pkl` (method, uncompressed size), read before LibTorch's
+// reader allocates that size: a stored record cannot be larger than the file, a compressed one
+// not larger than the memory limit. Zip64 sizes are read from the entry's extra field. Throws
+// naming the file; returns quietly when the directory cannot be found (LibTorch then refuses it).
+void checkPickleRecord(const std::string& path, uint64_t fileSize) {
+    const uint64_t tail = std::min<uint64_t>(fileSize, 65557);
+    const auto end = readRange(path, fileSize - tail, tail);
+    size_t eocd = std::string::npos;
+    for (size_t i = end.size() >= 22 ? end.size() - 22 + 1 : 0; i-- > 0;)
+        if (le(&end[i], 4) == 0x06054b50) {
+            eocd = i;
+            break;
+        }
+    if (eocd == std::string::npos) return;
+    uint64_t cdOffset = le(&end[eocd + 16], 4), cdSize = le(&end[eocd + 12], 4);
+    if (cdOffset == 0xFFFFFFFFu && eocd >= 20 && le(&end[eocd - 20], 4) == 0x07064b50) {  // zip64
+        const uint64_t at = le(&end[eocd - 20 + 8], 8);
+        if (at + 56 > fileSize) throw Error(path + ": the zip64 directory record lies outside the file");
+        const auto z = readRange(path, at, 56);
+        cdSize = le(&z[40], 8);
+        cdOffset = le(&z[48], 8);
+    }
+    if (cdOffset > fileSize || cdSize > fileSize - cdOffset) throw Error(path + ": the zip directory lies outside the file");
+    const auto cd = readRange(path, cdOffset, cdSize);
+    for (size_t at = 0; at + 46 <= cd.size() && le(&cd[at], 4) == 0x02014b50;) {
+        const size_t nameLen = le(&cd[at + 28], 2), extraLen = le(&cd[at + 30], 2), commentLen = le(&cd[at + 32], 2);
+        if (at + 46 + nameLen + extraLen > cd.size()) throw Error(path + ": a zip directory entry runs past the directory");
+        const std::string name(cd.begin() + at + 46, cd.begin() + at + 46 + nameLen);
+        if (name == "data.pkl" || (name.size() > 9 && name.compare(name.size() - 9, 9, "/data.pkl") == 0)) {
+            const uint64_t method = le(&cd[at + 10], 2);
+            uint64_t size = le(&cd[at + 24], 4);
+            for (size_t e = at + 46 + nameLen; size == 0xFFFFFFFFu && e + 12 <= at + 46 + nameLen + extraLen;) {
+                const size_t id = le(&cd[e], 2), len = le(&cd[e + 2], 2);
+                if (id == 1) size = le(&cd[e + 4], 8);
+                e += 4 + len;
+            }
+            const uint64_t bound = method == 0 ? fileSize : fs::memoryLimitBytes();
+            if (size > bound)
+                throw Error(path + ": data.pkl claims " + std::to_string(size) + " bytes, more than the " +
+                            (method == 0 ? "file holds (" : "memory limit (") + std::to_string(bound) +
+                            "): a corrupt or hostile zip directory");
+            return;
+        }
+        at += 46 + nameLen + extraLen + commentLen;
+    }
+}
+
 }  // namespace
 
 TorchFile::TorchFile(const std::string& path) : path_(path) {
@@ -81,6 +135,7 @@ void TorchFile::openZip() {
     zip_ = std::make_unique<Zip>();
     std::tuple<at::DataPtr, size_t> rec;
     try {
+        checkPickleRecord(path_, file_size_);
         zip_->reader = std::make_unique<caffe2::serialize::PyTorchStreamReader>(path_);
         if (!zip_->reader->hasRecord("data.pkl")) throw Error(path_ + ": zip archive without data.pkl (not a torch.save file)");
         rec = zip_->reader->getRecord("data.pkl");
