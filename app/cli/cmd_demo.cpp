@@ -58,12 +58,12 @@ Runner addDemo(CLI::App& app, Common&) {
             bar->update(p.done, p.total);
         };
         // What is about to happen and for how long (measured on a 2-core machine: the full demo
-        // 8.3 minutes, --quick about 2; README "Demo").
+        // 7.9 minutes, --quick 0.7; README "Demo").
         std::fprintf(stderr,
                      "dilute demo: train %s on %s from scratch, measure its entropy and pick the attention layers "
                      "to drop (NOSE), fine-tune with dilution (and a control without), export the pruned model and "
                      "measure both.\nAbout %s on 2 CPU cores; everything goes to %s/.\n",
-                     o->preset.c_str(), o->data.c_str(), o->quick ? "2 minutes" : "8 minutes", o->out_dir.c_str());
+                     o->preset.c_str(), o->data.c_str(), o->quick ? "a minute" : "8 minutes", o->out_dir.c_str());
         auto r = experiment::runDemo(*o, obs, &interruptToken());
         bar.reset();
         std::printf("\n%s\nreport: %s\n", experiment::demoReport(*o, r).c_str(), r.report_path.c_str());
