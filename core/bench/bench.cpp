@@ -79,7 +79,7 @@ BenchResult benchModel(model::VisionTransformerImpl& m, const std::string& name,
     for (int i = 0; i < o.warmup; ++i) m.forward(x);
     // Activation memory of the throughput runs: the peak of the tensor bytes live during the
     // passes over those live before them (weights, inputs).
-    TensorMemory::install();
+    TensorMemory::Scope counting;  // only for these passes: nothing after them pays for the counting
     const int64_t before = TensorMemory::liveBytes();
     TensorMemory::resetPeak();
 #ifdef DILUTE_CUDA_STATS

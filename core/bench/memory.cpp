@@ -60,17 +60,26 @@ private:
     c10::Allocator* base_;
 };
 
+c10::Allocator* baseAllocator = nullptr;
+CountingAllocator* counting() {
+    static std::once_flag once;
+    static CountingAllocator* c = nullptr;
+    std::call_once(once, [] {
+        baseAllocator = c10::GetCPUAllocator();
+        baseDeleter = baseAllocator->raw_deleter();
+        if (baseDeleter) c = new CountingAllocator(baseAllocator);  // lives as long as the blocks it counted
+    });
+    return c;
+}
+
 }  // namespace
 
 void TensorMemory::install() {
-    static std::once_flag once;
-    std::call_once(once, [] {
-        c10::Allocator* base = c10::GetCPUAllocator();
-        baseDeleter = base->raw_deleter();
-        if (!baseDeleter) return;  // an allocator whose context is not its data: leave it alone
-        static CountingAllocator counting(base);
-        c10::SetCPUAllocator(&counting, /*priority=*/100);
-    });
+    if (auto* c = counting()) c10::SetCPUAllocator(c, /*priority=*/100);  // none: the context is not the data
+}
+
+void TensorMemory::uninstall() {
+    if (counting()) c10::SetCPUAllocator(baseAllocator, /*priority=*/100);
 }
 
 int64_t TensorMemory::liveBytes() { return live.load(std::memory_order_relaxed); }

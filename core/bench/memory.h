@@ -10,9 +10,19 @@ namespace dilute::bench {
 
 class TensorMemory {
 public:
-    /// Puts the counting allocator in front of LibTorch's CPU allocator (once; later calls do
-    /// nothing). Tensors allocated before are freed as they were allocated, uncounted.
+    /// Puts the counting allocator in front of LibTorch's CPU allocator. Tensors allocated before
+    /// are freed as they were allocated, uncounted.
     static void install();
+    /// LibTorch's own allocator again (a measurement's end: training and inference after it pay
+    /// nothing for the counting); blocks counted before are still uncounted when freed.
+    static void uninstall();
+    /// install() for a scope.
+    struct Scope {
+        Scope() { install(); }
+        ~Scope() { uninstall(); }
+        Scope(const Scope&) = delete;
+        Scope& operator=(const Scope&) = delete;
+    };
     static int64_t liveBytes();
     static int64_t peakBytes();
     /// The peak becomes the live bytes now.

@@ -23,16 +23,22 @@ bench::BenchOptions quick(int batch) {
 }
 }  // namespace
 
-TEST(TensorMemory, CountsLiveBytesAndTheirPeak) {
-    bench::TensorMemory::install();
-    const auto before = bench::TensorMemory::liveBytes();
-    bench::TensorMemory::resetPeak();
+TEST(TensorMemory, CountsLiveBytesAndTheirPeakWhileInstalled) {
     {
-        auto a = torch::empty({1 << 20}, torch::kFloat);  // 4 MiB
-        EXPECT_EQ(bench::TensorMemory::liveBytes() - before, 4 << 20);
+        bench::TensorMemory::Scope counting;
+        const auto before = bench::TensorMemory::liveBytes();
+        bench::TensorMemory::resetPeak();
+        {
+            auto a = torch::empty({1 << 20}, torch::kFloat);  // 4 MiB
+            EXPECT_EQ(bench::TensorMemory::liveBytes() - before, 4 << 20);
+        }
+        EXPECT_EQ(bench::TensorMemory::liveBytes(), before);
+        EXPECT_EQ(bench::TensorMemory::peakBytes() - before, 4 << 20);
     }
-    EXPECT_EQ(bench::TensorMemory::liveBytes(), before);
-    EXPECT_EQ(bench::TensorMemory::peakBytes() - before, 4 << 20);
+    // Uninstalled: allocations after the measurement cost nothing and are not counted.
+    const auto live = bench::TensorMemory::liveBytes();
+    auto b = torch::empty({1 << 20}, torch::kFloat);
+    EXPECT_EQ(bench::TensorMemory::liveBytes(), live);
 }
 
 TEST(Bench, RemovingAttentionNeverReportsMoreMemory) {
