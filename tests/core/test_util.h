@@ -1,5 +1,6 @@
 #pragma once
 // Helpers shared by the core tests: scratch folders, small file writers, error messages.
+#include <cstdint>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -39,6 +40,21 @@ inline void writeBytes(const std::string& path, const std::vector<uint8_t>& byte
     std::filesystem::create_directories(std::filesystem::path(path).parent_path());
     std::ofstream out(path, std::ios::binary);
     out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+}
+
+/// An IDX image/label pair (the MNIST format) with n images of h x w pixels whose bytes are
+/// i * 7, and the given labels; `truncateImages` bytes are left off the image file.
+inline void writeIdx(const std::string& dir, const std::string& prefix, int n, int h, int w,
+                     std::vector<uint8_t> labels, int truncateImages = 0) {
+    auto be32 = [](uint32_t v) { return std::vector<uint8_t>{uint8_t(v >> 24), uint8_t(v >> 16), uint8_t(v >> 8), uint8_t(v)}; };
+    std::vector<uint8_t> img = be32(0x803), lab = be32(0x801);
+    for (auto v : {be32(uint32_t(n)), be32(uint32_t(h)), be32(uint32_t(w))}) img.insert(img.end(), v.begin(), v.end());
+    for (int i = 0; i < n * h * w - truncateImages; ++i) img.push_back(uint8_t(i * 7));
+    auto nl = be32(static_cast<uint32_t>(labels.size()));
+    lab.insert(lab.end(), nl.begin(), nl.end());
+    lab.insert(lab.end(), labels.begin(), labels.end());
+    writeBytes(dir + "/" + prefix + "-images-idx3-ubyte", img);
+    writeBytes(dir + "/" + prefix + "-labels-idx1-ubyte", lab);
 }
 
 inline std::vector<uint8_t> readBytes(const std::string& path) {
