@@ -62,66 +62,6 @@ std::vector<double> stepLosses(const std::string& metrics) {
 
 }  // namespace
 
-TEST(Schedule, EndpointsMonotonicAndUpdateModes) {
-    DilutionSchedule s;
-    s.start = 1;
-    s.end = 3;  // epochs
-    const long long spe = 10;
-    EXPECT_EQ(s.lambdaAt(0, spe, 4), 1.0);
-    EXPECT_EQ(s.lambdaAt(10, spe, 4), 1.0);
-    EXPECT_NEAR(s.lambdaAt(20, spe, 4), 0.5, 1e-12);
-    EXPECT_EQ(s.lambdaAt(30, spe, 4), 0.0);
-    EXPECT_EQ(s.lambdaAt(39, spe, 4), 0.0);
-    double prev = 1.0;
-    for (long long t = 0; t < 40; ++t) {
-        const double l = s.lambdaAt(t, spe, 4);
-        EXPECT_LE(l, prev);
-        EXPECT_GE(l, 0.0);
-        prev = l;
-    }
-    EXPECT_NEAR(s.lambdaAt(15, spe, 4), 0.75, 1e-12);  // per step: moves inside an epoch
-    s.per_step = false;
-    EXPECT_NEAR(s.lambdaAt(15, spe, 4), 1.0, 1e-12);   // per epoch: constant inside an epoch
-    EXPECT_NEAR(s.lambdaAt(25, spe, 4), 0.5, 1e-12);
-    s.shape = "cosine";
-    s.per_step = true;
-    EXPECT_NEAR(s.lambdaAt(15, spe, 4), 0.5 * (1 + std::cos(M_PI * 0.25)), 1e-12);
-    DilutionSchedule authors;  // end < 0: 3/4 of the run
-    authors.per_step = false;
-    EXPECT_NEAR(authors.lambdaAt(100 * 10, 10, 400), 1.0 - 100.0 / 300.0, 1e-12);
-    EXPECT_EQ(authors.lambdaAt(300 * 10, 10, 400), 0.0);
-    DilutionSchedule steps;
-    steps.unit = "steps";
-    steps.end = 8;
-    EXPECT_NEAR(steps.lambdaAt(2, 100, 1), 0.75, 1e-12);
-    DilutionSchedule bad;
-    bad.shape = "step";
-    EXPECT_THROW(bad.validate(), Error);
-}
-
-TEST(Dilution, NoGradientAtLambdaZeroAndOutputEqualsRemoved) {
-    auto cfg = model::preset("vit_nano_patch7_28");
-    auto m = model::buildModel(cfg);
-    m->initWeights(1);
-    m->train();
-    m->block(2)->setLambda(0.0);
-    m->block(4)->setLambda(0.3);
-    auto x = torch::randn({4, 1, 28, 28});
-    m->forward(x).sum().backward();
-    for (auto* p : {&m->block(2)->attn->qkv->weight, &m->block(2)->attn->proj->weight, &m->block(2)->norm1->weight}) {
-        EXPECT_TRUE(!p->grad().defined() || p->grad().abs().sum().item<double>() == 0.0);
-    }
-    EXPECT_GT(m->block(4)->attn->qkv->weight.grad().abs().sum().item<double>(), 0.0);
-    EXPECT_GT(m->block(2)->mlp->fc1->weight.grad().abs().sum().item<double>(), 0.0);
-    m->eval();
-    auto diluted = m->forward(x);
-    m->block(4)->setLambda(1.0);
-    auto a = m->forward(x);
-    m->removeAttention({2}, false);
-    EXPECT_TRUE(torch::allclose(a, m->forward(x), 1e-5, 1e-6));
-    EXPECT_FALSE(torch::allclose(a, diluted));
-}
-
 TEST(Trainer, ShortRunLowersLossAndWritesRunFolder) {
     if (!dilute::testing::fashionMnistInstalled()) GTEST_SKIP();
     TempDir d("train");
@@ -311,49 +251,6 @@ TEST(Trainer, UndecodableImagesAreSkippedAndReportedOnceAtTheEnd) {
 }
 #endif
 
-
-TEST(RunLock, OneProcessWritesARunFolderAtATime) {
-    TempDir d("lock");
-    {
-        RunLock a(d.path());
-        EXPECT_TRUE(a.held());
-        EXPECT_TRUE(runFolderLocked(d.path()));
-        try {
-            RunLock b(d.path());
-            ADD_FAILURE() << "a second lock on a locked run folder was granted";
-        } catch (const Error& e) {
-            EXPECT_NE(std::string(e.what()).find(d.path()), std::string::npos) << e.what();
-            EXPECT_NE(std::string(e.what()).find("another process"), std::string::npos) << e.what();
-        }
-    }
-    EXPECT_FALSE(runFolderLocked(d.path()));
-    EXPECT_TRUE(RunLock(d.path()).held());
-    EXPECT_FALSE(RunLock(d.file("missing")).held());
-    // Another process holding it; killed, it lets go.
-    int ready[2];
-    ASSERT_EQ(::pipe(ready), 0);
-    const pid_t child = ::fork();
-    ASSERT_GE(child, 0);
-    if (child == 0) {
-        const int fd = ::open(d.path().c_str(), O_RDONLY | O_DIRECTORY);
-        const bool ok = fd >= 0 && ::flock(fd, LOCK_EX) == 0;
-        const char c = ok ? 'y' : 'n';
-        (void)!::write(ready[1], &c, 1);
-        ::sleep(30);
-        ::_exit(0);
-    }
-    char c = 0;
-    ASSERT_EQ(::read(ready[0], &c, 1), 1);
-    EXPECT_EQ(c, 'y');
-    EXPECT_TRUE(runFolderLocked(d.path()));
-    EXPECT_THROW(RunLock(d.path()), Error);
-    ::kill(child, SIGKILL);
-    ::waitpid(child, nullptr, 0);
-    ::close(ready[0]);
-    ::close(ready[1]);
-    EXPECT_FALSE(runFolderLocked(d.path()));
-    EXPECT_TRUE(RunLock(d.path()).held());
-}
 
 TEST(Trainer, ResumeOrOverwriteOfARunBeingWrittenIsRefused) {
     if (!dilute::testing::fashionMnistInstalled()) GTEST_SKIP();
