@@ -8,6 +8,7 @@
 #include "cli/options.h"
 #include "cli/progress.h"
 #include "data/loader.h"
+#include "io/inputtensor.h"
 #include "io/safetensors.h"
 #include "io/weights.h"
 #include "train/evaluate.h"
@@ -16,37 +17,17 @@
 namespace dilute::cli {
 
 namespace {
-std::string shapeText(const torch::Tensor& t) {
-    std::string s = "[";
-    for (int64_t i = 0; i < t.dim(); ++i) s += (i ? "," : "") + std::to_string(t.size(i));
-    return s + "]";
-}
-
 // A fixed input batch in, the logits out: how the model is compared with another implementation
 // (tests/gpu/compare_timm.py runs timm on the same tensor).
 int logitsOf(model::VisionTransformerImpl& m, const std::string& in, const std::string& out, const std::string& device,
              bool allowNonFinite) {
     if (out.empty()) throw Error("--input-tensor needs --logits-out FILE");
-    const auto f = io::readSafetensors(in);
-    const torch::Tensor* x = f.find("input");
-    if (!x && f.tensors.size() == 1) x = &f.tensors.front().second;
-    if (!x) throw Error(in + ": no tensor named 'input' (and more than one tensor)");
-    const auto& c = m.config();
-    if (!x->is_floating_point())
-        throw Error(in + ": tensor 'input' holds " + std::string(c10::toString(x->scalar_type())) +
-                    " values; expected floating point (F32, F16, BF16 or F64), already preprocessed");
-    if (x->dim() != 4 || x->size(1) != c.in_chans || x->size(2) != c.img_size || x->size(3) != c.img_size)
-        throw Error(in + ": input tensor has shape " + shapeText(*x) + "; the model takes [B," + std::to_string(c.in_chans) +
-                    "," + std::to_string(c.img_size) + "," + std::to_string(c.img_size) + "]");
-    if (const auto bad = (~torch::isfinite(*x)).sum().item<int64_t>(); bad > 0) {
-        if (!allowNonFinite)
-            throw Error(in + ": tensor 'input' holds " + std::to_string(bad) +
-                        " NaN or infinite values; refusing (--allow-nonfinite runs it anyway)");
-        std::fprintf(stderr, "warning: %s: tensor 'input' holds %lld NaN or infinite values\n", in.c_str(), (long long)bad);
-    }
+    const auto x = io::readInputTensor(in, m.config(), allowNonFinite, [](const std::string& w) {
+        std::fprintf(stderr, "warning: %s\n", w.c_str());
+    });
     m.eval();
     torch::NoGradGuard ng;
-    const auto logits = m.forward(x->to(torch::kFloat).to(torch::Device(device))).to(torch::kCPU);
+    const auto logits = m.forward(x.to(torch::Device(device))).to(torch::kCPU);
     io::writeSafetensors(out, {{"logits", logits}});
     std::printf("logits    %s [%lld,%lld] on %s\n", out.c_str(), (long long)logits.size(0), (long long)logits.size(1),
                 device.c_str());

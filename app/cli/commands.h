@@ -28,6 +28,7 @@ Runner addExport(CLI::App& app, Common& common);
 Runner addBench(CLI::App& app, Common& common);
 Runner addMeasure(CLI::App& app, Common& common);
 Runner addStudy(CLI::App& app, Common& common);
+Runner addInspect(CLI::App& app, Common& common);
 Runner addDemo(CLI::App& app, Common& common);
 
 }  // namespace dilute::cli

@@ -37,6 +37,8 @@ void addCommands(CLI::App& app, dilute::cli::Common& common, std::map<CLI::App*,
     add("info", "Show a model's architecture, parameters and GMAC", dilute::cli::addInfo);
     add("eval", "Evaluate a model on a dataset (top-1, top-5, loss)", dilute::cli::addEval);
     add("analyze", "Entropy profile, transfer entropy and block selection (NOSE)", dilute::cli::addAnalyze);
+    add("inspect", "Attention maps, rollout and mean attention distance per block and head; with --vs, the images two models disagree on",
+        dilute::cli::addInspect);
     add("train", "Train from scratch or fine-tune with dilution", dilute::cli::addTrain);
     add("export", "Export the pruned model (attention removed) as safetensors / TorchScript", dilute::cli::addExport);
     add("bench", "Measure parameters, GMAC, throughput, latency and memory", dilute::cli::addBench);

@@ -67,9 +67,9 @@ AttentionImpl::AttentionImpl(const ViTConfig& cfg) : num_heads(cfg.num_heads) {
 namespace {
 // softmax(q k^T / sqrt(d)) v with LibTorch's operators, [B, N, 3C] -> [B, N, C]; q and k through
 // their LayerNorms first when given (qk_norm); `mayFuse`: no caller needs the explicit path, so
-// the fused kernel may run where there is one.
+// the fused kernel may run where there is one; `probs` receives the softmax [B,H,N,N].
 torch::Tensor atenAttention(const torch::Tensor& fused, int64_t heads, bool mayFuse, torch::nn::LayerNorm& qn,
-                            torch::nn::LayerNorm& kn) {
+                            torch::nn::LayerNorm& kn, torch::Tensor* probs) {
     const auto B = fused.size(0), N = fused.size(1), C = fused.size(2) / 3;
     const auto hd = C / heads;
     auto qkv_out = fused.reshape({B, N, 3, heads, hd}).permute({2, 0, 3, 1, 4});
@@ -87,18 +87,19 @@ torch::Tensor atenAttention(const torch::Tensor& fused, int64_t heads, bool mayF
     {
         (void)mayFuse;
         auto attn = torch::matmul(q * (1.0 / std::sqrt(static_cast<double>(hd))), k.transpose(-2, -1)).softmax(-1);
+        if (probs) *probs = attn;
         out = torch::matmul(attn, v);
     }
     return out.transpose(1, 2).reshape({B, N, C});
 }
 }  // namespace
 
-torch::Tensor AttentionImpl::forward(const torch::Tensor& x, torch::Tensor* pre_proj) {
+torch::Tensor AttentionImpl::forward(const torch::Tensor& x, torch::Tensor* pre_proj, torch::Tensor* probs) {
     auto fused = linearForward(qkv, x);
     // CPU inference: the kernel (no permutes, no [B,H,N,N] tensor); elsewhere LibTorch's operators.
-    auto out = !q_norm && kernels::attentionApplies(fused)
+    auto out = !q_norm && !probs && kernels::attentionApplies(fused)
                    ? kernels::attention(fused, static_cast<int>(num_heads))
-                   : atenAttention(fused, num_heads, /*mayFuse=*/!pre_proj, q_norm, k_norm);
+                   : atenAttention(fused, num_heads, /*mayFuse=*/!pre_proj && !probs, q_norm, k_norm, probs);
     if (pre_proj) *pre_proj = out;
     return linearForward(proj, out);
 }
@@ -151,8 +152,8 @@ torch::Tensor BlockImpl::dropPath(const torch::Tensor& x) const {
     return x * mask / keep;
 }
 
-torch::Tensor BlockImpl::attentionBranch(const torch::Tensor& x, torch::Tensor* pre_proj) {
-    auto a = attn->forward(norm1->forward(x), pre_proj);
+torch::Tensor BlockImpl::attentionBranch(const torch::Tensor& x, torch::Tensor* pre_proj, torch::Tensor* probs) {
+    auto a = attn->forward(norm1->forward(x), pre_proj, probs);
     return ls1 ? ls1->forward(a) : a;
 }
 
@@ -219,8 +220,11 @@ bool BlockImpl::kernelForward(torch::Tensor& x, FeatureTaps* taps, bool skip_att
 
 torch::Tensor BlockImpl::forward(torch::Tensor x, FeatureTaps* taps, bool skip_attn) {
     const bool tap = taps && taps->blocks;
-    if (kernelForward(x, taps, skip_attn)) return x;  // CPU inference, the whole block in one region
-    const bool attends = !skip_attn && (mode_ == BlockMode::Full || (mode_ == BlockMode::Diluted && lambda_ != 0.0));
+    const bool probs = taps && taps->probs;
+    if (!probs && kernelForward(x, taps, skip_attn)) return x;  // CPU inference, the whole block in one region
+    // With `probs`, a block diluted to lambda = 0 still computes its attention (x 0: the same sum).
+    const bool attends = !skip_attn && (mode_ == BlockMode::Full ||
+                                        (mode_ == BlockMode::Diluted && (lambda_ != 0.0 || probs)));
     if (!attends) {
         // Removed (its residual scale), fully diluted (x 2: the attention contributes nothing, so it
         // is not computed, SPEC section 4) or skipped for T(S) (identity).
@@ -232,13 +236,15 @@ torch::Tensor BlockImpl::forward(torch::Tensor x, FeatureTaps* taps, bool skip_a
             taps->attn.emplace_back();
             taps->attn_heads.emplace_back();
         }
+        if (probs) taps->attn_probs.emplace_back();
     } else {
-        torch::Tensor pre;
-        auto a = attentionBranch(x, tap ? &pre : nullptr);
+        torch::Tensor pre, p;
+        auto a = attentionBranch(x, tap ? &pre : nullptr, probs ? &p : nullptr);
         if (tap) {
             taps->attn.push_back(a);
             taps->attn_heads.push_back(pre);
         }
+        if (probs) taps->attn_probs.push_back(p);
         if (mode_ == BlockMode::Full)
             x = x + dropPath(a);
         else

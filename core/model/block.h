@@ -25,9 +25,13 @@ const char* blockModeName(BlockMode m);
 /// Intermediate features handed back by one forward pass (no second pass needed).
 struct FeatureTaps {
     bool blocks = true;                     // record per-block branch outputs
+    bool probs = false;                     // also the attention probabilities (explicit path, no kernel)
     std::vector<torch::Tensor> attn;        // [B,N,D] attention branch output (LayerScale included), undefined if none
     std::vector<torch::Tensor> attn_heads;  // [B,N,D] attention output before proj (head-major channels)
     std::vector<torch::Tensor> mlp;         // [B,N,D] MLP branch output (LayerScale included)
+    /// With `probs`: [B,H,N,N] softmax(q k^T / sqrt(d)) per block, computed even where dilution
+    /// multiplies the branch by lambda = 0; undefined for a removed (or skipped) block.
+    std::vector<torch::Tensor> attn_probs;
     torch::Tensor feature;                  // [B,F] the feature the head sees (ViTConfig::featureDim)
     torch::Tensor logits;                   // [B,classes] (the feature itself for a model without head)
 };
@@ -52,7 +56,8 @@ bool fusedAttention();
 class AttentionImpl : public torch::nn::Module {
 public:
     explicit AttentionImpl(const ViTConfig& cfg);
-    torch::Tensor forward(const torch::Tensor& x, torch::Tensor* pre_proj = nullptr);
+    /// `pre_proj`: the heads' output before proj; `probs`: the attention probabilities [B,H,N,N].
+    torch::Tensor forward(const torch::Tensor& x, torch::Tensor* pre_proj = nullptr, torch::Tensor* probs = nullptr);
     torch::nn::Linear qkv{nullptr}, proj{nullptr};
     torch::nn::LayerNorm q_norm{nullptr}, k_norm{nullptr};  // qk_norm only
     int num_heads;
@@ -93,7 +98,8 @@ public:
     void setResidualScale(double s) { residual_scale_ = s; }
     void setDropPath(double p) { drop_path_ = p; }
     /// The attention branch as added to the residual stream: ls1(attn(norm1(x))).
-    torch::Tensor attentionBranch(const torch::Tensor& x, torch::Tensor* pre_proj = nullptr);
+    torch::Tensor attentionBranch(const torch::Tensor& x, torch::Tensor* pre_proj = nullptr,
+                                  torch::Tensor* probs = nullptr);
     torch::Tensor mlpBranch(const torch::Tensor& x);
 
     torch::nn::LayerNorm norm1{nullptr}, norm2{nullptr};

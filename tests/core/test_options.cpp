@@ -8,6 +8,7 @@
 #include "analysis/optiontable.h"
 #include "bench/optiontable.h"
 #include "bench/options.h"
+#include "inspect/optiontable.h"
 #include "io/weights.h"
 #include "model/preset.h"
 #include "model/vit.h"
@@ -67,6 +68,7 @@ TEST(OptionTables, EveryJobsTableIsWellFormed) {
     checkTable(analysis::analysisOptionTable(), "analyze");
     checkTable(bench::benchOptionTable(), "bench");
     checkTable(bench::measureOptionTable(), "measure");
+    checkTable(inspect::inspectOptionTable(), "inspect");
 }
 
 TEST(OptionTables, TextIsShortestRoundTripAndJsonIsTyped) {
