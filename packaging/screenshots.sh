@@ -13,7 +13,7 @@ STUDY_ARGS=()
 mkdir -p "$OUT"
 xvfb-run -a -s "-screen 0 1366x768x24" build/app/dilute-workbench \
   --model "$DEMO/baseline/final.safetensors" --analysis "$DEMO/analysis" --open "$DEMO/nose" \
-  --export-report "$DEMO/nose" "${STUDY_ARGS[@]}" --screenshots "$OUT"
+  --export-report "$DEMO/nose" --inspect "$DEMO/pruned.safetensors" "${STUDY_ARGS[@]}" --screenshots "$OUT"
 # The same views empty (a fresh workbench, no run): what a new user sees first.
 EMPTY=$(mktemp -d)
 HOME=$EMPTY xvfb-run -a -s "-screen 0 1366x768x24" build/app/dilute-workbench --screenshots "$EMPTY/shots"

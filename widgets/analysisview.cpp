@@ -21,32 +21,6 @@
 #include "plotutil.h"
 
 namespace dilute::gui {
-namespace {
-
-QCPColorMap* addColorMap(QCustomPlot* p, const QString& scaleLabel) {
-    auto* map = new QCPColorMap(p->xAxis, p->yAxis);
-    auto* scale = new QCPColorScale(p);
-    p->plotLayout()->addElement(1, 1, scale);
-    scale->setType(QCPAxis::atRight);
-    scale->axis()->setLabel(scaleLabel);
-    map->setColorScale(scale);
-    QCPColorGradient viridis;  // perceptually uniform, colour-blind friendly
-    viridis.clearColorStops();
-    viridis.setColorStopAt(0.0, QColor(68, 1, 84));
-    viridis.setColorStopAt(0.25, QColor(59, 82, 139));
-    viridis.setColorStopAt(0.5, QColor(33, 145, 140));
-    viridis.setColorStopAt(0.75, QColor(94, 201, 98));
-    viridis.setColorStopAt(1.0, QColor(253, 231, 37));
-    map->setGradient(viridis);
-    map->setInterpolate(false);
-    auto* group = new QCPMarginGroup(p);
-    p->axisRect()->setMarginGroup(QCP::msBottom | QCP::msTop, group);
-    scale->setMarginGroup(QCP::msBottom | QCP::msTop, group);
-    p->yAxis->setRangeReversed(true);
-    return map;
-}
-
-}  // namespace
 
 AnalysisView::AnalysisView(QWidget* parent) : QWidget(parent) {
     heat_ = makePlot(tr("Entropy per channel (click a block to select it)"), tr("head | attention | MLP"), tr("block"), this);
@@ -100,11 +74,7 @@ AnalysisView::AnalysisView(QWidget* parent) : QWidget(parent) {
     });
 
     auto* side = new QVBoxLayout;
-    auto* scroll = new QScrollArea(this);
-    scroll->setWidget(form_);
-    scroll->setWidgetResizable(true);
-    scroll->setFrameShape(QFrame::NoFrame);
-    scroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+    auto* scroll = scrollingPanel(form_, this);
     scroll->setMinimumHeight(200);
     side->addWidget(scroll, 1);
     side->addWidget(run_);

@@ -13,15 +13,6 @@
 #include "plotutil.h"
 
 namespace dilute::gui {
-namespace {
-
-void integerTicks(QCPAxis* axis, int n, const QString& prefix = "") {
-    QSharedPointer<QCPAxisTickerText> t(new QCPAxisTickerText);
-    for (int i = 0; i < n; ++i) t->addTick(i, prefix + QString::number(i));
-    axis->setTicker(t);
-}
-
-}  // namespace
 
 void AnalysisView::redraw() {
     const auto& p = result_.profile;

@@ -14,6 +14,7 @@
 #include "bench/measure.h"
 #include "bench/bench.h"
 #include "data/loader.h"
+#include "inspect/job.h"
 #include "io/export.h"
 #include "io/weights.h"
 #include "train/evaluate.h"
@@ -33,6 +34,8 @@ void registerMetaTypes() {
     qRegisterMetaType<dilute::gui::JobProgress>();
     qRegisterMetaType<dilute::experiment::StudyResult>();
     qRegisterMetaType<dilute::experiment::StudyOptions>("dilute::experiment::StudyOptions");
+    qRegisterMetaType<dilute::inspect::InspectResult>();
+    qRegisterMetaType<dilute::inspect::InspectOptions>("dilute::inspect::InspectOptions");
 }
 
 template <typename Fn>
@@ -84,6 +87,16 @@ void Worker::study(experiment::StudyOptions o) {
         obs.log = [this](const std::string& s) { Q_EMIT log(QString::fromStdString(s)); };
         obs.partial = [this](const experiment::StudyResult& r) { Q_EMIT studyPartial(r); };
         Q_EMIT studyDone(experiment::runStudy(o, obs, cancel_));
+    });
+}
+
+void Worker::inspect(inspect::InspectOptions o) {
+    guarded([&] {
+        inspect::InspectObserver obs;
+        obs.progress = [this](const Progress& p) { Q_EMIT progress({QString::fromStdString(p.phase), p.done, p.total}); };
+        obs.log = [this](const std::string& s) { Q_EMIT log(QString::fromStdString(s)); };
+        obs.partial = [this](const inspect::InspectResult& r) { Q_EMIT inspectPartial(r); };
+        Q_EMIT inspectDone(inspect::runInspect(o, obs, cancel_));
     });
 }
 
@@ -167,6 +180,11 @@ void JobRunner::startExport(const bench::MeasureOptions& o) {
 void JobRunner::startStudy(const experiment::StudyOptions& o) {
     begin();
     QMetaObject::invokeMethod(worker_, [w = worker_, o] { w->study(o); }, Qt::QueuedConnection);
+}
+
+void JobRunner::startInspect(const inspect::InspectOptions& o) {
+    begin();
+    QMetaObject::invokeMethod(worker_, [w = worker_, o] { w->inspect(o); }, Qt::QueuedConnection);
 }
 
 void JobRunner::cancel() { cancel_.cancel(); }

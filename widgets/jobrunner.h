@@ -10,6 +10,7 @@
 #include "analysis/options.h"
 #include "bench/options.h"
 #include "experiment/study.h"
+#include "inspect/options.h"
 #include "train/options.h"
 #include "types.h"
 
@@ -28,6 +29,7 @@ public Q_SLOTS:
     void resume(QString runDir);
     void exportAndBench(const bench::MeasureOptions& o);
     void study(dilute::experiment::StudyOptions o);
+    void inspect(dilute::inspect::InspectOptions o);
 
 Q_SIGNALS:
     void progress(dilute::gui::JobProgress p);
@@ -42,6 +44,9 @@ Q_SIGNALS:
     /// The study so far (arms, then the sweep, then each fine-tuned arm), and when done.
     void studyPartial(dilute::experiment::StudyResult r);
     void studyDone(dilute::experiment::StudyResult r);
+    /// The inspection so far (after each batch of images), and when done.
+    void inspectPartial(dilute::inspect::InspectResult r);
+    void inspectDone(dilute::inspect::InspectResult r);
     void failed(QString message);
     void cancelled();
     void finished();
@@ -66,6 +71,7 @@ public:
     void startResume(const QString& runDir);
     void startExport(const bench::MeasureOptions& o);
     void startStudy(const experiment::StudyOptions& o);
+    void startInspect(const inspect::InspectOptions& o);
     void cancel();
     /// Cancels and blocks until the worker has returned (used when the window closes).
     void cancelAndWait(int timeoutMs = 60000);

@@ -20,8 +20,10 @@
 #include "analysisview.h"
 #include "clijob.h"
 #include "exportview.h"
+#include "inspectview.h"
 #include "jobrunner.h"
 #include "modelpanel.h"
+#include "optionform.h"
 #include "projectpanel.h"
 #include "runsview.h"
 #include "studyview.h"
@@ -44,10 +46,12 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     analysis_ = new AnalysisView(this);
     training_ = new TrainingView(this);
     export_ = new ExportView(this);
+    inspect_ = new InspectView(this);
     runner_ = new JobRunner(this);
     cli_ = new CliJob(this);
     tabs_ = new QTabWidget(this);
     tabs_->addTab(analysis_, tr("&Analysis"));
+    tabs_->addTab(inspect_, tr("&Inspect"));
     tabs_->addTab(training_, tr("&Training"));
     tabs_->addTab(export_, tr("E&xport"));
     study_ = new StudyView(this);
@@ -59,6 +63,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     buildStatusBar();
     buildMenus();
     connectViews();
+    connectInspect();
     wireWorker();
     loadSettings();
     training_->setModel(project_->modelRef());
@@ -73,11 +78,7 @@ MainWindow::~MainWindow() = default;
 void MainWindow::buildDocks() {
     auto* dock = new QDockWidget(tr("Project"), this);
     dock->setObjectName("project");
-    auto* scroll = new QScrollArea(this);  // the model's description can be long: the panel scrolls
-    scroll->setWidget(project_);
-    scroll->setWidgetResizable(true);
-    scroll->setFrameShape(QFrame::NoFrame);
-    scroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+    auto* scroll = scrollingPanel(project_, this);  // the model's description can be long: the panel scrolls
     scroll->setMinimumWidth(project_->minimumSizeHint().width() + 16);  // the panel's width, and a scroll bar
     dock->setWidget(scroll);
     dock->setFeatures(QDockWidget::DockWidgetMovable | QDockWidget::DockWidgetFloatable);
@@ -231,6 +232,7 @@ void MainWindow::setBusy(bool busy) {
     analysis_->setBusy(busy);
     training_->setBusy(busy);
     export_->setBusy(busy);
+    inspect_->setBusy(busy);
     study_->setBusy(busy);
     if (busy) {
         clock_.start();

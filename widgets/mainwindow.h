@@ -1,11 +1,12 @@
 #pragma once
-// The main window only wires components: project side, Analysis / Training / Export / Study / Runs views, a
+// The main window only wires components: project side, Analysis / Inspect / Training / Export / Study / Runs views, a
 // job runner on a worker thread, and a status bar with progress, ETA and cancel.
 #include <QElapsedTimer>
 #include <QMainWindow>
 
 #include "analysis/options.h"
 #include "experiment/study.h"
+#include "inspect/options.h"
 #include "train/options.h"
 #include "types.h"
 
@@ -23,6 +24,7 @@ namespace dilute::gui {
 class AnalysisView;
 class CliJob;
 class ExportView;
+class InspectView;
 class JobRunner;
 class ProjectPanel;
 class RunsView;
@@ -42,6 +44,7 @@ public:
     AnalysisView* analysisView() const { return analysis_; }
     TrainingView* trainingView() const { return training_; }
     ExportView* exportView() const { return export_; }
+    InspectView* inspectView() const { return inspect_; }
     ProjectPanel* projectPanel() const { return project_; }
     RunsView* runsView() const { return runs_; }
     StudyView* studyView() const { return study_; }
@@ -57,6 +60,9 @@ public:
     /// Runs the study with `o` on the Project panel's model, data and device; a folder that holds
     /// a study is never replaced (the next free name beside it is used, and shown).
     void startStudy(experiment::StudyOptions o);
+    /// Inspects with `o` on the Project panel's model, data and device; the result is written to
+    /// the next free `inspect[-N]` folder beside the runs.
+    void startInspect(inspect::InspectOptions o);
     void openRun(const QString& dir);
     /// Opens whatever `path` is (classifyPath) in the view that shows it: a model file or folder,
     /// a run, an analysis, a study, a demo folder as a whole, a folder of runs. False with the
@@ -77,6 +83,7 @@ private:
     void buildMenus();
     void connectCliJob();
     void connectViews();
+    void connectInspect();  // widgets/mainwindow_inspect.cpp
     void wireWorker();
     void setBusy(bool busy);
     void onProgress(const JobProgress& p);
@@ -90,6 +97,7 @@ private:
     AnalysisView* analysis_;
     TrainingView* training_;
     ExportView* export_;
+    InspectView* inspect_;
     RunsView* runs_;
     StudyView* study_;
     QTabWidget* tabs_;

@@ -8,6 +8,7 @@
 #include <QGroupBox>
 #include <QLineEdit>
 #include <QRegularExpressionValidator>
+#include <QScrollArea>
 #include <QSpinBox>
 #include <QVBoxLayout>
 
@@ -96,6 +97,15 @@ void OptionForm::build(const std::vector<Row>& rows) {
         groups[group]->addRow(tr(spec.label.c_str()), ed);
         editors_.append({QString::fromStdString(spec.name), ed});
     }
+}
+
+QScrollArea* scrollingPanel(QWidget* content, QWidget* parent) {
+    auto* scroll = new QScrollArea(parent);
+    scroll->setWidget(content);
+    scroll->setWidgetResizable(true);
+    scroll->setFrameShape(QFrame::NoFrame);
+    scroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+    return scroll;
 }
 
 QWidget* OptionForm::editor(const QString& name) const {

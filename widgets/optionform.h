@@ -12,7 +12,13 @@
 
 #include "util/optiontable.h"
 
+class QScrollArea;
+
 namespace dilute::gui {
+
+/// `content` in a frameless area that scrolls vertically (never sideways): a form or panel that
+/// scrolls rather than squeezing its editors when the window is short.
+QScrollArea* scrollingPanel(QWidget* content, QWidget* parent);
 
 class OptionForm : public QWidget {
     Q_OBJECT

@@ -90,4 +90,33 @@ QCPItemText* emptyStateText(QCustomPlot* plot, const QString& text) {
     return t;
 }
 
+QCPColorMap* addColorMap(QCustomPlot* p, const QString& scaleLabel) {
+    auto* map = new QCPColorMap(p->xAxis, p->yAxis);
+    auto* scale = new QCPColorScale(p);
+    p->plotLayout()->addElement(1, 1, scale);
+    scale->setType(QCPAxis::atRight);
+    scale->axis()->setLabel(scaleLabel);
+    map->setColorScale(scale);
+    QCPColorGradient viridis;  // perceptually uniform, colour-blind friendly
+    viridis.clearColorStops();
+    viridis.setColorStopAt(0.0, QColor(68, 1, 84));
+    viridis.setColorStopAt(0.25, QColor(59, 82, 139));
+    viridis.setColorStopAt(0.5, QColor(33, 145, 140));
+    viridis.setColorStopAt(0.75, QColor(94, 201, 98));
+    viridis.setColorStopAt(1.0, QColor(253, 231, 37));
+    map->setGradient(viridis);
+    map->setInterpolate(false);
+    auto* group = new QCPMarginGroup(p);
+    p->axisRect()->setMarginGroup(QCP::msBottom | QCP::msTop, group);
+    scale->setMarginGroup(QCP::msBottom | QCP::msTop, group);
+    p->yAxis->setRangeReversed(true);
+    return map;
+}
+
+void integerTicks(QCPAxis* axis, int n, const QString& prefix) {
+    QSharedPointer<QCPAxisTickerText> t(new QCPAxisTickerText);
+    for (int i = 0; i < n; ++i) t->addTick(i, prefix + QString::number(i));
+    axis->setTicker(t);
+}
+
 }  // namespace dilute::gui

@@ -3,6 +3,8 @@
 #include <QString>
 
 class QCustomPlot;
+class QCPAxis;
+class QCPColorMap;
 class QCPItemText;
 class QWidget;
 
@@ -19,6 +21,11 @@ void applyPalette(QCustomPlot* plot);
 /// A centred grey message in the plot's axis rect (what to do before there is data); removed
 /// with the plot's other items (clearItems).
 QCPItemText* emptyStateText(QCustomPlot* plot, const QString& text);
+/// A colour map over the plot's axes with a colour scale at the right (viridis: perceptually
+/// uniform, colour-blind friendly), cells not interpolated, rows from the top.
+QCPColorMap* addColorMap(QCustomPlot* plot, const QString& scaleLabel);
+/// Ticks 0..n-1 labelled with their number (after `prefix`): blocks, heads.
+void integerTicks(QCPAxis* axis, int n, const QString& prefix = QString());
 /// The colour for series i (a fixed, colour-blind-friendly palette).
 unsigned int seriesColor(int i);
 

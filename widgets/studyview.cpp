@@ -74,11 +74,7 @@ StudyView::StudyView(QWidget* parent) : QWidget(parent) {
     buttons->addWidget(open_);
     auto* left = new QVBoxLayout;
     // The form scrolls rather than squeezing its editors when the window is short.
-    auto* scroll = new QScrollArea(this);
-    scroll->setWidget(form_);
-    scroll->setWidgetResizable(true);
-    scroll->setFrameShape(QFrame::NoFrame);
-    scroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+    auto* scroll = scrollingPanel(form_, this);
     left->addLayout(form);
     left->addWidget(scroll, 1);
     left->addLayout(buttons);

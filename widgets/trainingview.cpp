@@ -91,11 +91,7 @@ TrainingView::TrainingView(QWidget* parent) : QWidget(parent) {
     connect(processes_, &QSpinBox::valueChanged, this, [this] {
         if (!model_.model.empty()) setModel(model_);
     });
-    auto* scroll = new QScrollArea(this);
-    scroll->setWidget(form_);
-    scroll->setWidgetResizable(true);
-    scroll->setFrameShape(QFrame::NoFrame);
-    scroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+    auto* scroll = scrollingPanel(form_, this);
     auto* side = new QVBoxLayout;
     side->addLayout(form);
     side->addWidget(scroll, 1);

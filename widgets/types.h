@@ -6,6 +6,7 @@
 
 #include "analysis/results.h"
 #include "experiment/study.h"
+#include "inspect/results.h"
 #include "train/events.h"
 
 namespace dilute::gui {
@@ -41,3 +42,4 @@ Q_DECLARE_METATYPE(dilute::train::TrainSummary)
 Q_DECLARE_METATYPE(dilute::gui::ExportReport)
 Q_DECLARE_METATYPE(dilute::gui::JobProgress)
 Q_DECLARE_METATYPE(dilute::experiment::StudyResult)
+Q_DECLARE_METATYPE(dilute::inspect::InspectResult)

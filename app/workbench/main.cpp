@@ -1,10 +1,11 @@
 // dilute-workbench: the Qt desktop workbench. Thin: parse arguments, set up, show the window.
-//   dilute-workbench [PATH ...] [--open RUN_DIR] [--analysis DIR] [--study DIR] [--screenshots OUT_DIR]
+//   dilute-workbench [PATH ...] [--open RUN_DIR] [--analysis DIR] [--study DIR] [--inspect VS] [--screenshots OUT_DIR]
 // A PATH is anything File -> Open takes: a model, a run, an analysis, a study, a demo folder.
 // --screenshots renders every view to OUT_DIR/*.png and exits (README screenshots, tests).
 #include <QApplication>
 #include <QCommandLineParser>
 #include <QDir>
+#include <QLineEdit>
 #include <QTabWidget>
 #include <QTimer>
 
@@ -16,6 +17,8 @@
 #include <QTableWidget>
 #include "trainingview.h"
 #include "exportview.h"
+#include "inspectview.h"
+#include "optionform.h"
 #include "jobrunner.h"
 #include "projectpanel.h"
 #include "util/runtime.h"
@@ -41,7 +44,9 @@ int main(int argc, char** argv) {
     QCommandLineOption exportDir("export-report", "Show the export of RUN_DIR against --model (runs the job).", "RUN_DIR");
     QCommandLineOption study("study", "Show a study folder (study.json, from `dilute study`).", "DIR");
     QCommandLineOption shots("screenshots", "Render each view to PNG files in DIR and exit.", "DIR");
-    p.addOptions({open, analysis, model, exportDir, study, shots});
+    QCommandLineOption inspectVs("inspect", "Run the Inspect view on the project's model, compared with MODEL_VS ('' for none).",
+                                 "MODEL_VS");
+    p.addOptions({open, analysis, model, exportDir, study, shots, inspectVs});
     p.addPositionalArgument("path", "Models, runs, analyses, studies, demo folders or folders of runs to open.", "[PATH...]");
     p.process(app);
     dilute::setThreads(0);
@@ -64,11 +69,23 @@ int main(int argc, char** argv) {
         w.exportView()->setRun(p.value(exportDir), w.projectPanel()->model());
         w.startExport();
     }
+    // The inspection starts once no other job runs (an export report runs first).
+    auto* pending = new QTimer(&w);
+    if (p.isSet(inspectVs)) {
+        if (auto* vs = qobject_cast<QLineEdit*>(w.inspectView()->optionForm()->editor("vs"))) vs->setText(p.value(inspectVs));
+        QObject::connect(pending, &QTimer::timeout, &w, [&w, pending] {
+            if (w.runner()->busy()) return;
+            pending->stop();
+            w.startInspect(w.inspectView()->options());
+        });
+        pending->start(200);
+    }
     if (p.isSet(shots)) {
         const QString dir = p.value(shots);
         QDir().mkpath(dir);
         auto grabAll = [&w, dir] {
             const QList<QPair<QWidget*, QString>> views{{w.analysisView(), "analysis"},
+                                                        {w.inspectView(), "inspect"},
                                                         {w.trainingView(), "training"},
                                                         {w.exportView(), "export"},
                                                         {w.studyView(), "study"},
@@ -84,8 +101,8 @@ int main(int argc, char** argv) {
         };
         // Wait for a running export job (if any) before grabbing.
         auto* poll = new QTimer(&w);
-        QObject::connect(poll, &QTimer::timeout, &w, [&w, poll, grabAll] {
-            if (w.runner()->busy()) return;
+        QObject::connect(poll, &QTimer::timeout, &w, [&w, poll, pending, grabAll] {
+            if (w.runner()->busy() || pending->isActive()) return;
             poll->stop();
             grabAll();
         });
