@@ -9,9 +9,11 @@ PACKAGES=(
   qt6-base-dev libqcustomplot-dev              # the workbench (QCustomPlot links as QCustomPlotQt6)
   libopencv-dev libjpeg62-turbo-dev libgtest-dev nlohmann-json3-dev libcli11-dev zlib1g-dev
   libgloo-dev                                  # c10d ProcessGroupGloo headers (data-parallel training)
+  libonnx-dev                                  # ONNX export: ONNX's protobuf classes and checker (LibTorch links libonnx already)
   dataset-fashion-mnist                        # the embedded default dataset
   xvfb xauth                                   # headless GUI tests and screenshots
   python3-pil python-matplotlib-data           # tests: the eval transform against Pillow on a real photograph
+  python3-onnx                                 # tests: ONNX's Python checker on the exports
 )
 
 missing=()

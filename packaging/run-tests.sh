@@ -3,5 +3,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 packaging/build.sh
+packaging/install-ort.sh build/ort  # ONNX Runtime for the export tests (a test tool, from npm)
 export QT_QPA_PLATFORM=offscreen
 cd build && ctest --output-on-failure --timeout 900 -j2 "$@"

@@ -37,7 +37,7 @@ MeasureResult exportAndMeasure(const MeasureOptions& o, const std::function<void
     MeasureResult r;
     r.device = device;
     io::ExportOptions eo;
-    eo.input = o.run;
+    eo.model = o.run;
     eo.out = r.pruned_path = fs::join(o.out_dir, "pruned.safetensors");
     eo.torchscript = r.torchscript_path = fs::join(o.out_dir, "pruned.pt");
     step("export", 0);

@@ -9,6 +9,8 @@
 #include <algorithm>
 
 #include "io/checkpoint.h"
+#include "io/onnx.h"
+#include "io/modelref.h"
 #include "io/weights.h"
 #include "util/error.h"
 #include "util/files.h"
@@ -29,20 +31,47 @@ std::string weightsOf(const std::string& p) {
                     "(config.json with model.safetensors or pytorch_model.bin)");
 }
 
+namespace {
+void writeOnnx(model::VisionTransformerImpl& m, const ExportOptions& o, ExportResult& r) {
+    OnnxOptions oo;
+    oo.opset = o.onnx_opset;
+    const auto rep = saveOnnx(m, o.onnx, oo);
+    r.onnx_nodes = rep.nodes;
+    r.onnx_external = rep.external_data;
+}
+
+// ONNX of the model as it is: blocks diluted to 0 lose their attention (absent from the graph).
+ExportResult onnxOnly(const ExportOptions& o) {
+    ExportResult r;
+    r.source = weightsOf(o.model);
+    auto m = openModel(r.source, openOptionsOf(o));
+    m->eval();
+    r.already_removed = m->removedBlocks();
+    for (int i = 0; i < m->depth(); ++i)
+        if (m->block(i)->mode() == model::BlockMode::Diluted && m->block(i)->lambda() == 0.0) r.removed.push_back(i);
+    if (!r.removed.empty()) m->removeAttention(r.removed, o.fold);  // a folded model refuses, naming why
+    writeOnnx(*m, o, r);
+    return r;
+}
+}  // namespace
+
 ExportResult exportPruned(const ExportOptions& o) {
-    if (o.out.empty()) throw Error("export needs --out FILE.safetensors");
-    // Both outputs' folders are checked before anything is written: no half-done export.
-    for (const auto& path : {o.out, o.torchscript}) {
+    if (o.out.empty() && o.onnx.empty()) throw Error("export needs --out FILE.safetensors (or --onnx FILE.onnx)");
+    if (!o.onnx.empty() && !onnxAvailable()) throw Error(o.onnx + ": this build writes no ONNX (configure with libonnx-dev installed)");
+    // Every output's folder is checked before anything is written: no half-done export.
+    for (const auto& path : {o.out, o.torchscript, o.onnx}) {
         if (path.empty()) continue;
         const auto dir = std::filesystem::path(path).parent_path().string();
         fs::ensureWritableDir(dir.empty() ? "." : dir);
         if (fs::isDirectory(path)) throw Error(path + ": is a folder; give a file name");
     }
+    if (o.out.empty()) {
+        if (!o.torchscript.empty()) throw Error("--torchscript needs --out FILE.safetensors");
+        return onnxOnly(o);
+    }
     ExportResult r;
-    r.source = weightsOf(o.input);
-    OpenOptions oo;
-    oo.arch = o.arch;
-    auto m = openModel(r.source, oo);
+    r.source = weightsOf(o.model);
+    auto m = openModel(r.source, openOptionsOf(o));
     m->eval();
     r.already_removed = m->removedBlocks();
     std::vector<int> notZero;
@@ -87,6 +116,7 @@ ExportResult exportPruned(const ExportOptions& o) {
         auto y = ts.forward({x}).toTensor();
         r.torchscript_max_abs_diff = (y - after).abs().max().item<double>();
     }
+    if (!o.onnx.empty()) writeOnnx(*m, o, r);
     return r;
 }
 

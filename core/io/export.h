@@ -5,17 +5,20 @@
 #include <string>
 #include <vector>
 
+#include "io/modelref.h"
 #include "model/vit.h"
 
 namespace dilute::io {
 
-struct ExportOptions {
-    std::string input;        // RUN_DIR (final.safetensors, else the weights of checkpoints/last.json) or a safetensors file
+// The model: io::ModelRef's `model` is a RUN_DIR (final.safetensors, else the weights of
+// checkpoints/last.json) or any model file or folder io/weights.h opens, with its options.
+struct ExportOptions : ModelRef {
     std::string out;          // pruned .safetensors
     std::string torchscript;  // optional .pt
+    std::string onnx;         // optional .onnx (io/onnx.h); alone (no `out`): the model as it is, blocks at lambda 0 removed
+    int onnx_opset = 17;      // 17 (LayerNormalization) or 13 (primitives)
     bool fold = true;
     bool force = false;       // remove selected blocks even if their lambda is not 0 (changes the function)
-    std::string arch;         // for timm files without metadata
 };
 
 struct ExportResult {
@@ -24,11 +27,15 @@ struct ExportResult {
     std::vector<int> already_removed;
     double max_abs_diff = 0;        // pruned vs diluted logits on a random batch
     double torchscript_max_abs_diff = -1;  // TorchScript vs pruned (when written)
+    int onnx_nodes = 0;             // when written
+    std::string onnx_external;      // its external data file, when used
 };
 
 /// Resolves a run folder to its weights file; a file, or a timm / Hugging Face model folder, is
 /// returned as it is.
 std::string weightsOf(const std::string& runDirOrFile);
+/// Removes the attention of blocks diluted to 0 and writes `out` (+ TorchScript, ONNX); with only
+/// `onnx` set, writes the model as it is to ONNX (blocks at lambda 0 removed, others kept diluted).
 ExportResult exportPruned(const ExportOptions& o);
 /// Builds a standalone TorchScript module equivalent to `m` and saves it atomically.
 void saveTorchScript(model::VisionTransformerImpl& m, const std::string& path);

@@ -41,7 +41,7 @@ TEST(Export, PrunedModelAndTorchScriptGiveSameLogits) {
     TempDir d("export");
     const auto src = dilutedFile(d);
     io::ExportOptions o;
-    o.input = src;
+    o.model = src;
     o.out = d.file("pruned.safetensors");
     o.torchscript = d.file("pruned.pt");
     auto r = io::exportPruned(o);
@@ -69,14 +69,14 @@ TEST(Export, PrunedModelAndTorchScriptGiveSameLogits) {
 TEST(Export, UnfoldedExportKeepsDoubling) {
     TempDir d("unfold");
     io::ExportOptions o;
-    o.input = dilutedFile(d);
+    o.model = dilutedFile(d);
     o.out = d.file("p.safetensors");
     o.fold = false;
     io::exportPruned(o);
     auto p = io::openModel(o.out);
     EXPECT_FALSE(p->folded());
     EXPECT_EQ(p->block(1)->residualScale(), 2.0);
-    auto a = io::openModel(o.input);
+    auto a = io::openModel(o.model);
     a->eval();
     p->eval();
     auto x = torch::randn({2, 1, 28, 28});
@@ -86,7 +86,7 @@ TEST(Export, UnfoldedExportKeepsDoubling) {
 TEST(Export, RefusesWhileLambdaIsNotZero) {
     TempDir d("refuse");
     io::ExportOptions o;
-    o.input = dilutedFile(d, 0.25);
+    o.model = dilutedFile(d, 0.25);
     o.out = d.file("p.safetensors");
     try {
         io::exportPruned(o);
@@ -100,9 +100,9 @@ TEST(Export, RefusesWhileLambdaIsNotZero) {
     // A model with no diluted block has nothing to export.
     auto m = model::buildModel(model::preset("vit_nano_patch7_28"));
     io::saveModel(*m, d.file("plain.safetensors"));
-    o.input = d.file("plain.safetensors");
+    o.model = d.file("plain.safetensors");
     EXPECT_THROW(io::exportPruned(o), Error);
-    o.input = d.file("missing-run");
+    o.model = d.file("missing-run");
     EXPECT_THROW(io::exportPruned(o), Error);
 }
 

@@ -170,7 +170,7 @@ TEST(Hostile, ExportChecksBothOutputsBeforeWritingEither) {
     m->block(1)->setLambda(0.0);
     io::saveModel(*m, d.file("diluted.safetensors"));
     io::ExportOptions o;
-    o.input = d.file("diluted.safetensors");
+    o.model = d.file("diluted.safetensors");
     o.out = d.file("pruned.safetensors");
     o.torchscript = "/proc/dilute-cannot-write/pruned.pt";
     const auto e = errorOf([&] { io::exportPruned(o); });
