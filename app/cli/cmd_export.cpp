@@ -18,6 +18,9 @@ Runner addExport(CLI::App& app, Common&) {
     app.add_option("--onnx", o->onnx,
                    "Also write an ONNX model (ONNX Runtime, TensorRT, OpenVINO, ...); without --out: the model as it "
                    "is (full, diluted or pruned), blocks at lambda 0 removed");
+    app.add_option("--timm", o->timm,
+                   "Also write a timm hub folder (config.json + model.safetensors) with dilute_vit.py, which loads "
+                   "a pruned model in PyTorch (timm's own model when timm is installed)");
     app.add_option("--onnx-opset", o->onnx_opset, "17 (LayerNormalization) or 13 (LayerNorm from primitives)")
         ->check(CLI::IsMember({13, 17}))
         ->capture_default_str();
@@ -27,8 +30,11 @@ Runner addExport(CLI::App& app, Common&) {
         if (o->model.empty()) throw Error("export needs a model: RUN_DIR, a model file or folder (or --model)");
         auto r = io::exportPruned(*o);
         if (o->out.empty()) {
-            std::printf("source        %s\nonnx          %s (opset %d, %d nodes%s)\n", r.source.c_str(), o->onnx.c_str(),
-                        o->onnx_opset, r.onnx_nodes, r.onnx_external.empty() ? "" : (", weights in " + r.onnx_external).c_str());
+            std::printf("source        %s\n", r.source.c_str());
+            if (!o->onnx.empty())
+                std::printf("onnx          %s (opset %d, %d nodes%s)\n", o->onnx.c_str(), o->onnx_opset, r.onnx_nodes,
+                            r.onnx_external.empty() ? "" : (", weights in " + r.onnx_external).c_str());
+            if (!o->timm.empty()) std::printf("timm folder   %s (load: dilute_vit.load(DIR))\n", o->timm.c_str());
             if (!r.removed.empty()) std::printf("removed       %zu blocks at lambda 0\n", r.removed.size());
             return 0;
         }
@@ -41,6 +47,7 @@ Runner addExport(CLI::App& app, Common&) {
         std::printf("source        %s\nwrote         %s%s\n", r.source.c_str(), o->out.c_str(), o->fold ? " (folded)" : "");
         if (!o->torchscript.empty()) std::printf("torchscript   %s (max |diff| vs pruned %.2e)\n", o->torchscript.c_str(), r.torchscript_max_abs_diff);
         if (!o->onnx.empty()) std::printf("onnx          %s (opset %d, %d nodes)\n", o->onnx.c_str(), o->onnx_opset, r.onnx_nodes);
+        if (!o->timm.empty()) std::printf("timm folder   %s (load: dilute_vit.load(DIR))\n", o->timm.c_str());
         std::printf("removed       ");
         for (int b : removed) std::printf("%d ", b);
         std::printf("\nparameters    %.3fM -> %.3fM (%.1f%% fewer)\nGMAC/image    %.4f -> %.4f (%.1f%% fewer)\n"

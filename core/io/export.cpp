@@ -10,6 +10,7 @@
 
 #include "io/checkpoint.h"
 #include "io/onnx.h"
+#include "io/timmfolder.h"
 #include "io/modelref.h"
 #include "io/weights.h"
 #include "util/error.h"
@@ -32,16 +33,20 @@ std::string weightsOf(const std::string& p) {
 }
 
 namespace {
-void writeOnnx(model::VisionTransformerImpl& m, const ExportOptions& o, ExportResult& r) {
-    OnnxOptions oo;
-    oo.opset = o.onnx_opset;
-    const auto rep = saveOnnx(m, o.onnx, oo);
-    r.onnx_nodes = rep.nodes;
-    r.onnx_external = rep.external_data;
+// The deployment forms: ONNX and the timm folder, when asked for.
+void writeDeployForms(model::VisionTransformerImpl& m, const ExportOptions& o, ExportResult& r) {
+    if (!o.onnx.empty()) {
+        OnnxOptions oo;
+        oo.opset = o.onnx_opset;
+        const auto rep = saveOnnx(m, o.onnx, oo);
+        r.onnx_nodes = rep.nodes;
+        r.onnx_external = rep.external_data;
+    }
+    if (!o.timm.empty()) saveTimmFolder(m, o.timm);
 }
 
-// ONNX of the model as it is: blocks diluted to 0 lose their attention (absent from the graph).
-ExportResult onnxOnly(const ExportOptions& o) {
+// The model as it is: blocks diluted to 0 lose their attention (absent from the graph).
+ExportResult exportAsIs(const ExportOptions& o) {
     ExportResult r;
     r.source = weightsOf(o.model);
     auto m = openModel(r.source, openOptionsOf(o));
@@ -50,15 +55,19 @@ ExportResult onnxOnly(const ExportOptions& o) {
     for (int i = 0; i < m->depth(); ++i)
         if (m->block(i)->mode() == model::BlockMode::Diluted && m->block(i)->lambda() == 0.0) r.removed.push_back(i);
     if (!r.removed.empty()) m->removeAttention(r.removed, o.fold);  // a folded model refuses, naming why
-    writeOnnx(*m, o, r);
+    writeDeployForms(*m, o, r);
     return r;
 }
 }  // namespace
 
 ExportResult exportPruned(const ExportOptions& o) {
-    if (o.out.empty() && o.onnx.empty()) throw Error("export needs --out FILE.safetensors (or --onnx FILE.onnx)");
+    if (o.out.empty() && o.onnx.empty() && o.timm.empty())
+        throw Error("export needs --out FILE.safetensors (or --onnx FILE.onnx, --timm DIR)");
     if (!o.onnx.empty() && !onnxAvailable()) throw Error(o.onnx + ": this build writes no ONNX (configure with libonnx-dev installed)");
     // Every output's folder is checked before anything is written: no half-done export.
+    if (!o.timm.empty() && std::filesystem::exists(o.timm) &&
+        !(std::filesystem::is_directory(o.timm) && std::filesystem::is_empty(o.timm)))
+        throw Error(o.timm + ": exists and is not an empty folder; remove it or choose another --timm folder");
     for (const auto& path : {o.out, o.torchscript, o.onnx}) {
         if (path.empty()) continue;
         const auto dir = std::filesystem::path(path).parent_path().string();
@@ -67,7 +76,7 @@ ExportResult exportPruned(const ExportOptions& o) {
     }
     if (o.out.empty()) {
         if (!o.torchscript.empty()) throw Error("--torchscript needs --out FILE.safetensors");
-        return onnxOnly(o);
+        return exportAsIs(o);
     }
     ExportResult r;
     r.source = weightsOf(o.model);
@@ -116,7 +125,7 @@ ExportResult exportPruned(const ExportOptions& o) {
         auto y = ts.forward({x}).toTensor();
         r.torchscript_max_abs_diff = (y - after).abs().max().item<double>();
     }
-    if (!o.onnx.empty()) writeOnnx(*m, o, r);
+    writeDeployForms(*m, o, r);
     return r;
 }
 

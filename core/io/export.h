@@ -17,6 +17,7 @@ struct ExportOptions : ModelRef {
     std::string torchscript;  // optional .pt
     std::string onnx;         // optional .onnx (io/onnx.h); alone (no `out`): the model as it is, blocks at lambda 0 removed
     int onnx_opset = 17;      // 17 (LayerNormalization) or 13 (primitives)
+    std::string timm;         // optional folder: a timm hub folder + dilute_vit.py (io/timmfolder.h)
     bool fold = true;
     bool force = false;       // remove selected blocks even if their lambda is not 0 (changes the function)
 };
@@ -34,8 +35,9 @@ struct ExportResult {
 /// Resolves a run folder to its weights file; a file, or a timm / Hugging Face model folder, is
 /// returned as it is.
 std::string weightsOf(const std::string& runDirOrFile);
-/// Removes the attention of blocks diluted to 0 and writes `out` (+ TorchScript, ONNX); with only
-/// `onnx` set, writes the model as it is to ONNX (blocks at lambda 0 removed, others kept diluted).
+/// Removes the attention of blocks diluted to 0 and writes `out` (+ TorchScript, ONNX, timm folder);
+/// without `out`, writes the model as it is to ONNX and / or a timm folder (blocks at lambda 0
+/// removed, the others kept as they compute).
 ExportResult exportPruned(const ExportOptions& o);
 /// Builds a standalone TorchScript module equivalent to `m` and saves it atomically.
 void saveTorchScript(model::VisionTransformerImpl& m, const std::string& path);

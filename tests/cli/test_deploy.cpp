@@ -1,8 +1,9 @@
-// `dilute export --onnx` end to end (issue 31): every golden family member (tests/data/golden,
-// made by tests/reference/make_vit_golden.py) and pruned / diluted / folded models, at opset 17 and
-// 13, run in ONNX Runtime itself (the npm package onnxruntime-node, driven by tests/onnx/run_ort.js)
-// and compared with PyTorch's logits (independent) and Dilute's own forward, batch 2 and 8; every
-// file passes Debian's python3-onnx checker.
+// The deployment forms end to end (issue 31), for every golden family member (tests/data/golden,
+// made by tests/reference/make_vit_golden.py) and pruned / diluted / folded models:
+// `export --onnx` at opset 17 and 13, run in ONNX Runtime itself (the npm package
+// onnxruntime-node, driven by tests/onnx/run_ort.js), batch 2 and 8, every file through Debian's
+// python3-onnx checker; `export --timm DIR` loaded by the folder's own dilute_vit.py in plain
+// PyTorch (tests/onnx/run_timm_folder.py). Logits against PyTorch's (independent) and Dilute's.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -69,7 +70,7 @@ public:
     static void TearDownTestSuite() { fs::remove_all(kTmp); }
 };
 
-TEST_P(OnnxExport, RunsInOnnxRuntimeWithTheSameLogits) {
+TEST_P(OnnxExport, RunsInOnnxRuntimeAndPyTorchWithTheSameLogits) {
     if (!haveOrt()) GTEST_SKIP() << "onnxruntime-node is not in " << kOrtDir << ": run packaging/install-ort.sh";
     const auto& c = GetParam();
     const std::string model = c.model.find('/') == std::string::npos ? (kTmp / c.model).string() : c.model;
@@ -91,6 +92,16 @@ TEST_P(OnnxExport, RunsInOnnxRuntimeWithTheSameLogits) {
         expectClose(y2, logitsOf(own2), "batch 2 vs Dilute");
         if (!c.pytorch.empty()) expectClose(y2, *dilute::io::readSafetensors(golden("logits.safetensors")).find(c.pytorch), "batch 2 vs PyTorch");
         expectClose(ort(onnx, in8), logitsOf(own8), "batch 8 vs Dilute");
+    }
+    // The timm folder, loaded by its own module in plain PyTorch.
+    if (runShell("/usr/bin/python3 -c 'import torch'").rc == 0) {
+        const auto dir = (kTmp / (c.name + "-timm")).string(), out = dir + ".logits.safetensors";
+        auto r = runCli("export " + model + c.args + " --timm " + dir);
+        ASSERT_EQ(r.rc, 0) << r.text;
+        r = runShell("/usr/bin/python3 " + std::string(DILUTE_SOURCE_DIR) + "/tests/onnx/run_timm_folder.py " + dir + " " + in2 + " " + out);
+        ASSERT_EQ(r.rc, 0) << r.text;
+        expectClose(logitsOf(out), logitsOf(own2), "timm folder vs Dilute");
+        if (!c.pytorch.empty()) expectClose(logitsOf(out), *dilute::io::readSafetensors(golden("logits.safetensors")).find(c.pytorch), "timm folder vs PyTorch");
     }
     // ONNX's own checker, in Python (Debian's python3-onnx), when it is installed.
     if (runShell("/usr/bin/python3 -c 'import onnx'").rc == 0) {
