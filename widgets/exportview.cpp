@@ -96,9 +96,12 @@ void ExportView::setBusy(bool busy) { export_->setEnabled(!busy); }
 void ExportView::setReport(const ExportReport& r) {
     QStringList rm;
     for (int b : r.removed) rm << QString::number(b);
-    files_->setText(tr("Attention removed from blocks %1 (folded).\nWrote %2\nand %3 (torch.jit.load)\n"
-                       "max |logit difference| vs the diluted model: %4\nMeasured on %5, throughput batch %6.")
-                        .arg(rm.join(", "), r.pruned_path, r.torchscript_path)
+    QString deploy;
+    if (!r.onnx_path.isEmpty()) deploy += tr("\n%1 (ONNX Runtime, TensorRT, OpenVINO)").arg(r.onnx_path);
+    if (!r.timm_dir.isEmpty()) deploy += tr("\n%1/ (PyTorch: dilute_vit.load)").arg(r.timm_dir);
+    files_->setText(tr("Attention removed from blocks %1 (folded).\nWrote %2\n%3 (torch.jit.load)%4\n"
+                       "max |logit difference| vs the diluted model: %5\nMeasured on %6, throughput batch %7.")
+                        .arg(rm.join(", "), r.pruned_path, r.torchscript_path, deploy)
                         .arg(r.max_abs_diff, 0, 'g', 3)
                         .arg(r.device)
                         .arg(r.batch));

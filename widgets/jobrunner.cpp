@@ -109,6 +109,8 @@ void Worker::exportAndBench(const bench::MeasureOptions& mo) {
         ExportReport rep;
         rep.pruned_path = QString::fromStdString(m.pruned_path);
         rep.torchscript_path = QString::fromStdString(m.torchscript_path);
+        rep.onnx_path = QString::fromStdString(m.onnx_path);
+        rep.timm_dir = QString::fromStdString(m.timm_dir);
         for (int b : m.exported.removed) rep.removed.push_back(b);
         rep.max_abs_diff = m.exported.max_abs_diff;
         if (m.top1_full >= 0) rep.top1_full = m.top1_full;

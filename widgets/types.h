@@ -13,7 +13,7 @@ namespace dilute::gui {
 
 /// What the export job hands back: the files written and the measured before/after figures.
 struct ExportReport {
-    QString pruned_path, torchscript_path;
+    QString pruned_path, torchscript_path, onnx_path, timm_dir;  // the last two "" when not written
     QVector<int> removed;
     double max_abs_diff = 0;
     double top1_full = -1, top1_pruned = -1;

@@ -1,6 +1,7 @@
 // dilute export: remove the attention of blocks diluted to lambda 0, fold, write safetensors (+ TorchScript).
 #include <cstdio>
 
+#include "analysis/selectors.h"
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "io/export.h"
@@ -21,13 +22,18 @@ Runner addExport(CLI::App& app, Common&) {
     app.add_option("--timm", o->timm,
                    "Also write a timm hub folder (config.json + model.safetensors) with dilute_vit.py, which loads "
                    "a pruned model in PyTorch (timm's own model when timm is installed)");
+    auto remove = std::make_shared<std::string>();
+    app.add_option("--remove", *remove,
+                   "With --onnx / --timm alone: also remove the attention of these blocks (e.g. 0,2,4,6), a what-if "
+                   "for deployment timing (changes the output)");
     app.add_option("--onnx-opset", o->onnx_opset, "17 (LayerNormalization) or 13 (LayerNorm from primitives)")
         ->check(CLI::IsMember({13, 17}))
         ->capture_default_str();
     app.add_flag("!--no-fold", o->fold, "Keep the x2 residual of removed blocks instead of folding it into weights");
     app.add_flag("--force", o->force, "Remove selected blocks even if their lambda is not 0 (changes the output)");
-    return [o]() {
+    return [o, remove]() {
         if (o->model.empty()) throw Error("export needs a model: RUN_DIR, a model file or folder (or --model)");
+        if (!remove->empty()) o->remove = analysis::parseBlockList(*remove, io::describeModel(o->model, io::openOptionsOf(*o)).depth);
         auto r = io::exportPruned(*o);
         if (o->out.empty()) {
             std::printf("source        %s\n", r.source.c_str());
@@ -35,7 +41,7 @@ Runner addExport(CLI::App& app, Common&) {
                 std::printf("onnx          %s (opset %d, %d nodes%s)\n", o->onnx.c_str(), o->onnx_opset, r.onnx_nodes,
                             r.onnx_external.empty() ? "" : (", weights in " + r.onnx_external).c_str());
             if (!o->timm.empty()) std::printf("timm folder   %s (load: dilute_vit.load(DIR))\n", o->timm.c_str());
-            if (!r.removed.empty()) std::printf("removed       %zu blocks at lambda 0\n", r.removed.size());
+            if (!r.removed.empty()) std::printf("removed       the attention of %zu blocks (at lambda 0 or --remove)\n", r.removed.size());
             return 0;
         }
         if (r.source.find("/checkpoints/") != std::string::npos)

@@ -43,8 +43,10 @@ Runner addMeasure(CLI::App& app, Common& common) {
         if (r.exported.source.find("/checkpoints/") != std::string::npos)
             std::fprintf(stderr, "note: %s has no final.safetensors (the run did not finish): measured its last checkpoint, %s\n",
                          o->run.c_str(), r.exported.source.c_str());
-        std::printf("wrote      %s\n           %s\n           %s\nremoved    ", r.pruned_path.c_str(),
-                    r.torchscript_path.c_str(), r.report_path.c_str());
+        std::printf("wrote      %s\n           %s\n", r.pruned_path.c_str(), r.torchscript_path.c_str());
+        if (!r.onnx_path.empty()) std::printf("           %s\n", r.onnx_path.c_str());
+        if (!r.timm_dir.empty()) std::printf("           %s/ (dilute_vit.load)\n", r.timm_dir.c_str());
+        std::printf("           %s\nremoved    ", r.report_path.c_str());
         for (int b : r.exported.removed) std::printf("%d ", b);
         std::printf("(max |logit diff| vs the diluted model %.2e)\ndevice     %s, batch %d\n\n", r.exported.max_abs_diff,
                     r.device.c_str(), o->bench.batch);

@@ -1,5 +1,7 @@
 #include "bench/measure.h"
 
+#include <filesystem>
+
 #include <nlohmann/json.hpp>
 
 #include "data/dataset.h"
@@ -40,6 +42,11 @@ MeasureResult exportAndMeasure(const MeasureOptions& o, const std::function<void
     eo.model = o.run;
     eo.out = r.pruned_path = fs::join(o.out_dir, "pruned.safetensors");
     eo.torchscript = r.torchscript_path = fs::join(o.out_dir, "pruned.pt");
+    if (o.onnx) eo.onnx = r.onnx_path = fs::join(o.out_dir, "pruned.onnx");
+    if (o.timm) {
+        eo.timm = r.timm_dir = fs::join(o.out_dir, "timm");
+        if (fs::exists(fs::join(eo.timm, "dilute_vit.py"))) std::filesystem::remove_all(eo.timm);  // this job's last export
+    }
     step("export", 0);
     r.exported = io::exportPruned(eo);
     const std::string baseline = o.baseline.empty() ? o.run : o.baseline;
@@ -87,6 +94,8 @@ std::string measureToJson(const MeasureOptions& o, const MeasureResult& r) {
                               {"device", r.device},
                               {"pruned", r.pruned_path},
                               {"torchscript", r.torchscript_path},
+                              {"onnx", r.onnx_path},
+                              {"timm", r.timm_dir},
                               {"removed_blocks", r.exported.removed},
                               {"max_abs_logit_diff", r.exported.max_abs_diff},
                               {"eval_images", r.eval_images},

@@ -31,7 +31,7 @@ std::vector<OptionSpec<MeasureOptions>> buildMeasure() {
     auto add = [&](OptionSpec<O> s) { t.push_back(std::move(s)); };
     add({"run", "--run,-r", "Dilution run", "Run folder (its final.safetensors) or weights file whose lambda-0 blocks are removed",
          "Run", 0, 0, {}, false, "the Export view's run field (with Browse)", memberField(&O::run)});
-    add({"out_dir", "--out,-o", "Export folder", "Folder for pruned.safetensors and pruned.pt (default: RUN/export)",
+    add({"out_dir", "--out,-o", "Export folder", "Folder for pruned.safetensors, .pt, .onnx and timm/ (default: RUN/export)",
          "Run", 0, 0, {}, false, "the Export view's export folder field", memberField(&O::out_dir)});
     add({"baseline", "--baseline", "Full model",
          "The model before dilution, measured as 'full' (run folder, weights file or preset; default: the run itself)",
@@ -43,6 +43,10 @@ std::vector<OptionSpec<MeasureOptions>> buildMeasure() {
          false, "the Project panel's device", memberField(&O::device)});
     add({"eval_images", "--eval-images", "Test images", "Top-1 on the first N test images (0 = skip the evaluation)",
          "Accuracy", 0, 1e12, {}, false, "", memberField(&O::eval_images)});
+    add({"onnx", "!--no-onnx", "ONNX", "Also write pruned.onnx (opset 17: ONNX Runtime, TensorRT, OpenVINO)", "Deploy",
+         0, 0, {}, false, "", memberField(&O::onnx)});
+    add({"timm", "!--no-timm", "timm folder", "Also write timm/: a timm hub folder with dilute_vit.py (PyTorch)",
+         "Deploy", 0, 0, {}, false, "", memberField(&O::timm)});
     for (auto& s : liftOptions(benchOptionTable(), &O::bench))
         if (s.name != "device") t.push_back(std::move(s));
     return t;

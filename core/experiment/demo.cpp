@@ -125,7 +125,9 @@ std::string demoReport(const DemoOptions& o, const DemoResult& r) {
        << fixed(F.peak_mb > 0 ? P.peak_mb / F.peak_mb : 0, 3) << " |\n\n"
        << "Files: `baseline/` (run), `analysis/analysis.json`, `control/` (fine-tuning run, no dilution), "
           "`nose/` (dilution run), "
-       << (r.random_top1 >= 0 ? "`random/` (dilution run), " : "") << "`pruned.safetensors`, `pruned.pt` (TorchScript).\n";
+       << (r.random_top1 >= 0 ? "`random/` (dilution run), " : "")
+       << "`pruned.safetensors`, `pruned.pt` (TorchScript)" << (DILUTE_WITH_ONNX ? ", `pruned.onnx` (ONNX Runtime)" : "")
+       << ", `timm/` (`dilute_vit.load`, PyTorch).\n";
     return md.str();
 }
 
@@ -191,7 +193,7 @@ DemoResult runDemo(const DemoOptions& o, const DemoObserver& obs, const CancelTo
         r.random_blocks = rs.blocks;
     }
 
-    stage("export: removing attention, folding, TorchScript; bench: full vs pruned");
+    stage("export: removing attention, folding, TorchScript, ONNX, timm folder; bench: full vs pruned");
     // The same core job as the workbench's Export view (accuracy comes from the runs above).
     bench::MeasureOptions mo;
     mo.run = nose.out_dir;

@@ -53,7 +53,9 @@ ExportResult exportAsIs(const ExportOptions& o) {
     m->eval();
     r.already_removed = m->removedBlocks();
     for (int i = 0; i < m->depth(); ++i)
-        if (m->block(i)->mode() == model::BlockMode::Diluted && m->block(i)->lambda() == 0.0) r.removed.push_back(i);
+        if ((m->block(i)->mode() == model::BlockMode::Diluted && m->block(i)->lambda() == 0.0) ||
+            (std::count(o.remove.begin(), o.remove.end(), i) && m->block(i)->mode() != model::BlockMode::Removed))
+            r.removed.push_back(i);
     if (!r.removed.empty()) m->removeAttention(r.removed, o.fold);  // a folded model refuses, naming why
     writeDeployForms(*m, o, r);
     return r;
@@ -74,6 +76,8 @@ ExportResult exportPruned(const ExportOptions& o) {
         fs::ensureWritableDir(dir.empty() ? "." : dir);
         if (fs::isDirectory(path)) throw Error(path + ": is a folder; give a file name");
     }
+    if (!o.out.empty() && !o.remove.empty())
+        throw Error("--remove is a what-if for --onnx / --timm alone; with --out, dilution decides (or --force)");
     if (o.out.empty()) {
         if (!o.torchscript.empty()) throw Error("--torchscript needs --out FILE.safetensors");
         return exportAsIs(o);

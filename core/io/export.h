@@ -18,6 +18,7 @@ struct ExportOptions : ModelRef {
     std::string onnx;         // optional .onnx (io/onnx.h); alone (no `out`): the model as it is, blocks at lambda 0 removed
     int onnx_opset = 17;      // 17 (LayerNormalization) or 13 (primitives)
     std::string timm;         // optional folder: a timm hub folder + dilute_vit.py (io/timmfolder.h)
+    std::vector<int> remove;  // without `out`: also remove these blocks' attention (a what-if: changes the output)
     bool fold = true;
     bool force = false;       // remove selected blocks even if their lambda is not 0 (changes the function)
 };

@@ -151,3 +151,32 @@ TEST(OnnxExportCli, PrunedExportWritesAllThreeFormsAndMetadata) {
 }
 
 }  // namespace
+
+namespace {
+TEST(MeasureDeploy, WritesEveryFormAndRerunsIntoTheSameFolder) {
+    const auto d = kTmp.string() + "-measure";
+    fs::create_directories(d);
+    {
+        dilute::io::OpenOptions o;
+        o.heads = 2;
+        auto m = dilute::io::openModel(golden("plain.pth"), o);
+        dilute::io::saveModel(*m, d + "/plain.safetensors");
+        m->block(0)->setLambda(0.0);
+        dilute::io::saveModel(*m, d + "/diluted0.safetensors");
+    }
+    const std::string cmd = "measure -r " + d + "/diluted0.safetensors --baseline " + d +
+                            "/plain.safetensors --eval-images 0 --repeats 1 --latency-runs 2 --rounds 1 --warmup 0";
+    for (int run = 0; run < 2; ++run) {  // the second run replaces the first's files, timm/ included
+        const auto r = runCli(cmd + " -o " + d + "/export");
+        ASSERT_EQ(r.rc, 0) << r.text;
+    }
+    for (const char* f : {"pruned.safetensors", "pruned.pt", "measure.json", "timm/config.json", "timm/dilute_vit.py"})
+        EXPECT_TRUE(fs::exists(d + "/export/" + f)) << f;
+    EXPECT_EQ(fs::exists(d + "/export/pruned.onnx"), DILUTE_WITH_ONNX != 0);
+    const auto noTimm = runCli(cmd + " --no-timm --no-onnx -o " + d + "/export2");
+    ASSERT_EQ(noTimm.rc, 0) << noTimm.text;
+    EXPECT_FALSE(fs::exists(d + "/export2/timm"));
+    EXPECT_FALSE(fs::exists(d + "/export2/pruned.onnx"));
+    fs::remove_all(d);
+}
+}  // namespace
