@@ -125,16 +125,20 @@ INSTANTIATE_TEST_SUITE_P(
                       Case{"pruned_folded", "folded.safetensors", "", ""}),
     [](const ::testing::TestParamInfo<Case>& i) { return i.param.name; });
 
+// DIR/plain.safetensors (the golden plain model) and DIR/diluted0.safetensors (block `b` at lambda 0).
+void writeDilutedToZero(const std::string& dir, int b) {
+    dilute::io::OpenOptions o;
+    o.heads = 2;
+    auto m = dilute::io::openModel(golden("plain.pth"), o);
+    dilute::io::saveModel(*m, dir + "/plain.safetensors");
+    m->block(b)->setLambda(0.0);
+    dilute::io::saveModel(*m, dir + "/diluted0.safetensors");
+}
+
 TEST(OnnxExportCli, PrunedExportWritesAllThreeFormsAndMetadata) {
     const auto d = kTmp.string() + "-meta";
     fs::create_directories(d);
-    {
-        dilute::io::OpenOptions o;
-        o.heads = 2;
-        auto m = dilute::io::openModel(golden("plain.pth"), o);
-        m->block(1)->setLambda(0.0);
-        dilute::io::saveModel(*m, d + "/diluted0.safetensors");
-    }
+    writeDilutedToZero(d, 1);
     const auto r = runCli("export " + d + "/diluted0.safetensors -o " + d + "/p.safetensors --torchscript " + d +
                           "/p.pt --onnx " + d + "/p.onnx");
     ASSERT_EQ(r.rc, 0) << r.text;
@@ -156,14 +160,7 @@ namespace {
 TEST(MeasureDeploy, WritesEveryFormAndRerunsIntoTheSameFolder) {
     const auto d = kTmp.string() + "-measure";
     fs::create_directories(d);
-    {
-        dilute::io::OpenOptions o;
-        o.heads = 2;
-        auto m = dilute::io::openModel(golden("plain.pth"), o);
-        dilute::io::saveModel(*m, d + "/plain.safetensors");
-        m->block(0)->setLambda(0.0);
-        dilute::io::saveModel(*m, d + "/diluted0.safetensors");
-    }
+    writeDilutedToZero(d, 0);
     const std::string cmd = "measure -r " + d + "/diluted0.safetensors --baseline " + d +
                             "/plain.safetensors --eval-images 0 --repeats 1 --latency-runs 2 --rounds 1 --warmup 0";
     for (int run = 0; run < 2; ++run) {  // the second run replaces the first's files, timm/ included
