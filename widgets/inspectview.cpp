@@ -6,7 +6,9 @@
 #include <QListWidget>
 #include <QMouseEvent>
 #include <QPushButton>
+#include <QHeaderView>
 #include <QScrollArea>
+#include <QTableWidget>
 #include <QVBoxLayout>
 #include <qcustomplot.h>
 
@@ -66,6 +68,13 @@ InspectView::InspectView(QWidget* parent) : QWidget(parent) {
     blocks_ = makePlot(tr("Which attention is dispensable"), tr("block"), tr("/ largest block"), this);
     blocks_->setToolTip(tr("Per block, each divided by its largest block: the mean attention distance, and from the "
                            "project's analysis T({i}) and the attention entropy"));
+    confusion_ = new QTableWidget(this);
+    confusion_->setToolTip(tr("Confusion-matrix difference: the second model's count minus this model's "
+                              "(rows: label, columns: prediction)"));
+    confusion_->setEditTriggers(QAbstractItemView::NoEditTriggers);
+    confusion_->horizontalHeader()->setMinimumSectionSize(20);
+    confusion_->verticalHeader()->setMinimumSectionSize(16);
+    confusion_->setVisible(false);
     connect(run_, &QPushButton::clicked, this, [this] { Q_EMIT inspectRequested(options()); });
 
     auto* side = new QVBoxLayout;
@@ -73,6 +82,7 @@ InspectView::InspectView(QWidget* parent) : QWidget(parent) {
     side->addWidget(scroll, 1);
     side->addWidget(run_);
     side->addWidget(summary_);
+    side->addWidget(confusion_);
     auto* sideBox = new QWidget(this);
     sideBox->setLayout(side);
     sideBox->setMaximumWidth(270);
@@ -117,6 +127,7 @@ void InspectView::setResult(const inspect::InspectResult& r, bool partial) {
     drawBlocks();
     drawImage();
     drawHeadGrid();
+    drawConfusion();
 }
 
 void InspectView::setAnalysis(const analysis::AnalysisResult& a) {

@@ -1,6 +1,7 @@
 #pragma once
 // The Inspect view (issue 30): what each attention layer does, per image. A grid of the images
-// (with a second model, the ones whose prediction flips first), the chosen image with its
+// (with a second model, the ones whose prediction flips first, then the largest changes of the
+// correct-class probability; the confusion-matrix difference beside them), the chosen image with its
 // attention rollout, the blocks x heads grid of its class-token maps (click one to enlarge it),
 // the mean-attention-distance heatmap (blocks x heads; the blocks selected for dilution marked,
 // a click selects or deselects a block as on the Analysis view) and, per block, mean distance
@@ -19,6 +20,7 @@ class QCPColorMap;
 class QLabel;
 class QListWidget;
 class QPushButton;
+class QTableWidget;
 
 namespace dilute::gui {
 
@@ -49,6 +51,8 @@ public:
     QCustomPlot* distancePlot() const { return dist_; }
     QList<QCustomPlot*> plots() const;
     QLabel* summaryLabel() const { return summary_; }
+    /// With a second model: the confusion-matrix difference (its count minus this model's).
+    QTableWidget* confusionTable() const { return confusion_; }
     /// The block row under a pixel of the distance heatmap (-1 if none).
     int blockAt(const QPoint& pixel) const;
     void setBusy(bool busy);
@@ -69,6 +73,7 @@ private:
     void drawMarks();
     void drawImage();
     void drawHeadGrid();
+    void drawConfusion();
     QString imageText(int position) const;
 
     inspect::InspectResult result_;
@@ -81,6 +86,7 @@ private:
     QListWidget* thumbs_;
     QLabel *image_, *imageCaption_, *heads_, *summary_;
     QCustomPlot *dist_, *blocks_;
+    QTableWidget* confusion_;
     QCPColorMap* distMap_ = nullptr;
 };
 

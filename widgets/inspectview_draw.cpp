@@ -3,8 +3,10 @@
 // selected blocks marked, and the per-block comparison with the analysis.
 #include "inspectview.h"
 
+#include <QHeaderView>
 #include <QLabel>
 #include <QListWidget>
+#include <QTableWidget>
 #include <qcustomplot.h>
 
 #include <algorithm>
@@ -38,9 +40,12 @@ void InspectView::fillImages() {
     const QSignalBlocker block(thumbs_);
     thumbs_->clear();
     std::vector<int> order;
-    if (result_.compared) {  // what changed first: right -> wrong, then wrong -> right
-        order = result_.comparison.right_to_wrong;
-        order.insert(order.end(), result_.comparison.wrong_to_right.begin(), result_.comparison.wrong_to_right.end());
+    if (result_.compared) {  // what changed first: right -> wrong, wrong -> right, then the largest changes
+        const auto& c = result_.comparison;
+        order = c.right_to_wrong;
+        order.insert(order.end(), c.wrong_to_right.begin(), c.wrong_to_right.end());
+        for (int i : c.largest_changes)
+            if (std::find(order.begin(), order.end(), i) == order.end()) order.push_back(i);
     }
     for (int i = 0; i < int(result_.images.size()); ++i)
         if (std::find(order.begin(), order.end(), i) == order.end()) order.push_back(i);
@@ -64,6 +69,11 @@ void InspectView::fillImages() {
         s = tr("%1 images: top-1 %2% (this model) vs %3% (%4)\nright → wrong: %5 (red)\nwrong → right: %6 (green)")
                 .arg(result_.images.size()).arg(c.top1, 0, 'f', 1).arg(c.top1_vs, 0, 'f', 1)
                 .arg(QString::fromStdString(c.vs)).arg(c.right_to_wrong.size()).arg(c.wrong_to_right.size());
+        if (!c.largest_changes.empty()) {
+            const auto& im = result_.images[size_t(c.largest_changes.front())];
+            s += tr("\nlargest change of p(label): #%1, %2 → %3").arg(c.largest_changes.front())
+                     .arg(im.p_label, 0, 'f', 2).arg(im.p_label_vs, 0, 'f', 2);
+        }
     } else {
         s = tr("%1 images of %2%3").arg(result_.images.size())
                 .arg(QString::fromStdString(result_.input.empty() ? result_.data + " " + result_.split : result_.input))
@@ -221,6 +231,40 @@ void InspectView::drawBlocks() {
     blocks_->xAxis->setRange(-0.5, L - 0.5);
     blocks_->yAxis->setRange(low < 0 ? low - 0.08 : 0, 1.08);  // entropies may be negative (nats)
     blocks_->replot();
+}
+
+// The confusion-matrix difference (second model minus this one): gains on the diagonal green,
+// losses red, off the diagonal the other way round; zeros left blank.
+void InspectView::drawConfusion() {
+    const int C = result_.classes;
+    const auto& cc = result_.comparison;
+    const bool shown = result_.compared && C > 0 && C <= 20 && cc.confusion.size() == size_t(C) * C &&
+                       cc.confusion_vs.size() == size_t(C) * C;
+    confusion_->setVisible(shown);  // (isVisible() is false while the view's tab is hidden)
+    if (!shown) return;
+    const auto& c = result_.comparison;
+    confusion_->clear();
+    confusion_->setRowCount(C);
+    confusion_->setColumnCount(C);
+    QStringList heads;
+    for (int k = 0; k < C; ++k) heads << QString::number(k);
+    confusion_->setHorizontalHeaderLabels(heads);
+    confusion_->setVerticalHeaderLabels(heads);
+    for (int a = 0; a < C; ++a)
+        for (int b = 0; b < C; ++b) {
+            const int d = c.confusion_vs[size_t(a * C + b)] - c.confusion[size_t(a * C + b)];
+            auto* item = new QTableWidgetItem(d ? QString::number(d) : QString());
+            item->setTextAlignment(Qt::AlignCenter);
+            if (d) item->setBackground(QColor((d > 0) == (a == b) ? "#c8ecc8" : "#f4c8c8"));
+            const auto name = [&](int k) {
+                return k < int(result_.class_names.size()) ? QString::fromStdString(result_.class_names[size_t(k)]) : QString::number(k);
+            };
+            item->setToolTip(tr("label %1, predicted %2: %3 -> %4").arg(name(a), name(b))
+                                 .arg(c.confusion[size_t(a * C + b)]).arg(c.confusion_vs[size_t(a * C + b)]));
+            confusion_->setItem(a, b, item);
+        }
+    confusion_->resizeColumnsToContents();
+    confusion_->resizeRowsToContents();
 }
 
 }  // namespace dilute::gui

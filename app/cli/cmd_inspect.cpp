@@ -37,13 +37,25 @@ void printDistance(const inspect::InspectResult& r) {
 void printComparison(const inspect::InspectResult& r) {
     const auto& c = r.comparison;
     std::printf("\ncompared with %s on %zu images: top-1 %.2f%% -> %.2f%%\n", c.vs.c_str(), r.count(), c.top1, c.top1_vs);
-    std::printf("right -> wrong  %zu images\nwrong -> right  %zu images\n", c.right_to_wrong.size(), c.wrong_to_right.size());
     auto name = [&](int k) { return k >= 0 && k < int(r.class_names.size()) ? r.class_names[size_t(k)] : std::to_string(k); };
-    for (int i : c.right_to_wrong) {
-        const auto& im = r.images[size_t(i)];
-        std::printf("  %-36s %s -> %s (p %.3f -> %.3f)\n", im.source.c_str(), name(im.pred).c_str(), name(im.pred_vs).c_str(),
-                    im.p_label, im.p_label_vs);
-    }
+    auto list = [&](const char* title, const std::vector<int>& which) {
+        std::printf("%s  %zu images\n", title, which.size());
+        for (int i : which) {
+            const auto& im = r.images[size_t(i)];
+            std::printf("  #%-4d %-40s label %-12s %s -> %s (p(label) %.3f -> %.3f)\n", i, im.source.c_str(),
+                        name(im.label).c_str(), name(im.pred).c_str(), name(im.pred_vs).c_str(), im.p_label, im.p_label_vs);
+        }
+    };
+    list("right -> wrong", c.right_to_wrong);
+    list("wrong -> right", c.wrong_to_right);
+    list("largest changes of p(label)", c.largest_changes);
+    std::printf("confusion difference (second minus first; label -> prediction):");
+    int shown = 0;
+    for (int a = 0; a < r.classes; ++a)
+        for (int b = 0; b < r.classes; ++b)
+            if (const int d = c.confusion_vs[size_t(a * r.classes + b)] - c.confusion[size_t(a * r.classes + b)]; d != 0)
+                std::printf("%s %s->%s %+d", shown++ % 6 ? "," : "\n ", name(a).c_str(), name(b).c_str(), d);
+    std::printf("%s\n", shown ? "" : " none");
 }
 
 }  // namespace

@@ -1,7 +1,10 @@
 #!/usr/bin/env node
 // ONNX Runtime's throughput and batch-1 latency for ONNX models (Dilute's exports), printed beside
-// each other so the saving of a pruned model shows as deployment sees it:
-//   ORT_DIR=build/ort node tests/bench/ort_bench.js [--batch 32] [--threads 2] [--seconds 10] A.onnx [B.onnx ...]
+// each other so the saving of a pruned model shows as deployment sees it, and with --dilute-bench
+// `dilute bench` on the same models right after, in the same process tree:
+//   ORT_DIR=build/ort node tests/bench/ort_bench.js [--batch 32] [--threads 2] [--seconds 10] \
+//       [--dilute-bench "-m deit_small_patch16_224 --remove 0,2,4,6"] A.onnx [B.onnx ...]
+// (DILUTE_CLI names the dilute binary; default build/app/dilute.)
 // Inputs are random normal [batch, C, H, W] from the model's own input shape. Rounds alternate
 // between the models so machine drift hits them alike. A benchmark, not a test.
 "use strict";
@@ -10,12 +13,13 @@ const ortDir = process.env.ORT_DIR || "build/ort";
 const ort = require(path.resolve(ortDir, "node_modules", "onnxruntime-node"));
 
 function args() {
-  const a = { batch: 32, threads: 2, seconds: 10, models: [] };
+  const a = { batch: 32, threads: 2, seconds: 10, models: [], dilute: "" };
   const v = process.argv.slice(2);
   for (let i = 0; i < v.length; ++i) {
     if (v[i] === "--batch") a.batch = Number(v[++i]);
     else if (v[i] === "--threads") a.threads = Number(v[++i]);
     else if (v[i] === "--seconds") a.seconds = Number(v[++i]);
+    else if (v[i] === "--dilute-bench") a.dilute = v[++i];
     else a.models.push(v[i]);
   }
   if (!a.models.length) throw new Error("usage: ort_bench.js [--batch N] [--threads N] [--seconds S] MODEL.onnx ...");
@@ -74,6 +78,12 @@ async function main() {
   if (runs.length === 2)
     console.log(`${path.basename(runs[1].file)} / ${path.basename(runs[0].file)}: throughput x${(pct(runs[1].tput, 0.5) / pct(runs[0].tput, 0.5)).toFixed(2)}, ` +
                 `batch-1 latency x${(pct(runs[1].lat, 0.5) / pct(runs[0].lat, 0.5)).toFixed(2)}`);
+  if (a.dilute) {
+    const cli = process.env.DILUTE_CLI || "build/app/dilute";
+    const argv = ["bench", ...a.dilute.split(/\s+/).filter(Boolean), "--batch", String(a.batch)];
+    console.log(`\n${cli} ${argv.join(" ")}`);
+    console.log(require("child_process").execFileSync(cli, argv, { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] }));
+  }
 }
 
 main().catch((e) => { console.error(`error: ${e.message}`); process.exit(1); });

@@ -1,7 +1,7 @@
 // The deployment forms end to end (issue 31), for every golden family member (tests/data/golden,
 // made by tests/reference/make_vit_golden.py) and pruned / diluted / folded models:
 // `export --onnx` at opset 17 and 13, run in ONNX Runtime itself (the npm package
-// onnxruntime-node, driven by tests/onnx/run_ort.js), batch 2 and 8, every file through Debian's
+// onnxruntime-node, driven by tests/onnx/run_ort.js), batch 1, 2 and 8, every file through Debian's
 // python3-onnx checker; `export --timm DIR` loaded by the folder's own dilute_vit.py in plain
 // PyTorch (tests/onnx/run_timm_folder.py). Logits against PyTorch's (independent) and Dilute's.
 #include <gtest/gtest.h>
@@ -48,6 +48,7 @@ void expectClose(const torch::Tensor& got, const torch::Tensor& want, const std:
 struct Case {
     std::string name, model, args, pytorch;  // pytorch: the key of PyTorch's logits in logits.safetensors ("" none)
 };
+void PrintTo(const Case& c, std::ostream* os) { *os << c.name; }  // test names and failures show the case
 
 class OnnxExport : public ::testing::TestWithParam<Case> {
 public:
@@ -55,6 +56,8 @@ public:
         fs::create_directories(kTmp);
         torch::manual_seed(8);
         dilute::io::writeSafetensors((kTmp / "input8.safetensors").string(), {{"input", torch::randn({8, 3, 32, 32})}});
+        const auto two = *dilute::io::readSafetensors(golden("input.safetensors")).find("input");
+        dilute::io::writeSafetensors((kTmp / "input1.safetensors").string(), {{"input", two.narrow(0, 1, 1)}});
         // The same plain model diluted, pruned and folded, as training and export leave it.
         dilute::io::OpenOptions o;
         o.heads = 2;
@@ -74,10 +77,12 @@ TEST_P(OnnxExport, RunsInOnnxRuntimeAndPyTorchWithTheSameLogits) {
     if (!haveOrt()) GTEST_SKIP() << "onnxruntime-node is not in " << kOrtDir << ": run packaging/install-ort.sh";
     const auto& c = GetParam();
     const std::string model = c.model.find('/') == std::string::npos ? (kTmp / c.model).string() : c.model;
-    const std::string in2 = golden("input.safetensors"), in8 = (kTmp / "input8.safetensors").string();
-    // Dilute's own forward on both batches.
-    const auto own2 = (kTmp / (c.name + ".own2.safetensors")).string(), own8 = (kTmp / (c.name + ".own8.safetensors")).string();
-    for (const auto& [in, out] : {std::pair{in2, own2}, std::pair{in8, own8}}) {
+    const std::string in2 = golden("input.safetensors"), in8 = (kTmp / "input8.safetensors").string(),
+                      in1 = (kTmp / "input1.safetensors").string();
+    // Dilute's own forward on the three batches.
+    const auto own2 = (kTmp / (c.name + ".own2.safetensors")).string(), own8 = (kTmp / (c.name + ".own8.safetensors")).string(),
+               own1 = (kTmp / (c.name + ".own1.safetensors")).string();
+    for (const auto& [in, out] : {std::pair{in2, own2}, std::pair{in8, own8}, std::pair{in1, own1}}) {
         const auto r = runCli("eval -m " + model + c.args + " --input-tensor " + in + " --logits-out " + out);
         ASSERT_EQ(r.rc, 0) << r.text;
     }
@@ -92,6 +97,7 @@ TEST_P(OnnxExport, RunsInOnnxRuntimeAndPyTorchWithTheSameLogits) {
         expectClose(y2, logitsOf(own2), "batch 2 vs Dilute");
         if (!c.pytorch.empty()) expectClose(y2, *dilute::io::readSafetensors(golden("logits.safetensors")).find(c.pytorch), "batch 2 vs PyTorch");
         expectClose(ort(onnx, in8), logitsOf(own8), "batch 8 vs Dilute");
+        expectClose(ort(onnx, in1), logitsOf(own1), "batch 1 vs Dilute");
     }
     // The timm folder, loaded by its own module in plain PyTorch.
     if (runShell("/usr/bin/python3 -c 'import torch'").rc == 0) {

@@ -19,6 +19,7 @@
 #include "workbench_helpers.h"
 
 #undef slots
+#include "inspect/compare.h"
 #include "inspect/optiontable.h"
 #define slots Q_SLOTS
 
@@ -43,10 +44,7 @@ inspect::InspectResult fake(bool classToken = true) {
     r.thumbnails.assign(4 * 8 * 8 * 3, 128);
     if (classToken) r.cls.assign(4 * 3 * 2 * 4, 0.25f);
     r.rollout.assign(4 * 4, 0.1f);
-    r.compared = true;
-    r.comparison.vs = "pruned";
-    r.comparison.right_to_wrong = {2};
-    r.comparison.wrong_to_right = {3};
+    inspect::compareImages(r, "pruned");  // right -> wrong {2}, wrong -> right {3}
     return r;
 }
 }  // namespace
@@ -71,9 +69,18 @@ private Q_SLOTS:
         QCOMPARE(v.imageList()->item(1)->data(Qt::UserRole).toInt(), 3);  // then wrong -> right
         QVERIFY2(v.imageList()->item(0)->text().contains("✓ → ✗ dog"), qPrintable(v.imageList()->item(0)->text()));
         QVERIFY2(v.summaryLabel()->text().contains("right → wrong: 1"), qPrintable(v.summaryLabel()->text()));
+        QCOMPARE(v.imageList()->item(2)->data(Qt::UserRole).toInt(), 1);  // then the largest changes of p(label)
+        // The confusion difference: label 0 predicted 1 once more, label 1 predicted 0 once less.
+        auto* t = v.confusionTable();
+        QVERIFY(!t->isHidden());
+        QCOMPARE(t->rowCount(), 2);
+        QCOMPARE(t->item(0, 1)->text(), QString("1"));
+        QCOMPARE(t->item(1, 0)->text(), QString("-1"));
+        QCOMPARE(t->item(0, 0)->text(), QString("-1"));
+        QCOMPARE(t->item(1, 1)->text(), QString("1"));
         QCOMPARE(v.currentImage(), 2);
-        v.imageList()->setCurrentRow(3);
-        QCOMPARE(v.currentImage(), 1);
+        v.imageList()->setCurrentRow(3);  // order 2, 3, 1, 0
+        QCOMPARE(v.currentImage(), 0);
         v.showMap(1, 0);
         const auto caption = v.findChildren<QLabel*>();
         bool found = false;
