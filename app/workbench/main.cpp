@@ -28,6 +28,44 @@
 #include "analysis/job.h"
 #define slots Q_SLOTS
 
+namespace {
+// The Inspect view's job against `vs`, once no other job runs (an export report runs first).
+void inspectWhenIdle(dilute::gui::MainWindow& w, const QString& vs, QTimer* pending) {
+    if (auto* e = qobject_cast<QLineEdit*>(w.inspectView()->optionForm()->editor("vs"))) e->setText(vs);
+    QObject::connect(pending, &QTimer::timeout, &w, [&w, pending] {
+        if (w.runner()->busy()) return;
+        pending->stop();
+        w.startInspect(w.inspectView()->options());
+    });
+    pending->start(200);
+}
+
+// Every view to DIR/<view>.png once the jobs are done (and the pending one has started), then quit.
+void screenshotsWhenIdle(dilute::gui::MainWindow& w, const QString& dir, QTimer* pending) {
+    QDir().mkpath(dir);
+    auto grabAll = [&w, dir] {
+        const QList<QPair<QWidget*, QString>> views{{w.analysisView(), "analysis"}, {w.inspectView(), "inspect"},
+                                                    {w.trainingView(), "training"}, {w.exportView(), "export"},
+                                                    {w.studyView(), "study"},       {w.runsView(), "runs"}};
+        for (const auto& [view, name] : views) {
+            w.tabs()->setCurrentWidget(view);
+            QApplication::processEvents();
+            if (view == w.runsView()) w.runsView()->table()->selectAll();  // overlay every run
+            w.trainingView()->flush();
+            w.grab().save(dir + "/" + name + ".png");
+        }
+        QApplication::quit();
+    };
+    auto* poll = new QTimer(&w);
+    QObject::connect(poll, &QTimer::timeout, &w, [&w, poll, pending, grabAll] {
+        if (w.runner()->busy() || pending->isActive()) return;
+        poll->stop();
+        grabAll();
+    });
+    poll->start(300);
+}
+}  // namespace
+
 int main(int argc, char** argv) {
     dilute::preferPassiveOpenMp(argv);  // sleeping OpenMP workers, threaded BLAS (util/runtime.h)
     QApplication app(argc, argv);
@@ -69,44 +107,8 @@ int main(int argc, char** argv) {
         w.exportView()->setRun(p.value(exportDir), w.projectPanel()->model());
         w.startExport();
     }
-    // The inspection starts once no other job runs (an export report runs first).
-    auto* pending = new QTimer(&w);
-    if (p.isSet(inspectVs)) {
-        if (auto* vs = qobject_cast<QLineEdit*>(w.inspectView()->optionForm()->editor("vs"))) vs->setText(p.value(inspectVs));
-        QObject::connect(pending, &QTimer::timeout, &w, [&w, pending] {
-            if (w.runner()->busy()) return;
-            pending->stop();
-            w.startInspect(w.inspectView()->options());
-        });
-        pending->start(200);
-    }
-    if (p.isSet(shots)) {
-        const QString dir = p.value(shots);
-        QDir().mkpath(dir);
-        auto grabAll = [&w, dir] {
-            const QList<QPair<QWidget*, QString>> views{{w.analysisView(), "analysis"},
-                                                        {w.inspectView(), "inspect"},
-                                                        {w.trainingView(), "training"},
-                                                        {w.exportView(), "export"},
-                                                        {w.studyView(), "study"},
-                                                        {w.runsView(), "runs"}};
-            for (const auto& [view, name] : views) {
-                w.tabs()->setCurrentWidget(view);
-                QApplication::processEvents();
-                if (view == w.runsView()) w.runsView()->table()->selectAll();  // overlay every run
-                w.trainingView()->flush();
-                w.grab().save(dir + "/" + name + ".png");
-            }
-            QApplication::quit();
-        };
-        // Wait for a running export job (if any) before grabbing.
-        auto* poll = new QTimer(&w);
-        QObject::connect(poll, &QTimer::timeout, &w, [&w, poll, pending, grabAll] {
-            if (w.runner()->busy() || pending->isActive()) return;
-            poll->stop();
-            grabAll();
-        });
-        poll->start(300);
-    }
+    auto* pending = new QTimer(&w);  // the inspection, started once no other job runs
+    if (p.isSet(inspectVs)) inspectWhenIdle(w, p.value(inspectVs), pending);
+    if (p.isSet(shots)) screenshotsWhenIdle(w, p.value(shots), pending);
     return app.exec();
 }
