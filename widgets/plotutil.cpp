@@ -1,5 +1,7 @@
 #include "plotutil.h"
 
+#include <cmath>
+
 #include <QFileDialog>
 #include <QMenu>
 #include <qcustomplot.h>
@@ -118,5 +120,63 @@ void integerTicks(QCPAxis* axis, int n, const QString& prefix) {
     for (int i = 0; i < n; ++i) t->addTick(i, prefix + QString::number(i));
     axis->setTicker(t);
 }
+
+std::vector<double> emaSmooth(const std::vector<double>& y, double weight) {
+    std::vector<double> out(y.size());
+    double s = 0, debias = 1;
+    for (size_t i = 0; i < y.size(); ++i) {
+        if (!std::isfinite(y[i])) {
+            out[i] = y[i];
+            continue;
+        }
+        s = weight * s + (1 - weight) * y[i];
+        debias *= weight;
+        out[i] = weight > 0 ? s / (1 - debias) : y[i];
+    }
+    return out;
+}
+
+void setSmoothed(QCPGraph* raw, QCPGraph* smooth, double weight) {
+    QVector<double> keys;
+    std::vector<double> values;
+    for (auto it = raw->data()->constBegin(); it != raw->data()->constEnd(); ++it) {
+        keys.push_back(it->key);
+        values.push_back(it->value);
+    }
+    const auto s = emaSmooth(values, weight);
+    smooth->setData(keys, QVector<double>(s.begin(), s.end()), true);
+}
+
+QCPRange fittedRange(const QCPGraph* graph, double skip, bool logScale) {
+    const auto* d = graph->data().data();
+    if (d->isEmpty()) return QCPRange(logScale ? 0.1 : 0, 1);
+    const double first = d->constBegin()->key, last = (d->constEnd() - 1)->key;
+    const double from = first + skip * (last - first);
+    double lo = INFINITY, hi = -INFINITY;
+    for (auto it = d->constBegin(); it != d->constEnd(); ++it) {
+        if (it->key < from || !std::isfinite(it->value) || (logScale && it->value <= 0)) continue;
+        lo = std::min(lo, it->value);
+        hi = std::max(hi, it->value);
+    }
+    if (!(lo <= hi)) return QCPRange(logScale ? 0.1 : 0, 1);
+    if (logScale) return QCPRange(lo / 1.15, hi * 1.15);
+    const double pad = hi > lo ? 0.06 * (hi - lo) : std::max(1e-3, 0.05 * std::fabs(hi));
+    return QCPRange(lo - pad, hi + pad);
+}
+
+void enableViewReset(QCustomPlot* plot, const std::function<void()>& reset) {
+    plot->setInteractions(QCP::iRangeDrag | QCP::iRangeZoom);
+    auto moved = [plot] { plot->setProperty("userView", true); };
+    QObject::connect(plot, &QCustomPlot::mouseWheel, plot, moved);
+    QObject::connect(plot, &QCustomPlot::mouseMove, plot, [moved](QMouseEvent* e) {
+        if (e->buttons() & Qt::LeftButton) moved();
+    });
+    QObject::connect(plot, &QCustomPlot::mouseDoubleClick, plot, [plot, reset](QMouseEvent*) {
+        plot->setProperty("userView", false);
+        reset();
+    });
+}
+
+bool userView(const QCustomPlot* plot) { return plot->property("userView").toBool(); }
 
 }  // namespace dilute::gui

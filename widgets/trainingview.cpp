@@ -2,6 +2,7 @@
 
 #include "train/optiontable.h"
 
+#include <QCheckBox>
 #include <QComboBox>
 #include <QDateTime>
 #include <QDir>
@@ -16,6 +17,7 @@
 #include <QLineEdit>
 #include <QPushButton>
 #include <QScrollArea>
+#include <QSlider>
 #include <QSpinBox>
 #include <QTextStream>
 #include <QVBoxLayout>
@@ -32,31 +34,7 @@
 namespace dilute::gui {
 
 TrainingView::TrainingView(QWidget* parent) : QWidget(parent) {
-    loss_ = makePlot("Training loss", "step", "loss", this);
-    top1_ = makePlot("Test top-1", "epoch", "top-1 (%)", this);
-    lambda_ = makePlot("Mask decay (lambda per block)", "step", "lambda", this);
-    lr_ = makePlot("Learning rate", "step", "lr", this);
-    speed_ = makePlot("Throughput", "step", "images/s", this);
-    loss_->addGraph()->setPen(QPen(QColor(seriesColor(0)), 1.5));
-    top1_->addGraph()->setPen(QPen(QColor(seriesColor(2)), 2));
-    top1_->graph(0)->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssCircle, 7));
-    lr_->addGraph()->setPen(QPen(QColor(seriesColor(4)), 1.5));
-    speed_->addGraph()->setPen(QPen(QColor(seriesColor(5)), 1));
-    // Live plots redraw several times a second while training shares the CPU: draw lines
-    // without antialiasing and fast polylines (text stays antialiased).
-    for (auto* p : plots()) {
-        p->setNotAntialiasedElements(QCP::aePlottables | QCP::aeGrid | QCP::aeSubGrid | QCP::aeAxes);
-        p->setPlottingHint(QCP::phFastPolylines, true);
-    }
-    lambda_->yAxis->setRange(-0.05, 1.05);
-    QSharedPointer<QCPAxisTickerFixed> epochTicks(new QCPAxisTickerFixed);
-    epochTicks->setTickStep(1.0);
-    epochTicks->setScaleStrategy(QCPAxisTickerFixed::ssMultiples);
-    top1_->xAxis->setTicker(epochTicks);
-    top1_->xAxis->setRange(0.5, 1.5);
-    top1_->yAxis->setRange(0, 100);
-    lr_->yAxis->setNumberFormat("eb");
-    lr_->yAxis->setNumberPrecision(1);
+    buildPlots();
     showEmptyState(true);
 
     form_ = new OptionForm(train::trainOptionTable(), this);
@@ -112,6 +90,7 @@ TrainingView::TrainingView(QWidget* parent) : QWidget(parent) {
     grid->addWidget(lambda_, 0, 2);
     grid->addWidget(lr_, 1, 0);
     grid->addWidget(speed_, 1, 1);
+    grid->addWidget(plotControls(), 1, 2);
     auto* top = new QHBoxLayout(this);
     top->addLayout(grid, 1);
     top->addWidget(sideBox);
@@ -143,7 +122,6 @@ int TrainingView::processes() const { return processes_->value(); }
 void TrainingView::setProcesses(int n) { processes_->setValue(n); }
 QString TrainingView::statusText() const { return status_->text(); }
 bool TrainingView::following() const { return follower_ && followTimer_.isActive(); }
-
 
 QList<QCustomPlot*> TrainingView::plots() const { return {loss_, top1_, lambda_, lr_, speed_}; }
 
@@ -212,84 +190,6 @@ void TrainingView::showEmptyState(bool empty) {
         p->clearItems();
         if (empty) emptyStateText(p, tr("No run yet: start training,\nor open a run folder"));
     }
-}
-
-void TrainingView::clearPlots() {
-    pending_ = {};
-    showEmptyState(true);
-    epochLine_.clear();
-    for (auto* p : {loss_, top1_, lr_, speed_}) p->graph(0)->data()->clear();
-    lambda_->clearGraphs();
-    lambdaBlocks_.clear();
-    top1_->xAxis->setRange(0.5, 1.5);
-    top1_->yAxis->setRange(0, 100);
-    for (auto* p : plots()) p->replot();
-}
-
-void TrainingView::ensureLambdaGraphs(const std::vector<int>& blocks) {
-    if (blocks == lambdaBlocks_) return;
-    lambda_->clearGraphs();
-    lambdaBlocks_ = blocks;
-    for (size_t i = 0; i < blocks.size(); ++i) {
-        auto* g = lambda_->addGraph();
-        g->setName(QString("block %1").arg(blocks[i]));
-        g->setPen(QPen(QColor(seriesColor(int(i) + 1)), 2));
-    }
-    if (!blocks.empty()) showLegendBelow(lambda_);  // moved under the axes the first time
-    else lambda_->legend->setVisible(false);
-}
-
-void TrainingView::addStep(const train::StepEvent& e) { pending_.steps.push_back(e); }
-void TrainingView::addEpoch(const train::EpochEvent& e) { pending_.epochs.push_back(e); }
-
-void TrainingView::flush() {
-    if (pending_.steps.empty() && pending_.epochs.empty()) return;
-    if (loss_->itemCount() > 0) showEmptyState(false);  // the first points of a run
-    for (const auto& e : pending_.steps) {
-        const double x = double(e.step);
-        loss_->graph(0)->addData(x, e.loss);
-        lr_->graph(0)->addData(x, e.lr);
-        speed_->graph(0)->addData(x, e.images_per_s);
-        ensureLambdaGraphs(e.blocks);
-        for (size_t i = 0; i < e.lambdas.size() && int(i) < lambda_->graphCount(); ++i)
-            lambda_->graph(int(i))->addData(x, e.lambdas[i]);
-    }
-    for (const auto& e : pending_.epochs) {
-        top1_->graph(0)->addData(e.epoch + 1, e.test_top1);
-        epochLine_ = tr("epoch %1: test top-1 %2%, train loss %3")
-                         .arg(e.epoch + 1)
-                         .arg(e.test_top1, 0, 'f', 2)
-                         .arg(e.train_loss, 0, 'f', 4);
-        updateStatus();
-    }
-    pending_ = {};
-    dirty_ = true;
-    if (isVisible()) redraw();
-}
-
-void TrainingView::showEvent(QShowEvent* e) {
-    QWidget::showEvent(e);
-    if (dirty_) redraw();
-}
-
-void TrainingView::redraw() {
-    dirty_ = false;
-    for (auto* p : {loss_, top1_, lr_, speed_}) p->rescaleAxes();
-    lambda_->xAxis->rescale();
-    // With 0 or 1 epoch points rescaling has no span to fit: show a readable window instead.
-    const int epochsDrawn = top1_->graph(0)->dataCount();
-    if (epochsDrawn == 0) {
-        top1_->xAxis->setRange(0.5, 1.5);
-        top1_->yAxis->setRange(0, 100);
-    } else if (epochsDrawn == 1) {
-        const double v = top1_->graph(0)->data()->begin()->value;
-        top1_->xAxis->setRange(0.5, 1.5);
-        top1_->yAxis->setRange(std::max(0.0, v - 10), std::min(100.0, v + 10));
-    } else {
-        top1_->xAxis->setRange(0.5, top1_->xAxis->range().upper + 0.5);
-        top1_->yAxis->scaleRange(1.2, top1_->yAxis->range().center());
-    }
-    for (auto* p : plots()) p->replot(QCustomPlot::rpQueuedReplot);
 }
 
 }  // namespace dilute::gui

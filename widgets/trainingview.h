@@ -81,11 +81,16 @@ protected:
 private:
     void loadRunOptions(const QString& configPath);
     void redraw();  // rescale and replot (only while visible; hidden views redraw when shown)
+    void fitTop1();
     void ensureLambdaGraphs(const std::vector<int>& blocks);
     void showEmptyState(bool empty);  // a message in every plot until a run's first points
+    void buildPlots();                // the plots and the smoothing / log-scale controls
+    QWidget* plotControls();
 
     std::vector<int> selection_;
     QCustomPlot *loss_, *top1_, *lambda_, *lr_, *speed_;
+    double smoothing_ = 0.9;  // TensorBoard's EMA weight for loss and throughput (raw curve faint behind)
+    bool logLoss_ = false;
     QSpinBox* processes_;
     io::ModelRef model_;  // the project's model (its recipe fills the form)
     QString recipe_;  // the name of that recipe
