@@ -62,28 +62,6 @@ TrainingView::TrainingView(QWidget* parent) : QWidget(parent) {
     open_->setToolTip(tr("Redraw a run from its metrics.jsonl; a run still being written (CLI, torchrun, "
                          "a cluster job on a shared folder) is followed live"));
 
-    auto* form = new QFormLayout;
-    form->addRow(tr("Run folder"), runDir_);
-    form->addRow(tr("Processes"), processes_);
-    // More processes, a larger global batch: the recipe's lr follows it (unless edited).
-    connect(processes_, &QSpinBox::valueChanged, this, [this] {
-        if (!model_.model.empty()) setModel(model_);
-    });
-    auto* scroll = scrollingPanel(form_, this);
-    auto* side = new QVBoxLayout;
-    side->addLayout(form);
-    side->addWidget(scroll, 1);
-    side->addWidget(selLabel_);
-    side->addWidget(start_);
-    side->addWidget(baseline_);
-    side->addWidget(cancel_);
-    side->addWidget(resume_);
-    side->addWidget(open_);
-    side->addWidget(status_);
-    auto* sideBox = new QWidget(this);
-    sideBox->setLayout(side);
-    sideBox->setMinimumWidth(300);
-    sideBox->setMaximumWidth(360);
     auto* grid = new QGridLayout;
     grid->addWidget(loss_, 0, 0);
     grid->addWidget(top1_, 0, 1);
@@ -93,7 +71,7 @@ TrainingView::TrainingView(QWidget* parent) : QWidget(parent) {
     grid->addWidget(plotControls(), 1, 2);
     auto* top = new QHBoxLayout(this);
     top->addLayout(grid, 1);
-    top->addWidget(sideBox);
+    top->addWidget(sidePanel());
 
     connect(start_, &QPushButton::clicked, this, [this] { Q_EMIT startRequested(options()); });
     connect(baseline_, &QPushButton::clicked, this, [this] {
@@ -117,6 +95,34 @@ TrainingView::TrainingView(QWidget* parent) : QWidget(parent) {
 }
 
 TrainingView::~TrainingView() = default;
+
+// The run folder, processes, the form generated from the train table, and the job's buttons.
+QWidget* TrainingView::sidePanel() {
+    auto* form = new QFormLayout;
+    form->addRow(tr("Run folder"), runDir_);
+    form->addRow(tr("Processes"), processes_);
+    // More processes, a larger global batch: the recipe's lr follows it (unless edited).
+    connect(processes_, &QSpinBox::valueChanged, this, [this] {
+        if (!model_.model.empty()) setModel(model_);
+    });
+    auto* scroll = scrollingPanel(form_, this);
+    auto* side = new QVBoxLayout;
+    side->addLayout(form);
+    side->addWidget(scroll, 1);
+    side->addWidget(selLabel_);
+    side->addWidget(start_);
+    side->addWidget(baseline_);
+    side->addWidget(cancel_);
+    side->addWidget(resume_);
+    side->addWidget(open_);
+    side->addWidget(status_);
+    auto* sideBox = new QWidget(this);
+    sideBox->setLayout(side);
+    sideBox->setMinimumWidth(300);
+    sideBox->setMaximumWidth(360);
+    return sideBox;
+}
+
 
 int TrainingView::processes() const { return processes_->value(); }
 void TrainingView::setProcesses(int n) { processes_->setValue(n); }

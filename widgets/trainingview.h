@@ -86,6 +86,7 @@ private:
     void showEmptyState(bool empty);  // a message in every plot until a run's first points
     void buildPlots();                // the plots and the smoothing / log-scale controls
     QWidget* plotControls();
+    QWidget* sidePanel();
 
     std::vector<int> selection_;
     QCustomPlot *loss_, *top1_, *lambda_, *lr_, *speed_;
