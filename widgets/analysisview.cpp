@@ -79,6 +79,7 @@ AnalysisView::AnalysisView(QWidget* parent) : QWidget(parent) {
     side->addWidget(scroll, 1);
     side->addWidget(run_);
     side->addWidget(auto_);
+    side->addWidget(makeProgressLabel(this));
     side->addWidget(selLabel_);
     side->addWidget(new QLabel(tr("Selection trace (NOSE rounds)"), this));
     side->addWidget(trace_, 1);

@@ -4,6 +4,8 @@
 // heatmap) and the NOSE trace. Clicking a block selects or deselects it on every view.
 #include <QWidget>
 
+#include "jobview.h"
+
 #include <set>
 
 #include "analysis/options.h"
@@ -19,7 +21,7 @@ namespace dilute::gui {
 
 class OptionForm;
 
-class AnalysisView : public QWidget {
+class AnalysisView : public QWidget, public JobView {
     Q_OBJECT
 public:
     explicit AnalysisView(QWidget* parent = nullptr);

@@ -64,6 +64,7 @@ ExportView::ExportView(QWidget* parent) : QWidget(parent) {
     left->addLayout(form);
     left->addWidget(form_);
     left->addWidget(export_);
+    left->addWidget(makeProgressLabel(this));
     left->addWidget(files_);
     left->addStretch(1);
     auto* right = new QVBoxLayout;

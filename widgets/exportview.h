@@ -3,6 +3,8 @@
 // table and a bar chart of top-1, parameters, GMAC, images/s, latency and memory, measured.
 #include <QWidget>
 
+#include "jobview.h"
+
 #include "bench/options.h"
 #include "types.h"
 
@@ -18,7 +20,7 @@ class OptionForm;
 
 namespace dilute::gui {
 
-class ExportView : public QWidget {
+class ExportView : public QWidget, public JobView {
     Q_OBJECT
 public:
     explicit ExportView(QWidget* parent = nullptr);

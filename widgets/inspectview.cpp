@@ -81,6 +81,7 @@ InspectView::InspectView(QWidget* parent) : QWidget(parent) {
     auto* scroll = scrollingPanel(form_, this);
     side->addWidget(scroll, 1);
     side->addWidget(run_);
+    side->addWidget(makeProgressLabel(this));
     side->addWidget(summary_);
     side->addWidget(confusion_);
     auto* sideBox = new QWidget(this);

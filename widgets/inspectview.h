@@ -8,6 +8,8 @@
 // beside T({i}) and the attention entropy of the project's analysis.
 #include <QWidget>
 
+#include "jobview.h"
+
 #include <set>
 #include <vector>
 
@@ -26,7 +28,7 @@ namespace dilute::gui {
 
 class OptionForm;
 
-class InspectView : public QWidget {
+class InspectView : public QWidget, public JobView {
     Q_OBJECT
 public:
     explicit InspectView(QWidget* parent = nullptr);

@@ -21,6 +21,7 @@
 #include "clijob.h"
 #include "exportview.h"
 #include "inspectview.h"
+#include "jobview.h"
 #include "jobrunner.h"
 #include "modelpanel.h"
 #include "optionform.h"
@@ -149,6 +150,7 @@ void MainWindow::connectViews() {
     connect(training_, &TrainingView::cancelRequested, runner_, &JobRunner::cancel);
     connect(training_, &TrainingView::cancelRequested, cli_, &CliJob::cancel);
     connect(training_, &TrainingView::resumeRequested, this, [this](QString dir) {
+        startedFrom(training_);
         training_->loadRun(dir);
         logLine(tr("resuming %1").arg(dir));
         runner_->startResume(dir);
@@ -186,7 +188,9 @@ void MainWindow::wireWorker() {
     connect(w, &Worker::epoch, training_, &TrainingView::addEpoch);
     connect(w, &Worker::trainDone, this, [this](const train::TrainSummary& s) {
         const QString dir = QString::fromStdString(s.run_dir);
-        logLine(tr("training finished: test top-1 %1%").arg(s.final_top1, 0, 'f', 2));
+        logLine(tr("training finished: test top-1 %1%; wrote %2 (final.safetensors, metrics.jsonl, config.json, checkpoints/)")
+                    .arg(s.final_top1, 0, 'f', 2)
+                    .arg(dir));
         rememberRun(dir);
         if (s.blocks.empty()) {
             // A baseline: it becomes the model to analyze and dilute next.
@@ -240,6 +244,8 @@ void MainWindow::setBusy(bool busy) {
         progress_->setValue(0);
         eta_->clear();
     } else {
+        if (jobView_) jobView_->setProgressText(QString());  // the log says what the job wrote
+        jobView_ = nullptr;
         training_->flush();
         phase_->setText(lastError_.isEmpty() ? tr("idle") : phase_->text());
         progress_->setValue(progress_->maximum());
@@ -261,6 +267,19 @@ void MainWindow::onProgress(const JobProgress& p) {
     } else {
         eta_->clear();
     }
+    if (jobView_)  // the same line where the user started the job
+        jobView_->setProgressText(tr("%1: %2% (%3 of %4)%5")
+                                      .arg(p.phase)
+                                      .arg(p.total > 0 ? 100 * std::min(p.done, p.total) / p.total : 0)
+                                      .arg(p.done)
+                                      .arg(p.total)
+                                      .arg(eta_->text().isEmpty() ? QString() : ", " + eta_->text()));
+}
+
+void MainWindow::startedFrom(JobView* view) {
+    if (jobView_ && jobView_ != view) jobView_->setProgressText(QString());
+    jobView_ = view;
+    if (jobView_) jobView_->setProgressText(tr("starting..."));
 }
 
 void MainWindow::logLine(const QString& s, bool error) {

@@ -25,6 +25,7 @@ class AnalysisView;
 class CliJob;
 class ExportView;
 class InspectView;
+class JobView;
 class JobRunner;
 class ProjectPanel;
 class RunsView;
@@ -111,7 +112,9 @@ private:
     QMenu* recent_;
     QElapsedTimer clock_;
     QString phaseName_, lastError_, trainModel_, cliRunDir_;
-    QString analysisPath_;  // the analysis.json the Analysis view shows ("" when it has none on disk)
+    QString analysisPath_;
+    JobView* jobView_ = nullptr;  // the view that started the running job: it shows its progress line
+    void startedFrom(JobView* view);  // the analysis.json the Analysis view shows ("" when it has none on disk)
 };
 
 }  // namespace dilute::gui

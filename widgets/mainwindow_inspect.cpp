@@ -24,6 +24,7 @@ void MainWindow::startInspect(inspect::InspectOptions o) {
     o.data = project_->data().toStdString();
     o.device = project_->device().toStdString();
     lastError_.clear();
+    startedFrom(inspect_);
     logLine(tr("inspect: %1, %2 images%3")
                 .arg(project_->model())
                 .arg(o.images)

@@ -32,6 +32,7 @@ void MainWindow::startAnalysis(analysis::AnalysisOptions o) {
     o.data = project_->data().toStdString();
     o.device = project_->device().toStdString();
     lastError_.clear();
+    startedFrom(analysis_);
     logLine(tr("analysis: %1, %2 K=%3, %4 calibration images")
                 .arg(project_->model(), QString::fromStdString(o.selector))
                 .arg(o.k)
@@ -65,6 +66,7 @@ void MainWindow::startExport() {
     o.data = project_->data().toStdString();
     o.device = project_->device().toStdString();
     lastError_.clear();
+    startedFrom(export_);
     logLine(tr("export and measure: %1 on %2").arg(QString::fromStdString(o.run), project_->device()));
     runner_->startExport(o);
 }
@@ -84,6 +86,7 @@ void MainWindow::startStudy(experiment::StudyOptions o) {
     o.out_dir = dir.toStdString();
     o.overwrite = false;
     lastError_.clear();
+    startedFrom(study_);
     logLine(tr("study: %1, K=%2, %3 random seeds, fine-tune epochs %4 -> %5")
                 .arg(project_->model())
                 .arg(o.k)
@@ -114,6 +117,7 @@ void MainWindow::startTraining(train::TrainOptions o) {
     }
     training_->clearPlots();
     lastError_.clear();
+    startedFrom(training_);
     logLine(QString("training %1 into %2").arg(project_->model(), QString::fromStdString(o.out_dir)));
     if (training_->processes() > 1) {
         startCliTraining(o, training_->processes());

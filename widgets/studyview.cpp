@@ -78,6 +78,7 @@ StudyView::StudyView(QWidget* parent) : QWidget(parent) {
     left->addLayout(form);
     left->addWidget(scroll, 1);
     left->addLayout(buttons);
+    left->addWidget(makeProgressLabel(this));
     left->addWidget(summary_);
     auto* leftBox = new QWidget(this);
     leftBox->setLayout(left);

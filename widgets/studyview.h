@@ -6,6 +6,8 @@
 // table of arms. A finished study folder (study.json) can be opened as well.
 #include <QWidget>
 
+#include "jobview.h"
+
 #include "experiment/study.h"
 
 class QCustomPlot;
@@ -17,7 +19,7 @@ class QTableWidget;
 namespace dilute::gui {
 class OptionForm;
 
-class StudyView : public QWidget {
+class StudyView : public QWidget, public JobView {
     Q_OBJECT
 public:
     explicit StudyView(QWidget* parent = nullptr);

@@ -115,6 +115,7 @@ QWidget* TrainingView::sidePanel() {
     side->addWidget(cancel_);
     side->addWidget(resume_);
     side->addWidget(open_);
+    side->addWidget(makeProgressLabel(this));
     side->addWidget(status_);
     auto* sideBox = new QWidget(this);
     sideBox->setLayout(side);

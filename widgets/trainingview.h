@@ -6,6 +6,8 @@
 #include <QTimer>
 #include <QWidget>
 
+#include "jobview.h"
+
 #include <memory>
 #include <vector>
 
@@ -30,7 +32,7 @@ class MetricsFollower;
 
 namespace dilute::gui {
 
-class TrainingView : public QWidget {
+class TrainingView : public QWidget, public JobView {
     Q_OBJECT
 public:
     explicit TrainingView(QWidget* parent = nullptr);
