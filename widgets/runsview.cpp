@@ -66,6 +66,7 @@ RunsView::RunsView(QWidget* parent) : QWidget(parent) {
     top1_ = makePlot(tr("Test top-1"), tr("epoch"), tr("top-1 (%)"), this);
     lambda_ = makePlot(tr("Mask decay (mean lambda of the diluted blocks)"), tr("step"), tr("lambda"), this);
     lambda_->yAxis->setRange(-0.05, 1.05);
+    for (auto* p : plots()) enableViewReset(p, [this] { redrawOverlay(); });
 
     auto* top = new QHBoxLayout;
     top->addWidget(new QLabel(tr("Runs in:"), this));
@@ -193,6 +194,9 @@ void RunsView::refresh() {
     redrawOverlay();
 }
 
+// The overlaid losses, smoothed as the Training view smooths them by default (TensorBoard's EMA).
+constexpr double kOverlaySmoothing = 0.9;
+
 void RunsView::redrawOverlay() {
     for (auto* p : plots()) {
         p->clearGraphs();
@@ -213,7 +217,16 @@ void RunsView::redrawOverlay() {
             if (points) g->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssCircle, 6));
             g->setData(QVector<double>(x.begin(), x.end()), QVector<double>(y.begin(), y.end()), true);
         };
-        add(loss_, c.step, c.loss, false);
+        add(loss_, c.step, c.loss, false);  // raw, faint and out of the legend; its smoothed curve named
+        QColor faint = colour;
+        faint.setAlpha(60);
+        auto* raw = loss_->graph(loss_->graphCount() - 1);
+        raw->setPen(QPen(faint, 1));
+        raw->removeFromLegend();
+        auto* smooth = loss_->addGraph();
+        smooth->setName(label);
+        smooth->setPen(QPen(colour, 1.8));
+        setSmoothed(raw, smooth, kOverlaySmoothing);
         add(top1_, c.epoch, c.top1, true);
         add(lambda_, c.step, c.lambda, false);
     }
@@ -234,6 +247,11 @@ void RunsView::redrawOverlay() {
             if (rg.size() < 1e-9) ax->setRange(rg.center() - 1, rg.center() + 1);
         }
         p->yAxis->scaleRange(1.12, p->yAxis->range().center());  // points off the frame's edge
+    }
+    if (loss_->graphCount() > 0) {  // every run's loss after its first 5% of steps
+        QCPRange fit = fittedRange(loss_->graph(0), 0.05, false);
+        for (int g = 2; g < loss_->graphCount(); g += 2) fit.expand(fittedRange(loss_->graph(g), 0.05, false));
+        loss_->yAxis->setRange(fit);
     }
     lambda_->yAxis->setRange(-0.05, 1.05);
     if (top1_->graphCount() > 0) {
