@@ -134,6 +134,7 @@ QList<QCustomPlot*> TrainingView::plots() const { return {loss_, top1_, lambda_,
 
 int TrainingView::pointCount(int i) const {
     auto* p = plots().at(i);
+    if (p == loss_ || p == speed_) return p->graph(0)->dataCount();  // the raw points (graph 1 smooths them)
     int n = 0;
     for (int g = 0; g < p->graphCount(); ++g) n += p->graph(g)->dataCount();
     return n;
