@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Fuzzes every reader of outside bytes with libFuzzer (clang; the core built with ASan + UBSan):
 # safetensors (+ building a model from it), IDX (raw and gz), CIFAR, the JPEG band decoder, and
-# the JSON files read back (config.json, analysis.json, checkpoint manifests, metrics lines).
+# the JSON files read back (config.json, analysis.json, checkpoint manifests, metrics lines),
+# torch.save files (zip and legacy, the restricted unpickler) and model folders' config.json.
 #
-#   packaging/fuzz.sh [SECONDS_PER_TARGET] [TARGET...]      (default 600 s, all five targets)
+#   packaging/fuzz.sh [SECONDS_PER_TARGET] [TARGET...]      (default 600 s, all seven targets)
 #
 # Each target starts from tests/fuzz/corpus/<target> (committed seeds; regenerate with
 # tests/fuzz/make_corpus.py) and grows a working corpus in build-san/corpus/<target>. A crash,
@@ -14,7 +15,7 @@ cd "$(dirname "$0")/.."
 secs=${1:-600}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(safetensors idx cifar jpeg json)
+[ ${#targets[@]} -gt 0 ] || targets=(safetensors idx cifar jpeg json torchfile hub)
 jobs=${FUZZ_JOBS:-1}
 
 command -v clang++ >/dev/null || { echo "fuzz.sh: needs clang++ (apt-get install clang)" >&2; exit 2; }

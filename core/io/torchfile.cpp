@@ -188,8 +188,14 @@ TorchFile::Where TorchFile::storageBytes(const pickle::StorageRef& s) {
         return it->second;
     }
     const std::string rec = "data/" + s.key;
-    if (!zip_->reader->hasRecord(rec)) throw Error(path_ + ": storage " + s.key + " is missing from the archive");
-    const uint64_t off = zip_->reader->getRecordOffset(rec);
+    uint64_t off = 0;
+    try {  // LibTorch's zip reader checks each record's header: a damaged one is its error, named here
+        if (!zip_->reader->hasRecord(rec)) throw Error(path_ + ": storage " + s.key + " is missing from the archive");
+        off = zip_->reader->getRecordOffset(rec);
+    } catch (const c10::Error& e) {
+        const std::string w = e.what_without_backtrace();
+        throw Error(path_ + ": corrupt zip archive: storage " + s.key + " (" + w.substr(0, w.find('\n')) + ")");
+    }
     if (off > file_size_ || need > file_size_ - off) throw Error(path_ + ": storage " + s.key + " runs past the end of the file");
     return {off, need};
 }

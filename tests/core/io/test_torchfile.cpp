@@ -37,3 +37,14 @@ TEST(TorchFile, ALyingDirectoryIsRefusedBeforeAllocating) {
         << e;
     EXPECT_NO_THROW(io::openModel(golden, o));  // the honest file still reads
 }
+
+// Found by fuzz_torchfile: a zip whose storage record header is damaged made LibTorch's reader
+// throw its own error past the reader; it is the reader's one-line error, naming the file.
+TEST(TorchFile, ADamagedStorageRecordIsTheReadersError) {
+    const std::string file = std::string(DILUTE_SOURCE_DIR) + "/tests/fuzz/corpus/torchfile/regress-corrupt-record-header";
+    io::OpenOptions o;
+    o.heads = 2;
+    const auto e = dilute::testing::errorText([&] { io::openModel(file, o); });
+    EXPECT_NE(e.find(file), std::string::npos) << e;
+    EXPECT_EQ(e.find('\n'), std::string::npos) << e;
+}
