@@ -204,6 +204,9 @@ torch::Tensor TorchFile::tensor(const pickle::TensorRef& t) {
     const auto& s = t.storage;
     const int eb = pickle::dtypeBytes(s.dtype);
     int64_t last = t.offset, numel = 1;
+    if (t.size.size() != t.stride.size() || t.size.size() > 16)
+        throw Error(path_ + ": a tensor with " + std::to_string(t.size.size()) + " sizes and " +
+                    std::to_string(t.stride.size()) + " strides (corrupt or lying file)");
     for (size_t i = 0; i < t.size.size(); ++i) {
         if (t.size[i] < 0 || t.stride[i] < 0 || t.size[i] > (int64_t(1) << 40) || t.stride[i] > (int64_t(1) << 40))
             throw Error(path_ + ": tensor with an implausible shape");
@@ -227,9 +230,15 @@ torch::Tensor TorchFile::tensor(const pickle::TensorRef& t) {
         {"F32", torch::kFloat},  {"F16", torch::kHalf},  {"BF16", torch::kBFloat16}, {"F64", torch::kDouble},
         {"I64", torch::kLong},   {"I32", torch::kInt},   {"I16", torch::kShort},     {"I8", torch::kChar},
         {"U8", torch::kByte},    {"BOOL", torch::kBool}};
-    auto typed = it->second.numel() ? it->second.view(types.at(s.dtype)) : torch::empty({0}, types.at(s.dtype));
-    (void)eb;
-    return typed.as_strided(t.size, t.stride, t.offset).contiguous().clone();
+    if (uint64_t(it->second.numel()) < uint64_t(s.numel) * uint64_t(eb))
+        throw Error(path_ + ": storage " + s.key + " is named twice with different sizes or types (corrupt or lying file)");
+    try {  // checked above; LibTorch's own checks, should one still fail, are this file's error too
+        auto typed = it->second.numel() ? it->second.view(types.at(s.dtype)) : torch::empty({0}, types.at(s.dtype));
+        return typed.as_strided(t.size, t.stride, t.offset).contiguous().clone();
+    } catch (const c10::Error& e) {
+        const std::string w = e.what_without_backtrace();
+        throw Error(path_ + ": a tensor of storage " + s.key + " does not fit it (" + w.substr(0, w.find('\n')) + ")");
+    }
 }
 
 }  // namespace dilute::io

@@ -48,3 +48,13 @@ TEST(TorchFile, ADamagedStorageRecordIsTheReadersError) {
     EXPECT_NE(e.find(file), std::string::npos) << e;
     EXPECT_EQ(e.find('\n'), std::string::npos) << e;
 }
+
+// Found by fuzz_torchfile: a storage named twice, with more elements the second time, reached
+// LibTorch's as_strided check; the reader refuses it first, naming the file and the storage.
+TEST(TorchFile, AStorageNamedTwiceWithAnotherSizeIsRefused) {
+    const std::string file = std::string(DILUTE_SOURCE_DIR) + "/tests/fuzz/corpus/torchfile/regress-sizes-strides";
+    io::OpenOptions o;
+    o.heads = 2;
+    const auto e = dilute::testing::errorText([&] { io::openModel(file, o); });
+    EXPECT_NE(e.find(file + ": storage 0 is named twice"), std::string::npos) << e;
+}
