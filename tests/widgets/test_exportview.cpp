@@ -1,0 +1,73 @@
+// QtTest, offscreen: The Export view: the before/after report.
+#include <QApplication>
+#include <QDir>
+#include <QCheckBox>
+#include <QComboBox>
+#include <QFile>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QPushButton>
+#include <QProcess>
+#include <QRegularExpression>
+#include <QSignalSpy>
+#include <QLineEdit>
+#include <QSpinBox>
+#include <QVBoxLayout>
+#include <QTableWidget>
+#include <QTemporaryDir>
+#include <QtTest>
+#include <qcustomplot.h>
+
+#include "analysisview.h"
+#include "clijob.h"
+#include "exportview.h"
+#include "jobrunner.h"
+#include "mainwindow.h"
+#include "optionform.h"
+#include "projectpanel.h"
+#include "runsview.h"
+#include "studyview.h"
+#include "trainingview.h"
+#include "analysis/optiontable.h"
+#include "bench/optiontable.h"
+#include "experiment/optiontable.h"
+#include "train/optiontable.h"
+#include "util/runtime.h"
+#include "workbench_helpers.h"
+
+// LibTorch has members called slots(): hide Qt's keyword macro while its headers are read.
+#undef slots
+#include "analysis/job.h"
+#define slots Q_SLOTS
+
+using namespace dilute;
+using namespace dilute::gui;
+
+using namespace dilute::gui::testing;
+
+class ExportViewTest : public QObject {
+    Q_OBJECT
+private Q_SLOTS:
+    void initTestCase() {
+        QCoreApplication::setOrganizationName("DiluteTest");
+        QSettings().clear();
+        dilute::setThreads(0);
+    }
+
+    void exportViewShowsBeforeAfter() {
+        ExportView v;
+        ExportReport r;
+        r.removed = {1, 3};
+        r.top1_full = 86.0;
+        r.top1_pruned = 85.5;
+        r.full = {300000, 0.0054, 2000, 1.5, 2.0, 20};
+        r.pruned = {270000, 0.0047, 2400, 1.3, 1.8, 19};
+        v.setReport(r);
+        QCOMPARE(v.table()->item(1, 2)->text(), QString("0.900"));
+        QCOMPARE(v.chart()->plottableCount(), 1);
+    }
+};
+
+QTEST_MAIN(ExportViewTest)
+#include "test_exportview.moc"
