@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs every Debian 12 package Dilute needs to build, test and run. Idempotent; silent when
 # everything is already there. Run as root or with sudo available.
+#   packaging/install-deps.sh           what the build and the demo need
+#   packaging/install-deps.sh --tests   and the test tools (valgrind, clang-format)
 set -euo pipefail
 
 PACKAGES=(
@@ -15,6 +17,9 @@ PACKAGES=(
   python3-pil python-matplotlib-data           # tests: the eval transform against Pillow on a real photograph
   python3-onnx                                 # tests: ONNX's Python checker on the exports
 )
+if [ "${1:-}" = "--tests" ]; then
+  PACKAGES+=(valgrind clang-format)            # tests: the widget memcheck tests, the formatting check
+fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do

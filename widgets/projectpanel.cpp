@@ -28,6 +28,7 @@ namespace dilute::gui {
 ProjectPanel::ProjectPanel(QWidget* parent) : QWidget(parent) {
     model_ = new ModelPanel(this);
     data_ = new QLineEdit("fashion-mnist", this);
+    data_->setObjectName("data");
     data_->setToolTip(tr("Dataset URI: fashion-mnist | mnist:DIR | idx:DIR | cifar10:DIR | cifar100:DIR | folder:DIR"));
     auto* browseData = new QPushButton("...", this);
     browseData->setToolTip(tr("Choose an image folder (one sub-folder per class)"));
@@ -70,6 +71,10 @@ ProjectPanel::ProjectPanel(QWidget* parent) : QWidget(parent) {
     });
     connect(threads_, qOverload<int>(&QSpinBox::valueChanged), this, &ProjectPanel::threadsChanged);
 }
+
+// QWidget's destructor hides the children after ours has run; the focused data field then emits
+// editingFinished, whose handler would read members already destroyed and emit changed().
+ProjectPanel::~ProjectPanel() { data_->disconnect(this); }
 
 QString ProjectPanel::model() const { return model_->model(); }
 io::ModelRef ProjectPanel::modelRef() const { return model_->ref(); }

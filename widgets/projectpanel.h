@@ -21,6 +21,7 @@ class ProjectPanel : public QWidget {
     Q_OBJECT
 public:
     explicit ProjectPanel(QWidget* parent = nullptr);
+    ~ProjectPanel() override;  // cuts the data field's signals first (see the .cpp)
     QString model() const;
     /// The model and how to open it (--arch, --weights-key, --heads, --img-size), for a job.
     io::ModelRef modelRef() const;

@@ -107,6 +107,14 @@ RunsView::RunsView(QWidget* parent) : QWidget(parent) {
     timer_.start();
 }
 
+// QWidget's destructor hides the children after ours has run; the focused root field then emits
+// editingFinished, which would call refresh() on members already destroyed.
+RunsView::~RunsView() {
+    timer_.stop();
+    root_->disconnect(this);
+    table_->disconnect(this);
+}
+
 QList<QCustomPlot*> RunsView::plots() const { return {loss_, top1_, lambda_}; }
 
 void RunsView::setRoot(const QString& dir) {

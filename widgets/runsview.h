@@ -20,6 +20,7 @@ class RunsView : public QWidget {
     Q_OBJECT
 public:
     explicit RunsView(QWidget* parent = nullptr);
+    ~RunsView() override;  // cuts the root field's signals first (see the .cpp)
     void setRoot(const QString& dir);
     QString root() const;
     /// Re-scans the root folder (keeps the selection by run path).
