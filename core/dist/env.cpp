@@ -82,7 +82,12 @@ LaunchInfo detectLaunch(const GetEnv& given) {
         if (!has(env, "MASTER_ADDR")) {
             if (!has(env, "SLURM_JOB_NODELIST") && !has(env, "SLURM_NODELIST"))
                 throw Error("SLURM launch: set MASTER_ADDR or run inside a job (SLURM_JOB_NODELIST is not set)");
-            li.master_addr = firstSlurmHost(env(has(env, "SLURM_JOB_NODELIST") ? "SLURM_JOB_NODELIST" : "SLURM_NODELIST"));
+            const char* list = has(env, "SLURM_JOB_NODELIST") ? "SLURM_JOB_NODELIST" : "SLURM_NODELIST";
+            li.master_addr = firstSlurmHost(env(list));
+            li.master_from = std::string("the first host of ") + list + " (" + env(list) + ")";
+            if (li.master_addr.empty())
+                throw Error(std::string("environment variable ") + list + "='" + env(list) +
+                            "' names no host for rank 0; set MASTER_ADDR");
         }
     } else if (has(env, "OMPI_COMM_WORLD_RANK") && has(env, "OMPI_COMM_WORLD_SIZE")) {
         li.source = "openmpi";
@@ -95,7 +100,10 @@ LaunchInfo detectLaunch(const GetEnv& given) {
     } else {
         return li;
     }
-    if (has(env, "MASTER_ADDR")) li.master_addr = env("MASTER_ADDR");
+    if (has(env, "MASTER_ADDR")) {
+        li.master_addr = env("MASTER_ADDR");
+        li.master_from = "MASTER_ADDR";
+    }
     if (has(env, "MASTER_PORT")) {
         li.master_port = parseInt(env, "MASTER_PORT", 1, 65535);
     } else if (li.source == "torchrun" && li.world > 1) {

@@ -85,8 +85,9 @@ std::shared_ptr<Group> Group::create(const LaunchInfo& li, const std::string& de
         so.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(timeout);
         impl->store = c10::make_intrusive<c10d::TCPStore>(li.master_addr, so);
     } catch (const std::exception& e) {
-        throw Error(who + ": rendezvous at " + where + " failed within " + std::to_string(timeout.count()) +
-                    " s (" + firstLine(e) + "); check MASTER_ADDR/MASTER_PORT and that every rank was started");
+        throw Error(who + ": rendezvous at " + where + " (host from " + li.master_from + ") failed within " +
+                    std::to_string(timeout.count()) + " s (" + firstLine(e) +
+                    "); check MASTER_ADDR/MASTER_PORT and that every rank was started");
     }
     const bool cuda = device.rfind("cuda", 0) == 0;
     try {
