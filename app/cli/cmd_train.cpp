@@ -29,8 +29,101 @@ std::string configArg(const std::vector<std::string>& argv) {
     }
     return {};
 }
-}  // namespace
 
+// `--nproc N`: this command line started again N times under the local launcher.
+int launchLocal(int nproc, const Common& common) {
+    const auto launch = dist::detectLaunch();
+    if (launch.distributed())
+        throw Error("--nproc " + std::to_string(nproc) + " inside a launch that already has " +
+                    std::to_string(launch.world) + " processes (" + launch.source + "): use one or the other");
+    dist::LocalLaunch l;
+    l.nproc = nproc;
+    l.argv = dist::withoutOption(common.argv, "--nproc");
+    l.argv[0] = fs::selfExecutable();
+    if (common.threads == 0) {  // share the cores out, as torchrun's OMP_NUM_THREADS does
+        l.argv.push_back("--threads");
+        l.argv.push_back(std::to_string(std::max(1, int(std::thread::hardware_concurrency()) / nproc)));
+    }
+    return dist::runLocal(l);
+}
+
+// A progress bar per epoch on stderr, and one line per epoch and per log message.
+class TrainProgress {
+public:
+    train::TrainObserver observer() {
+        train::TrainObserver obs;
+        obs.onLog = [this](const std::string& s) {
+            bar_.reset();
+            std::fprintf(stderr, "%s\n", s.c_str());
+        };
+        obs.onStep = [this](const train::StepEvent& e) { step(e); };
+        obs.onEpoch = [this](const train::EpochEvent& e) { epoch(e); };
+        return obs;
+    }
+
+private:
+    void step(const train::StepEvent& e) {
+        if (e.epoch != barEpoch_ || !bar_) {
+            bar_ = std::make_unique<ProgressBar>("epoch " + std::to_string(e.epoch + 1) + "/" + std::to_string(e.epochs));
+            barEpoch_ = e.epoch;
+        }
+        const long long spe = e.steps_total / std::max(1, e.epochs);
+        char extra[160];
+        int n = std::snprintf(extra, sizeof extra, "loss %.4f lr %.2e %.0f img/s", e.loss, e.lr, e.images_per_s);
+        if (!e.lambdas.empty() && n > 0) std::snprintf(extra + n, sizeof extra - n, " lambda %.3f", e.lambdas[0]);
+        bar_->update(e.step - spe * e.epoch, spe, extra);
+    }
+
+    void epoch(const train::EpochEvent& e) {
+        if (bar_) bar_->finish();
+        bar_.reset();
+        std::fprintf(stderr, "epoch %d: train loss %.4f | test top-1 %.2f%% top-5 %.2f%% loss %.4f | %.0f img/s, %.0f s%s%s\n",
+                     e.epoch + 1, e.train_loss, e.test_top1, e.test_top5, e.test_loss, e.images_per_s, e.seconds,
+                     e.lambdas.empty() ? "" : (" | lambda " + std::to_string(e.lambdas[0])).c_str(), e.best ? " (best)" : "");
+    }
+
+    std::unique_ptr<ProgressBar> bar_;
+    int barEpoch_ = -1;
+};
+
+void printSummary(const train::TrainSummary& s) {
+    std::printf("run        %s\nsteps      %lld in %s\ntest top-1 %.2f%% (top-5 %.2f%%)\n", s.run_dir.c_str(), s.steps,
+                formatDuration(s.seconds).c_str(), s.final_top1, s.final_top5);
+    if (s.blocks.empty()) return;
+    std::printf("diluted    ");
+    for (int b : s.blocks) std::printf("%d ", b);
+    std::printf("(%s)\n", s.selector.c_str());
+}
+
+// One process's training (or its share of a launch); rank 0 reports for the job.
+int trainHere(const train::TrainOptions& o, const std::string& resumeDir, const train::Recipe& recipe) {
+    const bool mainRank = dist::detectLaunch().rank == 0;
+    if (mainRank && resumeDir.empty() && !recipe.name.empty() && recipe.name != "none")
+        std::fprintf(stderr, "recipe %s: %s (lr %.3g at global batch %d)\n", recipe.name.c_str(), recipe.source.c_str(),
+                     o.lr, o.batch * std::max(1, dist::detectLaunch().world));
+    TrainProgress progress;
+    const auto obs = progress.observer();
+    train::TrainSummary s;
+    try {
+        if (!resumeDir.empty()) {
+            s = train::resume(resumeDir, obs, &interruptToken(), nullptr, o.stop_at_step);
+        } else {
+            if (o.model.empty()) throw Error("--model is required (or --resume RUN_DIR)");
+            if (o.out_dir.empty()) throw Error("--out RUN_DIR is required");
+            s = train::train(o, obs, &interruptToken());
+        }
+    } catch (const Cancelled&) {
+        if (o.stop_at_step < 0 || interruptToken().cancelled()) throw;
+        if (mainRank)
+            std::fprintf(stderr, "stopped after step %lld as asked (--stop-at-step); continue with --resume %s\n",
+                         o.stop_at_step, resumeDir.empty() ? o.out_dir.c_str() : resumeDir.c_str());
+        return 0;
+    }
+    if (mainRank) printSummary(s);
+    return 0;
+}
+
+}  // namespace
 
 Runner addTrain(CLI::App& app, Common& common) {
     auto o = std::make_shared<train::TrainOptions>();
@@ -72,78 +165,8 @@ Runner addTrain(CLI::App& app, Common& common) {
             std::printf("%s\n", o->toJson().c_str());
             return 0;
         }
-        const auto launch = dist::detectLaunch();
-        if (*nproc > 1) {
-            if (launch.distributed())
-                throw Error("--nproc " + std::to_string(*nproc) + " inside a launch that already has " +
-                            std::to_string(launch.world) + " processes (" + launch.source + "): use one or the other");
-            dist::LocalLaunch l;
-            l.nproc = *nproc;
-            l.argv = dist::withoutOption(common.argv, "--nproc");
-            l.argv[0] = fs::selfExecutable();
-            if (common.threads == 0) {  // share the cores out, as torchrun's OMP_NUM_THREADS does
-                l.argv.push_back("--threads");
-                l.argv.push_back(std::to_string(std::max(1, int(std::thread::hardware_concurrency()) / *nproc)));
-            }
-            return dist::runLocal(l);
-        }
-        const bool mainRank = launch.rank == 0;
-        if (mainRank && resumeDir->empty() && !recipe->name.empty() && recipe->name != "none")
-            std::fprintf(stderr, "recipe %s: %s (lr %.3g at global batch %d)\n", recipe->name.c_str(), recipe->source.c_str(),
-                         o->lr, o->batch * std::max(1, launch.world));
-        std::unique_ptr<ProgressBar> bar;
-        int barEpoch = -1;
-        train::TrainObserver obs;
-        obs.onLog = [&](const std::string& s) {
-            if (bar) bar.reset();
-            std::fprintf(stderr, "%s\n", s.c_str());
-        };
-        obs.onStep = [&](const train::StepEvent& e) {
-            if (e.epoch != barEpoch || !bar) {
-                bar = std::make_unique<ProgressBar>("epoch " + std::to_string(e.epoch + 1) + "/" + std::to_string(e.epochs));
-                barEpoch = e.epoch;
-            }
-            const long long spe = e.steps_total / std::max(1, e.epochs);
-            char extra[160];
-            int n = std::snprintf(extra, sizeof extra, "loss %.4f lr %.2e %.0f img/s", e.loss, e.lr, e.images_per_s);
-            if (!e.lambdas.empty() && n > 0) std::snprintf(extra + n, sizeof extra - n, " lambda %.3f", e.lambdas[0]);
-            bar->update(e.step - spe * e.epoch, spe, extra);
-        };
-        obs.onEpoch = [&](const train::EpochEvent& e) {
-            if (bar) {
-                bar->finish();
-                bar.reset();
-            }
-            std::fprintf(stderr, "epoch %d: train loss %.4f | test top-1 %.2f%% top-5 %.2f%% loss %.4f | %.0f img/s, %.0f s%s%s\n",
-                         e.epoch + 1, e.train_loss, e.test_top1, e.test_top5, e.test_loss, e.images_per_s,
-                         e.seconds, e.lambdas.empty() ? "" : (" | lambda " + std::to_string(e.lambdas[0])).c_str(),
-                         e.best ? " (best)" : "");
-        };
-        train::TrainSummary s;
-        try {
-            if (!resumeDir->empty()) {
-                s = train::resume(*resumeDir, obs, &interruptToken(), nullptr, o->stop_at_step);
-            } else {
-                if (o->model.empty()) throw Error("--model is required (or --resume RUN_DIR)");
-                if (o->out_dir.empty()) throw Error("--out RUN_DIR is required");
-                s = train::train(*o, obs, &interruptToken());
-            }
-        } catch (const Cancelled&) {
-            if (o->stop_at_step < 0 || interruptToken().cancelled()) throw;
-            if (mainRank)
-                std::fprintf(stderr, "stopped after step %lld as asked (--stop-at-step); continue with --resume %s\n",
-                             o->stop_at_step, resumeDir->empty() ? o->out_dir.c_str() : resumeDir->c_str());
-            return 0;
-        }
-        if (!mainRank) return 0;  // rank 0 reports for the job
-        std::printf("run        %s\nsteps      %lld in %s\ntest top-1 %.2f%% (top-5 %.2f%%)\n", s.run_dir.c_str(), s.steps,
-                    formatDuration(s.seconds).c_str(), s.final_top1, s.final_top5);
-        if (!s.blocks.empty()) {
-            std::printf("diluted    ");
-            for (int b : s.blocks) std::printf("%d ", b);
-            std::printf("(%s)\n", s.selector.c_str());
-        }
-        return 0;
+        if (*nproc > 1) return launchLocal(*nproc, common);
+        return trainHere(*o, *resumeDir, *recipe);
     };
 }
 

@@ -181,12 +181,9 @@ void rotate(uint8_t* img, int w, int h, int c, double degrees, const uint8_t fil
     affine(img, w, h, c, m, fill, bicubic);
 }
 
-}  // namespace
-
-void applyAugment(const AugStep& s, uint8_t* p, int w, int h, int c, const uint8_t fill[3], bool bicubic) {
-    if (c != 1 && c != 3) throw Error("RandAugment: " + std::to_string(c) + " channels (expected 1 or 3)");
-    if (w < 1 || h < 1) throw Error("RandAugment: empty image");
-    const size_t n = size_t(w) * h, bytes = n * c;
+// The ops that map each pixel value through a table (per channel for the histogram ones).
+void applyLutOp(const AugStep& s, uint8_t* p, size_t n, int c) {
+    Lut l;
     switch (s.op) {
         case AugOp::AutoContrast:
         case AugOp::Equalize: {
@@ -199,77 +196,85 @@ void applyAugment(const AugStep& s, uint8_t* p, int w, int h, int c, const uint8
             return;
         }
         case AugOp::Invert:
-            for (size_t i = 0; i < bytes; ++i) p[i] = uint8_t(255 - p[i]);
-            return;
+            for (int i = 0; i < 256; ++i) l[i] = uint8_t(255 - i);
+            break;
         case AugOp::Posterize: {
             const int bits = int(s.arg);
             if (bits >= 8) return;
             const int mask = ~((1 << (8 - std::max(0, bits))) - 1) & 0xFF;
-            Lut l;
             for (int i = 0; i < 256; ++i) l[i] = uint8_t(i & mask);
-            applyLut(p, n, c, l);
-            return;
+            break;
         }
-        case AugOp::Solarize: {
-            Lut l;
+        case AugOp::Solarize:
             for (int i = 0; i < 256; ++i) l[i] = uint8_t(i < s.arg ? i : 255 - i);
-            applyLut(p, n, c, l);
-            return;
-        }
-        case AugOp::SolarizeAdd: {
-            Lut l;
+            break;
+        case AugOp::SolarizeAdd:
             for (int i = 0; i < 256; ++i) l[i] = uint8_t(i < 128 ? std::min(255, i + int(s.arg)) : i);
-            applyLut(p, n, c, l);
-            return;
-        }
-        case AugOp::Color: {
+            break;
+        default: throw Error("RandAugment: internal: not a table op");
+    }
+    applyLut(p, n, c, l);
+}
+
+// PIL's ImageEnhance ops: a blend of the image with a degenerate version of itself.
+void applyEnhanceOp(const AugStep& s, uint8_t* p, int w, int h, int c) {
+    const size_t n = size_t(w) * h, bytes = n * c;
+    std::vector<uint8_t> degenerate(bytes, 0);  // Brightness: black
+    switch (s.op) {
+        case AugOp::Color:
             if (c == 1) return;  // the grey image is its own degenerate
-            std::vector<uint8_t> grey(bytes);
-            for (size_t i = 0; i < n; ++i) grey[i * 3] = grey[i * 3 + 1] = grey[i * 3 + 2] = luma(p + i * 3);
-            blend(grey.data(), p, bytes, float(s.arg));
-            return;
-        }
+            for (size_t i = 0; i < n; ++i)
+                degenerate[i * 3] = degenerate[i * 3 + 1] = degenerate[i * 3 + 2] = luma(p + i * 3);
+            break;
         case AugOp::Contrast: {
             // ImageStat's mean of the 'L' image, rounded as int(mean + 0.5).
             double sum = 0;
             for (size_t i = 0; i < n; ++i) sum += c == 1 ? p[i] : luma(p + i * 3);
-            const uint8_t mean = uint8_t(int(sum / double(n) + 0.5));
-            const std::vector<uint8_t> flat(bytes, mean);
-            blend(flat.data(), p, bytes, float(s.arg));
-            return;
+            std::fill(degenerate.begin(), degenerate.end(), uint8_t(int(sum / double(n) + 0.5)));
+            break;
         }
-        case AugOp::Brightness: {
-            const std::vector<uint8_t> black(bytes, 0);
-            blend(black.data(), p, bytes, float(s.arg));
-            return;
-        }
-        case AugOp::Sharpness: {
-            std::vector<uint8_t> smoothed(bytes);
-            smooth(p, smoothed.data(), w, h, c);
-            blend(smoothed.data(), p, bytes, float(s.arg));
-            return;
-        }
-        case AugOp::Rotate: rotate(p, w, h, c, s.arg, fill, bicubic); return;
-        case AugOp::ShearX: {
-            const double a[6] = {1, s.arg, 0, 0, 1, 0};
-            affine(p, w, h, c, a, fill, bicubic);
-            return;
-        }
-        case AugOp::ShearY: {
-            const double a[6] = {1, 0, 0, s.arg, 1, 0};
-            affine(p, w, h, c, a, fill, bicubic);
-            return;
-        }
-        case AugOp::TranslateXRel: {
-            const double a[6] = {1, 0, s.arg * w, 0, 1, 0};
-            affine(p, w, h, c, a, fill, bicubic);
-            return;
-        }
-        case AugOp::TranslateYRel: {
-            const double a[6] = {1, 0, 0, 0, 1, s.arg * h};
-            affine(p, w, h, c, a, fill, bicubic);
-            return;
-        }
+        case AugOp::Brightness: break;
+        case AugOp::Sharpness: smooth(p, degenerate.data(), w, h, c); break;
+        default: throw Error("RandAugment: internal: not an enhance op");
+    }
+    blend(degenerate.data(), p, bytes, float(s.arg));
+}
+
+// The geometric ops: PIL's Image.transform with an affine matrix (output -> input).
+void applyGeometricOp(const AugStep& s, uint8_t* p, int w, int h, int c, const uint8_t fill[3], bool bicubic) {
+    if (s.op == AugOp::Rotate) return rotate(p, w, h, c, s.arg, fill, bicubic);
+    double a[6] = {1, 0, 0, 0, 1, 0};
+    switch (s.op) {
+        case AugOp::ShearX: a[1] = s.arg; break;
+        case AugOp::ShearY: a[3] = s.arg; break;
+        case AugOp::TranslateXRel: a[2] = s.arg * w; break;
+        case AugOp::TranslateYRel: a[5] = s.arg * h; break;
+        default: throw Error("RandAugment: internal: not a geometric op");
+    }
+    affine(p, w, h, c, a, fill, bicubic);
+}
+
+}  // namespace
+
+void applyAugment(const AugStep& s, uint8_t* p, int w, int h, int c, const uint8_t fill[3], bool bicubic) {
+    if (c != 1 && c != 3) throw Error("RandAugment: " + std::to_string(c) + " channels (expected 1 or 3)");
+    if (w < 1 || h < 1) throw Error("RandAugment: empty image");
+    switch (s.op) {
+        case AugOp::AutoContrast:
+        case AugOp::Equalize:
+        case AugOp::Invert:
+        case AugOp::Posterize:
+        case AugOp::Solarize:
+        case AugOp::SolarizeAdd: return applyLutOp(s, p, size_t(w) * h, c);
+        case AugOp::Color:
+        case AugOp::Contrast:
+        case AugOp::Brightness:
+        case AugOp::Sharpness: return applyEnhanceOp(s, p, w, h, c);
+        case AugOp::Rotate:
+        case AugOp::ShearX:
+        case AugOp::ShearY:
+        case AugOp::TranslateXRel:
+        case AugOp::TranslateYRel: return applyGeometricOp(s, p, w, h, c, fill, bicubic);
     }
 }
 

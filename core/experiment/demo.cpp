@@ -12,6 +12,7 @@
 #include "io/export.h"
 #include "io/weights.h"
 #include "model/preset.h"
+#include "train/metrics.h"
 #include "train/optiontable.h"
 #include "train/trainer.h"
 #include "util/error.h"
@@ -131,6 +132,67 @@ std::string demoReport(const DemoOptions& o, const DemoResult& r) {
     return md.str();
 }
 
+namespace {
+
+// The baseline's last test top-1, read with the one metrics.jsonl parser.
+double lastTestTop1(const std::string& runDir) {
+    std::ifstream in(fs::join(runDir, "metrics.jsonl"));
+    std::string line;
+    double top1 = 0;
+    while (std::getline(in, line)) {
+        const auto e = train::parseMetricsLine(line);
+        if (e.kind == train::MetricsEvent::Kind::Epoch) top1 = e.epoch.test_top1;
+    }
+    return top1;
+}
+
+analysis::AnalysisResult analyse(const DemoOptions& opt, const std::string& baseDir, const DemoObserver& obs,
+                                  const CancelToken* cancel) {
+    analysis::AnalysisOptions ao;
+    ao.model = fs::join(baseDir, "final.safetensors");
+    ao.data = opt.data;
+    ao.calib = opt.quick ? 512 : opt.calib;
+    ao.k = model::preset(opt.preset).depth / 3;
+    ao.pairwise = true;
+    ao.device = opt.device;
+    ao.workers = 1;
+    analysis::AnalysisObserver aobs;
+    aobs.progress = obs.train.onProgress;
+    auto ar = analysis::runAnalysis(ao, aobs, cancel);
+    analysis::writeAnalysis(fs::join(opt.out_dir, "analysis"), ar);
+    return ar;
+}
+
+// The same core job as the workbench's Export view (accuracy comes from the runs).
+bench::MeasureResult exportAndBench(const DemoOptions& opt, const std::string& noseDir, const std::string& baseDir,
+                                    const CancelToken* cancel) {
+    bench::MeasureOptions mo;
+    mo.run = noseDir;
+    mo.out_dir = opt.out_dir;
+    mo.baseline = baseDir;
+    mo.device = opt.device;
+    mo.eval_images = 0;
+    mo.bench.batch = kBenchBatch;
+    // Quick mode keeps the alternation (3 rounds): with one round, drift on a busy machine could
+    // show the pruned model slower than the full one. The bench costs seconds at the demo's size.
+    mo.bench.repeats = opt.quick ? 5 : 7;
+    mo.bench.rounds = 3;
+    mo.bench.latency_runs = opt.quick ? 30 : 50;
+    return bench::exportAndMeasure(mo, {}, cancel);
+}
+
+void writeSummary(const DemoOptions& opt, const DemoResult& r) {
+    json s = {{"base_top1", r.base_top1},       {"control_top1", r.control_top1},
+              {"nose_top1", r.nose_top1},       {"nose_blocks", r.nose_blocks},
+              {"random_top1", r.random_top1},   {"random_blocks", r.random_blocks},
+              {"full", json::parse(bench::toJson(r.full))},
+              {"pruned", json::parse(bench::toJson(r.pruned))},
+              {"seconds", r.seconds},           {"quick", opt.quick}};
+    fs::atomicWriteText(fs::join(opt.out_dir, "summary.json"), s.dump(2) + "\n");
+}
+
+}  // namespace
+
 DemoResult runDemo(const DemoOptions& o, const DemoObserver& obs, const CancelToken* cancel) {
     const auto t0 = std::chrono::steady_clock::now();
     auto stage = [&](const std::string& s) {
@@ -151,76 +213,37 @@ DemoResult runDemo(const DemoOptions& o, const DemoObserver& obs, const CancelTo
         stage("baseline: training " + opt.preset + " from scratch");
         train::train(base, obs.train, cancel);
     }
-    {
-        std::ifstream in(fs::join(base.out_dir, "metrics.jsonl"));
-        std::string line;
-        while (std::getline(in, line)) {
-            auto j = json::parse(line, nullptr, false);
-            if (!j.is_discarded() && j.value("event", "") == "epoch") r.base_top1 = j["test_top1"];
-        }
-    }
+    r.base_top1 = lastTestTop1(base.out_dir);
 
     stage("analysis: entropy profile, transfer entropy, NOSE");
-    analysis::AnalysisOptions ao;
-    ao.model = fs::join(base.out_dir, "final.safetensors");
-    ao.data = opt.data;
-    ao.calib = opt.quick ? 512 : opt.calib;
-    ao.k = model::preset(opt.preset).depth / 3;
-    ao.pairwise = true;
-    ao.device = opt.device;
-    ao.workers = 1;
-    analysis::AnalysisObserver aobs;
-    aobs.progress = obs.train.onProgress;
-    auto ar = analysis::runAnalysis(ao, aobs, cancel);
-    analysis::writeAnalysis(fs::join(opt.out_dir, "analysis"), ar);
+    const auto ar = analyse(opt, base.out_dir, obs, cancel);
     r.nose_blocks = ar.selection.blocks;
 
     stage("dilution: fine-tuning with NOSE blocks");
     auto nose = diluteOptions(opt, base, "nose", fs::join(opt.out_dir, "analysis"));
-    auto ns = train::train(nose, obs.train, cancel);
-    r.nose_top1 = ns.final_top1;
+    r.nose_top1 = train::train(nose, obs.train, cancel).final_top1;
 
     stage("control: the same fine-tuning, no block removed");
-    auto control = diluteOptions(opt, base, "control", "none");
-    r.control_top1 = train::train(control, obs.train, cancel).final_top1;
+    r.control_top1 = train::train(diluteOptions(opt, base, "control", "none"), obs.train, cancel).final_top1;
 
     if (opt.compare == "random") {
         stage("dilution: fine-tuning with random blocks");
-        auto rnd = diluteOptions(opt, base, "random", "random:" + std::to_string(ao.k));
+        auto rnd = diluteOptions(opt, base, "random", "random:" + std::to_string(model::preset(opt.preset).depth / 3));
         rnd.seed = opt.seed + 1;
-        auto rs = train::train(rnd, obs.train, cancel);
+        const auto rs = train::train(rnd, obs.train, cancel);
         r.random_top1 = rs.final_top1;
         r.random_blocks = rs.blocks;
     }
 
     stage("export: removing attention, folding, TorchScript, ONNX, timm folder; bench: full vs pruned");
-    // The same core job as the workbench's Export view (accuracy comes from the runs above).
-    bench::MeasureOptions mo;
-    mo.run = nose.out_dir;
-    mo.out_dir = opt.out_dir;
-    mo.baseline = base.out_dir;
-    mo.device = opt.device;
-    mo.eval_images = 0;
-    mo.bench.batch = kBenchBatch;
-    // Quick mode keeps the alternation (3 rounds): with one round, drift on a busy machine could
-    // show the pruned model slower than the full one. The bench costs seconds at the demo's size.
-    mo.bench.repeats = opt.quick ? 5 : 7;
-    mo.bench.rounds = 3;
-    mo.bench.latency_runs = opt.quick ? 30 : 50;
-    const auto measured = bench::exportAndMeasure(mo, {}, cancel);
+    const auto measured = exportAndBench(opt, nose.out_dir, base.out_dir, cancel);
     r.full = measured.full;
     r.pruned = measured.pruned;
 
     r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     r.report_path = fs::join(opt.out_dir, "report.md");
     fs::atomicWriteText(r.report_path, demoReport(opt, r));
-    json s = {{"base_top1", r.base_top1},       {"control_top1", r.control_top1},
-              {"nose_top1", r.nose_top1},       {"nose_blocks", r.nose_blocks},
-              {"random_top1", r.random_top1},   {"random_blocks", r.random_blocks},
-              {"full", json::parse(bench::toJson(r.full))},
-              {"pruned", json::parse(bench::toJson(r.pruned))},
-              {"seconds", r.seconds},           {"quick", opt.quick}};
-    fs::atomicWriteText(fs::join(opt.out_dir, "summary.json"), s.dump(2) + "\n");
+    writeSummary(opt, r);
     return r;
 }
 

@@ -12,7 +12,7 @@ std::vector<OptionSpec<ModelRef>> build() {
         {"model", "--model,-m", "Model",
          "Preset (fresh weights), or a model to open: .safetensors, a torch.save file (.pth/.pt/.bin), a timm hub or "
          "Hugging Face folder, a run folder",
-         "Run", 0, 0, {}, false, panel, memberField(&ModelRef::model)},
+         "Run", 0, 0, {}, false, panel, memberField(&ModelRef::model), ""},
         {"arch", "--arch", "Architecture", "Preset to start from for weights that do not describe themselves", "Run", 0,
          0, {}, false, panel, memberField(&ModelRef::arch), "none"},
         {"weights_key", "--weights-key", "Weights key",

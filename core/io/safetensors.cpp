@@ -84,99 +84,128 @@ std::string dtypeName(torch::Dtype t) {
     throw Error(std::string("dtype ") + c10::toString(t) + " cannot be stored in safetensors");
 }
 
-SafetensorsFile readSafetensors(const std::string& path) {
-    Mapping map(path);
-    auto fail = [&](const std::string& why) -> void { throw Error(path + ": not a valid safetensors file: " + why); };
-    if (map.size() < 8) fail("file is " + std::to_string(map.size()) + " bytes, shorter than the 8-byte header length");
-    uint64_t hlen = 0;
+namespace {
+
+[[noreturn]] void invalid(const std::string& path, const std::string& why) {
+    throw Error(path + ": not a valid safetensors file: " + why);
+}
+
+// One tensor's header entry, checked against the data section before anything is allocated.
+struct Entry {
+    std::string name;
+    const DtypeInfo* dt = nullptr;
+    std::vector<int64_t> shape;
+    uint64_t begin = 0, end = 0;
+};
+
+std::vector<int64_t> parseShape(const std::string& path, const std::string& name, const json& e, int elementSize) {
+    if (!e["shape"].is_array()) invalid(path, "tensor '" + name + "': shape is not an array");
+    std::vector<int64_t> shape;
+    uint64_t numel = 1;
+    for (const auto& d : e["shape"]) {
+        if (!d.is_number_unsigned()) invalid(path, "tensor '" + name + "': shape has a negative or non-integer dimension");
+        const uint64_t v = d.get<uint64_t>();
+        // Overflow-safe: a product past the file's size cannot be right, whatever it wraps to.
+        if (v > uint64_t(INT64_MAX) || (v != 0 && numel > uint64_t(INT64_MAX) / v))
+            invalid(path, "tensor '" + name + "': shape's element count overflows");
+        shape.push_back(int64_t(v));
+        numel *= v;
+    }
+    if (numel > uint64_t(INT64_MAX) / elementSize) invalid(path, "tensor '" + name + "': shape's byte count overflows");
+    return shape;
+}
+
+Entry parseEntry(const std::string& path, const std::string& name, const json& e, uint64_t dataSize) {
+    if (!e.is_object() || !e.contains("dtype") || !e.contains("shape") || !e.contains("data_offsets"))
+        invalid(path, "tensor '" + name + "' lacks dtype, shape or data_offsets");
+    if (!e["dtype"].is_string()) invalid(path, "tensor '" + name + "': dtype is not a string");
+    Entry out;
+    out.name = name;
+    out.dt = lookup(e["dtype"].get<std::string>());
+    if (!out.dt) invalid(path, "tensor '" + name + "': unsupported dtype '" + e["dtype"].get<std::string>() + "'");
+    out.shape = parseShape(path, name, e, out.dt->size);
+    uint64_t numel = 1;
+    for (int64_t d : out.shape) numel *= uint64_t(d);
+    const auto& off = e["data_offsets"];
+    if (!off.is_array() || off.size() != 2 || !off[0].is_number_unsigned() || !off[1].is_number_unsigned())
+        invalid(path, "tensor '" + name + "': data_offsets must be two non-negative integers");
+    out.begin = off[0].get<uint64_t>();
+    out.end = off[1].get<uint64_t>();
+    if (out.begin > out.end) invalid(path, "tensor '" + name + "': data_offsets begin after they end");
+    if (out.end > dataSize)
+        invalid(path, "tensor '" + name + "': data ends at byte " + std::to_string(out.end) + " but the file holds only " +
+                          std::to_string(dataSize) + " data bytes (truncated?)");
+    if (out.end - out.begin != numel * out.dt->size)
+        invalid(path, "tensor '" + name + "': " + std::to_string(out.end - out.begin) + " bytes do not fit shape and dtype " +
+                          out.dt->name + " (" + std::to_string(numel * out.dt->size) + " expected)");
+    return out;
+}
+
+// As the format's reference implementation requires: the tensors (sorted by offset) cover the
+// data section exactly, in order, with no overlap, no hole and nothing after the last one. Checked
+// before any tensor is allocated, so overlapping entries cannot multiply the file's size in memory.
+void checkCoverage(const std::string& path, const std::vector<Entry>& sorted, uint64_t dataSize) {
+    uint64_t covered = 0;
+    std::string prev = "the start of the data";
+    for (const auto& e : sorted) {
+        if (e.begin < covered) invalid(path, "tensors '" + prev + "' and '" + e.name + "' overlap");
+        if (e.begin > covered)
+            invalid(path, "bytes " + std::to_string(covered) + ".." + std::to_string(e.begin) + " between " +
+                              (prev == "the start of the data" ? prev : "'" + prev + "'") + " and '" + e.name +
+                              "' belong to no tensor (a hole)");
+        covered = e.end;
+        prev = e.name;
+    }
+    if (covered != dataSize)
+        invalid(path, std::to_string(dataSize - covered) + " trailing bytes after the last tensor belong to no tensor");
+}
+
+json parseHeader(const std::string& path, const Mapping& map, uint64_t& hlen) {
+    if (map.size() < 8)
+        invalid(path, "file is " + std::to_string(map.size()) + " bytes, shorter than the 8-byte header length");
+    hlen = 0;
     for (int i = 7; i >= 0; --i) hlen = (hlen << 8) | map.data()[i];
     if (hlen > map.size() - 8)
-        fail("header claims " + std::to_string(hlen) + " bytes but only " + std::to_string(map.size() - 8) + " follow");
+        invalid(path, "header claims " + std::to_string(hlen) + " bytes but only " + std::to_string(map.size() - 8) + " follow");
     json header;
     try {
         header = json::parse(map.data() + 8, map.data() + 8 + hlen);
     } catch (const std::exception& e) {
-        fail(std::string("header is not valid JSON (") + e.what() + ")");
+        invalid(path, std::string("header is not valid JSON (") + e.what() + ")");
     }
-    if (!header.is_object()) fail("header is not a JSON object");
-    const size_t data_start = 8 + hlen;
-    const size_t data_size = map.size() - data_start;
+    if (!header.is_object()) invalid(path, "header is not a JSON object");
+    return header;
+}
 
+}  // namespace
+
+SafetensorsFile readSafetensors(const std::string& path) {
+    Mapping map(path);
+    uint64_t hlen = 0;
+    const json header = parseHeader(path, map, hlen);
+    const size_t dataStart = 8 + hlen;
+    const size_t dataSize = map.size() - dataStart;
     SafetensorsFile out;
-    struct Span {
-        uint64_t begin, end;
-        std::string name;
-    };
-    std::vector<Span> spans;
+    std::vector<Entry> entries;
     for (auto it = header.begin(); it != header.end(); ++it) {
-        const std::string& name = it.key();
-        if (name == "__metadata__") {
-            if (!it->is_object()) fail("__metadata__ is not an object");
-            for (auto m = it->begin(); m != it->end(); ++m) {
-                if (!m->is_string()) fail("__metadata__ value '" + m.key() + "' is not a string");
-                out.metadata[m.key()] = m->get<std::string>();
-            }
+        if (it.key() != "__metadata__") {
+            entries.push_back(parseEntry(path, it.key(), *it, dataSize));
             continue;
         }
-        const json& e = *it;
-        if (!e.is_object() || !e.contains("dtype") || !e.contains("shape") || !e.contains("data_offsets"))
-            fail("tensor '" + name + "' lacks dtype, shape or data_offsets");
-        if (!e["dtype"].is_string()) fail("tensor '" + name + "': dtype is not a string");
-        const auto* dt = lookup(e["dtype"].get<std::string>());
-        if (!dt) fail("tensor '" + name + "': unsupported dtype '" + e["dtype"].get<std::string>() + "'");
-        std::vector<int64_t> shape;
-        uint64_t numel = 1;
-        if (!e["shape"].is_array()) fail("tensor '" + name + "': shape is not an array");
-        for (const auto& d : e["shape"]) {
-            if (!d.is_number_unsigned()) fail("tensor '" + name + "': shape has a negative or non-integer dimension");
-            const uint64_t v = d.get<uint64_t>();
-            // Overflow-safe: a product past the file's size cannot be right, whatever it wraps to.
-            if (v > uint64_t(INT64_MAX) || (v != 0 && numel > uint64_t(INT64_MAX) / v))
-                fail("tensor '" + name + "': shape's element count overflows");
-            shape.push_back(int64_t(v));
-            numel *= v;
+        if (!it->is_object()) invalid(path, "__metadata__ is not an object");
+        for (auto m = it->begin(); m != it->end(); ++m) {
+            if (!m->is_string()) invalid(path, "__metadata__ value '" + m.key() + "' is not a string");
+            out.metadata[m.key()] = m->get<std::string>();
         }
-        if (numel > uint64_t(INT64_MAX) / dt->size) fail("tensor '" + name + "': shape's byte count overflows");
-        const auto& off = e["data_offsets"];
-        if (!off.is_array() || off.size() != 2 || !off[0].is_number_unsigned() || !off[1].is_number_unsigned())
-            fail("tensor '" + name + "': data_offsets must be two non-negative integers");
-        const uint64_t b = off[0].get<uint64_t>(), en = off[1].get<uint64_t>();
-        if (b > en) fail("tensor '" + name + "': data_offsets begin after they end");
-        if (en > data_size)
-            fail("tensor '" + name + "': data ends at byte " + std::to_string(en) + " but the file holds only " +
-                 std::to_string(data_size) + " data bytes (truncated?)");
-        if (en - b != numel * dt->size)
-            fail("tensor '" + name + "': " + std::to_string(en - b) + " bytes do not fit shape and dtype " + dt->name +
-                 " (" + std::to_string(numel * dt->size) + " expected)");
-        spans.push_back({b, en, name});
-        auto t = torch::empty(shape, torch::TensorOptions().dtype(dt->dtype));
-        if (en > b) std::memcpy(t.data_ptr(), map.data() + data_start + b, en - b);
-        out.tensors.emplace_back(name, std::move(t));
     }
-    // As the format's reference implementation requires: the tensors cover the data section
-    // exactly, in order, with no overlap, no hole and nothing after the last one.
-    std::sort(spans.begin(), spans.end(),
-              [](const Span& a, const Span& c) { return a.begin != c.begin ? a.begin < c.begin : a.end < c.end; });
-    uint64_t covered = 0;
-    std::string prev = "the start of the data";
-    for (const auto& sp : spans) {
-        if (sp.begin < covered) fail("tensors '" + prev + "' and '" + sp.name + "' overlap");
-        if (sp.begin > covered)
-            fail("bytes " + std::to_string(covered) + ".." + std::to_string(sp.begin) + " between " +
-                 (prev == "the start of the data" ? prev : "'" + prev + "'") + " and '" + sp.name +
-                 "' belong to no tensor (a hole)");
-        covered = sp.end;
-        prev = sp.name;
+    std::stable_sort(entries.begin(), entries.end(),
+                     [](const Entry& a, const Entry& c) { return a.begin != c.begin ? a.begin < c.begin : a.end < c.end; });
+    checkCoverage(path, entries, dataSize);
+    for (const auto& e : entries) {  // in file order, for callers
+        auto t = torch::empty(e.shape, torch::TensorOptions().dtype(e.dt->dtype));
+        if (e.end > e.begin) std::memcpy(t.data_ptr(), map.data() + dataStart + e.begin, e.end - e.begin);
+        out.tensors.emplace_back(e.name, std::move(t));
     }
-    if (covered != data_size)
-        fail(std::to_string(data_size - covered) + " trailing bytes after the last tensor belong to no tensor");
-    // Keep file order stable for callers: order by offset.
-    std::stable_sort(out.tensors.begin(), out.tensors.end(), [&](const auto& a, const auto& c) {
-        auto pos = [&](const std::string& n) {
-            return header[n]["data_offsets"][0].get<uint64_t>();
-        };
-        return pos(a.first) < pos(c.first);
-    });
     return out;
 }
 

@@ -1,8 +1,9 @@
 #pragma once
 // Internals shared by the two files of the CPU inference kernels (model/kernels.h):
 // kernels.cpp (run-time set-up, softmax, GELU, the attention rows, the per-operator kernels) and
-// block_kernel.cpp (a whole block in one parallel region). Only those two files include it:
-// they alone are built with OpenMP and DILUTE_HAVE_LIBMVEC (core/CMakeLists.txt).
+// block_kernel.cpp (a whole block in one parallel region, its steps in block_parts.h). Only those
+// two files include it: they alone are built with OpenMP and DILUTE_HAVE_LIBMVEC
+// (core/CMakeLists.txt).
 #include <torch/types.h>
 
 #include <cstdint>

@@ -111,11 +111,11 @@ std::function<OptionField(TrainOptions&)> f(T TrainOptions::*m) {
     return memberField(m);
 }
 
-std::vector<OptionSpec> build() {
-    constexpr double big = 1e12;
-    std::vector<OptionSpec> t;
+constexpr double big = 1e12;  // "no upper bound" of a count
+
+// What to train and where: the Project panel and the Training view's own fields hold these.
+void addRun(std::vector<OptionSpec>& t) {
     auto add = [&](OptionSpec s) { t.push_back(std::move(s)); };
-    // What to train and where: the Project panel and the Training view's own fields hold these.
     for (auto& s : io::modelRefOptions<TrainOptions>()) add(std::move(s));
     add({"data", "--data,-d", "Data", "Dataset URI (default: the preset's own)", "Run", 0, 0, {}, false,
          "the Project panel's data", f(&TrainOptions::data)});
@@ -125,7 +125,11 @@ std::vector<OptionSpec> build() {
     add({"select", "--select,-s", "Dilute blocks",
          "Blocks to dilute: 0,2,4 | nose:K | nose-abs:K | random:K | lowest:K | first:K | analysis.json", "Run", 0, 0,
          {}, false, "the selection made on the Analysis view", f(&TrainOptions::select)});
-    // Schedule
+}
+
+// The schedule: epochs, batch, learning rate and its warm-up.
+void addSchedule(std::vector<OptionSpec>& t) {
+    auto add = [&](OptionSpec s) { t.push_back(std::move(s)); };
     add({"epochs", "--epochs,-e", "Epochs", "Epochs (default by recipe)", "Schedule", 1, 100000, {}, true, "",
          f(&TrainOptions::epochs)});
     add({"batch", "--batch,-b", "Batch", "Batch size per process (default by recipe); global batch = batch x processes",
@@ -136,7 +140,11 @@ std::vector<OptionSpec> build() {
          f(&TrainOptions::min_lr)});
     add({"warmup_epochs", "--warmup", "Warm-up epochs", "Linear warm-up, epochs (default by recipe)", "Schedule", 0, 100000,
          {}, true, "", f(&TrainOptions::warmup_epochs)});
-    // Dilution
+}
+
+// Dilution: lambda's decay and the calibration set of an on-the-spot selector.
+void addDilution(std::vector<OptionSpec>& t) {
+    auto add = [&](OptionSpec s) { t.push_back(std::move(s)); };
     add({"decay_shape", "--decay", "Lambda decay", "Lambda decay shape: linear | cosine", "Dilution", 0, 0,
          {"linear", "cosine"}, false, "", [](TrainOptions& o) -> OptionField { return &o.schedule.shape; }});
     add({"decay_unit", "--decay-unit", "Decay unit", "Unit of --decay-start/--decay-end: epochs | steps", "Dilution", 0,
@@ -151,7 +159,11 @@ std::vector<OptionSpec> build() {
     add({"calib", "--calib", "Calibration images", "Calibration images for an on-the-spot selector", "Dilution", 1,
          10000000, {}, false, "the Analysis view selects the blocks (with its own calibration set)",
          f(&TrainOptions::calib)});
-    // Optimizer and regularization
+}
+
+// The optimizer and the regularization (with their recipe defaults).
+void addRegularization(std::vector<OptionSpec>& t) {
+    auto add = [&](OptionSpec s) { t.push_back(std::move(s)); };
     add({"weight_decay", "--weight-decay", "Weight decay",
          "AdamW weight decay (not on norms, biases, pos_embed, cls_token)", "Optimizer", 0, 10, {}, true, "",
          f(&TrainOptions::weight_decay)});
@@ -170,7 +182,11 @@ std::vector<OptionSpec> build() {
          "rand-m9-mstd0.5-inc1, RandomErasing 0.25) | default (deit at 224 px, flip for the small presets)",
          "Regularization", 0, 0, {"default", "none", "flip", "rrc+flip", "rrc+flip+erase", "deit"}, false, "",
          f(&TrainOptions::augment)});
-    // Data
+}
+
+// Which images, the seed, and the machine: device, precision, threads, processes, stopping.
+void addDataAndSystem(std::vector<OptionSpec>& t) {
+    auto add = [&](OptionSpec s) { t.push_back(std::move(s)); };
     add({"train_limit", "--train-limit", "Training images", "Use only the first N training images (0 = all)", "Data", 0,
          big, {}, false, "", f(&TrainOptions::train_limit), "all"});
     add({"test_limit", "--test-limit", "Test images", "Evaluate on the first N test images (0 = all)", "Data", 0, big, {},
@@ -193,6 +209,15 @@ std::vector<OptionSpec> build() {
     add({"stop_at_step", "--stop-at-step", "Stop at step",
          "Stop cleanly after this many global steps (checkpoint written); continue with --resume", "Run", -1, big, {},
          false, "for time-boxed cluster jobs; the workbench's Cancel stops at any step", f(&TrainOptions::stop_at_step), "never"});
+}
+
+std::vector<OptionSpec> build() {
+    std::vector<OptionSpec> t;
+    addRun(t);
+    addSchedule(t);
+    addDilution(t);
+    addRegularization(t);
+    addDataAndSystem(t);
     return t;
 }
 
