@@ -8,7 +8,7 @@
 // layout the projection reads; no permute copies, no scale pass, no [B, H, N, N] tensor; every
 // product on one BLAS thread, softmax with glibc's vector exp (libmvec; 16 or 8 lanes). DeiT-S,
 // batch 32, one block's attention: 15 ms against 33-52 ms for ATen's path. All agree with the
-// ATen path to about 1e-6 relative (tests/core/test_kernels.cpp). Used for CPU float32 inference
+// ATen path to about 1e-6 relative (tests/core/model/test_kernels.cpp). Used for CPU float32 inference
 // only (no gradient); everything else (training, CUDA, half precision, a build without libmvec,
 // a BLAS without a visible sgemm_) takes the ATen path. DILUTE_CPU_KERNELS=0 in the environment,
 // or setEnabled(false), turns them off (to measure them, or to rule them out).

@@ -1,6 +1,6 @@
 #pragma once
 // The parts of a training step that are formulas, each a unit tested against its definition
-// (tests/core/test_stepmath.cpp): the learning-rate schedule, Mixup/CutMix with soft targets,
+// (tests/core/train/test_stepmath.cpp): the learning-rate schedule, Mixup/CutMix with soft targets,
 // fp16 dynamic loss scaling, and the CUDA autocast scope.
 #include <torch/torch.h>
 

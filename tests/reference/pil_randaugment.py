@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Reference pixels for RandAugment.OpsMatchPillowOnARealPhotograph (tests/core/test_randaugment.cpp).
+"""Reference pixels for RandAugment.OpsMatchPillowOnARealPhotograph (tests/core/data/test_randaugment.cpp).
 
 timm's RandAugment ops (timm/data/auto_augment.py), restated in plain Pillow with the same calls
 (timm is not packaged for Debian 12): each op receives the argument timm's level function

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Reference pixels for Transforms.MatchPillowOnARealPhotograph (tests/core/test_resample.cpp).
+"""Reference pixels for Transforms.MatchPillowOnARealPhotograph (tests/core/data/test_resample.cpp).
 
 torchvision's PIL transforms, restated in plain Pillow (torchvision is not packaged for
 Debian 12; the size and offset formulas below are torchvision's):

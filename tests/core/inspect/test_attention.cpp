@@ -5,7 +5,7 @@
 
 #include <cmath>
 
-#include "../test_models.h"
+#include "core/test_models.h"
 #include "inspect/attention.h"
 
 using namespace dilute;

@@ -8,7 +8,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "../test_util.h"
+#include "core/test_util.h"
 #include "inspect/compare.h"
 #include "inspect/job.h"
 #include "io/safetensors.h"

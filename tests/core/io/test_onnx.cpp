@@ -12,7 +12,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "../test_util.h"
+#include "core/test_util.h"
 #include "io/onnx.h"
 #include "model/vit.h"
 

@@ -4,7 +4,7 @@
 #include <cstdio>
 #include <fstream>
 
-#include "test_util.h"
+#include "core/test_util.h"
 #include "train/metrics.h"
 
 using namespace dilute;

@@ -19,7 +19,7 @@
 #include "io/checkpoint.h"
 #include "io/weights.h"
 #include "model/vit.h"
-#include "test_util.h"
+#include "core/test_util.h"
 #include "train/runfolder.h"
 #include "train/runs.h"
 #include "train/schedule.h"

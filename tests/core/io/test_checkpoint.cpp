@@ -8,7 +8,7 @@
 
 #include "io/checkpoint.h"
 #include "io/weights.h"
-#include "test_util.h"
+#include "core/test_util.h"
 #include "train/metrics.h"
 #include "train/trainer.h"
 #include "util/durable.h"

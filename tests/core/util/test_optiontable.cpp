@@ -12,7 +12,7 @@
 #include "io/weights.h"
 #include "model/preset.h"
 #include "model/vit.h"
-#include "test_util.h"
+#include "core/test_util.h"
 #include "train/optiontable.h"
 
 using namespace dilute;

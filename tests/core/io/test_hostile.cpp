@@ -22,7 +22,7 @@
 #include "io/weights.h"
 #include "model/preset.h"
 #include "model/vit.h"
-#include "test_util.h"
+#include "core/test_util.h"
 #include "train/evaluate.h"
 #include "train/metrics.h"
 #include "train/trainer.h"

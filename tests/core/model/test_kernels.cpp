@@ -6,7 +6,7 @@
 
 #include "model/kernels.h"
 #include "model/vit.h"
-#include "test_models.h"
+#include "core/test_models.h"
 
 using namespace dilute;
 namespace K = dilute::model::kernels;

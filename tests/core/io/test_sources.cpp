@@ -13,8 +13,8 @@
 #include "io/safetensors.h"
 #include "io/weights.h"
 #include "model/kernels.h"
-#include "test_models.h"
-#include "test_util.h"
+#include "core/test_models.h"
+#include "core/test_util.h"
 #include "util/error.h"
 
 using namespace dilute;

@@ -1,11 +1,12 @@
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
 #include "io/safetensors.h"
 #include "io/weights.h"
 #include "model/vit.h"
-#include "test_util.h"
+#include "core/test_util.h"
 #include "util/error.h"
 
 using namespace dilute;
@@ -134,6 +135,25 @@ TEST(Safetensors, OverlappingOffsets) {
     auto e = errorText([&] { io::readSafetensors(d.file("x.safetensors")); });
     EXPECT_NE(e.find("overlap"), std::string::npos) << e;
     EXPECT_NE(e.find("x.safetensors"), std::string::npos) << e;
+}
+
+TEST(Safetensors, EntriesOverTheSameBytesAreRefusedBeforeAnyIsAllocated) {
+    // 1024 entries of 4 MiB over one 4 MiB data section promise 4 GiB: the coverage check comes
+    // before the tensors are made, so the refusal costs nothing (it used to copy every entry).
+    TempDir d("bomb");
+    const int n = 1024, floats = 1 << 20;
+    std::string h = "{";
+    for (int i = 0; i < n; ++i)
+        h += (i ? "," : "") + std::string("\"t") + std::to_string(i) + "\":{\"dtype\":\"F32\",\"shape\":[" +
+             std::to_string(floats) + "],\"data_offsets\":[0," + std::to_string(4 * floats) + "]}";
+    h += "}";
+    writeRaw(d.file("bomb.safetensors"), h, 4 * size_t(floats));
+    rusage before{}, after{};
+    getrusage(RUSAGE_SELF, &before);
+    const auto e = errorText([&] { io::readSafetensors(d.file("bomb.safetensors")); });
+    getrusage(RUSAGE_SELF, &after);
+    EXPECT_NE(e.find("overlap"), std::string::npos) << e;
+    EXPECT_LT(after.ru_maxrss - before.ru_maxrss, 512L * 1024) << "peak resident KiB grew by that much";
 }
 
 TEST(Safetensors, HolesTrailingBytesAndOverflowingShapesAreRefused) {

@@ -14,7 +14,7 @@
 #include "data/jpeg.h"
 #include "data/loader.h"
 #include "data/transforms.h"
-#include "test_util.h"
+#include "core/test_util.h"
 #include "util/error.h"
 
 using namespace dilute;

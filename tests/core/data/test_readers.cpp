@@ -12,7 +12,7 @@
 #include "data/memory_dataset.h"
 #include "data/transforms.h"
 #include "model/preset.h"
-#include "test_util.h"
+#include "core/test_util.h"
 #include "util/error.h"
 
 using namespace dilute;

@@ -14,8 +14,8 @@
 #include "experiment/study.h"
 #include "io/weights.h"
 #include "model/vit.h"
-#include "test_models.h"
-#include "test_util.h"
+#include "core/test_models.h"
+#include "core/test_util.h"
 #include "util/error.h"
 #include "util/files.h"
 

@@ -117,6 +117,14 @@ TEST(DistEnv, SlurmAndOpenMpi) {
     auto s = dist::detectLaunch(envOf({{"SLURM_PROCID", "3"}, {"SLURM_NTASKS", "4"}, {"SLURM_LOCALID", "1"},
                                        {"SLURM_NTASKS_PER_NODE", "2"}, {"SLURM_JOB_NODELIST", "gpu[07-08]"}}));
     expectLaunch(s, 3, 4, 1, 2, "gpu07", 29500, "slurm");
+    EXPECT_EQ(s.master_from, "the first host of SLURM_JOB_NODELIST (gpu[07-08])");
+    // A node list that names no host: the variable and its value, before any connection is tried.
+    try {
+        dist::detectLaunch(envOf({{"SLURM_PROCID", "0"}, {"SLURM_NTASKS", "2"}, {"SLURM_JOB_NODELIST", ",gpu1"}}));
+        ADD_FAILURE() << "no error";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("SLURM_JOB_NODELIST=',gpu1' names no host"), std::string::npos) << e.what();
+    }
     auto m = dist::detectLaunch(envOf({{"OMPI_COMM_WORLD_RANK", "1"}, {"OMPI_COMM_WORLD_SIZE", "2"},
                                        {"OMPI_COMM_WORLD_LOCAL_RANK", "1"}, {"OMPI_COMM_WORLD_LOCAL_SIZE", "2"},
                                        {"MASTER_ADDR", "h0"}, {"MASTER_PORT", "1234"}}));
@@ -234,10 +242,12 @@ TEST(DistGroup, RendezvousTimesOutWithAClearError) {
     li.rank = 1;  // rank 0 never comes
     li.world = 2;
     li.master_port = dist::freeLocalPort();
+    li.master_from = "MASTER_ADDR";
     try {
         dist::Group::create(li, "cpu", std::chrono::seconds(2));
         FAIL() << "no error";
     } catch (const Error& e) {
         EXPECT_NE(std::string(e.what()).find("rank 1 of 2: rendezvous at 127.0.0.1:"), std::string::npos) << e.what();
+        EXPECT_NE(std::string(e.what()).find("(host from MASTER_ADDR)"), std::string::npos) << e.what();
     }
 }

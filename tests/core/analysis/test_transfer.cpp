@@ -9,8 +9,8 @@
 #include "analysis/selectors.h"
 #include "analysis/transfer.h"
 #include "model/vit.h"
-#include "test_models.h"
-#include "test_util.h"
+#include "core/test_models.h"
+#include "core/test_util.h"
 #include "util/error.h"
 
 using namespace dilute;

@@ -10,7 +10,7 @@
 #include "io/safetensors.h"
 #include "io/weights.h"
 #include "model/cost.h"
-#include "test_util.h"
+#include "core/test_util.h"
 #include "util/error.h"
 
 using namespace dilute;

@@ -6,7 +6,7 @@
 #include <filesystem>
 #include <utime.h>
 
-#include "test_util.h"
+#include "core/test_util.h"
 #include "train/runs.h"
 #include "util/files.h"
 

@@ -15,7 +15,7 @@
 #endif
 #include "data/resample.h"
 #include "data/transforms.h"
-#include "test_util.h"
+#include "core/test_util.h"
 #include "util/error.h"
 
 using namespace dilute::data;
