@@ -46,6 +46,7 @@ Runner addInfo(CLI::App& app, Common& common) {
                                 {"mlp_ratio", c.mlp_ratio}, {"params", counted},     {"gmac", cost.gmac()},
                                 {"removed_blocks", removed}, {"folded", m->folded()},
                                 {"format", origin.format}, {"layout", origin.layout}, {"mapping", origin.mapping}, {"adapted", origin.adapted},
+                                {"selection", origin.selection},
                                 {"family", c.familyFlags()}, {"class_token", c.class_token}, {"reg_tokens", c.reg_tokens},
                                 {"distilled", c.distilled}, {"no_embed_class", c.no_embed_class},
                                 {"global_pool", c.global_pool}, {"fc_norm", c.fc_norm}, {"qkv_bias", c.qkv_bias},

@@ -51,6 +51,24 @@ void applyLambdas(model::VisionTransformerImpl& m, const ModelSource& src) {
         if (m.block(i)->mode() != model::BlockMode::Removed) m.block(i)->setLambda(lambdas[i]);
 }
 
+// The blocks the run that wrote these weights diluted ("dilute.selection", final.safetensors):
+// provenance only (the blocks' state is in dilute.arch and dilute.lambda), checked all the same.
+std::vector<int> recordedSelection(const ModelSource& src, int depth) {
+    const auto it = src.metadata.find("dilute.selection");
+    if (it == src.metadata.end()) return {};
+    const auto j = json::parse(it->second, nullptr, false);
+    bool ok = j.is_array() && int(j.size()) <= depth;
+    std::vector<int> blocks;
+    for (size_t i = 0; ok && i < j.size(); ++i) {
+        ok = j[i].is_number_integer() && j[i].get<long long>() >= 0 && j[i].get<long long>() < depth;
+        if (ok) blocks.push_back(j[i].get<int>());
+    }
+    if (!ok)
+        throw Error(src.path + ": dilute.selection metadata is not a list of block indices below the depth (" +
+                    std::to_string(depth) + ")");
+    return blocks;
+}
+
 // A new head leaves exactly its own keys missing; anything else is the strict load's error.
 LoadReport loadWithNewHead(model::VisionTransformerImpl& m, const ModelSource& src, const std::string& spec, uint64_t seed) {
     m.initWeights(seed);  // the new head as training from scratch initialises it; the rest is overwritten
@@ -75,6 +93,7 @@ struct Resolved {
     bool folded = false;  // a file without Dilute metadata: removed blocks keep the explicit doubling
     bool preset = false, newHead = false;
     std::vector<std::string> adapted;
+    std::vector<int> selection;  // provenance, checked whether or not it is asked for
 };
 
 Resolved resolve(const std::string& spec, const OpenOptions& opts) {
@@ -95,21 +114,26 @@ Resolved resolve(const std::string& spec, const OpenOptions& opts) {
     else
         r.cfg = inferConfig(r.src, InferOptions{opts.arch, opts.heads}, &r.removed);
     r.newHead = adaptSource(r.cfg, r.src.tensors, adapt, &r.adapted, spec);
+    r.selection = recordedSelection(r.src, r.cfg.depth);
     return r;
+}
+
+ModelOrigin originOf(const Resolved& r) {
+    return ModelOrigin{r.src.format, r.src.layout, r.src.mapping, r.adapted, r.selection};
 }
 
 }  // namespace
 
 model::ViTConfig describeModel(const std::string& spec, const OpenOptions& opts, ModelOrigin* origin) {
     auto r = resolve(spec, opts);
-    if (origin) *origin = ModelOrigin{r.src.format, r.src.layout, r.src.mapping, r.adapted};
+    if (origin) *origin = originOf(r);
     return r.cfg;
 }
 
 model::VisionTransformer openModel(const std::string& spec, const OpenOptions& opts,
                                    std::map<std::string, std::string>* metadata, LoadReport* report, ModelOrigin* origin) {
     auto r = resolve(spec, opts);
-    if (origin) *origin = ModelOrigin{r.src.format, r.src.layout, r.src.mapping, r.adapted};
+    if (origin) *origin = originOf(r);
     auto m = model::buildModel(r.cfg, r.removed, r.folded);
     if (r.preset) {
         m->initWeights(opts.seed);

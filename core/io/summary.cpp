@@ -39,6 +39,11 @@ SummaryRows modelSummary(const model::ViTConfig& c, const ModelOrigin& origin) {
                                         numbers(c.std));
     for (const auto& line : origin.mapping) rows.emplace_back("mapping", line);
     for (const auto& line : origin.adapted) rows.emplace_back("adapted", line);
+    if (!origin.selection.empty()) {
+        std::string blocks;
+        for (int b : origin.selection) blocks += (blocks.empty() ? "" : ",") + std::to_string(b);
+        rows.emplace_back("trained", "by a Dilute run that diluted blocks " + blocks);
+    }
     if (!c.class_names.empty()) rows.emplace_back("class names", classNames(c.class_names));
     return rows;
 }

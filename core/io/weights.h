@@ -44,6 +44,7 @@ struct ModelOrigin {
     std::string layout = "timm";    // timm | hf-vit | hf-deit | torchvision | dinov2
     std::vector<std::string> mapping;  // what was renamed, fused, averaged or ignored
     std::vector<std::string> adapted;  // what moved it to the options (io/adapt.h): resolution, new head
+    std::vector<int> selection;        // a Dilute run's final weights: the blocks it diluted (provenance)
 };
 /// Opens "PRESET" (freshly initialised), a Dilute safetensors file (self-describing), or any
 /// other source io/source.h reads (safetensors, .pth/.pt/.bin, timm hub and Hugging Face
@@ -71,5 +72,11 @@ inline OpenOptions openOptionsOf(const ModelRef& r) {
 
 /// The names of the model's parameters that hold NaN or infinite values (empty when all finite).
 std::vector<std::string> nonFiniteParameters(model::VisionTransformerImpl& m);
+
+/// A fingerprint of the weights (CRC-32 over every parameter's and buffer's name and float32
+/// values, in order, as 8 hex digits): the same numbers give the same text whatever file they
+/// came from. A run records its starting weights' so `measure --baseline` can tell whether the
+/// baseline is the model the run started from.
+std::string weightsFingerprint(model::VisionTransformerImpl& m);
 
 }  // namespace dilute::io
