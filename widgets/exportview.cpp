@@ -105,7 +105,8 @@ void ExportView::setReport(const ExportReport& r) {
                         .arg(rm.join(", "), r.pruned_path, r.torchscript_path, deploy)
                         .arg(r.max_abs_diff, 0, 'g', 3)
                         .arg(r.device)
-                        .arg(r.batch));
+                        .arg(r.batch) +
+                    (r.notes.isEmpty() ? QString() : tr("\nNote: ") + r.notes.join(tr("\nNote: "))));
     table_->verticalHeaderItem(0)->setText(r.eval_images > 0 ? tr("top-1 (%), %L1 test img.").arg(r.eval_images)
                                                              : tr("top-1 (not evaluated)"));
     struct Row {

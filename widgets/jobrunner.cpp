@@ -118,6 +118,7 @@ void Worker::exportAndBench(const bench::MeasureOptions& mo) {
         rep.eval_images = static_cast<long long>(m.eval_images);
         rep.device = QString::fromStdString(m.device);
         rep.batch = mo.bench.batch;
+        for (const auto& n : m.notes) rep.notes << QString::fromStdString(n);
         auto side = [](const bench::BenchResult& r) {
             ExportReport::Side s;
             s.params = r.params;

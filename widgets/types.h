@@ -2,6 +2,7 @@
 // Plain value types that cross the worker thread boundary in queued signals (never tensors).
 #include <QMetaType>
 #include <QString>
+#include <QStringList>
 #include <QVector>
 
 #include "analysis/results.h"
@@ -20,6 +21,7 @@ struct ExportReport {
     long long eval_images = 0;  // test images the top-1 figures rest on
     QString device;             // where it was measured
     int batch = 0;              // throughput batch
+    QStringList notes;          // what the figures rest on that may surprise (bench::MeasureResult::notes)
     struct Side {
         long long params = 0;
         double gmac = 0, images_per_s = 0, latency_p50_ms = 0, latency_p95_ms = 0, peak_mb = 0;

@@ -40,9 +40,7 @@ Runner addMeasure(CLI::App& app, Common& common) {
             std::cout << bench::measureToJson(*o, r) << "\n";
             return 0;
         }
-        if (r.exported.source.find("/checkpoints/") != std::string::npos)
-            std::fprintf(stderr, "note: %s has no final.safetensors (the run did not finish): measured its last checkpoint, %s\n",
-                         o->run.c_str(), r.exported.source.c_str());
+        for (const auto& n : r.notes) std::fprintf(stderr, "note: %s\n", n.c_str());
         std::printf("wrote      %s\n           %s\n", r.pruned_path.c_str(), r.torchscript_path.c_str());
         if (!r.onnx_path.empty()) std::printf("           %s\n", r.onnx_path.c_str());
         if (!r.timm_dir.empty()) std::printf("           %s/ (dilute_vit.load)\n", r.timm_dir.c_str());

@@ -26,6 +26,25 @@ void requireComparable(const model::ViTConfig& a, const std::string& aName, cons
         throw Error("--baseline " + aName + " (" + shape(a) + ") cannot be compared with the run " + bName + " (" + shape(b) +
                     "): give the run's own starting model");
 }
+
+// The run's config.json records the fingerprint of the weights it started from: a --baseline
+// with other weights is worth a note (a baseline trained longer, or another run's model).
+void checkBaselineIsTheStart(const MeasureOptions& o, model::VisionTransformerImpl& full, MeasureResult& r) {
+    if (o.baseline.empty() || !fs::isDirectory(o.run)) return;
+    const auto cfgPath = fs::join(o.run, "config.json");
+    if (!fs::exists(cfgPath)) return;
+    const auto cfg = nlohmann::json::parse(fs::readText(cfgPath), nullptr, false);
+    if (!cfg.is_object() || !cfg.contains("starting_weights") || !cfg["starting_weights"].is_object()) return;
+    const auto& sw = cfg["starting_weights"];
+    const std::string want = sw.value("fingerprint", ""), from = sw.value("model", "");
+    if (want.empty()) return;
+    const std::string got = io::weightsFingerprint(full);
+    if (got != want)
+        r.notes.push_back("--baseline " + o.baseline + " holds other weights (fingerprint " + got + ") than the run " +
+                          o.run + " started from (" + from + ", fingerprint " + want +
+                          "): the ratios compare the pruned model with another model than its own start");
+}
+
 }  // namespace
 
 MeasureResult exportAndMeasure(const MeasureOptions& o, const std::function<void(const Progress&)>& progress,
@@ -53,6 +72,10 @@ MeasureResult exportAndMeasure(const MeasureOptions& o, const std::function<void
     auto full = io::openModel(baseline);
     auto pruned = io::openModel(eo.out);
     requireComparable(full->config(), baseline, pruned->config(), o.run);
+    if (r.exported.source.find("/checkpoints/") != std::string::npos)
+        r.notes.push_back(o.run + " has no final.safetensors (the run did not finish): measured its last checkpoint, " +
+                          r.exported.source);
+    checkBaselineIsTheStart(o, *full, r);
     const std::string uri = o.data.empty() ? full->config().default_data : o.data;
     if (o.eval_images > 0 && !uri.empty()) {
         step("evaluate", 1);
@@ -103,6 +126,7 @@ std::string measureToJson(const MeasureOptions& o, const MeasureResult& r) {
                               {"repeats", o.bench.repeats},
                               {"latency_runs", o.bench.latency_runs},
                               {"rounds", o.bench.rounds},
+                              {"notes", r.notes},
                               {"full", side(r.full, r.top1_full)},
                               {"pruned_model", side(r.pruned, r.top1_pruned)}};
     return j.dump(2);

@@ -4,6 +4,7 @@
 // benchmark both (alternating), all on the chosen device; writes OUT/measure.json.
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "bench/bench.h"
 #include "bench/options.h"
@@ -21,6 +22,9 @@ struct MeasureResult {
     size_t eval_images = 0;                   // test images the top-1 figures rest on
     std::string device;                       // where it was measured (resolved)
     BenchResult full, pruned;
+    /// What the figures rest on that the user may not expect, one line each: the last checkpoint
+    /// of an unfinished run, a baseline that is not the model the run started from.
+    std::vector<std::string> notes;
 };
 
 MeasureResult exportAndMeasure(const MeasureOptions& o, const std::function<void(const Progress&)>& progress = {},

@@ -2,8 +2,10 @@
 
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
+#include <zlib.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <set>
 #include <sstream>
 
@@ -171,6 +173,26 @@ void saveModel(model::VisionTransformerImpl& m, const std::string& path, const s
     }
     if (diluted) meta["dilute.lambda"] = json(lambdas).dump();
     writeSafetensors(path, tensors, meta, dtype);
+}
+
+std::string weightsFingerprint(model::VisionTransformerImpl& m) {
+    torch::NoGradGuard ng;
+    uLong crc = ::crc32(0L, Z_NULL, 0);
+    auto add = [&](const std::string& name, const torch::Tensor& t) {
+        crc = ::crc32(crc, reinterpret_cast<const Bytef*>(name.data()), static_cast<uInt>(name.size()));
+        const auto c = t.detach().to(torch::kCPU, torch::kFloat).contiguous();
+        const auto* p = static_cast<const Bytef*>(c.data_ptr());
+        for (size_t off = 0, n = size_t(c.numel()) * sizeof(float); off < n;) {  // uInt: at most 1 GB a call
+            const size_t len = std::min<size_t>(n - off, size_t(1) << 30);
+            crc = ::crc32(crc, p + off, static_cast<uInt>(len));
+            off += len;
+        }
+    };
+    for (const auto& it : m.named_parameters()) add(it.key(), it.value());
+    for (const auto& it : m.named_buffers()) add(it.key(), it.value());
+    char hex[9];
+    std::snprintf(hex, sizeof hex, "%08lx", static_cast<unsigned long>(crc & 0xffffffffUL));
+    return hex;
 }
 
 std::vector<std::string> nonFiniteParameters(model::VisionTransformerImpl& m) {

@@ -17,7 +17,8 @@ namespace {
 // into config.json (the rest); read by their own readers.
 const std::vector<std::string>& runKeys() {
     static const std::vector<std::string> k{"global_batch", "recipe",  "decay",   "resolved_selection",
-                                            "architecture", "created", "distributed", "adapted"};
+                                            "architecture", "created", "distributed", "adapted",
+                                            "starting_weights"};
     return k;
 }
 

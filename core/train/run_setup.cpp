@@ -118,6 +118,8 @@ io::CheckpointState Run::openRunState() {
             cfgj["resolved_selection"] = {{"selector", sel_.selector}, {"blocks", sel_.blocks}};
             cfgj["architecture"] = json::parse(io::archToJson(cfg, {}, false));
             cfgj["adapted"] = adapted_;  // e.g. "head replaced: 1000 -> 10 classes ..."
+            // What `measure --baseline` checks a baseline against (the weights before any step).
+            cfgj["starting_weights"] = {{"model", o_.model}, {"fingerprint", io::weightsFingerprint(*model_)}};
             cfgj["created"] = utcNowIso();
             cfgj["distributed"] = {{"world_size", world()}, {"backend", group_->backend()}, {"launcher", li.source},
                                    {"per_rank_batch", o_.batch}, {"global_batch", o_.global_batch}};
