@@ -1,5 +1,6 @@
 #include "analysisview.h"
 
+#include <qcustomplot.h>
 #include <QGridLayout>
 #include <QHBoxLayout>
 #include <QHeaderView>
@@ -11,7 +12,6 @@
 #include <QTableWidget>
 #include <QToolTip>
 #include <QVBoxLayout>
-#include <qcustomplot.h>
 
 #include <algorithm>
 #include <cmath>
@@ -23,13 +23,16 @@
 namespace dilute::gui {
 
 AnalysisView::AnalysisView(QWidget* parent) : QWidget(parent) {
-    heat_ = makePlot(tr("Entropy per channel (click a block to select it)"), tr("head | attention | MLP"), tr("block"), this);
+    heat_ = makePlot(tr("Entropy per channel (click a block to select it)"), tr("head | attention | MLP"), tr("block"),
+                     this);
     entropy_ = makePlot(tr("Attention vs MLP entropy per block"), tr("block"), tr("entropy (nats)"), this);
-    transfer_ = makePlot(tr("Transfer entropy T({i}) when block i's attention is skipped"), tr("block"), tr("T (nats)"), this);
+    transfer_ =
+        makePlot(tr("Transfer entropy T({i}) when block i's attention is skipped"), tr("block"), tr("T (nats)"), this);
     pair_ = makePlot(tr("Pairwise transfer entropy T({i,j})"), tr("block j"), tr("block i"), this);
     heatMap_ = addColorMap(heat_, tr("nats / channel"));
     pairMap_ = addColorMap(pair_, tr("T (nats)"));
-    heat_->setToolTip(tr("Hover for exact values; click a row (or use Up/Down and Space) to select or deselect that block."));
+    heat_->setToolTip(
+        tr("Hover for exact values; click a row (or use Up/Down and Space) to select or deselect that block."));
     heat_->setMouseTracking(true);
     heat_->setFocusPolicy(Qt::StrongFocus);
     heat_->installEventFilter(this);
@@ -41,9 +44,8 @@ AnalysisView::AnalysisView(QWidget* parent) : QWidget(parent) {
         toggleBlock(b);
     });
     connect(heat_, &QCustomPlot::mouseMove, this, [this](QMouseEvent* e) { showTooltip(e); });
-    connect(transfer_, &QCustomPlot::plottableClick, this, [this](QCPAbstractPlottable*, int index, QMouseEvent*) {
-        toggleBlock(index);
-    });
+    connect(transfer_, &QCustomPlot::plottableClick, this,
+            [this](QCPAbstractPlottable*, int index, QMouseEvent*) { toggleBlock(index); });
 
     // Generated from the table `dilute analyze` takes its options from (model, data and device
     // come from the Project panel).
@@ -120,13 +122,19 @@ void AnalysisView::setResult(const analysis::AnalysisResult& r, bool partial) {
         const auto& st = r.selection.trace[s];
         QStringList cands;
         for (size_t c = 0; c < st.candidates.size(); ++c)
-            cands << QString("%1: %2%3").arg(st.candidates[c]).arg(st.t[c], 0, 'f', 4).arg(st.candidates[c] == st.chosen ? " *" : "");
+            cands << QString("%1: %2%3")
+                         .arg(st.candidates[c])
+                         .arg(st.t[c], 0, 'f', 4)
+                         .arg(st.candidates[c] == st.chosen ? " *" : "");
         trace_->insertRow(int(s));
         auto* round = new QTableWidgetItem(QString::number(s + 1));
         auto* taken = new QTableWidgetItem(QString("%1\nT=%2").arg(st.chosen).arg(st.t_chosen, 0, 'f', 4));
         auto* all = new QTableWidgetItem(cands.join("\n"));
-        for (auto* it : {round, taken, all}) it->setToolTip(tr("round %1: took block %2; T with each candidate:\n%3")
-                                                                 .arg(s + 1).arg(st.chosen).arg(cands.join("\n")));
+        for (auto* it : {round, taken, all})
+            it->setToolTip(tr("round %1: took block %2; T with each candidate:\n%3")
+                               .arg(s + 1)
+                               .arg(st.chosen)
+                               .arg(cands.join("\n")));
         trace_->setItem(int(s), 0, round);
         trace_->setItem(int(s), 1, taken);
         trace_->setItem(int(s), 2, all);
@@ -164,15 +172,21 @@ void AnalysisView::showTooltip(QMouseEvent* e) {
     QString text;
     if (col >= 0 && col < p.heads)
         text = QString("block %1, head %2 (before proj)\nH = %3 nats, %4 per channel")
-                   .arg(b).arg(col).arg(p.head[b][col], 0, 'f', 3).arg(p.head[b][col] / std::max(1, p.head_dim), 0, 'f', 3);
+                   .arg(b)
+                   .arg(col)
+                   .arg(p.head[b][col], 0, 'f', 3)
+                   .arg(p.head[b][col] / std::max(1, p.head_dim), 0, 'f', 3);
     else if (col == p.heads)
         text = QString("block %1, attention branch\nH = %2 nats, %3 per channel")
-                   .arg(b).arg(p.attn[b], 0, 'f', 3).arg(p.attn[b] / std::max(1, p.embed_dim), 0, 'f', 3);
+                   .arg(b)
+                   .arg(p.attn[b], 0, 'f', 3)
+                   .arg(p.attn[b] / std::max(1, p.embed_dim), 0, 'f', 3);
     else if (col == p.heads + 1)
         text = QString("block %1, MLP branch\nH = %2 nats, %3 per channel")
-                   .arg(b).arg(p.mlp[b], 0, 'f', 3).arg(p.mlp[b] / std::max(1, p.embed_dim), 0, 'f', 3);
-    if (b < int(result_.t_single.size()))
-        text += QString("\nT({%1}) = %2").arg(b).arg(result_.t_single[b], 0, 'f', 4);
+                   .arg(b)
+                   .arg(p.mlp[b], 0, 'f', 3)
+                   .arg(p.mlp[b] / std::max(1, p.embed_dim), 0, 'f', 3);
+    if (b < int(result_.t_single.size())) text += QString("\nT({%1}) = %2").arg(b).arg(result_.t_single[b], 0, 'f', 4);
     text += selected_.count(b) ? tr("\nselected (click to deselect)") : tr("\nclick to select");
     QToolTip::showText(e->globalPosition().toPoint(), text, heat_);
 }

@@ -2,10 +2,10 @@
 // matrix and the NOSE trace from the result, and the selected blocks highlighted on each.
 #include "analysisview.h"
 
+#include <qcustomplot.h>
 #include <QHeaderView>
 #include <QLabel>
 #include <QTableWidget>
-#include <qcustomplot.h>
 
 #include <algorithm>
 #include <cmath>
@@ -91,14 +91,16 @@ void AnalysisView::drawHighlights() {
     transfer_->clearPlottables();
     QStringList names;
     for (int b : selected_) names << QString::number(b);
-    selLabel_->setText(tr("Selected (%1): %2").arg(selected_.size()).arg(names.isEmpty() ? tr("none") : names.join(", ")));
+    selLabel_->setText(
+        tr("Selected (%1): %2").arg(selected_.size()).arg(names.isEmpty() ? tr("none") : names.join(", ")));
     heatMap_->setVisible(L > 0);
     heatMap_->colorScale()->setVisible(L > 0);
     pairMap_->setVisible(L > 0 && !result_.pairwise.empty());
     pairMap_->colorScale()->setVisible(L > 0 && !result_.pairwise.empty());
     if (L == 0) {
         // No fake heatmap before there is data: say what to do instead.
-        const QString hint = tr("No analysis yet.\nChoose a model and data under Project,\nthen Run analysis (Ctrl+R).");
+        const QString hint =
+            tr("No analysis yet.\nChoose a model and data under Project,\nthen Run analysis (Ctrl+R).");
         for (auto* plot : plots()) {
             plot->clearItems();
             emptyStateText(plot, hint);
@@ -107,7 +109,8 @@ void AnalysisView::drawHighlights() {
         return;
     }
     if (result_.t_single.empty())
-        emptyStateText(transfer_, partial_ ? tr("Transfer entropy: computing...") : tr("Transfer entropy not computed"));
+        emptyStateText(transfer_,
+                       partial_ ? tr("Transfer entropy: computing...") : tr("Transfer entropy not computed"));
     if (result_.pairwise.empty())
         emptyStateText(pair_, partial_ ? tr("Pairwise T: computed after the selection...")
                                        : tr("Pairwise T not computed:\ntick 'pairwise' and run the analysis"));

@@ -1,5 +1,6 @@
 #include "exportview.h"
 
+#include <qcustomplot.h>
 #include <QFileDialog>
 #include <QFormLayout>
 #include <QHBoxLayout>
@@ -9,7 +10,6 @@
 #include <QPushButton>
 #include <QTableWidget>
 #include <QVBoxLayout>
-#include <qcustomplot.h>
 
 #include "bench/optiontable.h"
 #include "optionform.h"
@@ -26,8 +26,9 @@ ExportView::ExportView(QWidget* parent) : QWidget(parent) {
     out_->setToolTip(tr("Folder for pruned.safetensors, pruned.pt and measure.json (default: RUN/export)"));
     export_ = new QPushButton(tr("Export pruned model and measure"), this);
     export_->setShortcut(QKeySequence("Ctrl+E"));
-    export_->setToolTip(tr("Remove the attention of blocks at lambda 0, fold, write safetensors + TorchScript, then "
-                           "benchmark full vs pruned (Ctrl+E); the CLI's `dilute measure` does the same"));
+    export_->setToolTip(
+        tr("Remove the attention of blocks at lambda 0, fold, write safetensors + TorchScript, then "
+           "benchmark full vs pruned (Ctrl+E); the CLI's `dilute measure` does the same"));
     files_ = new QLabel(this);
     files_->setWordWrap(true);
     files_->setTextInteractionFlags(Qt::TextSelectableByMouse);
@@ -44,7 +45,8 @@ ExportView::ExportView(QWidget* parent) : QWidget(parent) {
     chart_ = makePlot(tr("Pruned relative to full (1 = unchanged)"), "", tr("pruned / full"), this);
     chart_->xAxis->setTicks(false);
     chart_->yAxis->setTicks(false);
-    emptyStateText(chart_, tr("Nothing measured yet: choose a finished dilution run,\nthen export and measure (Ctrl+E)"));
+    emptyStateText(chart_,
+                   tr("Nothing measured yet: choose a finished dilution run,\nthen export and measure (Ctrl+E)"));
     auto* browse = new QPushButton(tr("Browse..."), this);
     connect(browse, &QPushButton::clicked, this, [this] {
         const QString d = QFileDialog::getExistingDirectory(this, tr("Run folder"), run_->text());
@@ -121,7 +123,8 @@ void ExportView::setReport(const ExportReport& r) {
                         {r.full.latency_p95_ms, r.pruned.latency_p95_ms, 3},
                         {r.full.peak_mb, r.pruned.peak_mb, 1}};
     QVector<double> ticks, ratios;
-    QVector<QString> labels{tr("top-1"), tr("params"), tr("GMAC"), tr("img/s"), tr("lat p50"), tr("lat p95"), tr("memory")};
+    QVector<QString> labels{tr("top-1"),   tr("params"),  tr("GMAC"),  tr("img/s"),
+                            tr("lat p50"), tr("lat p95"), tr("memory")};
     for (int i = 0; i < 7; ++i) {
         const auto& row = rows[i];
         const double ratio = row.a > 0 ? row.b / row.a : 0;

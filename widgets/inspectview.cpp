@@ -1,16 +1,16 @@
 #include "inspectview.h"
 
+#include <qcustomplot.h>
 #include <QGridLayout>
 #include <QHBoxLayout>
+#include <QHeaderView>
 #include <QLabel>
 #include <QListWidget>
 #include <QMouseEvent>
 #include <QPushButton>
-#include <QHeaderView>
 #include <QScrollArea>
 #include <QTableWidget>
 #include <QVBoxLayout>
-#include <qcustomplot.h>
 
 #include <cmath>
 
@@ -58,19 +58,23 @@ InspectView::InspectView(QWidget* parent) : QWidget(parent) {
     imageCaption_ = new QLabel(this);
     imageCaption_->setAlignment(Qt::AlignCenter);
     imageCaption_->setWordWrap(true);
-    heads_ = pictureLabel(tr("Class-token attention of every block (rows) and head (columns); click one to enlarge it"), this);
+    heads_ = pictureLabel(tr("Class-token attention of every block (rows) and head (columns); click one to enlarge it"),
+                          this);
     heads_->installEventFilter(this);
     dist_ = makePlot(tr("Mean attention distance"), tr("head | average"), tr("block"), this);
-    dist_->setToolTip(tr("Mean attention distance in input pixels per block and head (patch queries, patch keys). "
-                         "Click a block to select it for dilution; the selection is the Analysis view's."));
+    dist_->setToolTip(
+        tr("Mean attention distance in input pixels per block and head (patch queries, patch keys). "
+           "Click a block to select it for dilution; the selection is the Analysis view's."));
     distMap_ = addColorMap(dist_, tr("pixels"));
     dist_->installEventFilter(this);
     blocks_ = makePlot(tr("Which attention is dispensable"), tr("block"), tr("/ largest block"), this);
-    blocks_->setToolTip(tr("Per block, each divided by its largest block: the mean attention distance, and from the "
-                           "project's analysis T({i}) and the attention entropy"));
+    blocks_->setToolTip(
+        tr("Per block, each divided by its largest block: the mean attention distance, and from the "
+           "project's analysis T({i}) and the attention entropy"));
     confusion_ = new QTableWidget(this);
-    confusion_->setToolTip(tr("Confusion-matrix difference: the second model's count minus this model's "
-                              "(rows: label, columns: prediction)"));
+    confusion_->setToolTip(
+        tr("Confusion-matrix difference: the second model's count minus this model's "
+           "(rows: label, columns: prediction)"));
     confusion_->setEditTriggers(QAbstractItemView::NoEditTriggers);
     confusion_->horizontalHeader()->setMinimumSectionSize(20);
     confusion_->verticalHeader()->setMinimumSectionSize(16);
@@ -121,8 +125,10 @@ void InspectView::setResult(const inspect::InspectResult& r, bool partial) {
     result_ = r;
     partial_ = partial;
     fillImages();
-    if (!hasResult()) current_ = -1;
-    else if (!sameImages || current_ < 0 || current_ >= int(r.images.size())) current_ = thumbs_->count() ? thumbs_->item(0)->data(Qt::UserRole).toInt() : 0;
+    if (!hasResult())
+        current_ = -1;
+    else if (!sameImages || current_ < 0 || current_ >= int(r.images.size()))
+        current_ = thumbs_->count() ? thumbs_->item(0)->data(Qt::UserRole).toInt() : 0;
     mapBlock_ = mapHead_ = -1;
     drawDistance();
     drawBlocks();
@@ -196,7 +202,8 @@ bool InspectView::eventFilter(QObject* watched, QEvent* event) {
         const QSize pm = heads_->pixmap().deviceIndependentSize().toSize();
         const QPoint origin((heads_->width() - pm.width()) / 2, (heads_->height() - pm.height()) / 2);
         const QPoint p = e->pos() - origin;
-        const int h = p.x() * result_.heads / std::max(1, pm.width()), l = p.y() * result_.depth / std::max(1, pm.height());
+        const int h = p.x() * result_.heads / std::max(1, pm.width()),
+                  l = p.y() * result_.depth / std::max(1, pm.height());
         if (p.x() >= 0 && p.y() >= 0 && h < result_.heads && l < result_.depth) showMap(l, h);
         return true;
     }

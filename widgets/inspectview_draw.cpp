@@ -3,11 +3,11 @@
 // selected blocks marked, and the per-block comparison with the analysis.
 #include "inspectview.h"
 
+#include <qcustomplot.h>
 #include <QHeaderView>
 #include <QLabel>
 #include <QListWidget>
 #include <QTableWidget>
-#include <qcustomplot.h>
 
 #include <algorithm>
 #include <cmath>
@@ -26,10 +26,14 @@ QImage rgbImage(const std::vector<unsigned char>& px, int t) {
 QString InspectView::imageText(int i) const {
     const auto& im = result_.images[size_t(i)];
     auto name = [&](int c) {
-        return c < 0 ? QString("?") : c < int(result_.class_names.size()) ? QString::fromStdString(result_.class_names[size_t(c)]) : QString::number(c);
+        return c < 0                                 ? QString("?")
+               : c < int(result_.class_names.size()) ? QString::fromStdString(result_.class_names[size_t(c)])
+                                                     : QString::number(c);
     };
     // Short, for the thumbnail: "#6 Pullover" then the verdicts; `full`: with the predicted names.
-    auto mark = [&](int pred) { return im.label < 0 ? name(pred) : pred == im.label ? QString("✓") : QString("✗ ") + name(pred); };
+    auto mark = [&](int pred) {
+        return im.label < 0 ? name(pred) : pred == im.label ? QString("✓") : QString("✗ ") + name(pred);
+    };
     QString t = QString("#%1 %2").arg(i).arg(im.label >= 0 ? name(im.label) : tr("unlabelled"));
     if (im.pred >= 0) t += "\n" + mark(im.pred);
     if (result_.compared && im.pred_vs >= 0) t += " → " + mark(im.pred_vs);
@@ -54,7 +58,8 @@ void InspectView::fillImages() {
     for (int i : order) {
         if (size_t(i + 1) * t * t * 3 > result_.thumbnails.size()) continue;  // still computing
         const auto* px = result_.thumbnails.data() + size_t(i) * t * t * 3;
-        auto* item = new QListWidgetItem(QIcon(QPixmap::fromImage(rgbImage({px, px + size_t(t) * t * 3}, t).scaled(64, 64))), imageText(i));
+        auto* item = new QListWidgetItem(
+            QIcon(QPixmap::fromImage(rgbImage({px, px + size_t(t) * t * 3}, t).scaled(64, 64))), imageText(i));
         item->setData(Qt::UserRole, i);
         item->setToolTip(QString::fromStdString(result_.images[size_t(i)].source));
         if (result_.compared && result_.images[size_t(i)].pred != result_.images[size_t(i)].pred_vs)
@@ -67,15 +72,22 @@ void InspectView::fillImages() {
     } else if (result_.compared) {
         const auto& c = result_.comparison;
         s = tr("%1 images: top-1 %2% (this model) vs %3% (%4)\nright → wrong: %5 (red)\nwrong → right: %6 (green)")
-                .arg(result_.images.size()).arg(c.top1, 0, 'f', 1).arg(c.top1_vs, 0, 'f', 1)
-                .arg(QString::fromStdString(c.vs)).arg(c.right_to_wrong.size()).arg(c.wrong_to_right.size());
+                .arg(result_.images.size())
+                .arg(c.top1, 0, 'f', 1)
+                .arg(c.top1_vs, 0, 'f', 1)
+                .arg(QString::fromStdString(c.vs))
+                .arg(c.right_to_wrong.size())
+                .arg(c.wrong_to_right.size());
         if (!c.largest_changes.empty()) {
             const auto& im = result_.images[size_t(c.largest_changes.front())];
-            s += tr("\nlargest change of p(label): #%1, %2 → %3").arg(c.largest_changes.front())
-                     .arg(im.p_label, 0, 'f', 2).arg(im.p_label_vs, 0, 'f', 2);
+            s += tr("\nlargest change of p(label): #%1, %2 → %3")
+                     .arg(c.largest_changes.front())
+                     .arg(im.p_label, 0, 'f', 2)
+                     .arg(im.p_label_vs, 0, 'f', 2);
         }
     } else {
-        s = tr("%1 images of %2%3").arg(result_.images.size())
+        s = tr("%1 images of %2%3")
+                .arg(result_.images.size())
                 .arg(QString::fromStdString(result_.input.empty() ? result_.data + " " + result_.split : result_.input))
                 .arg(partial_ ? tr(" (computing...)") : QString());
     }
@@ -92,20 +104,25 @@ void InspectView::drawImage() {
     const int t = result_.thumb;
     const unsigned char* rgb = result_.thumbnails.data() + size_t(current_) * t * t * 3;
     const bool cls = mapBlock_ >= 0 && !result_.cls.empty();
-    const float* map = cls ? result_.clsMap(size_t(current_), mapBlock_, mapHead_) : result_.rolloutMap(size_t(current_));
+    const float* map =
+        cls ? result_.clsMap(size_t(current_), mapBlock_, mapHead_) : result_.rolloutMap(size_t(current_));
     const int side = std::max(64, std::min(image_->width(), image_->height()) - 8);
     image_->setPixmap(QPixmap::fromImage(rgbImage(inspect::overlayMap(rgb, t, map, result_.grid), t))
                           .scaled(side, side, Qt::KeepAspectRatio, Qt::FastTransformation));
     const QString what = cls ? tr("block %1, head %2: class-token attention (%3)")
-                                   .arg(mapBlock_).arg(mapHead_).arg(QString::fromStdString(result_.modes[size_t(mapBlock_)]))
+                                   .arg(mapBlock_)
+                                   .arg(mapHead_)
+                                   .arg(QString::fromStdString(result_.modes[size_t(mapBlock_)]))
                              : tr("attention rollout through all %1 blocks").arg(result_.depth);
     imageCaption_->setText(imageText(current_).replace('\n', ", ") + "\n" + what);
 }
 
 void InspectView::drawHeadGrid() {
-    if (current_ < 0 || !hasResult() || result_.cls.empty() || size_t(current_ + 1) * result_.depth * result_.heads * result_.patches() > result_.cls.size()) {
+    if (current_ < 0 || !hasResult() || result_.cls.empty() ||
+        size_t(current_ + 1) * result_.depth * result_.heads * result_.patches() > result_.cls.size()) {
         heads_->setPixmap(QPixmap());
-        heads_->setText(hasResult() && result_.cls.empty() ? tr("This model has no class token:\nno class-token maps\n(the rollout is the mean over the patch rows)")
+        heads_->setText(hasResult() && result_.cls.empty() ? tr("This model has no class token:\nno class-token "
+                                                                "maps\n(the rollout is the mean over the patch rows)")
                                                            : tr("Class-token maps appear here"));
         return;
     }
@@ -115,14 +132,15 @@ void InspectView::drawHeadGrid() {
     QPainter p(&grid);
     for (int l = 0; l < L; ++l)
         for (int h = 0; h < H; ++h)
-            p.drawImage(h * t, l * t, rgbImage(inspect::overlayMap(rgb, t, result_.clsMap(size_t(current_), l, h), result_.grid), t));
+            p.drawImage(h * t, l * t,
+                        rgbImage(inspect::overlayMap(rgb, t, result_.clsMap(size_t(current_), l, h), result_.grid), t));
     p.end();
     const QSize room = heads_->size() - QSize(8, 8);
     QPixmap shown = QPixmap::fromImage(grid).scaled(room, Qt::KeepAspectRatio, Qt::SmoothTransformation);
     QPainter labels(&shown);  // b<block> on each row, h<head> on each column
     labels.setPen(Qt::white);
     const double cw = double(shown.width()) / H, ch = double(shown.height()) / L;
-    for (int l = 0; l < L; ++l) labels.drawText(QPointF(2, l * ch + ch - 4), QString("b%1").arg(l));  // bottom left
+    for (int l = 0; l < L; ++l) labels.drawText(QPointF(2, l * ch + ch - 4), QString("b%1").arg(l));    // bottom left
     for (int h = 0; h < H; ++h) labels.drawText(QPointF(h * cw + cw - 20, 12), QString("h%1").arg(h));  // top right
     labels.end();
     heads_->setPixmap(shown);
@@ -182,7 +200,9 @@ void InspectView::drawMarks() {
         if (result_.modes[size_t(l)] == "full") continue;
         auto* t = new QCPItemText(dist_);
         t->position->setCoords(H / 2.0, l);
-        t->setText(result_.modes[size_t(l)] == "removed" ? tr("removed") : tr("diluted, lambda %1").arg(result_.lambdas[size_t(l)], 0, 'f', 2));
+        t->setText(result_.modes[size_t(l)] == "removed"
+                       ? tr("removed")
+                       : tr("diluted, lambda %1").arg(result_.lambdas[size_t(l)], 0, 'f', 2));
         t->setColor(palette().color(QPalette::WindowText));
     }
     dist_->replot();
@@ -207,7 +227,8 @@ void InspectView::drawBlocks() {
     QStringList scales;
     auto addSeries = [&](const std::vector<double>& v, const QString& what, const QString& unit, int colour) {
         double top = 0;
-        for (double x : v) if (std::isfinite(x)) top = std::max(top, std::fabs(x));
+        for (double x : v)
+            if (std::isfinite(x)) top = std::max(top, std::fabs(x));
         if (top <= 0) return;
         auto* g = blocks_->addGraph();
         g->setName(what);
@@ -223,7 +244,8 @@ void InspectView::drawBlocks() {
         addSeries(analysis_.t_single, tr("T({i})"), tr("nats"), 1);
         addSeries(analysis_.profile.attn, tr("H attn"), tr("nats"), 2);
     } else {
-        emptyStateText(blocks_, tr("Analyze this model to see\nT({i}) and entropy here"))->position->setCoords(0.5, 0.85);
+        emptyStateText(blocks_, tr("Analyze this model to see\nT({i}) and entropy here"))
+            ->position->setCoords(0.5, 0.85);
     }
     blocks_->setToolTip(tr("Per block, each divided by its largest |value|:\n") + scales.join("\n"));
     showLegendBelow(blocks_);
@@ -257,10 +279,13 @@ void InspectView::drawConfusion() {
             item->setTextAlignment(Qt::AlignCenter);
             if (d) item->setBackground(QColor((d > 0) == (a == b) ? "#c8ecc8" : "#f4c8c8"));
             const auto name = [&](int k) {
-                return k < int(result_.class_names.size()) ? QString::fromStdString(result_.class_names[size_t(k)]) : QString::number(k);
+                return k < int(result_.class_names.size()) ? QString::fromStdString(result_.class_names[size_t(k)])
+                                                           : QString::number(k);
             };
-            item->setToolTip(tr("label %1, predicted %2: %3 -> %4").arg(name(a), name(b))
-                                 .arg(c.confusion[size_t(a * C + b)]).arg(c.confusion_vs[size_t(a * C + b)]));
+            item->setToolTip(tr("label %1, predicted %2: %3 -> %4")
+                                 .arg(name(a), name(b))
+                                 .arg(c.confusion[size_t(a * C + b)])
+                                 .arg(c.confusion_vs[size_t(a * C + b)]));
             confusion_->setItem(a, b, item);
         }
     confusion_->resizeColumnsToContents();

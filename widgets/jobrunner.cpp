@@ -11,8 +11,8 @@
 // LibTorch has members called slots(): hide Qt's keyword macro while its headers are read.
 #undef slots
 #include "analysis/job.h"
-#include "bench/measure.h"
 #include "bench/bench.h"
+#include "bench/measure.h"
 #include "data/loader.h"
 #include "inspect/job.h"
 #include "io/export.h"
@@ -56,7 +56,9 @@ void Worker::guarded(Fn&& fn) {
 void Worker::analyze(analysis::AnalysisOptions o) {
     guarded([&] {
         analysis::AnalysisObserver obs;
-        obs.progress = [this](const Progress& p) { Q_EMIT progress({QString::fromStdString(p.phase), p.done, p.total}); };
+        obs.progress = [this](const Progress& p) {
+            Q_EMIT progress({QString::fromStdString(p.phase), p.done, p.total});
+        };
         obs.log = [this](const std::string& s) { Q_EMIT log(QString::fromStdString(s)); };
         obs.partial = [this](const analysis::AnalysisResult& r) { Q_EMIT analysisPartial(r); };
         Q_EMIT analysisDone(analysis::runAnalysis(o, obs, cancel_));
@@ -83,7 +85,9 @@ void Worker::resume(QString runDir) {
 void Worker::study(experiment::StudyOptions o) {
     guarded([&] {
         experiment::StudyObserver obs;
-        obs.progress = [this](const Progress& p) { Q_EMIT progress({QString::fromStdString(p.phase), p.done, p.total}); };
+        obs.progress = [this](const Progress& p) {
+            Q_EMIT progress({QString::fromStdString(p.phase), p.done, p.total});
+        };
         obs.log = [this](const std::string& s) { Q_EMIT log(QString::fromStdString(s)); };
         obs.partial = [this](const experiment::StudyResult& r) { Q_EMIT studyPartial(r); };
         Q_EMIT studyDone(experiment::runStudy(o, obs, cancel_));
@@ -93,7 +97,9 @@ void Worker::study(experiment::StudyOptions o) {
 void Worker::inspect(inspect::InspectOptions o) {
     guarded([&] {
         inspect::InspectObserver obs;
-        obs.progress = [this](const Progress& p) { Q_EMIT progress({QString::fromStdString(p.phase), p.done, p.total}); };
+        obs.progress = [this](const Progress& p) {
+            Q_EMIT progress({QString::fromStdString(p.phase), p.done, p.total});
+        };
         obs.log = [this](const std::string& s) { Q_EMIT log(QString::fromStdString(s)); };
         obs.partial = [this](const inspect::InspectResult& r) { Q_EMIT inspectPartial(r); };
         Q_EMIT inspectDone(inspect::runInspect(o, obs, cancel_));
@@ -104,7 +110,10 @@ void Worker::exportAndBench(const bench::MeasureOptions& mo) {
     guarded([&] {
         // The core job the demo uses too, on the project's device.
         const auto m = bench::exportAndMeasure(
-            mo, [this](const Progress& p) { Q_EMIT progress({QString::fromStdString(p.phase), p.done, p.total}); },
+            mo,
+            [this](const Progress& p) {
+                Q_EMIT progress({QString::fromStdString(p.phase), p.done, p.total});
+            },
             cancel_);
         ExportReport rep;
         rep.pruned_path = QString::fromStdString(m.pruned_path);
@@ -162,32 +171,38 @@ void JobRunner::begin() {
 void JobRunner::startAnalysis(const analysis::AnalysisOptions& o) {
     begin();
     // Functor form: a renamed or re-typed slot is a compile error, not a silent no-op at run time.
-    QMetaObject::invokeMethod(worker_, [w = worker_, o] { w->analyze(o); }, Qt::QueuedConnection);
+    QMetaObject::invokeMethod(
+        worker_, [w = worker_, o] { w->analyze(o); }, Qt::QueuedConnection);
 }
 
 void JobRunner::startTraining(const train::TrainOptions& o) {
     begin();
-    QMetaObject::invokeMethod(worker_, [w = worker_, o] { w->train(o); }, Qt::QueuedConnection);
+    QMetaObject::invokeMethod(
+        worker_, [w = worker_, o] { w->train(o); }, Qt::QueuedConnection);
 }
 
 void JobRunner::startResume(const QString& runDir) {
     begin();
-    QMetaObject::invokeMethod(worker_, [w = worker_, runDir] { w->resume(runDir); }, Qt::QueuedConnection);
+    QMetaObject::invokeMethod(
+        worker_, [w = worker_, runDir] { w->resume(runDir); }, Qt::QueuedConnection);
 }
 
 void JobRunner::startExport(const bench::MeasureOptions& o) {
     begin();
-    QMetaObject::invokeMethod(worker_, [w = worker_, o] { w->exportAndBench(o); }, Qt::QueuedConnection);
+    QMetaObject::invokeMethod(
+        worker_, [w = worker_, o] { w->exportAndBench(o); }, Qt::QueuedConnection);
 }
 
 void JobRunner::startStudy(const experiment::StudyOptions& o) {
     begin();
-    QMetaObject::invokeMethod(worker_, [w = worker_, o] { w->study(o); }, Qt::QueuedConnection);
+    QMetaObject::invokeMethod(
+        worker_, [w = worker_, o] { w->study(o); }, Qt::QueuedConnection);
 }
 
 void JobRunner::startInspect(const inspect::InspectOptions& o) {
     begin();
-    QMetaObject::invokeMethod(worker_, [w = worker_, o] { w->inspect(o); }, Qt::QueuedConnection);
+    QMetaObject::invokeMethod(
+        worker_, [w = worker_, o] { w->inspect(o); }, Qt::QueuedConnection);
 }
 
 void JobRunner::cancel() { cancel_.cancel(); }

@@ -5,7 +5,6 @@
 #include <QCloseEvent>
 #include <QDir>
 #include <QDockWidget>
-#include <QScrollArea>
 #include <QFileDialog>
 #include <QFileInfo>
 #include <QLabel>
@@ -13,6 +12,7 @@
 #include <QPlainTextEdit>
 #include <QProgressBar>
 #include <QPushButton>
+#include <QScrollArea>
 #include <QSettings>
 #include <QStatusBar>
 #include <QTabWidget>
@@ -21,8 +21,8 @@
 #include "clijob.h"
 #include "exportview.h"
 #include "inspectview.h"
-#include "jobview.h"
 #include "jobrunner.h"
+#include "jobview.h"
 #include "modelpanel.h"
 #include "optionform.h"
 #include "projectpanel.h"
@@ -121,7 +121,8 @@ void MainWindow::buildMenus() {
         ->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_M));
     file->addAction(tr("Open model &folder..."), project_->modelPanel(), &ModelPanel::chooseFolder);
     file->addAction(tr("Open &analysis..."), this, [this] {
-        const QString f = QFileDialog::getOpenFileName(this, tr("Open analysis"), QString(), tr("analysis.json (analysis.json)"));
+        const QString f =
+            QFileDialog::getOpenFileName(this, tr("Open analysis"), QString(), tr("analysis.json (analysis.json)"));
         if (!f.isEmpty()) openWithMessage(f);
     });
     file->addAction(tr("Open &study..."), this, [this] {
@@ -129,7 +130,8 @@ void MainWindow::buildMenus() {
         if (!d.isEmpty()) openWithMessage(d);
     });
     file->addAction(tr("Open any fol&der..."), this, [this] {
-        const QString d = QFileDialog::getExistingDirectory(this, tr("Open a run, study, analysis, demo or folder of runs"));
+        const QString d =
+            QFileDialog::getExistingDirectory(this, tr("Open a run, study, analysis, demo or folder of runs"));
         if (!d.isEmpty()) openWithMessage(d);
     });
     recent_ = file->addMenu(tr("Recent runs"));
@@ -162,8 +164,10 @@ void MainWindow::connectViews() {
     connect(tabs_, &QTabWidget::currentChanged, this, [this](int i) {
         if (tabs_->widget(i) != runs_) return;
         const QString parent = QFileInfo(training_->runDir()).absolutePath();
-        if (runs_->root() != parent) runs_->setRoot(parent);
-        else runs_->refresh();
+        if (runs_->root() != parent)
+            runs_->setRoot(parent);
+        else
+            runs_->refresh();
     });
     connect(export_, &ExportView::exportRequested, this, &MainWindow::startExport);
     connect(study_, &StudyView::studyRequested, this, &MainWindow::startStudy);
@@ -177,9 +181,8 @@ void MainWindow::wireWorker() {
     auto* w = runner_->worker();
     connect(w, &Worker::progress, this, &MainWindow::onProgress);
     connect(w, &Worker::log, this, [this](QString s) { logLine(s); });
-    connect(w, &Worker::analysisPartial, analysis_, [this](const analysis::AnalysisResult& r) {
-        analysis_->setResult(r, /*partial=*/true);
-    });
+    connect(w, &Worker::analysisPartial, analysis_,
+            [this](const analysis::AnalysisResult& r) { analysis_->setResult(r, /*partial=*/true); });
     connect(w, &Worker::analysisDone, this, &MainWindow::analysisFinished);
     connect(w, &Worker::step, training_, &TrainingView::addStep);
     connect(w, &Worker::step, this, [this](const train::StepEvent& e) {
@@ -188,7 +191,8 @@ void MainWindow::wireWorker() {
     connect(w, &Worker::epoch, training_, &TrainingView::addEpoch);
     connect(w, &Worker::trainDone, this, [this](const train::TrainSummary& s) {
         const QString dir = QString::fromStdString(s.run_dir);
-        logLine(tr("training finished: test top-1 %1%; wrote %2 (final.safetensors, metrics.jsonl, config.json, checkpoints/)")
+        logLine(tr("training finished: test top-1 %1%; wrote %2 (final.safetensors, metrics.jsonl, config.json, "
+                   "checkpoints/)")
                     .arg(s.final_top1, 0, 'f', 2)
                     .arg(dir));
         rememberRun(dir);
@@ -212,23 +216,6 @@ void MainWindow::wireWorker() {
         phase_->setText(tr("failed: %1").arg(msg.left(120)));
     });
     connect(w, &Worker::cancelled, this, [this] { logLine(tr("job cancelled")); });
-}
-
-void MainWindow::openRun(const QString& dir) {
-    QString err;
-    if (training_->loadRun(dir, &err)) {
-        rememberRun(dir);
-        tabs_->setCurrentWidget(training_);
-        export_->setRun(dir, export_->baseline());
-        if (QFile::exists(QDir(dir).filePath("analysis/analysis.json"))) {
-            try {
-                analysis_->setResult(analysis::readAnalysis(QDir(dir).filePath("analysis").toStdString()));
-            } catch (const std::exception& e) {
-                logLine(e.what(), true);
-            }
-        }
-    }
-    if (!err.isEmpty()) logLine(err, true);
 }
 
 void MainWindow::setBusy(bool busy) {

@@ -113,7 +113,7 @@ private:
     QElapsedTimer clock_;
     QString phaseName_, lastError_, trainModel_, cliRunDir_;
     QString analysisPath_;
-    JobView* jobView_ = nullptr;  // the view that started the running job: it shows its progress line
+    JobView* jobView_ = nullptr;      // the view that started the running job: it shows its progress line
     void startedFrom(JobView* view);  // the analysis.json the Analysis view shows ("" when it has none on disk)
 };
 

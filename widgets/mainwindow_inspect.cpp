@@ -45,7 +45,8 @@ void MainWindow::connectInspect() {
         if (tabs_->widget(i) == inspect_) inspect_->setAnalysis(analysis_->result());
     });
     auto* w = runner_->worker();
-    connect(w, &Worker::inspectPartial, inspect_, [this](const inspect::InspectResult& r) { inspect_->setResult(r, true); });
+    connect(w, &Worker::inspectPartial, inspect_,
+            [this](const inspect::InspectResult& r) { inspect_->setResult(r, true); });
     connect(w, &Worker::inspectDone, this, [this](const inspect::InspectResult& r) {
         inspect_->setAnalysis(analysis_->result());
         inspect_->setResult(r);
@@ -55,8 +56,11 @@ void MainWindow::connectInspect() {
             dir = QDir(root).filePath("inspect-" + QString::number(i));
         try {
             inspect::writeInspect(dir.toStdString(), r, inspect_->options().overlays);
-            logLine(tr("inspection done in %1 s: %2 images; written to %3 (inspect.json, inspect.safetensors, overlays/)")
-                        .arg(r.seconds, 0, 'f', 1).arg(r.images.size()).arg(dir));
+            logLine(
+                tr("inspection done in %1 s: %2 images; written to %3 (inspect.json, inspect.safetensors, overlays/)")
+                    .arg(r.seconds, 0, 'f', 1)
+                    .arg(r.images.size())
+                    .arg(dir));
         } catch (const std::exception& e) {
             logLine(tr("the inspection could not be written: %1").arg(QString::fromStdString(e.what())), true);
         }

@@ -5,10 +5,10 @@
 
 #include <QDir>
 
-#include <algorithm>
 #include <QFileInfo>
 #include <QLabel>
 #include <QPushButton>
+#include <algorithm>
 
 #include "analysisview.h"
 #include "clijob.h"
@@ -113,7 +113,8 @@ void MainWindow::startTraining(train::TrainOptions o) {
     o.out_dir = train::nextFreeRunDir(wanted);
     if (o.out_dir != wanted) {
         training_->setRunDir(QString::fromStdString(o.out_dir));
-        logLine(tr("%1 holds a run; this run goes to %2").arg(QString::fromStdString(wanted), QString::fromStdString(o.out_dir)));
+        logLine(tr("%1 holds a run; this run goes to %2")
+                    .arg(QString::fromStdString(wanted), QString::fromStdString(o.out_dir)));
     }
     training_->clearPlots();
     lastError_.clear();
@@ -134,9 +135,8 @@ void MainWindow::startCliTraining(const train::TrainOptions& o, int processes) {
         logLine(err, true);
         return;
     }
-    logLine(tr("data-parallel training on %1 local processes: %2 train --nproc %1")
-                .arg(processes)
-                .arg(CliJob::program()));
+    logLine(
+        tr("data-parallel training on %1 local processes: %2 train --nproc %1").arg(processes).arg(CliJob::program()));
     setBusy(true);
     training_->loadRun(cliRunDir_, nullptr, /*starting=*/true);
 }

@@ -6,12 +6,14 @@
 #include <QDir>
 #include <QDragEnterEvent>
 #include <QDropEvent>
+#include <QFile>
 #include <QFileInfo>
 #include <QLabel>
 #include <QMimeData>
 #include <QTabWidget>
 
 #include "analysisview.h"
+#include "exportview.h"
 #include "projectpanel.h"
 #include "runsview.h"
 #include "studyview.h"
@@ -57,39 +59,33 @@ bool MainWindow::openPath(const QString& path, QString* error) {
     const QString dir = fi.isDir() ? fi.absoluteFilePath() : fi.absolutePath();
     try {
         switch (classifyPath(path)) {
-        case PathKind::Model:
-            project_->setModel(fi.absoluteFilePath());
-            logLine(tr("model: %1").arg(fi.absoluteFilePath()));
-            return true;
-        case PathKind::Run:
-            openRun(dir);
-            return true;
-        case PathKind::Analysis:
-            analysis_->setResult(analysis::readAnalysis(path.toStdString()));
-            analysisPath_ = fi.isDir() ? QDir(path).filePath("analysis.json") : fi.absoluteFilePath();
-            tabs_->setCurrentWidget(analysis_);
-            logLine(tr("analysis: %1").arg(path));
-            return true;
-        case PathKind::Study:
-            if (!study_->openStudy(dir, error)) return false;
-            tabs_->setCurrentWidget(study_);
-            return true;
-        case PathKind::Demo:
-            openDemo(dir);
-            return true;
-        case PathKind::RunsRoot:
-            runs_->setRoot(dir);
-            tabs_->setCurrentWidget(runs_);
-            return true;
-        case PathKind::Unknown:
-            break;
+            case PathKind::Model:
+                project_->setModel(fi.absoluteFilePath());
+                logLine(tr("model: %1").arg(fi.absoluteFilePath()));
+                return true;
+            case PathKind::Run: openRun(dir); return true;
+            case PathKind::Analysis:
+                analysis_->setResult(analysis::readAnalysis(path.toStdString()));
+                analysisPath_ = fi.isDir() ? QDir(path).filePath("analysis.json") : fi.absoluteFilePath();
+                tabs_->setCurrentWidget(analysis_);
+                logLine(tr("analysis: %1").arg(path));
+                return true;
+            case PathKind::Study:
+                if (!study_->openStudy(dir, error)) return false;
+                tabs_->setCurrentWidget(study_);
+                return true;
+            case PathKind::Demo: openDemo(dir); return true;
+            case PathKind::RunsRoot:
+                runs_->setRoot(dir);
+                tabs_->setCurrentWidget(runs_);
+                return true;
+            case PathKind::Unknown: break;
         }
     } catch (const std::exception& e) {
         if (error) *error = QString::fromStdString(e.what());
         return false;
     }
-    if (error)
-        *error = tr("%1: not a model, run, analysis, study, demo folder or folder of runs").arg(path);
+    if (error) *error = tr("%1: not a model, run, analysis, study, demo folder or folder of runs").arg(path);
     return false;
 }
 
@@ -98,7 +94,8 @@ bool MainWindow::openPath(const QString& path, QString* error) {
 // the Training view.
 void MainWindow::openDemo(const QString& dir) {
     const QDir d(dir);
-    if (QFileInfo::exists(d.filePath("baseline/final.safetensors"))) project_->setModel(d.filePath("baseline/final.safetensors"));
+    if (QFileInfo::exists(d.filePath("baseline/final.safetensors")))
+        project_->setModel(d.filePath("baseline/final.safetensors"));
     analysis_->setResult(analysis::readAnalysis(d.filePath("analysis").toStdString()));
     analysisPath_ = d.filePath("analysis/analysis.json");
     if (isRun(QDir(d.filePath("nose")))) openRun(d.filePath("nose"));
@@ -124,6 +121,23 @@ void MainWindow::dropEvent(QDropEvent* e) {
     for (const auto& url : e->mimeData()->urls())
         if (url.isLocalFile()) openWithMessage(url.toLocalFile());
     e->acceptProposedAction();
+}
+
+void MainWindow::openRun(const QString& dir) {
+    QString err;
+    if (training_->loadRun(dir, &err)) {
+        rememberRun(dir);
+        tabs_->setCurrentWidget(training_);
+        export_->setRun(dir, export_->baseline());
+        if (QFile::exists(QDir(dir).filePath("analysis/analysis.json"))) {
+            try {
+                analysis_->setResult(analysis::readAnalysis(QDir(dir).filePath("analysis").toStdString()));
+            } catch (const std::exception& e) {
+                logLine(e.what(), true);
+            }
+        }
+    }
+    if (!err.isEmpty()) logLine(err, true);
 }
 
 }  // namespace dilute::gui

@@ -47,8 +47,10 @@ void MainWindow::loadSettings() {
     rebuildRecentMenu();
     // The last session's analysis; on a first start, the demo's results if the demo ran here.
     const QString analysis = st.value("analysis").toString();
-    if (!analysis.isEmpty() && QFileInfo::exists(analysis)) openPath(analysis);
-    else if (!st.contains("model") && classifyPath("runs/demo") == PathKind::Demo) openPath("runs/demo");
+    if (!analysis.isEmpty() && QFileInfo::exists(analysis))
+        openPath(analysis);
+    else if (!st.contains("model") && classifyPath("runs/demo") == PathKind::Demo)
+        openPath("runs/demo");
 }
 
 void MainWindow::saveSettings() {

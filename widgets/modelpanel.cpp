@@ -54,8 +54,9 @@ ModelPanel::ModelPanel(QWidget* parent) : QWidget(parent) {
     model_->setEditable(true);
     for (const auto& n : model::presetNames()) model_->addItem(QString::fromStdString(n));
     model_->setCurrentText("vit_nano_patch7_28");
-    model_->setToolTip(tr("A preset (fresh weights), or a model to open: .safetensors, .pth/.pt/.bin, a timm hub or "
-                          "Hugging Face folder, a run folder"));
+    model_->setToolTip(
+        tr("A preset (fresh weights), or a model to open: .safetensors, .pth/.pt/.bin, a timm hub or "
+           "Hugging Face folder, a run folder"));
     model_->setMinimumContentsLength(18);
     auto* browse = new QToolButton(this);
     browse->setText("...");

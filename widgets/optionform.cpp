@@ -3,10 +3,10 @@
 #include <QCheckBox>
 #include <QComboBox>
 #include <QDoubleValidator>
-#include <QLocale>
 #include <QFormLayout>
 #include <QGroupBox>
 #include <QLineEdit>
+#include <QLocale>
 #include <QRegularExpressionValidator>
 #include <QScrollArea>
 #include <QSpinBox>
@@ -16,7 +16,6 @@
 #include <cmath>
 #include <type_traits>
 #include <variant>
-
 
 namespace dilute::gui {
 
@@ -78,7 +77,8 @@ void OptionForm::build(const std::vector<Row>& rows) {
                 } else {  // whole numbers past int: digits in a line edit
                     auto* e = new QLineEdit(this);
                     e->setPlaceholderText(tr(spec.special.c_str()));
-                    e->setValidator(new QRegularExpressionValidator(QRegularExpression(spec.lo < 0 ? "-?[0-9]{1,19}" : "[0-9]{1,19}"), e));
+                    e->setValidator(new QRegularExpressionValidator(
+                        QRegularExpression(spec.lo < 0 ? "-?[0-9]{1,19}" : "[0-9]{1,19}"), e));
                     connect(e, &QLineEdit::textEdited, this, mark);
                     ed = e;
                 }
@@ -130,15 +130,21 @@ void OptionForm::loadFrom(void* o) {
                 if constexpr (std::is_same_v<T, bool>) {
                     static_cast<QCheckBox*>(ed)->setChecked(*field);
                 } else if constexpr (std::is_same_v<T, std::string>) {
-                    if (auto* c = qobject_cast<QComboBox*>(ed)) c->setCurrentText(QString::fromStdString(*field));
-                    else static_cast<QLineEdit*>(ed)->setText(QString::fromStdString(*field));
+                    if (auto* c = qobject_cast<QComboBox*>(ed))
+                        c->setCurrentText(QString::fromStdString(*field));
+                    else
+                        static_cast<QLineEdit*>(ed)->setText(QString::fromStdString(*field));
                 } else if constexpr (std::is_same_v<T, double>) {
-                    const bool special = ed->property("specialValue").isValid() && *field == ed->property("specialValue").toDouble();
+                    const bool special =
+                        ed->property("specialValue").isValid() && *field == ed->property("specialValue").toDouble();
                     static_cast<QLineEdit*>(ed)->setText(special ? QString() : QString::fromStdString(fieldText(f)));
                 } else {
-                    const bool special = ed->property("specialValue").isValid() && double(*field) == ed->property("specialValue").toDouble();
-                    if (auto* sp = qobject_cast<QSpinBox*>(ed)) sp->setValue(int(*field));
-                    else static_cast<QLineEdit*>(ed)->setText(special ? QString() : QString::number(*field));
+                    const bool special = ed->property("specialValue").isValid() &&
+                                         double(*field) == ed->property("specialValue").toDouble();
+                    if (auto* sp = qobject_cast<QSpinBox*>(ed))
+                        sp->setValue(int(*field));
+                    else
+                        static_cast<QLineEdit*>(ed)->setText(special ? QString() : QString::number(*field));
                 }
             },
             f);
@@ -154,17 +160,23 @@ void OptionForm::storeTo(void* o) const {
                 if constexpr (std::is_same_v<T, bool>) {
                     *field = static_cast<QCheckBox*>(ed)->isChecked();
                 } else if constexpr (std::is_same_v<T, std::string>) {
-                    if (auto* c = qobject_cast<QComboBox*>(ed)) *field = c->currentText().toStdString();
-                    else *field = static_cast<QLineEdit*>(ed)->text().toStdString();
+                    if (auto* c = qobject_cast<QComboBox*>(ed))
+                        *field = c->currentText().toStdString();
+                    else
+                        *field = static_cast<QLineEdit*>(ed)->text().toStdString();
                 } else if constexpr (std::is_same_v<T, double>) {
                     const QString text = static_cast<QLineEdit*>(ed)->text().trimmed();
                     bool ok = false;
                     const double v = QLocale::c().toDouble(text, &ok);
-                    if (text.isEmpty() && ed->property("specialValue").isValid()) *field = ed->property("specialValue").toDouble();
-                    else if (ok) *field = v;  // an unfinished entry keeps the value it had
+                    if (text.isEmpty() && ed->property("specialValue").isValid())
+                        *field = ed->property("specialValue").toDouble();
+                    else if (ok)
+                        *field = v;  // an unfinished entry keeps the value it had
                 } else {
-                    if (auto* sp = qobject_cast<QSpinBox*>(ed)) *field = static_cast<T>(sp->value());
-                    else *field = static_cast<T>(static_cast<QLineEdit*>(ed)->text().toLongLong());  // "" reads as 0
+                    if (auto* sp = qobject_cast<QSpinBox*>(ed))
+                        *field = static_cast<T>(sp->value());
+                    else
+                        *field = static_cast<T>(static_cast<QLineEdit*>(ed)->text().toLongLong());  // "" reads as 0
                 }
             },
             access_(o, name.toStdString()));

@@ -26,12 +26,15 @@ public:
     template <class O>
     explicit OptionForm(const std::vector<OptionSpec<O>>& table, QWidget* parent = nullptr) : QWidget(parent) {
         // Tables are static: holding a reference is safe for the form's lifetime.
-        access_ = [&table](void* o, const std::string& name) { return findOption(table, name)->field(*static_cast<O*>(o)); };
+        access_ = [&table](void* o, const std::string& name) {
+            return findOption(table, name)->field(*static_cast<O*>(o));
+        };
         O defaults;
         std::vector<Row> rows;
         for (const auto& s : table)
             if (s.cliOnly.empty())
-                rows.push_back({s.name, s.flags, s.label, s.help, s.group, s.special, s.lo, s.hi, s.choices, s.field(defaults)});
+                rows.push_back(
+                    {s.name, s.flags, s.label, s.help, s.group, s.special, s.lo, s.hi, s.choices, s.field(defaults)});
         build(rows);
         load(defaults);
     }

@@ -2,14 +2,15 @@
 
 #include <cmath>
 
+#include <qcustomplot.h>
 #include <QFileDialog>
 #include <QMenu>
-#include <qcustomplot.h>
 
 namespace dilute::gui {
 
 unsigned int seriesColor(int i) {
-    static const unsigned int palette[] = {0x0072B2, 0xD55E00, 0x009E73, 0xCC79A7, 0xE69F00, 0x56B4E9, 0xF0E442, 0x000000};
+    static const unsigned int palette[] = {0x0072B2, 0xD55E00, 0x009E73, 0xCC79A7,
+                                           0xE69F00, 0x56B4E9, 0xF0E442, 0x000000};
     return palette[i % 8];
 }
 

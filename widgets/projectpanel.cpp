@@ -7,13 +7,13 @@
 #include <QHBoxLayout>
 #include <QImage>
 #include <QLabel>
-#include <QThreadPool>
-#include <QPointer>
 #include <QLineEdit>
 #include <QPixmap>
+#include <QPointer>
 #include <QPushButton>
 #include <QSpinBox>
 #include <QThread>
+#include <QThreadPool>
 #include <QVBoxLayout>
 
 #include <memory>

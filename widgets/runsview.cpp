@@ -1,9 +1,10 @@
 #include "runsview.h"
 
+#include <qcustomplot.h>
 #include <QDateTime>
 #include <QDir>
-#include <QFileInfo>
 #include <QFileDialog>
+#include <QFileInfo>
 #include <QHBoxLayout>
 #include <QHeaderView>
 #include <QLabel>
@@ -12,7 +13,6 @@
 #include <QSplitter>
 #include <QTableWidget>
 #include <QVBoxLayout>
-#include <qcustomplot.h>
 
 #include <QItemSelection>
 
@@ -59,8 +59,9 @@ RunsView::RunsView(QWidget* parent) : QWidget(parent) {
     table_->verticalHeader()->setVisible(false);
     table_->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
     table_->horizontalHeader()->setStretchLastSection(true);
-    table_->setToolTip(tr("Select several runs (Ctrl/Shift-click) to overlay their curves; double-click opens one "
-                          "in the Training view"));
+    table_->setToolTip(
+        tr("Select several runs (Ctrl/Shift-click) to overlay their curves; double-click opens one "
+           "in the Training view"));
 
     loss_ = makePlot(tr("Training loss"), tr("step"), tr("loss"), this);
     top1_ = makePlot(tr("Test top-1"), tr("epoch"), tr("top-1 (%)"), this);
@@ -94,9 +95,8 @@ RunsView::RunsView(QWidget* parent) : QWidget(parent) {
     connect(refreshBtn, &QPushButton::clicked, this, &RunsView::refresh);
     connect(root_, &QLineEdit::editingFinished, this, &RunsView::refresh);
     connect(table_, &QTableWidget::itemSelectionChanged, this, &RunsView::redrawOverlay);
-    connect(table_, &QTableWidget::cellDoubleClicked, this, [this](int row, int) {
-        emit openRunRequested(table_->item(row, ColName)->data(Qt::UserRole).toString());
-    });
+    connect(table_, &QTableWidget::cellDoubleClicked, this,
+            [this](int row, int) { emit openRunRequested(table_->item(row, ColName)->data(Qt::UserRole).toString()); });
     // Running runs change: while the panel is shown, re-read when a run folder's files changed
     // (a stat per folder, instead of parsing every metrics.jsonl every 3 s on the GUI thread).
     timer_.setInterval(3000);
@@ -150,8 +150,9 @@ QString RunsView::diskState() const {
     auto add = [&state](const QString& dir) {
         for (const char* f : {"config.json", "metrics.jsonl"}) {
             const QFileInfo fi(QDir(dir).filePath(f));
-            if (fi.exists()) state += fi.filePath() + ':' + QString::number(fi.size()) + ':' +
-                                      QString::number(fi.lastModified().toMSecsSinceEpoch()) + '\n';
+            if (fi.exists())
+                state += fi.filePath() + ':' + QString::number(fi.size()) + ':' +
+                         QString::number(fi.lastModified().toMSecsSinceEpoch()) + '\n';
         }
     };
     const QDir root(root_->text());
@@ -189,16 +190,16 @@ void RunsView::refresh() {
         table_->setItem(r, ColFinal, new NumberItem(s.final_top1, pct(s.final_top1)));
         table_->setItem(r, ColEpochs, new NumberItem(s.epochs_done, QString("%1/%2").arg(s.epochs_done).arg(s.epochs)));
         const auto created = QDateTime::fromString(QString::fromStdString(s.created), Qt::ISODate).toLocalTime();
-        table_->setItem(r, ColCreated, new QTableWidgetItem(created.isValid() ? created.toString("yyyy-MM-dd HH:mm") : "-"));
+        table_->setItem(r, ColCreated,
+                        new QTableWidgetItem(created.isValid() ? created.toString("yyyy-MM-dd HH:mm") : "-"));
     }
     selectRows([&](int r) { return keep.contains(table_->item(r, ColName)->data(Qt::UserRole).toString()); });
     table_->setSortingEnabled(true);
-    summary_->setText(runs.empty() ? tr("No run folders under %1 yet: start a training run, or pick another folder.")
-                                         .arg(root())
-                                   : tr("%n run(s): %1 finished, %2 running. Select several to overlay them.", "",
-                                        int(runs.size()))
-                                         .arg(finished)
-                                         .arg(running));
+    summary_->setText(
+        runs.empty() ? tr("No run folders under %1 yet: start a training run, or pick another folder.").arg(root())
+                     : tr("%n run(s): %1 finished, %2 running. Select several to overlay them.", "", int(runs.size()))
+                           .arg(finished)
+                           .arg(running));
     redrawOverlay();
 }
 
@@ -239,11 +240,12 @@ void RunsView::redrawOverlay() {
         add(lambda_, c.step, c.lambda, false);
     }
     for (auto* p : plots()) {
-        if (p->graphCount() > 0) showLegendBelow(p);  // (first time: moves it under the axes)
-        else p->legend->setVisible(false);
+        if (p->graphCount() > 0)
+            showLegendBelow(p);  // (first time: moves it under the axes)
+        else
+            p->legend->setVisible(false);
         if (p->graphCount() == 0) {
-            emptyStateText(p, runCount() ? tr("Select runs in the table\nto overlay them here")
-                                         : tr("No runs yet"));
+            emptyStateText(p, runCount() ? tr("Select runs in the table\nto overlay them here") : tr("No runs yet"));
             p->xAxis->setRange(0, 1);
             if (p != lambda_) p->yAxis->setRange(0, 1);
             continue;

@@ -1,5 +1,6 @@
 #include "studyview.h"
 
+#include <qcustomplot.h>
 #include <QFileDialog>
 #include <QFileInfo>
 #include <QFormLayout>
@@ -12,7 +13,6 @@
 #include <QSplitter>
 #include <QTableWidget>
 #include <QVBoxLayout>
-#include <qcustomplot.h>
 
 #include <algorithm>
 #include <cmath>
@@ -24,12 +24,12 @@
 
 namespace dilute::gui {
 
-
 StudyView::StudyView(QWidget* parent) : QWidget(parent) {
     folder_ = new QLineEdit("runs/study", this);
     folder_->setObjectName("studyFolder");
-    folder_->setToolTip(tr("Folder for study.json, study.md, arms.csv, subsets.csv and the fine-tuning runs; a folder "
-                           "that holds a study is never replaced: the study goes to the next free name beside it"));
+    folder_->setToolTip(
+        tr("Folder for study.json, study.md, arms.csv, subsets.csv and the fine-tuning runs; a folder "
+           "that holds a study is never replaced: the study goes to the next free name beside it"));
     auto* browse = new QPushButton(tr("Browse..."), this);
     connect(browse, &QPushButton::clicked, this, [this] {
         const QString d = QFileDialog::getExistingDirectory(this, tr("Study folder"), folder_->text());
@@ -38,8 +38,9 @@ StudyView::StudyView(QWidget* parent) : QWidget(parent) {
     form_ = new OptionForm(experiment::studyOptionTable(), this);
     run_ = new QPushButton(tr("Run study"), this);
     run_->setObjectName("runStudy");
-    run_->setToolTip(tr("Every selector's T(S) and zero-shot top-1 on the project's model, the exhaustive sweep "
-                        "and (with fine-tune epochs) the dilution runs; `dilute study` does the same"));
+    run_->setToolTip(
+        tr("Every selector's T(S) and zero-shot top-1 on the project's model, the exhaustive sweep "
+           "and (with fine-tune epochs) the dilution runs; `dilute study` does the same"));
     connect(run_, &QPushButton::clicked, this, [this] { Q_EMIT studyRequested(options()); });
     open_ = new QPushButton(tr("Open study..."), this);
     open_->setToolTip(tr("Show a finished study (a folder holding study.json)"));
@@ -58,8 +59,8 @@ StudyView::StudyView(QWidget* parent) : QWidget(parent) {
     bars_ = makePlot(tr("Top-1 per selector"), "", tr("top-1 (%), whiskers: lowest to highest arm"), this);
     emptyStateText(bars_, tr("Bars per selector appear here"));
     table_ = new QTableWidget(0, 6, this);
-    table_->setHorizontalHeaderLabels(
-        {tr("selector"), tr("blocks"), tr("T(S)"), tr("zero-shot top-1"), tr("rank (subsets)"), tr("fine-tuned top-1")});
+    table_->setHorizontalHeaderLabels({tr("selector"), tr("blocks"), tr("T(S)"), tr("zero-shot top-1"),
+                                       tr("rank (subsets)"), tr("fine-tuned top-1")});
     table_->horizontalHeader()->setSectionResizeMode(QHeaderView::Stretch);
     table_->setEditTriggers(QAbstractItemView::NoEditTriggers);
     table_->verticalHeader()->setVisible(false);

@@ -3,10 +3,10 @@
 // selector (zero-shot and fine-tuned, with their spread), and the table of arms.
 #include "studyview.h"
 
+#include <qcustomplot.h>
 #include <QHeaderView>
 #include <QLabel>
 #include <QTableWidget>
-#include <qcustomplot.h>
 
 #include <algorithm>
 #include <cmath>
@@ -34,9 +34,9 @@ int selectorIndex(const std::string& s) {
 
 QCPScatterStyle::ScatterShape shapeFor(int i) {
     static const QCPScatterStyle::ScatterShape shapes[] = {
-        QCPScatterStyle::ssDiamond, QCPScatterStyle::ssTriangle, QCPScatterStyle::ssSquare, QCPScatterStyle::ssCross,
-        QCPScatterStyle::ssCircle,  QCPScatterStyle::ssTriangleInverted, QCPScatterStyle::ssStar, QCPScatterStyle::ssPlus,
-        QCPScatterStyle::ssCircle};
+        QCPScatterStyle::ssDiamond, QCPScatterStyle::ssTriangle, QCPScatterStyle::ssSquare,
+        QCPScatterStyle::ssCross,   QCPScatterStyle::ssCircle,   QCPScatterStyle::ssTriangleInverted,
+        QCPScatterStyle::ssStar,    QCPScatterStyle::ssPlus,     QCPScatterStyle::ssCircle};
     return shapes[std::min(i, 8)];
 }
 
@@ -58,10 +58,16 @@ void StudyView::setResult(const experiment::StudyResult& r, bool partial) {
                  .arg(r.subsets.size())
                  .arg(num(r.spearman_t_top1, 3))
                  .arg(num(r.random_expected, 2));
-        if (nose) s += tr(" NOSE ranks <b>%1</b> of %2 (percentile %3).").arg(nose->rank).arg(r.subsets.size()).arg(num(nose->percentile, 1));
+        if (nose)
+            s += tr(" NOSE ranks <b>%1</b> of %2 (percentile %3).")
+                     .arg(nose->rank)
+                     .arg(r.subsets.size())
+                     .arg(num(nose->percentile, 1));
     }
     if (std::isfinite(r.control_finetuned))
-        s += tr("<br>Fine-tuned %1 epoch(s); control (nothing removed): %2%.").arg(r.finetune_epochs).arg(num(r.control_finetuned, 2));
+        s += tr("<br>Fine-tuned %1 epoch(s); control (nothing removed): %2%.")
+                 .arg(r.finetune_epochs)
+                 .arg(num(r.control_finetuned, 2));
     for (const auto& n : r.notes) s += "<br>" + QString::fromStdString(n).toHtmlEscaped();
     if (partial) s += tr("<br><i>running...</i>");
     summary_->setText(s);
@@ -174,11 +180,13 @@ void StudyView::drawBars(const experiment::StudyResult& r) {
         b->setData(ticks, v);
         e->setData(eneg, epos);
     };
-    addSet(tr("zero-shot"), 0, [](const auto& s) { return s.zero_shot_mean; }, [](const auto& s) { return s.zero_shot_min; },
-           [](const auto& s) { return s.zero_shot_max; });
+    addSet(
+        tr("zero-shot"), 0, [](const auto& s) { return s.zero_shot_mean; },
+        [](const auto& s) { return s.zero_shot_min; }, [](const auto& s) { return s.zero_shot_max; });
     if (ft)
-        addSet(tr("fine-tuned"), 1, [](const auto& s) { return s.finetuned_mean; },
-               [](const auto& s) { return s.finetuned_min; }, [](const auto& s) { return s.finetuned_max; });
+        addSet(
+            tr("fine-tuned"), 1, [](const auto& s) { return s.finetuned_mean; },
+            [](const auto& s) { return s.finetuned_min; }, [](const auto& s) { return s.finetuned_max; });
     auto hline = [&](double y, int color, const QString& text, double at) {
         if (!std::isfinite(y)) return;
         auto* line = new QCPItemStraightLine(bars_);
@@ -216,11 +224,13 @@ void StudyView::fillTable(const experiment::StudyResult& r) {
         for (int c = 0; c < cells.size(); ++c) table_->setItem(row, c, new QTableWidgetItem(cells[c]));
     };
     for (const auto& a : r.arms) {
-        const QString name = a.selector == "random" ? tr("random (seed %1)").arg(a.seed) : QString::fromStdString(a.selector);
+        const QString name =
+            a.selector == "random" ? tr("random (seed %1)").arg(a.seed) : QString::fromStdString(a.selector);
         add({name, blockSetText(a.blocks), num(a.t, 4), num(a.zero_shot, 2),
              a.rank > 0 ? tr("%1 of %2").arg(a.rank).arg(r.subsets.size()) : QString(), num(a.finetuned, 2)});
     }
-    if (std::isfinite(r.control_finetuned)) add({tr("control (nothing removed)"), "{}", "", "", "", num(r.control_finetuned, 2)});
+    if (std::isfinite(r.control_finetuned))
+        add({tr("control (nothing removed)"), "{}", "", "", "", num(r.control_finetuned, 2)});
 }
 
 }  // namespace dilute::gui

@@ -2,6 +2,7 @@
 
 #include "train/optiontable.h"
 
+#include <qcustomplot.h>
 #include <QCheckBox>
 #include <QComboBox>
 #include <QDateTime>
@@ -21,15 +22,14 @@
 #include <QSpinBox>
 #include <QTextStream>
 #include <QVBoxLayout>
-#include <qcustomplot.h>
 
 #include <thread>
 
 #include "optionform.h"
 #include "plotutil.h"
 #include "train/metrics.h"
-#include "util/files.h"
 #include "train/optiontable.h"
+#include "util/files.h"
 
 namespace dilute::gui {
 
@@ -41,9 +41,10 @@ TrainingView::TrainingView(QWidget* parent) : QWidget(parent) {
     processes_ = new QSpinBox(this);
     processes_->setRange(1, 256);
     processes_->setValue(1);
-    processes_->setToolTip(tr("Local processes for data-parallel CPU training (c10d/Gloo over 127.0.0.1, "
-                              "the CLI's --nproc). 1 trains inside the workbench; more run 'dilute train --nproc N' "
-                              "and follow its metrics.jsonl live. The cores are shared out between them."));
+    processes_->setToolTip(
+        tr("Local processes for data-parallel CPU training (c10d/Gloo over 127.0.0.1, "
+           "the CLI's --nproc). 1 trains inside the workbench; more run 'dilute train --nproc N' "
+           "and follow its metrics.jsonl live. The cores are shared out between them."));
     runDir_ = new QLineEdit(QDir::home().filePath("dilute-runs/run"), this);
     runDir_->setToolTip("Run folder: config.json, metrics.jsonl, checkpoints/, final.safetensors");
     selLabel_ = new QLabel("Dilute blocks: none (select on the Analysis view)", this);
@@ -59,8 +60,9 @@ TrainingView::TrainingView(QWidget* parent) : QWidget(parent) {
     resume_ = new QPushButton("Resume run", this);
     resume_->setToolTip("Continue the run folder from its last checkpoint");
     open_ = new QPushButton("Open run...", this);
-    open_->setToolTip(tr("Redraw a run from its metrics.jsonl; a run still being written (CLI, torchrun, "
-                         "a cluster job on a shared folder) is followed live"));
+    open_->setToolTip(
+        tr("Redraw a run from its metrics.jsonl; a run still being written (CLI, torchrun, "
+           "a cluster job on a shared folder) is followed live"));
 
     auto* grid = new QGridLayout;
     grid->addWidget(loss_, 0, 0);
@@ -124,7 +126,6 @@ QWidget* TrainingView::sidePanel() {
     return sideBox;
 }
 
-
 int TrainingView::processes() const { return processes_->value(); }
 void TrainingView::setProcesses(int n) { processes_->setValue(n); }
 QString TrainingView::statusText() const { return status_->text(); }
@@ -162,13 +163,14 @@ void TrainingView::setModel(const io::ModelRef& model) {
     form_->store(o);
     static_cast<io::ModelRef&>(o) = model;
     const auto edited = form_->edited();
-    const auto r = train::applyRecipe(o, model.model,
-                                      [&](const train::OptionSpec& s) { return edited.contains(QString::fromStdString(s.name)); },
-                                      processes_->value());
+    const auto r = train::applyRecipe(
+        o, model.model, [&](const train::OptionSpec& s) { return edited.contains(QString::fromStdString(s.name)); },
+        processes_->value());
     recipe_ = QString::fromStdString(r.name);
     form_->load(o);
-    form_->setToolTip(r.name == "none" ? QString() : tr("Defaults from the recipe %1: %2")
-                                                         .arg(QString::fromStdString(r.name), QString::fromStdString(r.source)));
+    form_->setToolTip(r.name == "none" ? QString()
+                                       : tr("Defaults from the recipe %1: %2")
+                                             .arg(QString::fromStdString(r.name), QString::fromStdString(r.source)));
 }
 
 train::TrainOptions TrainingView::options() const {

@@ -96,8 +96,8 @@ private:
     bool logLoss_ = false;
     QSpinBox* processes_;
     io::ModelRef model_;  // the project's model (its recipe fills the form)
-    QString recipe_;  // the name of that recipe
-    OptionForm* form_;  // generated from the option table the CLI's train options come from
+    QString recipe_;      // the name of that recipe
+    OptionForm* form_;    // generated from the option table the CLI's train options come from
     QLineEdit* runDir_;
     QLabel *selLabel_, *status_;
     QPushButton *start_, *baseline_, *cancel_, *resume_, *open_;

@@ -1,11 +1,11 @@
 // The Training view's plots: built with their smoothing and log-scale controls, fed with step and
 // epoch events (drawn at most 25 times a second), fitted to the run unless the user moved them.
+#include <qcustomplot.h>
 #include <QCheckBox>
 #include <QFormLayout>
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QSlider>
-#include <qcustomplot.h>
 
 #include <cmath>
 
@@ -25,8 +25,8 @@ void TrainingView::buildPlots() {
     for (auto [plot, colour] : {std::pair{loss_, 0}, std::pair{speed_, 5}}) {
         QColor faint(seriesColor(colour));
         faint.setAlpha(70);
-        plot->addGraph()->setPen(QPen(faint, 1));                              // raw
-        plot->addGraph()->setPen(QPen(QColor(seriesColor(colour)), 1.8));     // smoothed
+        plot->addGraph()->setPen(QPen(faint, 1));                          // raw
+        plot->addGraph()->setPen(QPen(QColor(seriesColor(colour)), 1.8));  // smoothed
     }
     top1_->addGraph()->setPen(QPen(QColor(seriesColor(2)), 2));
     top1_->graph(0)->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssCircle, 7));
@@ -57,8 +57,9 @@ QWidget* TrainingView::plotControls() {
     slider->setRange(0, 99);
     slider->setValue(int(std::lround(smoothing_ * 100)));
     auto* value = new QLabel(QString::number(smoothing_, 'f', 2), box);
-    slider->setToolTip(tr("Exponential moving average of loss and throughput, as TensorBoard smooths "
-                          "(0: raw); the raw curve stays faint behind"));
+    slider->setToolTip(
+        tr("Exponential moving average of loss and throughput, as TensorBoard smooths "
+           "(0: raw); the raw curve stays faint behind"));
     connect(slider, &QSlider::valueChanged, this, [this, value](int v) {
         smoothing_ = v / 100.0;
         value->setText(QString::number(smoothing_, 'f', 2));
@@ -73,13 +74,16 @@ QWidget* TrainingView::plotControls() {
     connect(log, &QCheckBox::toggled, this, [this](bool on) {
         logLoss_ = on;
         loss_->yAxis->setScaleType(on ? QCPAxis::stLogarithmic : QCPAxis::stLinear);
-        if (on) loss_->yAxis->setTicker(QSharedPointer<QCPAxisTickerLog>(new QCPAxisTickerLog));
-        else loss_->yAxis->setTicker(QSharedPointer<QCPAxisTicker>(new QCPAxisTicker));
+        if (on)
+            loss_->yAxis->setTicker(QSharedPointer<QCPAxisTickerLog>(new QCPAxisTickerLog));
+        else
+            loss_->yAxis->setTicker(QSharedPointer<QCPAxisTicker>(new QCPAxisTicker));
         redraw();
     });
     form->addRow(tr("Loss"), log);
     auto* hint = new QLabel(tr("Drag or wheel to zoom a plot; double-click it to fit it again. The y-range "
-                               "fits the run after its first steps."), box);
+                               "fits the run after its first steps."),
+                            box);
     hint->setWordWrap(true);
     form->addRow(hint);
     return box;
@@ -107,8 +111,10 @@ void TrainingView::ensureLambdaGraphs(const std::vector<int>& blocks) {
         g->setName(QString("block %1").arg(blocks[i]));
         g->setPen(QPen(QColor(seriesColor(int(i) + 1)), 2));
     }
-    if (!blocks.empty()) showLegendBelow(lambda_);  // moved under the axes the first time
-    else lambda_->legend->setVisible(false);
+    if (!blocks.empty())
+        showLegendBelow(lambda_);  // moved under the axes the first time
+    else
+        lambda_->legend->setVisible(false);
 }
 
 void TrainingView::addStep(const train::StepEvent& e) { pending_.steps.push_back(e); }

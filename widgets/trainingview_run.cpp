@@ -29,7 +29,9 @@ void TrainingView::setStatus(const QString& runLine) {
 bool TrainingView::loadRun(const QString& dir, QString* error, bool starting) {
     const QDir d(dir);
     if (!starting && !d.exists("metrics.jsonl") && !d.exists("config.json")) {
-        if (error) *error = d.filePath("metrics.jsonl") + tr(": cannot open (not a run folder: no metrics.jsonl or config.json)");
+        if (error)
+            *error =
+                d.filePath("metrics.jsonl") + tr(": cannot open (not a run folder: no metrics.jsonl or config.json)");
         return false;
     }
     followTimer_.stop();
@@ -66,9 +68,12 @@ void TrainingView::pollRun() {
     int bad = 0;
     for (const auto& ev : events) {
         using K = train::MetricsEvent::Kind;
-        if (ev.kind == K::Step) addStep(ev.step);
-        else if (ev.kind == K::Epoch) addEpoch(ev.epoch);
-        else if (ev.kind == K::Bad) ++bad;
+        if (ev.kind == K::Step)
+            addStep(ev.step);
+        else if (ev.kind == K::Epoch)
+            addEpoch(ev.epoch);
+        else if (ev.kind == K::Bad)
+            ++bad;
     }
     const qint64 now = QDateTime::currentMSecsSinceEpoch();
     if (!events.empty()) lastGrowthMs_ = now;

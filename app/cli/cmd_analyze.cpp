@@ -5,8 +5,8 @@
 #include <memory>
 
 #include "analysis/job.h"
-#include "analysis/selectors.h"
 #include "analysis/optiontable.h"
+#include "analysis/selectors.h"
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "cli/progress.h"

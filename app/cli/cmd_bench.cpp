@@ -9,10 +9,10 @@
 #include "bench/optiontable.h"
 #include "cli/commands.h"
 #include "cli/options.h"
-#include "util/error.h"
 #include "io/export.h"
 #include "io/weights.h"
 #include "model/kernels.h"
+#include "util/error.h"
 #include "util/runtime.h"
 
 namespace dilute::cli {
@@ -64,7 +64,8 @@ Runner addBench(CLI::App& app, Common& common) {
         else
             ra = bench::benchModel(*a, o->model, o->bo);
         if (common.json) {
-            nlohmann::json j = {{"device", o->bo.device}, {"batch", o->bo.batch}, {"a", nlohmann::json::parse(bench::toJson(ra))}};
+            nlohmann::json j = {
+                {"device", o->bo.device}, {"batch", o->bo.batch}, {"a", nlohmann::json::parse(bench::toJson(ra))}};
             if (o->bo.device == "cpu") j["cpu_kernels"] = model::kernels::enabled();
             if (b) {
                 j["b"] = nlohmann::json::parse(bench::toJson(rb));
@@ -79,10 +80,10 @@ Runner addBench(CLI::App& app, Common& common) {
         }
         const bool hb = static_cast<bool>(b);
         std::printf("device %s%s, batch %d (throughput), batch 1 (latency)\n", o->bo.device.c_str(),
-                    o->bo.device != "cpu"                ? ""
-                    : model::kernels::enabled()         ? " (CPU kernels on)"
-                    : model::kernels::available()       ? " (CPU kernels off: DILUTE_CPU_KERNELS=0)"
-                                                        : " (CPU kernels not available in this build)",
+                    o->bo.device != "cpu"         ? ""
+                    : model::kernels::enabled()   ? " (CPU kernels on)"
+                    : model::kernels::available() ? " (CPU kernels off: DILUTE_CPU_KERNELS=0)"
+                                                  : " (CPU kernels not available in this build)",
                     o->bo.batch);
         std::printf("%-22s%14s%s\n", "", "A", hb ? "             B    B/A" : "");
         printRow("parameters (M)", ra.params / 1e6, hb ? rb.params / 1e6 : 0, "%14.3f", hb);

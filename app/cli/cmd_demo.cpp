@@ -11,13 +11,15 @@ namespace dilute::cli {
 
 Runner addDemo(CLI::App& app, Common&) {
     auto o = std::make_shared<experiment::DemoOptions>();
-    app.add_option("--out,-o", o->out_dir, "Demo folder (runs, analysis, pruned model, report.md)")->capture_default_str();
+    app.add_option("--out,-o", o->out_dir, "Demo folder (runs, analysis, pruned model, report.md)")
+        ->capture_default_str();
     app.add_flag("--quick", o->quick, "Subset and short runs (under 3 minutes), as CI runs it");
     app.add_option("--compare", o->compare, "Also dilute randomly chosen blocks and compare: random")
         ->check(CLI::IsMember({"random"}));
     app.add_option("--preset", o->preset, "Small preset to train")->capture_default_str();
     app.add_option("--data,-d", o->data, "Dataset URI")->capture_default_str();
-    app.add_option("--base-epochs", o->base_epochs, "Epochs of the baseline trained from scratch")->capture_default_str();
+    app.add_option("--base-epochs", o->base_epochs, "Epochs of the baseline trained from scratch")
+        ->capture_default_str();
     app.add_option("--dilute-epochs", o->dilute_epochs, "Epochs of dilution fine-tuning")->capture_default_str();
     app.add_option("--calib", o->calib, "Calibration images for NOSE")->capture_default_str();
     app.add_option("--seed", o->seed, "Seed")->capture_default_str();

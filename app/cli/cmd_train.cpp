@@ -9,9 +9,9 @@
 #include "dist/env.h"
 #include "dist/launch.h"
 #include "model/preset.h"
-#include "util/files.h"
 #include "train/optiontable.h"
 #include "train/trainer.h"
+#include "util/files.h"
 
 namespace dilute::cli {
 
@@ -64,7 +64,8 @@ public:
 private:
     void step(const train::StepEvent& e) {
         if (e.epoch != barEpoch_ || !bar_) {
-            bar_ = std::make_unique<ProgressBar>("epoch " + std::to_string(e.epoch + 1) + "/" + std::to_string(e.epochs));
+            bar_ =
+                std::make_unique<ProgressBar>("epoch " + std::to_string(e.epoch + 1) + "/" + std::to_string(e.epochs));
             barEpoch_ = e.epoch;
         }
         const long long spe = e.steps_total / std::max(1, e.epochs);
@@ -77,9 +78,10 @@ private:
     void epoch(const train::EpochEvent& e) {
         if (bar_) bar_->finish();
         bar_.reset();
-        std::fprintf(stderr, "epoch %d: train loss %.4f | test top-1 %.2f%% top-5 %.2f%% loss %.4f | %.0f img/s, %.0f s%s%s\n",
-                     e.epoch + 1, e.train_loss, e.test_top1, e.test_top5, e.test_loss, e.images_per_s, e.seconds,
-                     e.lambdas.empty() ? "" : (" | lambda " + std::to_string(e.lambdas[0])).c_str(), e.best ? " (best)" : "");
+        std::fprintf(
+            stderr, "epoch %d: train loss %.4f | test top-1 %.2f%% top-5 %.2f%% loss %.4f | %.0f img/s, %.0f s%s%s\n",
+            e.epoch + 1, e.train_loss, e.test_top1, e.test_top5, e.test_loss, e.images_per_s, e.seconds,
+            e.lambdas.empty() ? "" : (" | lambda " + std::to_string(e.lambdas[0])).c_str(), e.best ? " (best)" : "");
     }
 
     std::unique_ptr<ProgressBar> bar_;
@@ -154,10 +156,13 @@ Runner addTrain(CLI::App& app, Common& common) {
         // The recipe for everything the user did not set (the workbench does the same), its lr
         // scaled to the global batch: --nproc, or the processes of a torchrun/SLURM launch.
         const int world = *nproc > 1 ? *nproc : std::max(1, dist::detectLaunch().world);
-        *recipe = train::applyRecipe(*o, o->model, [&](const train::OptionSpec& s) {
-            const auto comma = s.flags.find(',');
-            return app.get_option(s.flags.substr(0, comma))->count() > 0;
-        }, world);
+        *recipe = train::applyRecipe(
+            *o, o->model,
+            [&](const train::OptionSpec& s) {
+                const auto comma = s.flags.find(',');
+                return app.get_option(s.flags.substr(0, comma))->count() > 0;
+            },
+            world);
     });
     return [o, resumeDir, nproc, configError, printConfig, recipe, &common]() {
         if (!configError->empty()) throw Error(*configError);

@@ -1,12 +1,12 @@
 // dilute: the headless CLI. Thin: parse options, wire callbacks, run the core.
 #include <c10/util/Exception.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
 #include <iostream>
-#include <algorithm>
 #include <map>
 #include <thread>
 
@@ -37,14 +37,17 @@ void addCommands(CLI::App& app, dilute::cli::Common& common, std::map<CLI::App*,
     add("info", "Show a model's architecture, parameters and GMAC", dilute::cli::addInfo);
     add("eval", "Evaluate a model on a dataset (top-1, top-5, loss)", dilute::cli::addEval);
     add("analyze", "Entropy profile, transfer entropy and block selection (NOSE)", dilute::cli::addAnalyze);
-    add("inspect", "Attention maps, rollout and mean attention distance per block and head; with --vs, the images two models disagree on",
+    add("inspect",
+        "Attention maps, rollout and mean attention distance per block and head; with --vs, the images two models "
+        "disagree on",
         dilute::cli::addInspect);
     add("train", "Train from scratch or fine-tune with dilution", dilute::cli::addTrain);
     add("export", "Export the pruned model (attention removed) as safetensors / TorchScript", dilute::cli::addExport);
     add("bench", "Measure parameters, GMAC, throughput, latency and memory", dilute::cli::addBench);
     add("measure", "Export a dilution run and measure full vs pruned: accuracy, throughput, latency, memory",
         dilute::cli::addMeasure);
-    add("study", "Is entropy selection any good here? Every selector's T(S) and top-1, the exhaustive sweep, fine-tuned arms",
+    add("study",
+        "Is entropy selection any good here? Every selector's T(S) and top-1, the exhaustive sweep, fine-tuned arms",
         dilute::cli::addStudy);
     add("demo", "The whole method end to end on Fashion-MNIST", dilute::cli::addDemo);
 }
@@ -60,8 +63,8 @@ int runCommand(CLI::App& app, dilute::cli::Common& common, std::map<CLI::App*, d
     }
     const int used = dilute::setThreads(threads);
     if (threads > used)
-        std::cerr << "note: --threads " << threads << " is more than this machine's " << used << " cores; using " << used
-                  << "\n";
+        std::cerr << "note: --threads " << threads << " is more than this machine's " << used << " cores; using "
+                  << used << "\n";
     for (auto* sub : app.get_subcommands())
         if (runners.count(sub)) return runners[sub]();
     return 0;
@@ -88,8 +91,9 @@ int runCommand(CLI::App& app, dilute::cli::Common& common, std::map<CLI::App*, d
 // stopped cleanly); CLI11's own codes for a command line it cannot parse.
 int main(int argc, char** argv) {
     std::set_terminate(onTerminate);
-    CLI::App app{"Dilute: find the attention layers a Vision Transformer does not need, fade them out, "
-                 "and export the smaller model (Lin et al., CVPR 2024)."};
+    CLI::App app{
+        "Dilute: find the attention layers a Vision Transformer does not need, fade them out, "
+        "and export the smaller model (Lin et al., CVPR 2024)."};
     app.require_subcommand(1);
     app.set_version_flag("--version", "dilute 0.1.0");
     dilute::cli::Common common;
@@ -121,8 +125,11 @@ int main(int argc, char** argv) {
     } catch (const c10::Error& e) {
         // Our own errors name the file and the problem; this is LibTorch's, which did not.
         std::cerr << "\nerror: internal LibTorch error: " << e.what_without_backtrace() << "\n";
-        if (verbose) std::cerr << e.what() << "\n";
-        else std::cerr << "(run again with --verbose for the backtrace, and report it: the input should have been checked first)\n";
+        if (verbose)
+            std::cerr << e.what() << "\n";
+        else
+            std::cerr << "(run again with --verbose for the backtrace, and report it: the input should have been "
+                         "checked first)\n";
         return 1;
     } catch (const std::exception& e) {
         std::cerr << "\nerror: " << e.what() << "\n";

@@ -5,8 +5,8 @@
 
 #include <cstdio>
 #include <limits>
-#include <string>
 #include <memory>
+#include <string>
 #include <type_traits>
 #include <variant>
 
@@ -39,10 +39,12 @@ void bindOptions(CLI::App& app, const std::vector<OptionSpec<O>>& table, O& o) {
                     bool special = false;
                     if constexpr (std::is_arithmetic_v<T>) special = !spec.special.empty() && double(*field) == spec.lo;
                     if constexpr (std::is_same_v<T, std::string>) special = !spec.special.empty() && field->empty();
-                    if (special) opt->default_str(spec.special);
-                    else if (!spec.recipe) opt->capture_default_str();
+                    if (special)
+                        opt->default_str(spec.special);
+                    else if (!spec.recipe)
+                        opt->capture_default_str();
                     if constexpr (std::is_arithmetic_v<T>) {  // plain type names: "INT in [1, 100000]"
-                        auto bound = [](double v) {  // a table's 1.8e19 is past uint64_t: its largest value
+                        auto bound = [](double v) {           // a table's 1.8e19 is past uint64_t: its largest value
                             if (v >= double(std::numeric_limits<T>::max())) return std::numeric_limits<T>::max();
                             if (v <= double(std::numeric_limits<T>::lowest())) return std::numeric_limits<T>::lowest();
                             return static_cast<T>(v);

@@ -8,7 +8,10 @@
 namespace dilute::cli {
 
 ProgressBar::ProgressBar(std::string label)
-    : label_(std::move(label)), tty_(::isatty(::fileno(stderr))), start_(std::chrono::steady_clock::now()), last_(start_) {}
+    : label_(std::move(label)),
+      tty_(::isatty(::fileno(stderr))),
+      start_(std::chrono::steady_clock::now()),
+      last_(start_) {}
 
 std::string formatDuration(double s) {
     char buf[32];

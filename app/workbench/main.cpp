@@ -15,12 +15,12 @@
 #include "studyview.h"
 
 #include <QTableWidget>
-#include "trainingview.h"
 #include "exportview.h"
 #include "inspectview.h"
-#include "optionform.h"
 #include "jobrunner.h"
+#include "optionform.h"
 #include "projectpanel.h"
+#include "trainingview.h"
 #include "util/runtime.h"
 
 // LibTorch has members called slots(): hide Qt's keyword macro while its headers are read.
@@ -79,13 +79,15 @@ int main(int argc, char** argv) {
     QCommandLineOption open("open", "Reopen a run folder (plots redrawn from metrics.jsonl).", "RUN_DIR");
     QCommandLineOption analysis("analysis", "Load an analysis folder or analysis.json.", "PATH");
     QCommandLineOption model("model", "Model: a preset, or any model file or folder Dilute opens.", "MODEL");
-    QCommandLineOption exportDir("export-report", "Show the export of RUN_DIR against --model (runs the job).", "RUN_DIR");
+    QCommandLineOption exportDir("export-report", "Show the export of RUN_DIR against --model (runs the job).",
+                                 "RUN_DIR");
     QCommandLineOption study("study", "Show a study folder (study.json, from `dilute study`).", "DIR");
     QCommandLineOption shots("screenshots", "Render each view to PNG files in DIR and exit.", "DIR");
-    QCommandLineOption inspectVs("inspect", "Run the Inspect view on the project's model, compared with MODEL_VS ('' for none).",
-                                 "MODEL_VS");
+    QCommandLineOption inspectVs(
+        "inspect", "Run the Inspect view on the project's model, compared with MODEL_VS ('' for none).", "MODEL_VS");
     p.addOptions({open, analysis, model, exportDir, study, shots, inspectVs});
-    p.addPositionalArgument("path", "Models, runs, analyses, studies, demo folders or folders of runs to open.", "[PATH...]");
+    p.addPositionalArgument("path", "Models, runs, analyses, studies, demo folders or folders of runs to open.",
+                            "[PATH...]");
     p.process(app);
     dilute::setThreads(0);
 

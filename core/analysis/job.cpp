@@ -1,7 +1,7 @@
 #include "analysis/job.h"
 
-#include <nlohmann/json.hpp>
 #include <torch/torch.h>
+#include <nlohmann/json.hpp>
 
 #include <chrono>
 #include <cmath>
@@ -12,10 +12,10 @@
 #include "analysis/transfer.h"
 #include "data/loader.h"
 #include "io/weights.h"
-#include "util/json_num.h"
-#include "util/numtext.h"
 #include "util/error.h"
 #include "util/files.h"
+#include "util/json_num.h"
+#include "util/numtext.h"
 #include "util/runtime.h"
 
 namespace dilute::analysis {
@@ -34,8 +34,8 @@ AnalysisResult runAnalysis(model::VisionTransformerImpl& m, const AnalysisOption
     };
     // Options first, before any image is read: clear errors instead of silent substitutes.
     if (o.k < -1 || o.k > m.depth())
-        throw Error("--k " + std::to_string(o.k) + ": expected 0.." + std::to_string(m.depth()) +
-                    " (the model has " + std::to_string(m.depth()) + " blocks) or -1 for a third of them");
+        throw Error("--k " + std::to_string(o.k) + ": expected 0.." + std::to_string(m.depth()) + " (the model has " +
+                    std::to_string(m.depth()) + " blocks) or -1 for a third of them");
     if (o.calib <= 0) throw Error("--calib " + std::to_string(o.calib) + ": expected a positive number of images");
     if (o.batch <= 0) throw Error("--batch " + std::to_string(o.batch) + ": expected a positive batch size");
     const std::string device = resolveDevice(o.device);
@@ -57,8 +57,9 @@ AnalysisResult runAnalysis(model::VisionTransformerImpl& m, const AnalysisOption
     std::string perClass;
     for (size_t c : r.calib_per_class) perClass += (perClass.empty() ? "" : " ") + std::to_string(c);
     log("calibration: " + std::to_string(r.calib) + " images of " + uri + " " + o.split +
-        (o.calib_order == "stratified" ? " (class-stratified, seed " + std::to_string(o.calib_seed) + "; per class " + perClass + ")"
-                                       : " (the first in file order)"));
+        (o.calib_order == "stratified"
+             ? " (class-stratified, seed " + std::to_string(o.calib_seed) + "; per class " + perClass + ")"
+             : " (the first in file order)"));
     if (skipped.count) log(skipped.message("calibration images"));
 
     auto partial = [&](const AnalysisResult& p) {
@@ -69,8 +70,8 @@ AnalysisResult runAnalysis(model::VisionTransformerImpl& m, const AnalysisOption
     to.output = o.output;
     to.cache = !o.naive;
     ProfileAccumulator profile(m, o.output);
-    TransferEntropy te(m, std::move(batches), to, cancel, [&](const model::FeatureTaps& t) { profile.add(t); },
-                       prog("profile"));
+    TransferEntropy te(
+        m, std::move(batches), to, cancel, [&](const model::FeatureTaps& t) { profile.add(t); }, prog("profile"));
     r.profile = profile.finish();
     if (r.profile.floored_channels > 0)
         log("warning: " + std::to_string(r.profile.floored_channels) + " channels have sigma below 1e-12 (clamped)");
@@ -145,7 +146,8 @@ std::string analysisToJson(const AnalysisResult& r) {
     const auto& p = r.profile;
     json trace = json::array();
     for (const auto& st : r.selection.trace)
-        trace.push_back({{"candidates", st.candidates}, {"t", vec(st.t)}, {"chosen", st.chosen}, {"t_chosen", num(st.t_chosen)}});
+        trace.push_back(
+            {{"candidates", st.candidates}, {"t", vec(st.t)}, {"chosen", st.chosen}, {"t_chosen", num(st.t_chosen)}});
     json interaction = json::array();
     for (size_t i = 0; i < r.pairwise.size(); ++i) {
         json row = json::array();
@@ -215,7 +217,8 @@ void writeAnalysis(const std::string& dir, const AnalysisResult& r) {
     for (size_t s = 0; s < r.selection.trace.size(); ++s) {
         const auto& st = r.selection.trace[s];
         for (size_t c = 0; c < st.candidates.size(); ++c)
-            tr << s << "," << st.candidates[c] << "," << csvNum(st.t[c]) << "," << (st.candidates[c] == st.chosen) << "\n";
+            tr << s << "," << st.candidates[c] << "," << csvNum(st.t[c]) << "," << (st.candidates[c] == st.chosen)
+               << "\n";
     }
     // Tables first, the JSON last: a folder with analysis.json is complete.
     fs::atomicWriteText(fs::join(dir, "entropy.csv"), e.str());
@@ -236,7 +239,8 @@ AnalysisResult readAnalysis(const std::string& pathOrDir) {
         r.split = j.value("split", "train");
         r.calib = jsonnum::at<int>(j, "calibration_images");
         r.calib_order = j.value("calibration_order", "first");  // files from before stratified sampling
-        if (r.calib_order != "first" && r.calib_order != "stratified") throw Error(path + ": unknown calibration order");
+        if (r.calib_order != "first" && r.calib_order != "stratified")
+            throw Error(path + ": unknown calibration order");
         r.calib_seed = jsonnum::value<uint64_t>(j, "calibration_seed", 0);
         if (j.contains("calibration_per_class")) r.calib_per_class = jsonnum::list<size_t>(j, "calibration_per_class");
         auto& p = r.profile;

@@ -13,11 +13,11 @@ namespace dilute::analysis {
 
 // The model and how it is opened: io::ModelRef (used by runAnalysis(opts) only).
 struct AnalysisOptions : io::ModelRef {
-    std::string data;               // dataset URI ("" = the preset's default)
+    std::string data;  // dataset URI ("" = the preset's default)
     std::string split = "train";
-    int calib = 2048;               // calibration images
+    int calib = 2048;                        // calibration images
     std::string calib_order = "stratified";  // stratified (seeded, every class alike) | first (file order)
-    uint64_t calib_seed = 0;        // the stratified sample
+    uint64_t calib_seed = 0;                 // the stratified sample
     int batch = 256;
     int k = -1;                     // blocks to select (-1: a third of the depth, 0: none)
     std::string selector = "nose";  // nose | nose-abs | random | lowest | first

@@ -11,6 +11,9 @@ std::function<OptionField(AnalysisOptions&)> f(T AnalysisOptions::*m) {
     return memberField(m);
 }
 
+// The option rows are laid out by hand, a row's fields packed on a few lines (the formatter
+// would give every field a line of its own).
+// clang-format off
 std::vector<OptionSpec> build() {
     std::vector<OptionSpec> t;
     auto add = [&](OptionSpec s) { t.push_back(std::move(s)); };
@@ -49,6 +52,7 @@ std::vector<OptionSpec> build() {
          f(&AnalysisOptions::workers)});
     return t;
 }
+// clang-format on
 
 }  // namespace
 

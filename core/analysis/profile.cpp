@@ -12,9 +12,16 @@
 namespace dilute::analysis {
 
 ProfileAccumulator::ProfileAccumulator(const model::VisionTransformerImpl& m, std::string output)
-    : depth_(m.depth()), heads_(m.config().num_heads), embed_dim_(m.config().embed_dim),
-      head_dim_(m.config().headDim()), output_(std::move(output)), attn_(depth_), head_(depth_), mlp_(depth_) {
-    if (output_ != "cls" && output_ != "logits") throw Error("output entropy '" + output_ + "': expected cls or logits");
+    : depth_(m.depth()),
+      heads_(m.config().num_heads),
+      embed_dim_(m.config().embed_dim),
+      head_dim_(m.config().headDim()),
+      output_(std::move(output)),
+      attn_(depth_),
+      head_(depth_),
+      mlp_(depth_) {
+    if (output_ != "cls" && output_ != "logits")
+        throw Error("output entropy '" + output_ + "': expected cls or logits");
 }
 
 void ProfileAccumulator::add(const model::FeatureTaps& taps) {
@@ -81,16 +88,17 @@ void checkImagesFit(size_t n, const model::ViTConfig& cfg, const std::string& wh
     const double bytes = double(n) * cfg.in_chans * cfg.img_size * cfg.img_size * sizeof(float);
     const double limit = double(fs::memoryLimitBytes());
     if (bytes > limit)
-        throw Error(std::to_string(n) + " " + what + " of " + std::to_string(cfg.img_size) + "x" + std::to_string(cfg.img_size) +
-                    "x" + std::to_string(cfg.in_chans) + " need " + std::to_string(uint64_t(bytes / (1 << 20))) +
-                    " MiB in memory, over the limit of " + std::to_string(uint64_t(limit / (1 << 20))) +
-                    " MiB (half the memory): use fewer (" + option + ")");
+        throw Error(std::to_string(n) + " " + what + " of " + std::to_string(cfg.img_size) + "x" +
+                    std::to_string(cfg.img_size) + "x" + std::to_string(cfg.in_chans) + " need " +
+                    std::to_string(uint64_t(bytes / (1 << 20))) + " MiB in memory, over the limit of " +
+                    std::to_string(uint64_t(limit / (1 << 20))) + " MiB (half the memory): use fewer (" + option + ")");
 }
 
-std::vector<torch::Tensor> loadCalibration(const model::ViTConfig& cfg, const std::string& uri, const std::string& split,
-                                           size_t n, int batch, int workers, const std::string& device,
-                                           const CancelToken* cancel, data::SkipReport* skipped,
-                                           const std::string& order, uint64_t seed, std::vector<size_t>* perClass) {
+std::vector<torch::Tensor> loadCalibration(const model::ViTConfig& cfg, const std::string& uri,
+                                           const std::string& split, size_t n, int batch, int workers,
+                                           const std::string& device, const CancelToken* cancel,
+                                           data::SkipReport* skipped, const std::string& order, uint64_t seed,
+                                           std::vector<size_t>* perClass) {
     data::DatasetPtr ds;
     if (order == "stratified")
         ds = data::stratifiedSample(data::openDataset(uri, split), n, seed, perClass);
@@ -106,8 +114,9 @@ std::vector<torch::Tensor> loadCalibration(const model::ViTConfig& cfg, const st
     if (skipped) *skipped = skips;
     if (out.empty())  // every image skipped: say why (the first file's reason names the limit and its option)
         throw Error(uri + " " + split + ": no readable calibration images" +
-                    (skips.examples.empty() ? std::string()
-                                            : " (" + std::to_string(skips.count) + " skipped, e.g. " + skips.examples.front() + ")"));
+                    (skips.examples.empty()
+                         ? std::string()
+                         : " (" + std::to_string(skips.count) + " skipped, e.g. " + skips.examples.front() + ")"));
     return out;
 }
 

@@ -48,16 +48,17 @@ void checkImagesFit(size_t n, const model::ViTConfig& cfg, const std::string& wh
 /// in `labels`, when given). Undecodable images are skipped; `skipped` receives the report.
 std::vector<torch::Tensor> loadImages(const model::ViTConfig& cfg, const data::DatasetPtr& ds, int batch, int workers,
                                       const std::string& device, const CancelToken* cancel = nullptr,
-                                      data::SkipReport* skipped = nullptr, std::vector<torch::Tensor>* labels = nullptr);
+                                      data::SkipReport* skipped = nullptr,
+                                      std::vector<torch::Tensor>* labels = nullptr);
 
 /// `n` images of `uri`/`split` with the model's eval transform, as batches on `device`: the first
 /// n (order "first") or a class-stratified sample drawn with `seed` (order "stratified", whose
 /// per-class counts go to `perClass`). Undecodable images are skipped; `skipped` (optional)
 /// receives the loader's report.
-std::vector<torch::Tensor> loadCalibration(const model::ViTConfig& cfg, const std::string& uri, const std::string& split,
-                                           size_t n, int batch, int workers, const std::string& device,
-                                           const CancelToken* cancel = nullptr, data::SkipReport* skipped = nullptr,
-                                           const std::string& order = "first", uint64_t seed = 0,
-                                           std::vector<size_t>* perClass = nullptr);
+std::vector<torch::Tensor> loadCalibration(const model::ViTConfig& cfg, const std::string& uri,
+                                           const std::string& split, size_t n, int batch, int workers,
+                                           const std::string& device, const CancelToken* cancel = nullptr,
+                                           data::SkipReport* skipped = nullptr, const std::string& order = "first",
+                                           uint64_t seed = 0, std::vector<size_t>* perClass = nullptr);
 
 }  // namespace dilute::analysis

@@ -37,8 +37,8 @@ Selection greedy(TransferEntropy& te, int k, const std::string& name, double (*k
             st.candidates.push_back(c);
             st.t.push_back(t);
             const double kv = key(t);
-            if (kv < best) {  // strict: ties go to the lower block index
-                te.keepLast();     // its stream becomes the next round's base, at no cost
+            if (kv < best) {    // strict: ties go to the lower block index
+                te.keepLast();  // its stream becomes the next round's base, at no cost
                 best = kv;
                 st.chosen = c;
                 st.t_chosen = t;
@@ -117,7 +117,8 @@ std::vector<int> parseBlockList(const std::string& text, int depth) {
         }
         if (used != item.size()) throw Error("block list '" + text + "': '" + item + "' is not a block index");
         if (v < 0 || v >= depth)
-            throw Error("block list '" + text + "': block " + item + " out of range [0, " + std::to_string(depth) + ")");
+            throw Error("block list '" + text + "': block " + item + " out of range [0, " + std::to_string(depth) +
+                        ")");
         if (std::find(out.begin(), out.end(), v) != out.end())
             throw Error("block list '" + text + "': block " + item + " listed twice");
         out.push_back(v);

@@ -16,13 +16,13 @@ using RoundFn = std::function<void(const Selection&)>;
 
 struct SelectorContext {
     int depth = 0;
-    std::vector<int> candidates;               // blocks that still have attention
-    const EntropyProfile* profile = nullptr;   // needed by "lowest"
-    TransferEntropy* te = nullptr;             // needed by "nose" / "nose-abs"
-    uint64_t seed = 0;                         // "random"
+    std::vector<int> candidates;              // blocks that still have attention
+    const EntropyProfile* profile = nullptr;  // needed by "lowest"
+    TransferEntropy* te = nullptr;            // needed by "nose" / "nose-abs"
+    uint64_t seed = 0;                        // "random"
     const CancelToken* cancel = nullptr;
-    StepFn step;                               // progress of the search
-    RoundFn round;                             // NOSE: the selection after each greedy round
+    StepFn step;    // progress of the search
+    RoundFn round;  // NOSE: the selection after each greedy round
 };
 
 std::vector<std::string> selectorNames();

@@ -33,8 +33,9 @@ LabeledSet loadLabeled(const model::ViTConfig& cfg, const std::string& uri, cons
     if (skippedMessage) *skippedMessage = skipped.message(split + " images");
     if (out.images.empty())
         throw Error(uri + " " + split + ": no readable images to evaluate on" +
-                    (skipped.examples.empty() ? std::string() : " (" + std::to_string(skipped.count) +
-                                                                    " skipped, e.g. " + skipped.examples.front() + ")"));
+                    (skipped.examples.empty()
+                         ? std::string()
+                         : " (" + std::to_string(skipped.count) + " skipped, e.g. " + skipped.examples.front() + ")"));
     return out;
 }
 
@@ -67,7 +68,8 @@ long long binomial(int n, int k) {
     k = std::min(k, n - k);
     long double r = 1;
     for (int i = 1; i <= k; ++i) r = r * (n - k + i) / i;
-    if (r > static_cast<long double>(std::numeric_limits<long long>::max())) return std::numeric_limits<long long>::max();
+    if (r > static_cast<long double>(std::numeric_limits<long long>::max()))
+        return std::numeric_limits<long long>::max();
     return static_cast<long long>(std::llround(r));
 }
 
@@ -84,8 +86,17 @@ class Sweep {
 public:
     Sweep(model::VisionTransformerImpl& m, size_t nCalib, double hFull, const std::string& output,
           const LabeledSet& eval, const std::vector<int>& cand, int k, const CancelToken* cancel, const StepFn& step)
-        : m_(m), nCalib_(nCalib), hFull_(hFull), output_(output), eval_(eval), cand_(cand), k_(k), cancel_(cancel),
-          step_(step), skip_(m.depth(), false), total_(binomial(static_cast<int>(cand.size()), k)) {}
+        : m_(m),
+          nCalib_(nCalib),
+          hFull_(hFull),
+          output_(output),
+          eval_(eval),
+          cand_(cand),
+          k_(k),
+          cancel_(cancel),
+          step_(step),
+          skip_(m.depth(), false),
+          total_(binomial(static_cast<int>(cand.size()), k)) {}
 
     void run(std::vector<torch::Tensor> xs) { visit(std::move(xs), 0, 0); }
     std::vector<SubsetScore> out;
@@ -199,7 +210,8 @@ double spearman(const std::vector<double>& a, const std::vector<double>& b) {
     const size_t n = a.size();
     if (n < 2) return NAN;
     const auto ra = ranks(a), rb = ranks(b);
-    const double ma = std::accumulate(ra.begin(), ra.end(), 0.0) / n, mb = std::accumulate(rb.begin(), rb.end(), 0.0) / n;
+    const double ma = std::accumulate(ra.begin(), ra.end(), 0.0) / n,
+                 mb = std::accumulate(rb.begin(), rb.end(), 0.0) / n;
     double sab = 0, saa = 0, sbb = 0;
     for (size_t i = 0; i < n; ++i) {
         sab += (ra[i] - ma) * (rb[i] - mb);

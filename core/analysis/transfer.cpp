@@ -11,10 +11,12 @@
 namespace dilute::analysis {
 
 TransferEntropy::TransferEntropy(model::VisionTransformerImpl& m, std::vector<torch::Tensor> batches, TransferOptions o,
-                                 const CancelToken* cancel, const std::function<void(const model::FeatureTaps&)>& observe,
+                                 const CancelToken* cancel,
+                                 const std::function<void(const model::FeatureTaps&)>& observe,
                                  const std::function<void(long long, long long)>& step)
     : m_(m), batches_(std::move(batches)), o_(std::move(o)), cancel_(cancel) {
-    if (o_.output != "cls" && o_.output != "logits") throw Error("output entropy '" + o_.output + "': expected cls or logits");
+    if (o_.output != "cls" && o_.output != "logits")
+        throw Error("output entropy '" + o_.output + "': expected cls or logits");
     if (batches_.empty()) throw Error("transfer entropy needs at least one calibration batch");
     c10::InferenceMode inference;  // no autograd bookkeeping at all (faster than NoGradGuard)
     m_.eval();

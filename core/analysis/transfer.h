@@ -15,8 +15,8 @@
 namespace dilute::analysis {
 
 struct TransferOptions {
-    std::string output = "cls";      // cls | logits
-    bool cache = true;               // prefix caching (false: the naive reference loop)
+    std::string output = "cls";                   // cls | logits
+    bool cache = true;                            // prefix caching (false: the naive reference loop)
     size_t cache_budget_bytes = size_t(6) << 30;  // above it, cache every k-th block input only
 };
 
@@ -55,14 +55,14 @@ private:
     std::vector<torch::Tensor> batches_;
     TransferOptions o_;
     const CancelToken* cancel_;
-    std::vector<std::vector<torch::Tensor>> cache_;  // [batch][block / stride] block inputs, full model
+    std::vector<std::vector<torch::Tensor>> cache_;       // [batch][block / stride] block inputs, full model
     std::vector<std::vector<torch::Tensor>> base_cache_;  // the same with base_ skipped
     std::vector<bool> base_;
     int stride_ = 1;
     double h_full_ = 0;
     int evaluations_ = 0;
     std::map<std::vector<bool>, double> known_;  // skip mask -> H_out (with o_.cache only)
-    bool keepStreams_ = false;                    // room for last_ and kept_ beside the two caches
+    bool keepStreams_ = false;                   // room for last_ and kept_ beside the two caches
     std::vector<bool> lastQuery_, lastMask_, keptMask_;
     std::vector<std::vector<torch::Tensor>> last_, kept_;  // block inputs as base_cache_ holds them
 };

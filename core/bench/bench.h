@@ -18,9 +18,9 @@ struct BenchResult {
     double gmac = 0;
     double images_per_s = 0;
     double latency_p50_ms = 0, latency_p95_ms = 0;
-    double weights_mb = 0;      // the parameters, 4 bytes each
-    double activation_mb = 0;   // peak tensor memory of a throughput pass beyond what was live before it
-    double peak_mb = 0;         // weights + activations: the tensor memory the model needs at this batch
+    double weights_mb = 0;     // the parameters, 4 bytes each
+    double activation_mb = 0;  // peak tensor memory of a throughput pass beyond what was live before it
+    double peak_mb = 0;        // weights + activations: the tensor memory the model needs at this batch
     std::vector<int> removed;
 };
 

@@ -19,12 +19,12 @@ namespace {
 void requireComparable(const model::ViTConfig& a, const std::string& aName, const model::ViTConfig& b,
                        const std::string& bName) {
     auto shape = [](const model::ViTConfig& c) {
-        return std::to_string(c.in_chans) + "x" + std::to_string(c.img_size) + "x" + std::to_string(c.img_size) + " input, " +
-               std::to_string(c.num_classes) + " classes";
+        return std::to_string(c.in_chans) + "x" + std::to_string(c.img_size) + "x" + std::to_string(c.img_size) +
+               " input, " + std::to_string(c.num_classes) + " classes";
     };
     if (a.in_chans != b.in_chans || a.img_size != b.img_size || a.num_classes != b.num_classes)
-        throw Error("--baseline " + aName + " (" + shape(a) + ") cannot be compared with the run " + bName + " (" + shape(b) +
-                    "): give the run's own starting model");
+        throw Error("--baseline " + aName + " (" + shape(a) + ") cannot be compared with the run " + bName + " (" +
+                    shape(b) + "): give the run's own starting model");
 }
 
 // The run's config.json records the fingerprint of the weights it started from: a --baseline
@@ -64,7 +64,8 @@ MeasureResult exportAndMeasure(const MeasureOptions& o, const std::function<void
     if (o.onnx) eo.onnx = r.onnx_path = fs::join(o.out_dir, "pruned.onnx");
     if (o.timm) {
         eo.timm = r.timm_dir = fs::join(o.out_dir, "timm");
-        if (fs::exists(fs::join(eo.timm, "dilute_vit.py"))) std::filesystem::remove_all(eo.timm);  // this job's last export
+        if (fs::exists(fs::join(eo.timm, "dilute_vit.py")))
+            std::filesystem::remove_all(eo.timm);  // this job's last export
     }
     step("export", 0);
     r.exported = io::exportPruned(eo);

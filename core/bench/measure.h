@@ -16,8 +16,8 @@ namespace dilute::bench {
 struct MeasureResult {
     io::ExportResult exported;
     std::string pruned_path, torchscript_path;
-    std::string onnx_path, timm_dir;  // "" when not written
-    std::string report_path;  // measure.json beside the exported files
+    std::string onnx_path, timm_dir;          // "" when not written
+    std::string report_path;                  // measure.json beside the exported files
     double top1_full = -1, top1_pruned = -1;  // -1: not evaluated
     size_t eval_images = 0;                   // test images the top-1 figures rest on
     std::string device;                       // where it was measured (resolved)

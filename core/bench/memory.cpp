@@ -14,8 +14,7 @@ std::atomic<int64_t> live{0}, peak{0};
 
 void raisePeak(int64_t now) {
     int64_t p = peak.load(std::memory_order_relaxed);
-    while (now > p && !peak.compare_exchange_weak(p, now, std::memory_order_relaxed)) {
-    }
+    while (now > p && !peak.compare_exchange_weak(p, now, std::memory_order_relaxed)) {}
 }
 
 // The sizes of the live counted blocks, and the wrapped allocator's deleter. The data pointer is

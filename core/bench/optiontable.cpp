@@ -6,6 +6,9 @@ namespace dilute::bench {
 
 namespace {
 
+// The option rows are laid out by hand, a row's fields packed on a few lines (the formatter
+// would give every field a line of its own).
+// clang-format off
 std::vector<OptionSpec<BenchOptions>> buildBench() {
     using O = BenchOptions;
     std::vector<OptionSpec<O>> t;
@@ -51,6 +54,7 @@ std::vector<OptionSpec<MeasureOptions>> buildMeasure() {
         if (s.name != "device") t.push_back(std::move(s));
     return t;
 }
+// clang-format on
 
 }  // namespace
 

@@ -15,7 +15,8 @@ std::vector<std::string> readNames(const std::string& path, size_t expected) {
         std::istringstream in(fs::readText(path));
         std::string line;
         while (std::getline(in, line))
-            if (!line.empty() && line != "\r") names.push_back(line.back() == '\r' ? line.substr(0, line.size() - 1) : line);
+            if (!line.empty() && line != "\r")
+                names.push_back(line.back() == '\r' ? line.substr(0, line.size() - 1) : line);
     }
     if (names.size() != expected) {
         names.clear();

@@ -76,7 +76,8 @@ private:
         if (headerSize(bytes.data(), bytes.size(), &w, &h)) checkImageSize(file, w, h);
         cv::Mat m;
         try {
-            m = cv::imdecode(cv::Mat(1, int(bytes.size()), CV_8U, const_cast<uint8_t*>(bytes.data())), cv::IMREAD_COLOR);
+            m = cv::imdecode(cv::Mat(1, int(bytes.size()), CV_8U, const_cast<uint8_t*>(bytes.data())),
+                             cv::IMREAD_COLOR);
         } catch (const cv::Exception& e) {
             throw Error(file + ": cannot decode image (" + e.what() + ")");
         }
@@ -108,10 +109,11 @@ DatasetPtr openFolder(const std::string& dir, const std::string& split) {
     return std::make_shared<FolderDataset>(dir, "folder " + split);
 }
 
-#else   // a build without OpenCV (DILUTE_WITH_OPENCV=OFF: the GPU machine's core build)
+#else  // a build without OpenCV (DILUTE_WITH_OPENCV=OFF: the GPU machine's core build)
 
 DatasetPtr openFolder(const std::string& dir, const std::string&) {
-    throw Error("folder:" + dir + ": image folders need a build with OpenCV and libjpeg-turbo (DILUTE_WITH_OPENCV=ON); "
+    throw Error("folder:" + dir +
+                ": image folders need a build with OpenCV and libjpeg-turbo (DILUTE_WITH_OPENCV=ON); "
                 "this build reads IDX and CIFAR datasets only");
 }
 

@@ -40,20 +40,26 @@ DatasetPtr openIdx(const std::string& dir, const std::string& split, const std::
     // error), so a small file that inflates to gigabytes is refused before it is read.
     const uint64_t limit = fs::memoryLimitBytes();
     size_t n = 0, h = 0, w = 0, nl = 0;
-    auto img = fs::readPromisedMaybeGz(imgPath, 16, [&](const uint8_t* hd) -> uint64_t {
-        if (be32(hd) != 0x00000803) throw Error(imgPath + ": not an IDX image file (expected magic 0x00000803)");
-        n = be32(hd + 4);
-        h = be32(hd + 8);
-        w = be32(hd + 12);
-        if (h == 0 || w == 0 || h > 4096 || w > 4096)
-            throw Error(imgPath + ": implausible image size " + std::to_string(h) + "x" + std::to_string(w));
-        return 16 + uint64_t(n) * h * w;  // at most 2^32 * 2^24: no overflow in 64 bits
-    }, limit);
-    auto lbl = fs::readPromisedMaybeGz(lblPath, 8, [&](const uint8_t* hd) -> uint64_t {
-        if (be32(hd) != 0x00000801) throw Error(lblPath + ": not an IDX label file (expected magic 0x00000801)");
-        nl = be32(hd + 4);
-        return 8 + uint64_t(nl);
-    }, limit);
+    auto img = fs::readPromisedMaybeGz(
+        imgPath, 16,
+        [&](const uint8_t* hd) -> uint64_t {
+            if (be32(hd) != 0x00000803) throw Error(imgPath + ": not an IDX image file (expected magic 0x00000803)");
+            n = be32(hd + 4);
+            h = be32(hd + 8);
+            w = be32(hd + 12);
+            if (h == 0 || w == 0 || h > 4096 || w > 4096)
+                throw Error(imgPath + ": implausible image size " + std::to_string(h) + "x" + std::to_string(w));
+            return 16 + uint64_t(n) * h * w;  // at most 2^32 * 2^24: no overflow in 64 bits
+        },
+        limit);
+    auto lbl = fs::readPromisedMaybeGz(
+        lblPath, 8,
+        [&](const uint8_t* hd) -> uint64_t {
+            if (be32(hd) != 0x00000801) throw Error(lblPath + ": not an IDX label file (expected magic 0x00000801)");
+            nl = be32(hd + 4);
+            return 8 + uint64_t(nl);
+        },
+        limit);
     if (n != nl)
         throw Error(imgPath + ": " + std::to_string(n) + " images but " + lblPath + " has " + std::to_string(nl) +
                     " labels");

@@ -72,7 +72,9 @@ int exifOrientation(const uint8_t* p, size_t n) {
     else
         return 1;
     auto u16 = [&](size_t o) -> unsigned { return le ? t[o] | (t[o + 1] << 8) : (t[o] << 8) | t[o + 1]; };
-    auto u32 = [&](size_t o) -> size_t { return le ? u16(o) | (size_t(u16(o + 2)) << 16) : (size_t(u16(o)) << 16) | u16(o + 2); };
+    auto u32 = [&](size_t o) -> size_t {
+        return le ? u16(o) | (size_t(u16(o + 2)) << 16) : (size_t(u16(o)) << 16) | u16(o + 2);
+    };
     const size_t ifd = u32(4);
     if (ifd + 2 > tn) return 1;
     const unsigned entries = u16(ifd);

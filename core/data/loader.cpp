@@ -18,7 +18,8 @@ Loader::Loader(DatasetPtr ds, TransformConfig t, LoaderOptions o) : ds_(std::mov
     if (o_.batch_size <= 0) throw Error("batch size must be positive");
     if (o_.prefetch < 1) o_.prefetch = 1;
     if (o_.shard_count < 1 || o_.shard_rank < 0 || o_.shard_rank >= o_.shard_count)
-        throw Error("loader shard " + std::to_string(o_.shard_rank) + " of " + std::to_string(o_.shard_count) + ": out of range");
+        throw Error("loader shard " + std::to_string(o_.shard_rank) + " of " + std::to_string(o_.shard_count) +
+                    ": out of range");
     configureAllocator();
 #if DILUTE_WITH_OPENCV
     cv::setNumThreads(0);  // our workers are the parallelism; OpenCV's own pool would oversubscribe

@@ -22,8 +22,8 @@ struct LoaderOptions {
     bool shuffle = false;
     bool drop_last = false;
     uint64_t seed = 0;
-    int workers = 2;        // 0: load in the calling thread
-    int prefetch = 4;       // batches ready ahead of the consumer
+    int workers = 2;   // 0: load in the calling thread
+    int prefetch = 4;  // batches ready ahead of the consumer
     bool pin_memory = false;
     // Data-parallel sharding (torch's DistributedSampler, strided): batch_size is the global
     // batch; this process takes positions shard_rank, shard_rank + shard_count, ... of each one,
@@ -33,10 +33,10 @@ struct LoaderOptions {
 };
 
 struct Batch {
-    torch::Tensor images;   // [B,C,S,S] float32, contiguous
-    torch::Tensor labels;   // [B] int64
+    torch::Tensor images;  // [B,C,S,S] float32, contiguous
+    torch::Tensor labels;  // [B] int64
     std::vector<size_t> indices;
-    int skipped = 0;        // undecodable images left out of this batch
+    int skipped = 0;  // undecodable images left out of this batch
 };
 
 struct SkipReport {

@@ -6,7 +6,12 @@ namespace dilute::data {
 
 MemoryDataset::MemoryDataset(std::string name, std::vector<uint8_t> pixels, std::vector<int> labels, int h, int w,
                              int c, std::vector<std::string> classes)
-    : name_(std::move(name)), pixels_(std::move(pixels)), labels_(std::move(labels)), h_(h), w_(w), c_(c),
+    : name_(std::move(name)),
+      pixels_(std::move(pixels)),
+      labels_(std::move(labels)),
+      h_(h),
+      w_(w),
+      c_(c),
       classes_(std::move(classes)) {}
 
 ImageU8 MemoryDataset::image(size_t i) const {

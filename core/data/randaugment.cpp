@@ -15,9 +15,9 @@ namespace dilute::data {
 namespace {
 
 constexpr double kLevelDenom = 10.0;  // timm's _LEVEL_DENOM
-constexpr AugOp kOps[] = {AugOp::AutoContrast, AugOp::Equalize,   AugOp::Invert,   AugOp::Rotate,
-                          AugOp::Posterize,    AugOp::Solarize,   AugOp::SolarizeAdd, AugOp::Color,
-                          AugOp::Contrast,     AugOp::Brightness, AugOp::Sharpness, AugOp::ShearX,
+constexpr AugOp kOps[] = {AugOp::AutoContrast, AugOp::Equalize,      AugOp::Invert,       AugOp::Rotate,
+                          AugOp::Posterize,    AugOp::Solarize,      AugOp::SolarizeAdd,  AugOp::Color,
+                          AugOp::Contrast,     AugOp::Brightness,    AugOp::Sharpness,    AugOp::ShearX,
                           AugOp::ShearY,       AugOp::TranslateXRel, AugOp::TranslateYRel};
 
 }  // namespace
@@ -45,7 +45,8 @@ const char* augOpName(AugOp op) {
 
 std::string RandAugmentConfig::spec() const {
     char b[96];
-    std::snprintf(b, sizeof b, "rand-m%d-n%d-mstd%g-p%g-inc%d", magnitude, layers, magnitude_std, prob, increasing ? 1 : 0);
+    std::snprintf(b, sizeof b, "rand-m%d-n%d-mstd%g-p%g-inc%d", magnitude, layers, magnitude_std, prob,
+                  increasing ? 1 : 0);
     return b;
 }
 
@@ -107,9 +108,7 @@ std::vector<AugStep> planRandAugment(const RandAugmentConfig& c, std::mt19937_64
             case AugOp::Equalize:
             case AugOp::Invert: break;
             case AugOp::Rotate: s.arg = negate(level * 30.0); break;
-            case AugOp::Posterize:
-                s.arg = c.increasing ? 4 - int(level * 4) : int(level * 4);
-                break;
+            case AugOp::Posterize: s.arg = c.increasing ? 4 - int(level * 4) : int(level * 4); break;
             case AugOp::Solarize: {
                 const int t = std::min(256, int(level * 256));
                 s.arg = c.increasing ? 256 - t : t;

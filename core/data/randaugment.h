@@ -11,12 +11,12 @@
 namespace dilute::data {
 
 struct RandAugmentConfig {
-    int magnitude = 9;        // m: 0..10 on timm's scale
-    int layers = 2;           // n: ops per image, drawn with replacement
+    int magnitude = 9;           // m: 0..10 on timm's scale
+    int layers = 2;              // n: ops per image, drawn with replacement
     double magnitude_std = 0.5;  // mstd: magnitude ~ N(m, mstd) per op (> 100: uniform in [0, m])
-    double prob = 0.5;        // p: each drawn op applies with this probability
-    bool increasing = true;   // inc1: the 'increasing' op set (severity grows with m)
-    std::string spec() const; // back to timm's string
+    double prob = 0.5;           // p: each drawn op applies with this probability
+    bool increasing = true;      // inc1: the 'increasing' op set (severity grows with m)
+    std::string spec() const;    // back to timm's string
 };
 
 /// Parses timm's config string: "rand" then any of -mM -nN -mstdS -pP -incI (e.g. rand-m9-mstd0.5-inc1).
@@ -24,8 +24,21 @@ struct RandAugmentConfig {
 RandAugmentConfig parseRandAugment(const std::string& spec);
 
 enum class AugOp {
-    AutoContrast, Equalize, Invert, Rotate, Posterize, Solarize, SolarizeAdd, Color, Contrast, Brightness,
-    Sharpness, ShearX, ShearY, TranslateXRel, TranslateYRel
+    AutoContrast,
+    Equalize,
+    Invert,
+    Rotate,
+    Posterize,
+    Solarize,
+    SolarizeAdd,
+    Color,
+    Contrast,
+    Brightness,
+    Sharpness,
+    ShearX,
+    ShearY,
+    TranslateXRel,
+    TranslateYRel
 };
 const char* augOpName(AugOp op);
 

@@ -77,7 +77,8 @@ void blend(const uint8_t* in1, uint8_t* in2out, size_t n, float alpha) {
     }
     if (alpha == 1.0f) return;
     if (alpha >= 0 && alpha <= 1.0f) {
-        for (size_t i = 0; i < n; ++i) in2out[i] = uint8_t(float(int(in1[i])) + alpha * float(int(in2out[i]) - int(in1[i])));
+        for (size_t i = 0; i < n; ++i)
+            in2out[i] = uint8_t(float(int(in1[i])) + alpha * float(int(in2out[i]) - int(in1[i])));
     } else {
         for (size_t i = 0; i < n; ++i) {
             const float t = float(int(in1[i])) + alpha * float(int(in2out[i]) - int(in1[i]));
@@ -141,7 +142,9 @@ void affine(uint8_t* img, int w, int h, int c, const double a[6], const uint8_t 
                 double v;
                 if (bicubic) {
                     const int x0 = xclip(ix - 1), x1 = xclip(ix), x2 = xclip(ix + 1), x3 = xclip(ix + 2), y0 = iy - 1;
-                    auto rowv = [&](int yy) { return cubic(at(x0, yy, k), at(x1, yy, k), at(x2, yy, k), at(x3, yy, k), dx); };
+                    auto rowv = [&](int yy) {
+                        return cubic(at(x0, yy, k), at(x1, yy, k), at(x2, yy, k), at(x3, yy, k), dx);
+                    };
                     const double v1 = rowv(yclip(y0));
                     const double v2 = (y0 + 1 >= 0 && y0 + 1 < h) ? rowv(y0 + 1) : v1;
                     const double v3 = (y0 + 2 >= 0 && y0 + 2 < h) ? rowv(y0 + 2) : v2;
@@ -151,7 +154,9 @@ void affine(uint8_t* img, int w, int h, int c, const double a[6], const uint8_t 
                 } else {
                     const int x0 = xclip(ix), x1 = xclip(ix + 1);
                     const double v1 = at(x0, yclip(iy), k) + (at(x1, yclip(iy), k) - at(x0, yclip(iy), k)) * dx;
-                    const double v2 = (iy + 1 >= 0 && iy + 1 < h) ? at(x0, iy + 1, k) + (at(x1, iy + 1, k) - at(x0, iy + 1, k)) * dx : v1;
+                    const double v2 = (iy + 1 >= 0 && iy + 1 < h)
+                                          ? at(x0, iy + 1, k) + (at(x1, iy + 1, k) - at(x0, iy + 1, k)) * dx
+                                          : v1;
                     v = v1 + (v2 - v1) * dy;
                     o[k] = uint8_t(v);
                 }
@@ -172,7 +177,8 @@ void rotate(uint8_t* img, int w, int h, int c, double degrees, const uint8_t fil
     if (angle != 0 && angle < 0) angle += 360.0;
     if (angle == 0) return;  // Pillow returns a copy
     const double rad = -(angle * (M_PI / 180.0));
-    double m[6] = {round15(std::cos(rad)), round15(std::sin(rad)), 0.0, round15(-std::sin(rad)), round15(std::cos(rad)), 0.0};
+    double m[6] = {round15(std::cos(rad)),  round15(std::sin(rad)), 0.0,
+                   round15(-std::sin(rad)), round15(std::cos(rad)), 0.0};
     const double cx = w / 2.0, cy = h / 2.0;
     m[2] = m[0] * -cx + m[1] * -cy + m[2];
     m[5] = m[3] * -cx + m[4] * -cy + m[5];

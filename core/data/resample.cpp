@@ -117,16 +117,18 @@ void horizontalRowAny(const uint8_t* row, uint8_t* out, int outW, int C, const C
 
 }  // namespace
 
-void resample(const ImageView& src, int bx, int by, int bw, int bh, int outW, int outH, ResampleFilter f, uint8_t* dst) {
+void resample(const ImageView& src, int bx, int by, int bw, int bh, int outW, int outH, ResampleFilter f,
+              uint8_t* dst) {
     const int C = src.channels;
-    if (!src.pixels || C < 1 || outW < 1 || outH < 1 || bw < 1 || bh < 1 || bx < 0 || by < 0 ||
-        bx + bw > src.width || by + bh > src.height)
+    if (!src.pixels || C < 1 || outW < 1 || outH < 1 || bw < 1 || bh < 1 || bx < 0 || by < 0 || bx + bw > src.width ||
+        by + bh > src.height)
         throw Error("resample: the box lies outside the image, or a size is not positive");
     const size_t srcStride = src.rowBytes();
     const bool needH = outW != src.width || bx != 0 || bx + bw != outW;
     const bool needV = outH != src.height || by != 0 || by + bh != outH;
     if (!needH && !needV) {
-        for (int r = 0; r < outH; ++r) std::copy_n(src.pixels + size_t(r) * srcStride, size_t(outW) * C, dst + size_t(r) * outW * C);
+        for (int r = 0; r < outH; ++r)
+            std::copy_n(src.pixels + size_t(r) * srcStride, size_t(outW) * C, dst + size_t(r) * outW * C);
         return;
     }
     const Coeffs ch = coefficients(src.width, bx, bx + bw, outW, f);

@@ -16,7 +16,7 @@ enum class ResampleFilter { Bilinear, Bicubic };  // bicubic: a = -0.5, support 
 struct ImageView {
     const uint8_t* pixels = nullptr;  // HWC
     int width = 0, height = 0, channels = 0;
-    size_t stride = 0;                // bytes from one row to the next (0: width * channels)
+    size_t stride = 0;  // bytes from one row to the next (0: width * channels)
     size_t rowBytes() const { return stride ? stride : size_t(width) * channels; }
     /// The w x h region at (x, y) as an image of its own (torchvision's crop: nothing outside it is read).
     ImageView region(int x, int y, int w, int h) const {

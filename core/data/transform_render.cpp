@@ -66,7 +66,6 @@ void planeToFloat(const uint8_t* src, int S, float* dst, float a, float b, bool 
 #endif
 }
 
-
 // The pixels of box (x, y, w, h) of `img` (y in the image's own rows) with the model's channel
 // count, as PIL's convert() does at load time: gray -> RGB replicates; RGB -> L is ITU-R 601-2
 // luma, (19595 R + 38470 G + 7471 B + 2^15) >> 16. OpenCV's B, G, R order is undone here.
@@ -100,8 +99,8 @@ ResampleFilter filterOf(const TransformConfig& t) {
 // timm's RandomResizedCropAndInterpolation: the crop (in `img`'s own rows: img may hold only a
 // band of the image, Dataset::imageRows), then an (antialiased) resize to S x S with the preset's
 // filter (bicubic for the DeiTs, bilinear for the small presets). Returns S x S x C pixels.
-const uint8_t* trainCrop(const ImageU8& img, const TransformPlan& p, const TransformConfig& t, std::vector<uint8_t>& converted,
-                         std::vector<uint8_t>& resized) {
+const uint8_t* trainCrop(const ImageU8& img, const TransformPlan& p, const TransformConfig& t,
+                         std::vector<uint8_t>& converted, std::vector<uint8_t>& resized) {
     const int S = t.out_size, C = t.channels, by = p.y - img.top;
     if (p.x < 0 || by < 0 || p.w < 1 || p.h < 1 || p.x + p.w > img.width || by + p.h > img.height)
         throw Error("transform: the crop lies outside the decoded rows");
@@ -189,10 +188,10 @@ void renderTransform(const ImageU8& img, const TransformPlan& p, const Transform
             for (size_t i = 0; i < plane.size(); ++i) plane[i] = hwc[i * C + c];
             src = plane.data();
         }
-        planeToFloat(src, S, out + size_t(c) * S * S, float(1.0 / (255.0 * t.std[c])), float(-t.mean[c] / t.std[c]), mirror);
+        planeToFloat(src, S, out + size_t(c) * S * S, float(1.0 / (255.0 * t.std[c])), float(-t.mean[c] / t.std[c]),
+                     mirror);
     }
     if (p.erase) eraseBox(p, t, out);
 }
-
 
 }  // namespace dilute::data

@@ -35,8 +35,8 @@ TransformConfig trainTransform(const model::ViTConfig& cfg, const std::string& a
     } else if (a == "rrc+flip" || a == "rrc+flip+erase" || a == "deit") {
         t.rrc = true;
         if (cfg.img_size < 64) t.rrc_scale_min = 0.35;  // 0.08 of a 28x28 image leaves nothing to see
-        if (a != "rrc+flip") t.erase_prob = 0.25;  // DeiT: reprob 0.25, remode pixel, recount 1
-        if (a == "deit") t.rand_augment = true;    // DeiT: rand-m9-mstd0.5-inc1
+        if (a != "rrc+flip") t.erase_prob = 0.25;       // DeiT: reprob 0.25, remode pixel, recount 1
+        if (a == "deit") t.rand_augment = true;         // DeiT: rand-m9-mstd0.5-inc1
     } else {
         throw Error("augmentation '" + augment + "': expected none, flip, rrc+flip, rrc+flip+erase, deit or default");
     }
@@ -53,7 +53,6 @@ uint64_t sampleSeed(uint64_t seed, int epoch, size_t index) {
     return mix(mix(mix(seed) ^ static_cast<uint64_t>(epoch)) ^ index);
 }
 
-
 TransformPlan planTransform(int width, int height, const TransformConfig& t, std::mt19937_64& rng) {
     TransformPlan p;
     std::uniform_real_distribution<double> U(0.0, 1.0);
@@ -64,7 +63,8 @@ TransformPlan planTransform(int width, int height, const TransformConfig& t, std
         bool found = false;
         for (int i = 0; i < 10 && !found; ++i) {
             const double a = area * (t.rrc_scale_min + U(rng) * (t.rrc_scale_max - t.rrc_scale_min));
-            const double lr = std::log(t.rrc_ratio_min) + U(rng) * (std::log(t.rrc_ratio_max) - std::log(t.rrc_ratio_min));
+            const double lr =
+                std::log(t.rrc_ratio_min) + U(rng) * (std::log(t.rrc_ratio_max) - std::log(t.rrc_ratio_min));
             const double ratio = std::exp(lr);
             const int w = int(std::lround(std::sqrt(a * ratio))), h = int(std::lround(std::sqrt(a / ratio)));
             if (w > 0 && h > 0 && w <= width && h <= height) {

@@ -13,13 +13,13 @@
 namespace dilute::data {
 
 struct TransformConfig {
-    int out_size = 224;              // square output
-    int channels = 3;                // the model's input channels
+    int out_size = 224;  // square output
+    int channels = 3;    // the model's input channels
     std::vector<double> mean{0.485, 0.456, 0.406}, std{0.229, 0.224, 0.225};
-    int resize = 248;                // eval: shorter side before the centre crop (== out_size: no crop)
+    int resize = 248;  // eval: shorter side before the centre crop (== out_size: no crop)
     std::string interpolation = "bicubic";
-    bool train = false;              // random-resized-crop (when rrc) and flip
-    bool rrc = true;                 // random-resized-crop in training
+    bool train = false;  // random-resized-crop (when rrc) and flip
+    bool rrc = true;     // random-resized-crop in training
     double rrc_scale_min = 0.08, rrc_scale_max = 1.0;
     double rrc_ratio_min = 3.0 / 4.0, rrc_ratio_max = 4.0 / 3.0;
     bool hflip = true;
@@ -41,11 +41,11 @@ TransformConfig trainTransform(const model::ViTConfig& cfg, const std::string& a
 /// Every random choice of one transform, made before the image is decoded (so a decoder can skip
 /// what the crop does not use). Coordinates are in the full image.
 struct TransformPlan {
-    bool crop = false;      // random-resized-crop of (x, y, w, h); otherwise resize/centre-crop of the whole image
+    bool crop = false;  // random-resized-crop of (x, y, w, h); otherwise resize/centre-crop of the whole image
     int x = 0, y = 0, w = 0, h = 0;
     bool flip = false;
     std::vector<AugStep> augment;  // RandAugment's ops, in order (empty: none applies)
-    bool erase = false;     // RandomErasing: the box (ex, ey, ew, eh) of the output, noise from erase_seed
+    bool erase = false;            // RandomErasing: the box (ex, ey, ew, eh) of the output, noise from erase_seed
     int ex = 0, ey = 0, ew = 0, eh = 0;
     uint64_t erase_seed = 0;
     std::pair<int, int> rows() const;  // the band of rows the crop reads: {y, h}

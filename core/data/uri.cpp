@@ -38,7 +38,9 @@ public:
     int channels() const override { return base_->channels(); }
     int label(size_t i) const override { return base_->label(idx_.at(i)); }
     ImageU8 image(size_t i) const override { return base_->image(idx_.at(i)); }
-    ImageU8 imageRows(size_t i, const RowChooser& choose) const override { return base_->imageRows(idx_.at(i), choose); }
+    ImageU8 imageRows(size_t i, const RowChooser& choose) const override {
+        return base_->imageRows(idx_.at(i), choose);
+    }
     std::vector<std::string> classNames() const override { return base_->classNames(); }
     std::string describe() const override { return base_->describe() + ", " + what_; }
     std::string source(size_t i) const override { return base_->source(idx_.at(i)); }
@@ -71,7 +73,8 @@ DatasetPtr stratifiedSample(DatasetPtr base, size_t n, uint64_t seed, std::vecto
     std::vector<std::vector<size_t>> byClass(static_cast<size_t>(K));
     for (size_t i = 0; i < base->size(); ++i) {
         const int y = base->label(i);
-        if (y < 0 || y >= K) throw Error(base->source(i) + ": label " + std::to_string(y) + " outside 0.." + std::to_string(K - 1));
+        if (y < 0 || y >= K)
+            throw Error(base->source(i) + ": label " + std::to_string(y) + " outside 0.." + std::to_string(K - 1));
         byClass[size_t(y)].push_back(i);
     }
     std::vector<size_t> quota(static_cast<size_t>(K), 0);
@@ -92,8 +95,10 @@ DatasetPtr stratifiedSample(DatasetPtr base, size_t n, uint64_t seed, std::vecto
                 const int k = open[j];
                 const size_t want = share + (j < extra ? 1 : 0);
                 const size_t room = byClass[size_t(k)].size() - quota[size_t(k)];
-                if (room <= want) full.push_back(k);
-                else rest.push_back(k);
+                if (room <= want)
+                    full.push_back(k);
+                else
+                    rest.push_back(k);
             }
             if (full.empty()) {
                 for (size_t j = 0; j < open.size(); ++j) quota[size_t(open[j])] += share + (j < extra ? 1 : 0);

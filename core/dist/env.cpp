@@ -69,15 +69,15 @@ LaunchInfo detectLaunch(const GetEnv& given) {
         li.local_rank = has(env, "LOCAL_RANK") ? parseInt(env, "LOCAL_RANK", 0, li.world - 1) : li.rank;
         li.local_world = has(env, "LOCAL_WORLD_SIZE") ? parseInt(env, "LOCAL_WORLD_SIZE", 1, li.world) : li.world;
         if (li.local_rank >= li.local_world)
-            throw Error("environment variable LOCAL_RANK=" + std::to_string(li.local_rank) + " is not below LOCAL_WORLD_SIZE=" +
-                        std::to_string(li.local_world));
+            throw Error("environment variable LOCAL_RANK=" + std::to_string(li.local_rank) +
+                        " is not below LOCAL_WORLD_SIZE=" + std::to_string(li.local_world));
     } else if (has(env, "SLURM_PROCID") && has(env, "SLURM_NTASKS")) {
         li.source = "slurm";
         li.world = parseInt(env, "SLURM_NTASKS", 1, kMaxWorld);
         li.rank = parseInt(env, "SLURM_PROCID", 0, li.world - 1);
         li.local_rank = has(env, "SLURM_LOCALID") ? parseInt(env, "SLURM_LOCALID", 0, li.world - 1) : 0;
-        li.local_world = has(env, "SLURM_NTASKS_PER_NODE")
-                             ? std::atoi(env("SLURM_NTASKS_PER_NODE")) : 1;  // "4(x2)" forms read as 4
+        li.local_world =
+            has(env, "SLURM_NTASKS_PER_NODE") ? std::atoi(env("SLURM_NTASKS_PER_NODE")) : 1;  // "4(x2)" forms read as 4
         if (li.local_world < 1) li.local_world = 1;
         if (!has(env, "MASTER_ADDR")) {
             if (!has(env, "SLURM_JOB_NODELIST") && !has(env, "SLURM_NODELIST"))
@@ -93,10 +93,14 @@ LaunchInfo detectLaunch(const GetEnv& given) {
         li.source = "openmpi";
         li.world = parseInt(env, "OMPI_COMM_WORLD_SIZE", 1, kMaxWorld);
         li.rank = parseInt(env, "OMPI_COMM_WORLD_RANK", 0, li.world - 1);
-        li.local_rank = has(env, "OMPI_COMM_WORLD_LOCAL_RANK") ? parseInt(env, "OMPI_COMM_WORLD_LOCAL_RANK", 0, li.world - 1) : 0;
-        li.local_world = has(env, "OMPI_COMM_WORLD_LOCAL_SIZE") ? parseInt(env, "OMPI_COMM_WORLD_LOCAL_SIZE", 1, li.world) : 1;
+        li.local_rank =
+            has(env, "OMPI_COMM_WORLD_LOCAL_RANK") ? parseInt(env, "OMPI_COMM_WORLD_LOCAL_RANK", 0, li.world - 1) : 0;
+        li.local_world =
+            has(env, "OMPI_COMM_WORLD_LOCAL_SIZE") ? parseInt(env, "OMPI_COMM_WORLD_LOCAL_SIZE", 1, li.world) : 1;
         if (li.world > 1 && !has(env, "MASTER_ADDR"))
-            throw Error("Open MPI launch: set MASTER_ADDR (and MASTER_PORT) to the host of rank 0, e.g. mpirun -x MASTER_ADDR=host0");
+            throw Error(
+                "Open MPI launch: set MASTER_ADDR (and MASTER_PORT) to the host of rank 0, e.g. mpirun -x "
+                "MASTER_ADDR=host0");
     } else {
         return li;
     }
@@ -107,10 +111,14 @@ LaunchInfo detectLaunch(const GetEnv& given) {
     if (has(env, "MASTER_PORT")) {
         li.master_port = parseInt(env, "MASTER_PORT", 1, 65535);
     } else if (li.source == "torchrun" && li.world > 1) {
-        throw Error("environment variable MASTER_PORT is not set (torchrun sets it; set MASTER_ADDR and MASTER_PORT by hand otherwise)");
+        throw Error(
+            "environment variable MASTER_PORT is not set (torchrun sets it; set MASTER_ADDR and MASTER_PORT by hand "
+            "otherwise)");
     }
     if (li.source == "torchrun" && li.world > 1 && !has(env, "MASTER_ADDR"))
-        throw Error("environment variable MASTER_ADDR is not set (torchrun sets it; set MASTER_ADDR and MASTER_PORT by hand otherwise)");
+        throw Error(
+            "environment variable MASTER_ADDR is not set (torchrun sets it; set MASTER_ADDR and MASTER_PORT by hand "
+            "otherwise)");
     if (li.local_rank >= li.local_world) li.local_world = li.local_rank + 1;
     return li;
 }

@@ -16,9 +16,9 @@ struct LaunchInfo {
     std::string master_addr = "127.0.0.1";
     int master_port = 29500;
     std::string master_from = "the default";  // where master_addr came from: MASTER_ADDR, a SLURM node list
-    std::string source = "single";  // single | torchrun | slurm | openmpi
+    std::string source = "single";            // single | torchrun | slurm | openmpi
     bool distributed() const { return world > 1; }
-    std::string describe() const;   // "rank 1 of 4 (local 1 of 2), master 10.0.0.1:29500, via torchrun"
+    std::string describe() const;  // "rank 1 of 4 (local 1 of 2), master 10.0.0.1:29500, via torchrun"
 };
 
 using GetEnv = std::function<const char*(const char*)>;

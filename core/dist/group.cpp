@@ -67,7 +67,9 @@ Group::Group(LaunchInfo li, std::unique_ptr<Impl> impl, std::chrono::seconds tim
     : li_(std::move(li)), impl_(std::move(impl)), timeout_(timeout) {}
 Group::~Group() = default;
 
-std::shared_ptr<Group> Group::single() { return std::shared_ptr<Group>(new Group(LaunchInfo{}, std::make_unique<Impl>(), std::chrono::seconds(0))); }
+std::shared_ptr<Group> Group::single() {
+    return std::shared_ptr<Group>(new Group(LaunchInfo{}, std::make_unique<Impl>(), std::chrono::seconds(0)));
+}
 
 std::string Group::backend() const { return impl_->backend; }
 
@@ -101,7 +103,8 @@ std::shared_ptr<Group> Group::create(const LaunchInfo& li, const std::string& de
 #endif
 #ifdef DILUTE_HAVE_GLOO
         if (impl->backend == "none") {
-            auto opts = c10d::ProcessGroupGloo::Options::create(std::chrono::duration_cast<std::chrono::milliseconds>(timeout));
+            auto opts =
+                c10d::ProcessGroupGloo::Options::create(std::chrono::duration_cast<std::chrono::milliseconds>(timeout));
             const char* ifname = std::getenv("GLOO_SOCKET_IFNAME");
             if (ifname && *ifname)
                 opts->devices.push_back(c10d::ProcessGroupGloo::createDeviceForInterface(ifname));
@@ -137,7 +140,8 @@ void Group::broadcast(std::vector<torch::Tensor> tensors, int root) {
         }
         for (auto& w : works) w->wait();
     } catch (const std::exception& e) {
-        throw Error("rank " + std::to_string(rank()) + ": broadcast failed (a peer process exited or did not answer within " +
+        throw Error("rank " + std::to_string(rank()) +
+                    ": broadcast failed (a peer process exited or did not answer within " +
                     std::to_string(timeout_.count()) + " s): " + firstLine(e));
     }
 }
@@ -152,7 +156,8 @@ void Group::allreduceSum(std::vector<torch::Tensor> tensors) {
         }
         for (auto& w : works) w->wait();
     } catch (const std::exception& e) {
-        throw Error("rank " + std::to_string(rank()) + ": allreduce failed (a peer process exited or did not answer within " +
+        throw Error("rank " + std::to_string(rank()) +
+                    ": allreduce failed (a peer process exited or did not answer within " +
                     std::to_string(timeout_.count()) + " s): " + firstLine(e));
     }
 }

@@ -37,8 +37,8 @@ void onSignal(int s) { g_signal.store(s); }
 
 struct Worker {
     pid_t pid = -1;
-    int out = -1, err = -1;       // read ends of the worker's stdout / stderr
-    std::string outBuf, errBuf;   // partial lines
+    int out = -1, err = -1;      // read ends of the worker's stdout / stderr
+    std::string outBuf, errBuf;  // partial lines
     bool done = false;
     int status = 0;
 };
@@ -153,8 +153,8 @@ public:
 
     int exitCode() const {
         if (failedRank_ >= 0) {
-            writeAll(2, "launcher: failed: rank " + std::to_string(failedRank_) + " " +
-                            describeStatus(failedStatus_) + "\n");
+            writeAll(2, "launcher: failed: rank " + std::to_string(failedRank_) + " " + describeStatus(failedStatus_) +
+                            "\n");
             return exitCodeOf(failedStatus_) ? exitCodeOf(failedStatus_) : 1;
         }
         for (const auto& w : ws_)
@@ -237,7 +237,8 @@ int runLocal(const LocalLaunch& l) {
     for (const auto& a : l.argv) cargv.push_back(const_cast<char*>(a.c_str()));
     cargv.push_back(nullptr);
 
-    struct sigaction sa {}, oldInt{}, oldTerm{};
+    struct sigaction sa {
+    }, oldInt{}, oldTerm{};
     sa.sa_handler = onSignal;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, &oldInt);
@@ -250,8 +251,8 @@ int runLocal(const LocalLaunch& l) {
         ws.push_back(spawnWorker(l, r, port, cargv));
         pids += (r ? " " : "") + std::to_string(ws.back().pid);
     }
-    writeAll(2, "launcher: " + std::to_string(l.nproc) + " workers on 127.0.0.1:" + std::to_string(port) +
-                    " (pids " + pids + ")\n");
+    writeAll(2, "launcher: " + std::to_string(l.nproc) + " workers on 127.0.0.1:" + std::to_string(port) + " (pids " +
+                    pids + ")\n");
     Supervisor sup(std::move(ws), l.grace_seconds);
     while (sup.alive()) sup.step();
     sigaction(SIGINT, &oldInt, nullptr);

@@ -1,7 +1,7 @@
 #include "eval/job.h"
 
-#include <nlohmann/json.hpp>
 #include <torch/torch.h>
+#include <nlohmann/json.hpp>
 
 #include "data/loader.h"
 #include "io/inputtensor.h"
@@ -23,7 +23,8 @@ void warn(const EvalObserver& obs, const std::string& s) {
 // (tests/gpu/compare_timm.py runs timm on the same tensor).
 void logitsOf(model::VisionTransformerImpl& m, const EvalOptions& o, const EvalObserver& obs, EvalJobResult& r) {
     if (o.logits_out.empty()) throw Error("--input-tensor needs --logits-out FILE");
-    const auto x = io::readInputTensor(o.input, m.config(), o.allow_nonfinite, [&](const std::string& w) { warn(obs, w); });
+    const auto x =
+        io::readInputTensor(o.input, m.config(), o.allow_nonfinite, [&](const std::string& w) { warn(obs, w); });
     m.eval();
     torch::NoGradGuard ng;
     const auto logits = m.forward(x.to(torch::Device(r.device))).to(torch::kCPU);
@@ -33,11 +34,12 @@ void logitsOf(model::VisionTransformerImpl& m, const EvalOptions& o, const EvalO
     r.logits_cols = logits.dim() > 1 ? logits.size(1) : 1;
 }
 
-void onDataset(model::VisionTransformerImpl& m, const EvalOptions& o, const EvalObserver& obs, const CancelToken* cancel,
-               EvalJobResult& r) {
+void onDataset(model::VisionTransformerImpl& m, const EvalOptions& o, const EvalObserver& obs,
+               const CancelToken* cancel, EvalJobResult& r) {
     if (!m.config().hasHead())
-        throw Error(o.model + ": the model has no classification head (num_classes 0), so it has no top-1 to "
-                              "measure; --input-tensor gives its features");
+        throw Error(o.model +
+                    ": the model has no classification head (num_classes 0), so it has no top-1 to "
+                    "measure; --input-tensor gives its features");
     r.data = o.data.empty() ? m.config().default_data : o.data;
     if (r.data.empty()) throw Error("model '" + o.model + "' has no default dataset: pass --data URI");
     auto ds = data::limitDataset(data::openDataset(r.data, o.split), o.limit);
@@ -84,12 +86,22 @@ EvalJobResult runEval(const EvalOptions& o, const EvalObserver& obs, const Cance
 std::string evalToJson(const EvalJobResult& r) {
     nlohmann::json j;
     if (!r.logits_out.empty()) {
-        j = {{"model", r.model}, {"logits", r.logits_out}, {"shape", {r.logits_rows, r.logits_cols}}, {"device", r.device}};
+        j = {{"model", r.model},
+             {"logits", r.logits_out},
+             {"shape", {r.logits_rows, r.logits_cols}},
+             {"device", r.device}};
     } else {
-        j = {{"model", r.model},   {"data", r.data},       {"split", r.split},
-             {"images", r.images}, {"top1", r.top1},       {"top5", r.top5},
-             {"loss", r.loss},     {"images_per_s", r.images_per_s}, {"skipped", r.skipped},
-             {"skipped_files", r.skipped_files}, {"skipped_examples", r.skipped_examples}};
+        j = {{"model", r.model},
+             {"data", r.data},
+             {"split", r.split},
+             {"images", r.images},
+             {"top1", r.top1},
+             {"top5", r.top5},
+             {"loss", r.loss},
+             {"images_per_s", r.images_per_s},
+             {"skipped", r.skipped},
+             {"skipped_files", r.skipped_files},
+             {"skipped_examples", r.skipped_examples}};
     }
     return j.dump(2);
 }

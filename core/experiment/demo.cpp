@@ -3,8 +3,8 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
-#include <fstream>
 #include <cmath>
+#include <fstream>
 #include <sstream>
 
 #include "analysis/job.h"
@@ -56,7 +56,7 @@ train::TrainOptions diluteOptions(const DemoOptions& o, const train::TrainOption
     t.lr = base.lr * 0.5;
     t.warmup_epochs = 0.2;
     t.select = select;
-    t.schedule.end = t.epochs * (2.0 / 3.0);  // the last third trains the MLP-only form
+    t.schedule.end = t.epochs * (2.0 / 3.0);       // the last third trains the MLP-only form
     t.recipe = train::deriveRecipe(t.model).name;  // its lr and warm-up are that recipe's
     return t;
 }
@@ -108,27 +108,28 @@ std::string demoReport(const DemoOptions& o, const DemoResult& r) {
            << delta(r.random_top1, r.control_top1) << " | " << delta(r.random_top1, r.base_top1) << " |\n";
     md << "\n## Cost, measured (" << P.name << " vs " << F.name << ")\n\n"
        << "| metric | full | pruned | pruned / full |\n|---|---|---|---|\n"
-       << "| test top-1 (%), full = the control | " << fixed(r.control_top1, 2) << " | " << fixed(r.nose_top1, 2) << " | "
-       << fixed(r.control_top1 > 0 ? r.nose_top1 / r.control_top1 : 0, 3) << " |\n"
+       << "| test top-1 (%), full = the control | " << fixed(r.control_top1, 2) << " | " << fixed(r.nose_top1, 2)
+       << " | " << fixed(r.control_top1 > 0 ? r.nose_top1 / r.control_top1 : 0, 3) << " |\n"
        << "| parameters | " << F.params << " | " << P.params << " | " << fixed(double(P.params) / F.params, 3) << " |\n"
-       << "| GMAC / image | " << fixed(F.gmac, 4) << " | " << fixed(P.gmac, 4) << " | " << fixed(P.gmac / F.gmac, 3) << " |\n"
-       << "| images/s (batch " << kBenchBatch << ") | " << fixed(F.images_per_s, 0) << " | " << fixed(P.images_per_s, 0) << " | "
-       << fixed(P.images_per_s / F.images_per_s, 3) << " |\n"
+       << "| GMAC / image | " << fixed(F.gmac, 4) << " | " << fixed(P.gmac, 4) << " | " << fixed(P.gmac / F.gmac, 3)
+       << " |\n"
+       << "| images/s (batch " << kBenchBatch << ") | " << fixed(F.images_per_s, 0) << " | " << fixed(P.images_per_s, 0)
+       << " | " << fixed(P.images_per_s / F.images_per_s, 3) << " |\n"
        << "| latency p50, batch 1 (ms) | " << fixed(F.latency_p50_ms, 3) << " | " << fixed(P.latency_p50_ms, 3) << " | "
        << fixed(P.latency_p50_ms / F.latency_p50_ms, 3) << " |\n"
        << "| latency p95, batch 1 (ms) | " << fixed(F.latency_p95_ms, 3) << " | " << fixed(P.latency_p95_ms, 3) << " | "
        << fixed(P.latency_p95_ms / F.latency_p95_ms, 3) << " |\n"
        << "| weights (MB, fp32) | " << fixed(F.weights_mb, 2) << " | " << fixed(P.weights_mb, 2) << " | "
        << fixed(P.weights_mb / F.weights_mb, 3) << " |\n"
-       << "| activations, batch " << kBenchBatch << " (MB) | " << fixed(F.activation_mb, 2) << " | " << fixed(P.activation_mb, 2)
-       << " | " << fixed(F.activation_mb > 0 ? P.activation_mb / F.activation_mb : 0, 3) << " |\n"
+       << "| activations, batch " << kBenchBatch << " (MB) | " << fixed(F.activation_mb, 2) << " | "
+       << fixed(P.activation_mb, 2) << " | " << fixed(F.activation_mb > 0 ? P.activation_mb / F.activation_mb : 0, 3)
+       << " |\n"
        << "| memory: weights + activations (MB) | " << fixed(F.peak_mb, 1) << " | " << fixed(P.peak_mb, 1) << " | "
        << fixed(F.peak_mb > 0 ? P.peak_mb / F.peak_mb : 0, 3) << " |\n\n"
        << "Files: `baseline/` (run), `analysis/analysis.json`, `control/` (fine-tuning run, no dilution), "
           "`nose/` (dilution run), "
-       << (r.random_top1 >= 0 ? "`random/` (dilution run), " : "")
-       << "`pruned.safetensors`, `pruned.pt` (TorchScript)" << (DILUTE_WITH_ONNX ? ", `pruned.onnx` (ONNX Runtime)" : "")
-       << ", `timm/` (`dilute_vit.load`, PyTorch).\n";
+       << (r.random_top1 >= 0 ? "`random/` (dilution run), " : "") << "`pruned.safetensors`, `pruned.pt` (TorchScript)"
+       << (DILUTE_WITH_ONNX ? ", `pruned.onnx` (ONNX Runtime)" : "") << ", `timm/` (`dilute_vit.load`, PyTorch).\n";
     return md.str();
 }
 
@@ -147,7 +148,7 @@ double lastTestTop1(const std::string& runDir) {
 }
 
 analysis::AnalysisResult analyse(const DemoOptions& opt, const std::string& baseDir, const DemoObserver& obs,
-                                  const CancelToken* cancel) {
+                                 const CancelToken* cancel) {
     analysis::AnalysisOptions ao;
     ao.model = fs::join(baseDir, "final.safetensors");
     ao.data = opt.data;
@@ -182,12 +183,16 @@ bench::MeasureResult exportAndBench(const DemoOptions& opt, const std::string& n
 }
 
 void writeSummary(const DemoOptions& opt, const DemoResult& r) {
-    json s = {{"base_top1", r.base_top1},       {"control_top1", r.control_top1},
-              {"nose_top1", r.nose_top1},       {"nose_blocks", r.nose_blocks},
-              {"random_top1", r.random_top1},   {"random_blocks", r.random_blocks},
+    json s = {{"base_top1", r.base_top1},
+              {"control_top1", r.control_top1},
+              {"nose_top1", r.nose_top1},
+              {"nose_blocks", r.nose_blocks},
+              {"random_top1", r.random_top1},
+              {"random_blocks", r.random_blocks},
               {"full", json::parse(bench::toJson(r.full))},
               {"pruned", json::parse(bench::toJson(r.pruned))},
-              {"seconds", r.seconds},           {"quick", opt.quick}};
+              {"seconds", r.seconds},
+              {"quick", opt.quick}};
     fs::atomicWriteText(fs::join(opt.out_dir, "summary.json"), s.dump(2) + "\n");
 }
 

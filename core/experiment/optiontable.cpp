@@ -4,6 +4,9 @@ namespace dilute::experiment {
 
 namespace {
 
+// The option rows are laid out by hand, a row's fields packed on a few lines (the formatter
+// would give every field a line of its own).
+// clang-format off
 std::vector<OptionSpec<StudyOptions>> build() {
     using O = StudyOptions;
     std::vector<OptionSpec<O>> t;
@@ -64,6 +67,7 @@ std::vector<OptionSpec<StudyOptions>> build() {
          memberField(&O::workers)});
     return t;
 }
+// clang-format on
 
 }  // namespace
 

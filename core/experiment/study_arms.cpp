@@ -40,8 +40,8 @@ void StudyRun::addArm(const std::string& name, uint64_t seed, const analysis::Se
     a.blocks = s.blocks;
     a.t = te_->T(s.blocks);
     a.zero_shot = analysis::skippedTop1(*m_, eval_, s.blocks, cancel_);
-    log(name + (name == "random" ? " (seed " + std::to_string(seed) + ")" : "") + ": {" + blockList(a.blocks) + "}  T " +
-        fixed(a.t, 4) + "  zero-shot top-1 " + fixed(a.zero_shot, 2) + "%");
+    log(name + (name == "random" ? " (seed " + std::to_string(seed) + ")" : "") + ": {" + blockList(a.blocks) +
+        "}  T " + fixed(a.t, 4) + "  zero-shot top-1 " + fixed(a.zero_shot, 2) + "%");
     r_.arms.push_back(std::move(a));
 }
 
@@ -74,13 +74,13 @@ void StudyRun::runSelectors() {
 // (each subset costs about what one selector arm cost: one T(S) and one zero-shot top-1).
 void StudyRun::checkSweepSize() const {
     const double estimate = armSeconds_ * double(r_.subsets_total);
-    const bool tooMany = o_.max_subsets > 0 ? r_.subsets_total > o_.max_subsets
-                                            : r_.subsets_total > 100000 || estimate > 3600;
+    const bool tooMany =
+        o_.max_subsets > 0 ? r_.subsets_total > o_.max_subsets : r_.subsets_total > 100000 || estimate > 3600;
     if (!tooMany) return;
     char hours[32];
     std::snprintf(hours, sizeof hours, "%.1f", estimate / 3600);
-    throw Error("--exhaustive on: C(" + std::to_string(cand_.size()) + "," + std::to_string(r_.k) + ") = " +
-                std::to_string(r_.subsets_total) + " subsets, about " + hours + " hours here (" +
+    throw Error("--exhaustive on: C(" + std::to_string(cand_.size()) + "," + std::to_string(r_.k) +
+                ") = " + std::to_string(r_.subsets_total) + " subsets, about " + hours + " hours here (" +
                 fixed(armSeconds_, 2) + " s each); above " +
                 (o_.max_subsets > 0 ? "--max-subsets " + std::to_string(o_.max_subsets)
                                     : std::string("100000 subsets or an hour")) +
@@ -101,7 +101,8 @@ void StudyRun::runSweep() {
     if (o_.exhaustive == "on") checkSweepSize();
     if (need > fs::memoryLimitBytes()) {
         const std::string why = "the exhaustive sweep would hold " + std::to_string(need >> 20) +
-                                " MiB of activations, over the limit of " + std::to_string(fs::memoryLimitBytes() >> 20) +
+                                " MiB of activations, over the limit of " +
+                                std::to_string(fs::memoryLimitBytes() >> 20) +
                                 " MiB (half the memory); use fewer --calib or --eval-images";
         if (o_.exhaustive == "on") throw Error(why);
         r_.notes.push_back("exhaustive sweep skipped: " + why);
@@ -109,7 +110,8 @@ void StudyRun::runSweep() {
     }
     log("exhaustive sweep: " + std::to_string(r_.subsets_total) + " subsets of " + std::to_string(r_.k) + " of " +
         std::to_string(cand_.size()) + " blocks");
-    auto scores = analysis::sweepSubsets(*m_, calib_, r_.h_full, o_.output, eval_, cand_, r_.k, cancel_, progress("sweep"));
+    auto scores =
+        analysis::sweepSubsets(*m_, calib_, r_.h_full, o_.output, eval_, cand_, r_.k, cancel_, progress("sweep"));
     std::vector<double> ts, zs;
     for (auto& s : scores) {
         ts.push_back(s.t);
@@ -120,13 +122,14 @@ void StudyRun::runSweep() {
     r_.random_expected = mean(zs);
     const auto minT = std::min_element(r_.subsets.begin(), r_.subsets.end(),
                                        [](const StudySubset& a, const StudySubset& b) { return a.t < b.t; });
-    const auto best = std::max_element(r_.subsets.begin(), r_.subsets.end(),
-                                       [](const StudySubset& a, const StudySubset& b) { return a.zero_shot < b.zero_shot; });
+    const auto best =
+        std::max_element(r_.subsets.begin(), r_.subsets.end(),
+                         [](const StudySubset& a, const StudySubset& b) { return a.zero_shot < b.zero_shot; });
     r_.arms.push_back({"min-t", 0, minT->blocks, minT->t, minT->zero_shot, NAN, 0, NAN, ""});
     r_.arms.push_back({"oracle", 0, best->blocks, best->t, best->zero_shot, NAN, 0, NAN, ""});
     rankArms(r_);
-    log("Spearman(T, zero-shot top-1) over " + std::to_string(r_.subsets.size()) + " subsets: " +
-        fixed(r_.spearman_t_top1, 3));
+    log("Spearman(T, zero-shot top-1) over " + std::to_string(r_.subsets.size()) +
+        " subsets: " + fixed(r_.spearman_t_top1, 3));
 }
 
 train::TrainOptions StudyRun::finetuneOptions(const std::string& name, const std::string& select) const {

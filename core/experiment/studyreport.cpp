@@ -62,7 +62,8 @@ std::string studyToJson(const StudyResult& r) {
                         {"percentile", num(a.percentile)},
                         {"run_dir", a.run_dir}});
     json subsets = json::array();
-    for (const auto& s : r.subsets) subsets.push_back({{"blocks", s.blocks}, {"t", num(s.t)}, {"zero_shot_top1", num(s.zero_shot)}});
+    for (const auto& s : r.subsets)
+        subsets.push_back({{"blocks", s.blocks}, {"t", num(s.t)}, {"zero_shot_top1", num(s.zero_shot)}});
     json summary = json::array();
     for (const auto& s : summarize(r))
         summary.push_back({{"selector", s.selector},
@@ -104,45 +105,57 @@ std::string studyMarkdown(const StudyResult& r) {
     md << "# Selection study: " << r.model << "\n\n"
        << "K = " << r.k << " of " << r.depth << " blocks. T(S) on " << r.calib << " " << r.data << " train images ("
        << r.calib_order << (r.calib_order == "stratified" ? ", seed " + std::to_string(r.calib_seed) : std::string())
-       << ", H_out on the " << r.output << " feature: " << fixed(r.h_full, 2) << " nats); zero-shot top-1 (attention of S"
+       << ", H_out on the " << r.output << " feature: " << fixed(r.h_full, 2)
+       << " nats); zero-shot top-1 (attention of S"
        << " skipped, no training) on " << r.eval_images << " " << r.eval_split << " images; full model "
        << fixed(r.full_top1, 2) << "%.\n\n";
     const bool ft = r.finetune_epochs > 0;
-    md << "| selector | blocks (in the order chosen) | T(S) | zero-shot top-1 | vs full |" << (r.subsets.empty() ? "" : " rank of " + std::to_string(r.subsets.size()) + " |")
-       << (ft ? " fine-tuned top-1 | vs control |" : "") << "\n|---|---|---:|---:|---:|" << (r.subsets.empty() ? "" : "---:|")
-       << (ft ? "---:|---:|" : "") << "\n";
+    md << "| selector | blocks (in the order chosen) | T(S) | zero-shot top-1 | vs full |"
+       << (r.subsets.empty() ? "" : " rank of " + std::to_string(r.subsets.size()) + " |")
+       << (ft ? " fine-tuned top-1 | vs control |" : "") << "\n|---|---|---:|---:|---:|"
+       << (r.subsets.empty() ? "" : "---:|") << (ft ? "---:|---:|" : "") << "\n";
     for (const auto& a : r.arms) {
-        md << "| " << armName(a) << " | " << blocksText(a.blocks) << " | " << fixed(a.t, 4) << " | " << fixed(a.zero_shot, 2)
-           << " | " << signedFmt(a.zero_shot - r.full_top1, 2) << " |";
+        md << "| " << armName(a) << " | " << blocksText(a.blocks) << " | " << fixed(a.t, 4) << " | "
+           << fixed(a.zero_shot, 2) << " | " << signedFmt(a.zero_shot - r.full_top1, 2) << " |";
         if (!r.subsets.empty()) md << " " << a.rank << " (percentile " << fixed(a.percentile, 0) << ") |";
         if (ft) md << " " << fixed(a.finetuned, 2) << " | " << signedFmt(a.finetuned - r.control_finetuned, 2) << " |";
         md << "\n";
     }
-    if (ft) md << "| control (nothing removed) | {} | | | |" << (r.subsets.empty() ? "" : " |") << " " << fixed(r.control_finetuned, 2) << " | |\n";
+    if (ft)
+        md << "| control (nothing removed) | {} | | | |" << (r.subsets.empty() ? "" : " |") << " "
+           << fixed(r.control_finetuned, 2) << " | |\n";
     md << "\nPer selector (mean +- sd over its arms; random: over seeds):\n\n"
        << "| selector | what it is | arms | mean T(S) | zero-shot top-1 |" << (ft ? " fine-tuned top-1 |" : "")
        << "\n|---|---|---:|---:|---:|" << (ft ? "---:|" : "") << "\n";
     for (const auto& s : summarize(r)) {
-        md << "| " << s.selector << " | " << describe(s.selector) << " | " << s.arms << " | " << fixed(s.t_mean, 4) << " | "
-           << fixed(s.zero_shot_mean, 2) << (s.arms > 1 ? " +- " + fixed(s.zero_shot_sd, 2) : std::string()) << " |";
-        if (ft) md << " " << fixed(s.finetuned_mean, 2) << (s.arms > 1 && std::isfinite(s.finetuned_sd) ? " +- " + fixed(s.finetuned_sd, 2) : std::string()) << " |";
+        md << "| " << s.selector << " | " << describe(s.selector) << " | " << s.arms << " | " << fixed(s.t_mean, 4)
+           << " | " << fixed(s.zero_shot_mean, 2) << (s.arms > 1 ? " +- " + fixed(s.zero_shot_sd, 2) : std::string())
+           << " |";
+        if (ft)
+            md << " " << fixed(s.finetuned_mean, 2)
+               << (s.arms > 1 && std::isfinite(s.finetuned_sd) ? " +- " + fixed(s.finetuned_sd, 2) : std::string())
+               << " |";
         md << "\n";
     }
     if (!r.subsets.empty()) {
         const StudyArm* nose = nullptr;
         for (const auto& a : r.arms)
             if (a.selector == "nose") nose = &a;
-        md << "\nExhaustive sweep: all " << r.subsets.size() << " subsets of " << r.k << " blocks. Spearman correlation of"
-           << " T(S) with zero-shot top-1: **" << fixed(r.spearman_t_top1, 3) << "** (negative: lower T, higher accuracy, as the"
+        md << "\nExhaustive sweep: all " << r.subsets.size() << " subsets of " << r.k
+           << " blocks. Spearman correlation of"
+           << " T(S) with zero-shot top-1: **" << fixed(r.spearman_t_top1, 3)
+           << "** (negative: lower T, higher accuracy, as the"
            << " method assumes). A uniformly random subset scores " << fixed(r.random_expected, 2) << "% on average.";
         if (nose)
-            md << " NOSE's subset ranks " << nose->rank << " of " << r.subsets.size() << " (percentile " << fixed(nose->percentile, 1)
-               << "; 100 = the best subset, 0 = the worst).";
+            md << " NOSE's subset ranks " << nose->rank << " of " << r.subsets.size() << " (percentile "
+               << fixed(nose->percentile, 1) << "; 100 = the best subset, 0 = the worst).";
         md << "\n";
     }
     if (ft)
-        md << "\nFine-tuned arms: " << r.finetune_epochs << " epoch(s) of dilution fine-tuning each from the same weights and"
-           << " seed (runs under finetune/); the control has the same schedule with no block removed. Arms that chose the same"
+        md << "\nFine-tuned arms: " << r.finetune_epochs
+           << " epoch(s) of dilution fine-tuning each from the same weights and"
+           << " seed (runs under finetune/); the control has the same schedule with no block removed. Arms that chose "
+              "the same"
            << " set share one run. Fine-tuned top-1 is on the whole test split.\n";
     for (const auto& n : r.notes) md << "\nNote: " << n << "\n";
     md << "\n" << fixed(r.seconds, 0) << " s on " << r.device << ".\n";
@@ -157,7 +170,8 @@ void writeStudy(const std::string& dir, const StudyResult& r) {
         std::string b;
         for (int i : x.blocks) b += (b.empty() ? "" : " ") + std::to_string(i);
         a << x.selector << "," << x.seed << "," << b << "," << csvNum(x.t) << "," << csvNum(x.zero_shot) << ","
-          << (x.rank ? std::to_string(x.rank) : "") << "," << csvNum(x.percentile) << "," << csvNum(x.finetuned) << "\n";
+          << (x.rank ? std::to_string(x.rank) : "") << "," << csvNum(x.percentile) << "," << csvNum(x.finetuned)
+          << "\n";
     }
     s << "blocks,t,zero_shot_top1\n";
     for (const auto& x : r.subsets) {
@@ -176,7 +190,8 @@ StudyResult readStudy(const std::string& pathOrDir) {
     const std::string path = fs::isDirectory(pathOrDir) ? fs::join(pathOrDir, "study.json") : pathOrDir;
     const json j = jsonnum::parseFile(path);
     try {
-        if (!j.is_object() || j.value("format", "") != "dilute.study/1") throw Error(path + ": not a Dilute study file");
+        if (!j.is_object() || j.value("format", "") != "dilute.study/1")
+            throw Error(path + ": not a Dilute study file");
         StudyResult r;
         r.model = j.at("model");
         r.data = j.at("data");

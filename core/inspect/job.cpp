@@ -30,7 +30,8 @@ struct Inputs {
 Inputs fromDataset(const model::ViTConfig& cfg, const InspectOptions& o, const CancelToken* cancel,
                    const std::function<void(const std::string&)>& log, std::string* uri) {
     *uri = o.data.empty() ? cfg.default_data : o.data;
-    if (uri->empty()) throw Error("model '" + o.model + "' has no default dataset: pass --data URI or --input-tensor FILE");
+    if (uri->empty())
+        throw Error("model '" + o.model + "' has no default dataset: pass --data URI or --input-tensor FILE");
     auto base = data::openDataset(*uri, o.split);
     auto ds = o.images == 0 ? base : data::stratifiedSample(base, size_t(o.images), o.seed);
     data::LoaderOptions lo;
@@ -51,15 +52,19 @@ Inputs fromDataset(const model::ViTConfig& cfg, const InspectOptions& o, const C
     const auto sk = loader.skipped();
     if (in.batches.empty())
         throw Error(*uri + " " + o.split + ": no readable images" +
-                    (sk.examples.empty() ? std::string() : " (" + std::to_string(sk.count) + " skipped, e.g. " + sk.examples.front() + ")"));
+                    (sk.examples.empty()
+                         ? std::string()
+                         : " (" + std::to_string(sk.count) + " skipped, e.g. " + sk.examples.front() + ")"));
     if (sk.count) log(sk.message("images"));
     return in;
 }
 
-Inputs fromTensor(const model::ViTConfig& cfg, const InspectOptions& o, const std::function<void(const std::string&)>& log) {
+Inputs fromTensor(const model::ViTConfig& cfg, const InspectOptions& o,
+                  const std::function<void(const std::string&)>& log) {
     auto x = io::readInputTensor(o.input, cfg, o.allow_nonfinite, [&](const std::string& w) { log("warning: " + w); });
     Inputs in;
-    for (int64_t i = 0; i < x.size(0); i += o.batch) in.batches.push_back(x.narrow(0, i, std::min<int64_t>(o.batch, x.size(0) - i)));
+    for (int64_t i = 0; i < x.size(0); i += o.batch)
+        in.batches.push_back(x.narrow(0, i, std::min<int64_t>(o.batch, x.size(0) - i)));
     for (int64_t i = 0; i < x.size(0); ++i) {
         in.labels.push_back(-1);
         in.sources.push_back(o.input + " [" + std::to_string(i) + "]");
@@ -96,8 +101,8 @@ void describe(InspectResult& r, model::VisionTransformerImpl& m) {
 }
 
 void checkMemory(const InspectResult& r, uint64_t images, const model::ViTConfig& c, int batch) {
-    const uint64_t need = inspectBytes(images, r.depth, r.heads, c.numTokens(), r.patches(), std::max(r.classes, 0),
-                                       r.thumb, batch);
+    const uint64_t need =
+        inspectBytes(images, r.depth, r.heads, c.numTokens(), r.patches(), std::max(r.classes, 0), r.thumb, batch);
     const uint64_t limit = fs::memoryLimitBytes();
     if (need > limit)
         throw Error("inspecting " + std::to_string(images) + " images of a " + std::to_string(r.depth) + "-block, " +
@@ -108,7 +113,8 @@ void checkMemory(const InspectResult& r, uint64_t images, const model::ViTConfig
 
 }  // namespace
 
-uint64_t inspectBytes(uint64_t images, int depth, int heads, int tokens, int patches, int classes, int thumb, int batch) {
+uint64_t inspectBytes(uint64_t images, int depth, int heads, int tokens, int patches, int classes, int thumb,
+                      int batch) {
     const uint64_t perImage = uint64_t(depth) * heads * patches * 4 + uint64_t(patches) * 4 + uint64_t(classes) * 8 +
                               uint64_t(thumb) * thumb * 3;
     const uint64_t perBatch = uint64_t(batch) * depth * heads * uint64_t(tokens) * tokens * 4 +
@@ -127,9 +133,13 @@ std::vector<uint8_t> thumbnails(const torch::Tensor& x, const model::ViTConfig& 
     auto img = (x.cpu() * sd.narrow(1, 0, x.size(1)) + mean.narrow(1, 0, x.size(1))).clamp(0, 1);
     if (img.size(1) == 1) img = img.expand({-1, 3, -1, -1});
     if (img.size(-1) != t)
-        img = torch::nn::functional::interpolate(
-            img, torch::nn::functional::InterpolateFuncOptions().size(std::vector<int64_t>{t, t}).mode(torch::kBilinear).align_corners(false).antialias(true));
-    auto bytes = (img.narrow(1, 0, 3) * 255.0).round().clamp(0, 255).to(torch::kUInt8).permute({0, 2, 3, 1}).contiguous();
+        img = torch::nn::functional::interpolate(img, torch::nn::functional::InterpolateFuncOptions()
+                                                          .size(std::vector<int64_t>{t, t})
+                                                          .mode(torch::kBilinear)
+                                                          .align_corners(false)
+                                                          .antialias(true));
+    auto bytes =
+        (img.narrow(1, 0, 3) * 255.0).round().clamp(0, 255).to(torch::kUInt8).permute({0, 2, 3, 1}).contiguous();
     return {bytes.data_ptr<uint8_t>(), bytes.data_ptr<uint8_t>() + bytes.numel()};
 }
 
@@ -140,7 +150,8 @@ void appendFloats(std::vector<float>& v, const torch::Tensor& t) {
 
 // One batch through the model (attention probabilities tapped) and the second model.
 void addBatch(InspectResult& r, model::VisionTransformerImpl& m, model::VisionTransformerImpl* vs,
-              const torch::Tensor& xcpu, const std::string& device, const torch::Tensor& d, std::vector<double>& distSum) {
+              const torch::Tensor& xcpu, const std::string& device, const torch::Tensor& d,
+              std::vector<double>& distSum) {
     const auto x = xcpu.to(torch::Device(device));
     model::FeatureTaps taps;
     taps.blocks = false;
@@ -150,8 +161,10 @@ void addBatch(InspectResult& r, model::VisionTransformerImpl& m, model::VisionTr
     std::vector<torch::Tensor> maps;
     for (int l = 0; l < r.depth; ++l) {
         const auto& A = taps.attn_probs[size_t(l)];
-        if (A.defined() && r.class_token) maps.push_back(classTokenMaps(A, r.prefix).to(torch::kCPU, torch::kFloat));
-        else if (r.class_token) maps.push_back(torch::full({B, r.heads, P}, std::numeric_limits<float>::quiet_NaN()));
+        if (A.defined() && r.class_token)
+            maps.push_back(classTokenMaps(A, r.prefix).to(torch::kCPU, torch::kFloat));
+        else if (r.class_token)
+            maps.push_back(torch::full({B, r.heads, P}, std::numeric_limits<float>::quiet_NaN()));
         if (!A.defined()) continue;
         const auto s = distanceSums(A, r.prefix, d);
         for (int h = 0; h < r.heads; ++h) distSum[size_t(l * r.heads + h)] += s[h].item<double>();
@@ -185,7 +198,8 @@ void finishDistance(InspectResult& r, const std::vector<double>& distSum, size_t
     for (int l = 0; l < r.depth; ++l)
         for (int h = 0; h < r.heads; ++h)
             if (r.modes[size_t(l)] != "removed")
-                r.mean_distance[size_t(l * r.heads + h)] = distSum[size_t(l * r.heads + h)] / double(images * size_t(r.patches()));
+                r.mean_distance[size_t(l * r.heads + h)] =
+                    distSum[size_t(l * r.heads + h)] / double(images * size_t(r.patches()));
 }
 
 model::VisionTransformer openSecond(const InspectOptions& o, const model::ViTConfig& first) {
@@ -193,9 +207,9 @@ model::VisionTransformer openSecond(const InspectOptions& o, const model::ViTCon
     const auto& c = v->config();
     if (c.img_size != first.img_size || c.in_chans != first.in_chans || c.num_classes != first.num_classes)
         throw Error(o.vs + ": cannot compare with " + o.model + ": it takes " + std::to_string(c.in_chans) + "x" +
-                    std::to_string(c.img_size) + " px images into " + std::to_string(c.num_classes) + " classes, the other " +
-                    std::to_string(first.in_chans) + "x" + std::to_string(first.img_size) + " px into " +
-                    std::to_string(first.num_classes));
+                    std::to_string(c.img_size) + " px images into " + std::to_string(c.num_classes) +
+                    " classes, the other " + std::to_string(first.in_chans) + "x" + std::to_string(first.img_size) +
+                    " px into " + std::to_string(first.num_classes));
     if (c.mean != first.mean || c.std != first.std)
         throw Error(o.vs + ": cannot compare with " + o.model + ": the two models normalise their input differently");
     return v;

@@ -11,14 +11,14 @@
 namespace dilute::inspect {
 
 struct InspectOptions : io::ModelRef {
-    std::string data;             // dataset URI ("" = the model's default)
+    std::string data;  // dataset URI ("" = the model's default)
     std::string split = "test";
-    int images = 16;              // a class-stratified sample of the split (0: all of it)
-    uint64_t seed = 0;            // the sample's seed
-    std::string input;            // instead of a dataset: the tensor 'input' [N,C,H,W] of a safetensors file
-    bool allow_nonfinite = false; // run an input tensor holding NaN or Inf (warned about)
-    std::string vs;               // a second model: the per-image comparison (full vs pruned, any two runs)
-    int overlays = 8;             // PNG overlays written for the first N images (0: none)
+    int images = 16;               // a class-stratified sample of the split (0: all of it)
+    uint64_t seed = 0;             // the sample's seed
+    std::string input;             // instead of a dataset: the tensor 'input' [N,C,H,W] of a safetensors file
+    bool allow_nonfinite = false;  // run an input tensor holding NaN or Inf (warned about)
+    std::string vs;                // a second model: the per-image comparison (full vs pruned, any two runs)
+    int overlays = 8;              // PNG overlays written for the first N images (0: none)
     int batch = 8;
     std::string device = "auto";
     int workers = 2;

@@ -9,6 +9,9 @@ std::function<OptionField(InspectOptions&)> f(T InspectOptions::*m) {
     return memberField(m);
 }
 
+// The option rows are laid out by hand, a row's fields packed on a few lines (the formatter
+// would give every field a line of its own).
+// clang-format off
 std::vector<OptionSpec> build() {
     std::vector<OptionSpec> t;
     auto add = [&](OptionSpec s) { t.push_back(std::move(s)); };
@@ -37,6 +40,7 @@ std::vector<OptionSpec> build() {
          f(&InspectOptions::workers)});
     return t;
 }
+// clang-format on
 
 }  // namespace
 

@@ -43,7 +43,8 @@ constexpr int kCell = 96;  // pixels per map in the PNGs
 
 cv::Mat cellOf(const InspectResult& r, size_t n, const float* map) {
     const unsigned char* rgb = r.thumbnails.data() + n * size_t(r.thumb) * r.thumb * 3;
-    auto px = map ? overlayMap(rgb, r.thumb, map, r.grid) : std::vector<unsigned char>(rgb, rgb + size_t(r.thumb) * r.thumb * 3);
+    auto px = map ? overlayMap(rgb, r.thumb, map, r.grid)
+                  : std::vector<unsigned char>(rgb, rgb + size_t(r.thumb) * r.thumb * 3);
     cv::Mat m(r.thumb, r.thumb, CV_8UC3, px.data()), big;
     cv::resize(m, big, cv::Size(kCell, kCell), 0, 0, cv::INTER_LINEAR);
     cv::cvtColor(big, big, cv::COLOR_RGB2BGR);
@@ -75,7 +76,8 @@ std::vector<std::string> writeOverlays(const std::string& dir, const InspectResu
         if (r.cls.empty()) continue;
         cv::Mat grid(r.depth * kCell, r.heads * kCell, CV_8UC3);
         for (int l = 0; l < r.depth; ++l)
-            for (int h = 0; h < r.heads; ++h) cellOf(r, i, r.clsMap(i, l, h)).copyTo(grid(cv::Rect(h * kCell, l * kCell, kCell, kCell)));
+            for (int h = 0; h < r.heads; ++h)
+                cellOf(r, i, r.clsMap(i, l, h)).copyTo(grid(cv::Rect(h * kCell, l * kCell, kCell, kCell)));
         const std::string heads = std::string("overlays/") + name + "-heads.png";
         writePng(fs::join(dir, heads), grid);
         written.push_back(heads);

@@ -19,10 +19,10 @@ struct ImageRecord {
 /// The per-image comparison of two models on the same images.
 struct Comparison {
     std::string vs;
-    double top1 = 0, top1_vs = 0;       // percent of the images
-    std::vector<int> right_to_wrong;    // image positions: the model right, the second wrong
+    double top1 = 0, top1_vs = 0;     // percent of the images
+    std::vector<int> right_to_wrong;  // image positions: the model right, the second wrong
     std::vector<int> wrong_to_right;
-    std::vector<int> largest_changes;   // by |p_label_vs - p_label|, largest first (at most 16)
+    std::vector<int> largest_changes;          // by |p_label_vs - p_label|, largest first (at most 16)
     std::vector<int> confusion, confusion_vs;  // [classes x classes], row = label, column = prediction
 };
 
@@ -35,10 +35,10 @@ struct InspectResult {
     std::vector<std::string> class_names;
     std::vector<double> mean_distance;  // [L x H] input pixels; NaN for a removed block
     std::vector<ImageRecord> images;
-    int thumb = 0;                  // thumbnails: [N, thumb, thumb, 3] RGB, the model's input de-normalised
+    int thumb = 0;  // thumbnails: [N, thumb, thumb, 3] RGB, the model's input de-normalised
     std::vector<uint8_t> thumbnails;
-    std::vector<float> cls;         // [N, L, H, P] class-token attention (empty without a class token); NaN removed
-    std::vector<float> rollout;     // [N, P]
+    std::vector<float> cls;      // [N, L, H, P] class-token attention (empty without a class token); NaN removed
+    std::vector<float> rollout;  // [N, P]
     std::vector<float> logits, logits_vs;  // [N, classes]
     bool compared = false;
     Comparison comparison;

@@ -1,6 +1,6 @@
 // inspect.json and inspect.safetensors (SPEC section 7): what `dilute inspect -o DIR` writes.
-#include <nlohmann/json.hpp>
 #include <torch/torch.h>
+#include <nlohmann/json.hpp>
 
 #include "inspect/job.h"
 #include "inspect/overlay.h"
@@ -21,8 +21,11 @@ json imagesJson(const InspectResult& r) {
     json a = json::array();
     for (size_t i = 0; i < r.images.size(); ++i) {
         const auto& im = r.images[i];
-        json j = {{"position", i}, {"source", im.source}, {"label", im.label < 0 ? json(nullptr) : json(im.label)},
-                  {"label_name", name(im.label)}, {"prediction", im.pred < 0 ? json(nullptr) : json(im.pred)},
+        json j = {{"position", i},
+                  {"source", im.source},
+                  {"label", im.label < 0 ? json(nullptr) : json(im.label)},
+                  {"label_name", name(im.label)},
+                  {"prediction", im.pred < 0 ? json(nullptr) : json(im.pred)},
                   {"prediction_name", name(im.pred)}};
         if (im.label >= 0 && im.pred >= 0) j["p_label"] = im.p_label;
         if (r.compared) {
@@ -39,7 +42,8 @@ json comparisonJson(const InspectResult& r) {
     json confusionDiff = json::array();
     for (int a = 0; a < r.classes; ++a) {
         json row = json::array();
-        for (int b = 0; b < r.classes; ++b) row.push_back(c.confusion_vs[size_t(a * r.classes + b)] - c.confusion[size_t(a * r.classes + b)]);
+        for (int b = 0; b < r.classes; ++b)
+            row.push_back(c.confusion_vs[size_t(a * r.classes + b)] - c.confusion[size_t(a * r.classes + b)]);
         confusionDiff.push_back(row);
     }
     return {{"vs", c.vs},
@@ -75,12 +79,24 @@ std::string inspectToJson(const InspectResult& r) {
         for (int h = 0; h < r.heads; ++h) row.push_back(numtext::orNull(r.mean_distance[size_t(l * r.heads + h)]));
         dist.push_back(row);
     }
-    json j = {{"format", "dilute.inspect/1"}, {"model", r.model}, {"data", r.data}, {"split", r.split},
-              {"input_tensor", r.input}, {"depth", r.depth}, {"heads", r.heads}, {"grid", r.grid},
-              {"patch_size", r.patch}, {"prefix_tokens", r.prefix}, {"class_token", r.class_token},
-              {"classes", r.classes}, {"blocks", blocks}, {"mean_distance", dist},
+    json j = {{"format", "dilute.inspect/1"},
+              {"model", r.model},
+              {"data", r.data},
+              {"split", r.split},
+              {"input_tensor", r.input},
+              {"depth", r.depth},
+              {"heads", r.heads},
+              {"grid", r.grid},
+              {"patch_size", r.patch},
+              {"prefix_tokens", r.prefix},
+              {"class_token", r.class_token},
+              {"classes", r.classes},
+              {"blocks", blocks},
+              {"mean_distance", dist},
               {"mean_distance_units", "input pixels (patch-grid distance x patch size); null: a removed block"},
-              {"images", imagesJson(r)}, {"tensors", tensorsJson(r)}, {"seconds", r.seconds}};
+              {"images", imagesJson(r)},
+              {"tensors", tensorsJson(r)},
+              {"seconds", r.seconds}};
     if (!r.class_token)
         j["omitted"] = {{"cls_attention", "the model has no class token; rollout is the mean over the patch rows"}};
     if (r.compared) j["comparison"] = comparisonJson(r);

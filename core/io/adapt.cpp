@@ -16,8 +16,8 @@ void resize(model::ViTConfig& cfg, layouts::Tensors& tensors, int size, std::vec
     const int p = cfg.patch_size;
     if (size < p || size > 4096 || size % p != 0) {
         const int below = std::max(p, size / p * p), above = (size / p + 1) * p;
-        throw Error(source + ": --img-size " + n(size) + " is not a multiple of the patch size " + n(p) + " in [" + n(p) +
-                    ", 4096] (the nearest are " + n(below) + " and " + n(above) + ")");
+        throw Error(source + ": --img-size " + n(size) + " is not a multiple of the patch size " + n(p) + " in [" +
+                    n(p) + ", 4096] (the nearest are " + n(below) + " and " + n(above) + ")");
     }
     const int oldSize = cfg.img_size, oldGrid = cfg.gridSize();
     // timm keeps the crop fraction when the input size changes: resize = floor(size / crop_pct).
@@ -29,8 +29,9 @@ void resize(model::ViTConfig& cfg, layouts::Tensors& tensors, int size, std::vec
             // timm: no_embed_class models carry no prefix rows in pos_embed
             t = model::resamplePosEmbed(t, cfg.gridSize(), cfg.no_embed_class ? 0 : cfg.numPrefix());
             if (notes)
-                notes->push_back("pos_embed resampled from a " + n(oldGrid) + "x" + n(oldGrid) + " to a " + n(cfg.gridSize()) +
-                                 "x" + n(cfg.gridSize()) + " grid (bicubic, antialiased, as timm's resample_abs_pos_embed)");
+                notes->push_back("pos_embed resampled from a " + n(oldGrid) + "x" + n(oldGrid) + " to a " +
+                                 n(cfg.gridSize()) + "x" + n(cfg.gridSize()) +
+                                 " grid (bicubic, antialiased, as timm's resample_abs_pos_embed)");
         }
     if (notes) notes->push_back("image size " + n(oldSize) + " -> " + n(size) + " px (--img-size)");
 }

@@ -1,22 +1,21 @@
 #include "io/checkpoint.h"
 
-#include <nlohmann/json.hpp>
 #include <torch/serialize.h>
+#include <nlohmann/json.hpp>
 
+#include <unistd.h>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <ctime>
 #include <filesystem>
 #include <map>
 #include <set>
-#include <unistd.h>
 
 #include "io/weights.h"
-#include "util/json_num.h"
 #include "util/durable.h"
 #include "util/error.h"
 #include "util/files.h"
+#include "util/json_num.h"
 #include "util/runtime.h"
 
 namespace dilute::io {
@@ -93,7 +92,8 @@ Manifest readManifest(const std::string& dir, const std::string& name) {
             throw Error(m.path + ": checkpoint format " + m.state.at("format").dump() + " is not " + kFormat +
                         " (written by a newer Dilute?)");
         m.set = m.state.at("set").get<std::string>();
-        if (m.set.rfind("step-", 0) != 0 || m.set.find('/') != std::string::npos || m.set.find("..") != std::string::npos)
+        if (m.set.rfind("step-", 0) != 0 || m.set.find('/') != std::string::npos ||
+            m.set.find("..") != std::string::npos)
             throw Error(m.path + ": damaged checkpoint manifest (set '" + m.set + "' is not a step folder)");
         const auto& files = m.state.at("files");
         auto file = [&](const char* fname, Manifest::File& f) {
@@ -118,7 +118,8 @@ Manifest readManifest(const std::string& dir, const std::string& name) {
 }
 
 void verify(const Manifest::File& f, const std::string& manifest) {
-    if (!fs::exists(f.path)) throw Error(f.path + ": missing (named by " + manifest + "); the checkpoint is incomplete");
+    if (!fs::exists(f.path))
+        throw Error(f.path + ": missing (named by " + manifest + "); the checkpoint is incomplete");
     if (!f.checked) return;
     const auto d = fs::digestFile(f.path);
     if (d.bytes != f.bytes)
@@ -168,10 +169,11 @@ void saveCheckpoint(const std::string& dir, const std::vector<std::string>& poin
     crashPoint("set-written");
     for (const auto& p : pointers) {
         const bool withOpt = opt && p == "last";
-        json j = {{"format", kFormat},      {"set", set},           {"epoch", st.epoch},
-                  {"step", st.step},        {"best_top1", st.best_top1}, {"blocks", st.blocks},
-                  {"selector", st.selector}, {"lambdas", st.lambdas}, {"has_optimizer", withOpt},
-                  {"written", utcNowIso()}};
+        json j = {{"format", kFormat},         {"set", set},
+                  {"epoch", st.epoch},         {"step", st.step},
+                  {"best_top1", st.best_top1}, {"blocks", st.blocks},
+                  {"selector", st.selector},   {"lambdas", st.lambdas},
+                  {"has_optimizer", withOpt},  {"written", utcNowIso()}};
         j["files"][kModel] = files[kModel];
         if (withOpt) j["files"][kOptim] = files[kOptim];
         fs::atomicWriteText(fs::join(dir, p + ".json"), j.dump(2) + "\n");
@@ -237,7 +239,8 @@ CheckpointState readCheckpointState(const std::string& dir, const std::string& n
         st.selector = j.value("selector", "");
         st.lambdas = field("lambdas").get<std::vector<double>>();
         if (st.lambdas.size() != st.blocks.size())
-            throw bad(std::to_string(st.lambdas.size()) + " lambdas for " + std::to_string(st.blocks.size()) + " blocks");
+            throw bad(std::to_string(st.lambdas.size()) + " lambdas for " + std::to_string(st.blocks.size()) +
+                      " blocks");
         std::set<int> seen;
         for (int b : st.blocks)
             if (b < 0 || !seen.insert(b).second) throw bad("block " + std::to_string(b) + " is negative or repeated");
@@ -261,7 +264,8 @@ void checkStateFitsRun(const CheckpointState& st, const std::string& manifest, i
         throw bad("step " + std::to_string(st.step) + " is not within epoch " + std::to_string(st.epoch + 1) + " (" +
                   std::to_string(spe) + " steps per epoch)");
     for (int b : st.blocks)
-        if (b >= depth) throw bad("block " + std::to_string(b) + " does not exist in a " + std::to_string(depth) + "-block model");
+        if (b >= depth)
+            throw bad("block " + std::to_string(b) + " does not exist in a " + std::to_string(depth) + "-block model");
 }
 
 void loadCheckpoint(const std::string& dir, const std::string& name, model::VisionTransformerImpl& m,
@@ -290,8 +294,7 @@ void loadCheckpoint(const std::string& dir, const std::string& name, model::Visi
 }
 
 std::string checkpointWeights(const std::string& dir, const std::string& name) {
-    if (!fs::exists(fs::join(dir, name + ".json"))) return {};
-    return readManifest(dir, name).model.path;
+    return fs::exists(fs::join(dir, name + ".json")) ? readManifest(dir, name).model.path : std::string();
 }
 
 }  // namespace dilute::io

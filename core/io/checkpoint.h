@@ -18,18 +18,18 @@
 namespace dilute::io {
 
 struct CheckpointState {
-    int epoch = 0;               // epoch in progress (== completed epochs at an epoch boundary)
-    long long step = 0;          // global steps done
+    int epoch = 0;       // epoch in progress (== completed epochs at an epoch boundary)
+    long long step = 0;  // global steps done
     double best_top1 = -1;
-    std::vector<int> blocks;     // selection
+    std::vector<int> blocks;  // selection
     std::string selector;
-    std::vector<double> lambdas; // per selected block
+    std::vector<double> lambdas;  // per selected block
 };
 
 /// Writes one set for `st` and points each of `pointers` ("last", "best") at it. The optimizer
 /// state is stored when `opt` is given and is listed only in the "last" manifest.
-void saveCheckpoint(const std::string& dir, const std::vector<std::string>& pointers,
-                    model::VisionTransformerImpl& m, torch::optim::Optimizer* opt, const CheckpointState& st);
+void saveCheckpoint(const std::string& dir, const std::vector<std::string>& pointers, model::VisionTransformerImpl& m,
+                    torch::optim::Optimizer* opt, const CheckpointState& st);
 /// Reads DIR/NAME.json; every field is range-checked (errors name the file and the field).
 CheckpointState readCheckpointState(const std::string& dir, const std::string& name);
 /// The run's own limits for a state read back: epoch within the run, step consistent with the
@@ -45,6 +45,5 @@ std::string checkpointWeights(const std::string& dir, const std::string& name);
 /// Removes temp folders, stale temp files and sets or files no manifest names. Does nothing when
 /// a manifest cannot be read (nothing is deleted on a guess).
 void cleanCheckpoints(const std::string& dir);
-
 
 }  // namespace dilute::io

@@ -9,9 +9,9 @@
 #include <algorithm>
 
 #include "io/checkpoint.h"
+#include "io/modelref.h"
 #include "io/onnx.h"
 #include "io/timmfolder.h"
-#include "io/modelref.h"
 #include "io/weights.h"
 #include "util/error.h"
 #include "util/files.h"
@@ -28,8 +28,9 @@ std::string weightsOf(const std::string& p) {
     }
     for (const char* w : {"model.safetensors", "pytorch_model.bin"})
         if (fs::exists(fs::join(p, w))) return p;  // a timm hub or Hugging Face folder (io/source.h reads it)
-    throw Error(p + ": holds neither a run's weights (final.safetensors, checkpoints/last.json) nor a model folder's "
-                    "(config.json with model.safetensors or pytorch_model.bin)");
+    throw Error(p +
+                ": holds neither a run's weights (final.safetensors, checkpoints/last.json) nor a model folder's "
+                "(config.json with model.safetensors or pytorch_model.bin)");
 }
 
 namespace {
@@ -65,7 +66,8 @@ ExportResult exportAsIs(const ExportOptions& o) {
 ExportResult exportPruned(const ExportOptions& o) {
     if (o.out.empty() && o.onnx.empty() && o.timm.empty())
         throw Error("export needs --out FILE.safetensors (or --onnx FILE.onnx, --timm DIR)");
-    if (!o.onnx.empty() && !onnxAvailable()) throw Error(o.onnx + ": this build writes no ONNX (configure with libonnx-dev installed)");
+    if (!o.onnx.empty() && !onnxAvailable())
+        throw Error(o.onnx + ": this build writes no ONNX (configure with libonnx-dev installed)");
     // Every output's folder is checked before anything is written: no half-done export.
     if (!o.timm.empty() && std::filesystem::exists(o.timm) &&
         !(std::filesystem::is_directory(o.timm) && std::filesystem::is_empty(o.timm)))
@@ -99,9 +101,11 @@ ExportResult exportPruned(const ExportOptions& o) {
     }
     if (!notZero.empty()) {
         std::string list;
-        for (int i : notZero) list += " " + std::to_string(i) + " (lambda " + std::to_string(m->block(i)->lambda()) + ")";
-        throw Error(r.source + ": selected blocks still use their attention:" + list +
-                    "; train until lambda reaches 0, or pass --force to remove them anyway (changes the model's output)");
+        for (int i : notZero)
+            list += " " + std::to_string(i) + " (lambda " + std::to_string(m->block(i)->lambda()) + ")";
+        throw Error(
+            r.source + ": selected blocks still use their attention:" + list +
+            "; train until lambda reaches 0, or pass --force to remove them anyway (changes the model's output)");
     }
     if (r.removed.empty() && r.already_removed.empty())
         throw Error(r.source + ": no block is diluted to lambda 0, nothing to remove (train with --select first)");
@@ -122,8 +126,8 @@ ExportResult exportPruned(const ExportOptions& o) {
             saveTorchScript(*m, o.torchscript);
         } catch (const std::exception& e) {
             std::remove(o.out.c_str());  // the pair is written whole or not at all
-            throw Error(o.torchscript + ": cannot write the TorchScript module (" + std::string(e.what()).substr(0, 300) +
-                        "); " + o.out + " was removed again");
+            throw Error(o.torchscript + ": cannot write the TorchScript module (" +
+                        std::string(e.what()).substr(0, 300) + "); " + o.out + " was removed again");
         }
         auto ts = torch::jit::load(o.torchscript);
         auto y = ts.forward({x}).toTensor();

@@ -15,22 +15,22 @@ namespace dilute::io {
 struct ExportOptions : ModelRef {
     std::string out;          // pruned .safetensors
     std::string torchscript;  // optional .pt
-    std::string onnx;         // optional .onnx (io/onnx.h); alone (no `out`): the model as it is, blocks at lambda 0 removed
+    std::string onnx;  // optional .onnx (io/onnx.h); alone (no `out`): the model as it is, blocks at lambda 0 removed
     int onnx_opset = 17;      // 17 (LayerNormalization) or 13 (primitives)
     std::string timm;         // optional folder: a timm hub folder + dilute_vit.py (io/timmfolder.h)
     std::vector<int> remove;  // without `out`: also remove these blocks' attention (a what-if: changes the output)
     bool fold = true;
-    bool force = false;       // remove selected blocks even if their lambda is not 0 (changes the function)
+    bool force = false;  // remove selected blocks even if their lambda is not 0 (changes the function)
 };
 
 struct ExportResult {
-    std::string source;             // the weights file that was read
-    std::vector<int> removed;       // blocks whose attention was removed now
+    std::string source;        // the weights file that was read
+    std::vector<int> removed;  // blocks whose attention was removed now
     std::vector<int> already_removed;
-    double max_abs_diff = 0;        // pruned vs diluted logits on a random batch
+    double max_abs_diff = 0;               // pruned vs diluted logits on a random batch
     double torchscript_max_abs_diff = -1;  // TorchScript vs pruned (when written)
-    int onnx_nodes = 0;             // when written
-    std::string onnx_external;      // its external data file, when used
+    int onnx_nodes = 0;                    // when written
+    std::string onnx_external;             // its external data file, when used
 };
 
 /// Resolves a run folder to its weights file; a file, or a timm / Hugging Face model folder, is

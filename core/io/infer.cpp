@@ -32,8 +32,8 @@ int headsFor(int dim, const ArchHints& h, const InferOptions& o, const model::Vi
     static const std::map<int, int> standard{{192, 3}, {384, 6}, {768, 12}, {1024, 16}, {1280, 16}};
     auto it = standard.find(dim);
     if (it != standard.end()) return it->second;
-    throw Error(src + ": the weights do not tell the number of attention heads (embedding width " + std::to_string(dim) +
-                " is no standard ViT's); pass --heads N, or --arch PRESET");
+    throw Error(src + ": the weights do not tell the number of attention heads (embedding width " +
+                std::to_string(dim) + " is no standard ViT's); pass --heads N, or --arch PRESET");
 }
 
 // Token layout from the tensors: prefix tokens, then whether pos_embed covers them (the grid is square).
@@ -43,7 +43,8 @@ void tokens(const TensorMap& t, model::ViTConfig& c, const std::string& src) {
     const auto* reg = find(t, "reg_token");
     c.reg_tokens = reg && reg->dim() == 3 ? static_cast<int>(reg->size(1)) : 0;
     const auto* pos = find(t, "pos_embed");
-    if (!pos || pos->dim() != 3) throw Error(src + ": no pos_embed [1, N, D] (models without learnt positions are not supported)");
+    if (!pos || pos->dim() != 3)
+        throw Error(src + ": no pos_embed [1, N, D] (models without learnt positions are not supported)");
     const int64_t L = pos->size(1);
     const int with_prefix = squareRoot(L - c.numPrefix()), patches_only = squareRoot(L);
     if (with_prefix && !(c.no_embed_class && patches_only)) {
@@ -53,8 +54,9 @@ void tokens(const TensorMap& t, model::ViTConfig& c, const std::string& src) {
         c.no_embed_class = true;
         c.img_size = patches_only * c.patch_size;
     } else {
-        throw Error(src + ": pos_embed has " + std::to_string(L) + " rows, which is no square grid of patches with or without the " +
-                    std::to_string(c.numPrefix()) + " prefix tokens");
+        throw Error(src + ": pos_embed has " + std::to_string(L) +
+                    " rows, which is no square grid of patches with or without the " + std::to_string(c.numPrefix()) +
+                    " prefix tokens");
     }
 }
 
@@ -87,7 +89,8 @@ model::ViTConfig inferConfig(const ModelSource& src, const InferOptions& o, std:
     model::ViTConfig c = from_preset ? model::preset(preset) : model::ViTConfig{};
     if (from_preset) base = c;
     const auto* pw = find(t, "patch_embed.proj.weight");
-    if (!pw || pw->dim() != 4 || pw->size(2) != pw->size(3)) throw Error(src.path + ": no patch embedding [D, C, P, P] (patch_embed.proj.weight)");
+    if (!pw || pw->dim() != 4 || pw->size(2) != pw->size(3))
+        throw Error(src.path + ": no patch embedding [D, C, P, P] (patch_embed.proj.weight)");
     c.embed_dim = static_cast<int>(pw->size(0));
     c.in_chans = static_cast<int>(pw->size(1));
     c.patch_size = static_cast<int>(pw->size(2));
@@ -110,7 +113,11 @@ model::ViTConfig inferConfig(const ModelSource& src, const InferOptions& o, std:
     const std::string a = first < 0 ? "" : "blocks." + std::to_string(first) + ".";
     c.qkv_bias = first < 0 ? c.qkv_bias : find(t, a + "attn.qkv.bias") != nullptr;
     c.qk_norm = first >= 0 && find(t, a + "attn.q_norm.weight") != nullptr;
-    c.init_values = find(t, "blocks." + std::to_string(*blocks.begin()) + ".ls2.gamma") ? (h.init_values > 0 ? h.init_values : c.init_values > 0 ? c.init_values : 1e-5) : 0.0;
+    c.init_values = find(t, "blocks." + std::to_string(*blocks.begin()) + ".ls2.gamma")
+                        ? (h.init_values > 0   ? h.init_values
+                           : c.init_values > 0 ? c.init_values
+                                               : 1e-5)
+                        : 0.0;
     c.pre_norm = find(t, "norm_pre.weight") != nullptr;
     c.fc_norm = find(t, "fc_norm.weight") != nullptr;
     c.global_pool = !h.global_pool.empty() ? h.global_pool : (c.fc_norm || !c.class_token ? "avg" : "token");
@@ -119,7 +126,8 @@ model::ViTConfig inferConfig(const ModelSource& src, const InferOptions& o, std:
     if (h.eps > 0) c.norm_eps = h.eps;
     if (!from_preset) c.name = h.name.empty() ? "imported_" + src.layout : h.name.substr(0, h.name.find('.'));
     preprocessing(h, src.layout, from_preset, c);
-    c.class_names = static_cast<int>(h.class_names.size()) == c.num_classes ? h.class_names : std::vector<std::string>{};
+    c.class_names =
+        static_cast<int>(h.class_names.size()) == c.num_classes ? h.class_names : std::vector<std::string>{};
     if (removed) {
         removed->clear();
         if (!with_attn.empty())

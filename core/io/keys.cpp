@@ -32,25 +32,34 @@ const std::vector<KeySpec>& embedKeys() {
 }
 
 const std::vector<KeySpec>& blockKeys() {
-    static const std::vector<KeySpec> k{
-        {"norm1.weight", Part::Attention, always},     {"norm1.bias", Part::Attention, always},
-        {"attn.qkv.weight", Part::Attention, always},  {"attn.qkv.bias", Part::Attention, qkvBias},
-        {"attn.q_norm.weight", Part::Attention, qkNorm}, {"attn.q_norm.bias", Part::Attention, qkNorm},
-        {"attn.k_norm.weight", Part::Attention, qkNorm}, {"attn.k_norm.bias", Part::Attention, qkNorm},
-        {"attn.proj.weight", Part::Attention, always}, {"attn.proj.bias", Part::Attention, always},
-        {"ls1.gamma", Part::Attention, layerScale},    {"norm2.weight", Part::Mlp, always},
-        {"norm2.bias", Part::Mlp, always},             {"mlp.fc1.weight", Part::Mlp, always},
-        {"mlp.fc1.bias", Part::Mlp, always},           {"mlp.fc2.weight", Part::Mlp, always},
-        {"mlp.fc2.bias", Part::Mlp, always},           {"ls2.gamma", Part::Mlp, layerScale}};
+    static const std::vector<KeySpec> k{{"norm1.weight", Part::Attention, always},
+                                        {"norm1.bias", Part::Attention, always},
+                                        {"attn.qkv.weight", Part::Attention, always},
+                                        {"attn.qkv.bias", Part::Attention, qkvBias},
+                                        {"attn.q_norm.weight", Part::Attention, qkNorm},
+                                        {"attn.q_norm.bias", Part::Attention, qkNorm},
+                                        {"attn.k_norm.weight", Part::Attention, qkNorm},
+                                        {"attn.k_norm.bias", Part::Attention, qkNorm},
+                                        {"attn.proj.weight", Part::Attention, always},
+                                        {"attn.proj.bias", Part::Attention, always},
+                                        {"ls1.gamma", Part::Attention, layerScale},
+                                        {"norm2.weight", Part::Mlp, always},
+                                        {"norm2.bias", Part::Mlp, always},
+                                        {"mlp.fc1.weight", Part::Mlp, always},
+                                        {"mlp.fc1.bias", Part::Mlp, always},
+                                        {"mlp.fc2.weight", Part::Mlp, always},
+                                        {"mlp.fc2.bias", Part::Mlp, always},
+                                        {"ls2.gamma", Part::Mlp, layerScale}};
     return k;
 }
 
 const std::vector<KeySpec>& headKeys() {
-    static const std::vector<KeySpec> k{{"norm.weight", Part::Head, finalNorm},  {"norm.bias", Part::Head, finalNorm},
-                                        {"fc_norm.weight", Part::Head, fcNorm},  {"fc_norm.bias", Part::Head, fcNorm},
-                                        {"head.weight", Part::Head, head},       {"head.bias", Part::Head, head},
-                                        {"dist_token", Part::Head, distToken},   {"head_dist.weight", Part::Head, headDist},
-                                        {"head_dist.bias", Part::Head, headDist}};
+    static const std::vector<KeySpec> k{
+        {"norm.weight", Part::Head, finalNorm},  {"norm.bias", Part::Head, finalNorm},
+        {"fc_norm.weight", Part::Head, fcNorm},  {"fc_norm.bias", Part::Head, fcNorm},
+        {"head.weight", Part::Head, head},       {"head.bias", Part::Head, head},
+        {"dist_token", Part::Head, distToken},   {"head_dist.weight", Part::Head, headDist},
+        {"head_dist.bias", Part::Head, headDist}};
     return k;
 }
 
@@ -82,7 +91,9 @@ int blockOf(const std::string& key) {
     return v;
 }
 
-std::string blockLeaf(const std::string& key) { return blockOf(key) < 0 ? std::string() : key.substr(key.find('.', 7) + 1); }
+std::string blockLeaf(const std::string& key) {
+    return blockOf(key) < 0 ? std::string() : key.substr(key.find('.', 7) + 1);
+}
 
 bool isAttentionKey(const std::string& key) {
     const std::string leaf = blockLeaf(key);

@@ -24,7 +24,8 @@ const std::vector<Rule>& hfRules() {
         {R"((?:vit\.|deit\.)?embeddings\.position_embeddings)", "pos_embed"},
         {R"((?:vit\.|deit\.)?embeddings\.patch_embeddings\.projection\.(weight|bias))", "patch_embed.proj.$1"},
         {R"((?:vit\.|deit\.)?encoder\.layer\.(\d+)\.layernorm_before\.(weight|bias))", "blocks.$1.norm1.$2"},
-        {R"((?:vit\.|deit\.)?encoder\.layer\.(\d+)\.attention\.output\.dense\.(weight|bias))", "blocks.$1.attn.proj.$2"},
+        {R"((?:vit\.|deit\.)?encoder\.layer\.(\d+)\.attention\.output\.dense\.(weight|bias))",
+         "blocks.$1.attn.proj.$2"},
         {R"((?:vit\.|deit\.)?encoder\.layer\.(\d+)\.layernorm_after\.(weight|bias))", "blocks.$1.norm2.$2"},
         {R"((?:vit\.|deit\.)?encoder\.layer\.(\d+)\.intermediate\.dense\.(weight|bias))", "blocks.$1.mlp.fc1.$2"},
         {R"((?:vit\.|deit\.)?encoder\.layer\.(\d+)\.output\.dense\.(weight|bias))", "blocks.$1.mlp.fc2.$2"},
@@ -100,7 +101,8 @@ void convertDinov2(Tensors& t, const std::string& source, std::vector<std::strin
     };
     for (const auto& [k, v] : t)
         if (k.find(".mlp.w12.") != std::string::npos)
-            throw Error(source + ": " + k + ": a SwiGLU MLP (DINOv2 giant) is not supported; the family's MLP is fc1-GELU-fc2");
+            throw Error(source + ": " + k +
+                        ": a SwiGLU MLP (DINOv2 giant) is not supported; the family's MLP is fc1-GELU-fc2");
     auto* reg = find("register_tokens");
     if (!reg) return;
     auto *cls = find("cls_token"), *pos = find("pos_embed");
@@ -111,8 +113,9 @@ void convertDinov2(Tensors& t, const std::string& source, std::vector<std::strin
     for (auto& [k, v] : t)
         if (k == "register_tokens") k = "reg_token";
     if (notes)
-        notes->push_back("register_tokens -> reg_token; the class token's position row folded into cls_token "
-                         "(timm's _convert_dinov2: no_embed_class)");
+        notes->push_back(
+            "register_tokens -> reg_token; the class token's position row folded into cls_token "
+            "(timm's _convert_dinov2: no_embed_class)");
 }
 
 // transformers' DeiTForImageClassification (and DeiTModel) carry a distillation token that no
@@ -125,15 +128,17 @@ void distillationTokenAsRegister(Tensors& t, std::vector<std::string>* notes) {
         if (k == "dist_token") {
             k = "reg_token";
             if (notes)
-                notes->push_back("distillation token read as a register token (no distillation head: only the class "
-                                 "token is classified, as DeiTForImageClassification does)");
+                notes->push_back(
+                    "distillation token read as a register token (no distillation head: only the class "
+                    "token is classified, as DeiTForImageClassification does)");
         }
 }
 
 }  // namespace
 
 std::string detect(const Tensors& t) {
-    if (any(t, "encoder.layer.") && any(t, "attention.attention.query")) return any(t, "distillation") ? "hf-deit" : "hf-vit";
+    if (any(t, "encoder.layer.") && any(t, "attention.attention.query"))
+        return any(t, "distillation") ? "hf-deit" : "hf-vit";
     if (any(t, "encoder.layers.encoder_layer_") || any(t, "conv_proj.weight")) return "torchvision";
     for (const auto& [k, v] : t)
         if (k == "mask_token") return "dinov2";
@@ -142,12 +147,13 @@ std::string detect(const Tensors& t) {
 }
 
 Tensors toTimm(const std::string& layout, Tensors t, const std::string& source, std::vector<std::string>* notes) {
-    const auto& rules = layout == "torchvision" ? torchvisionRules()
+    const auto& rules = layout == "torchvision"       ? torchvisionRules()
                         : layout.rfind("hf-", 0) == 0 ? hfRules()
                                                       : timmRules();
     std::vector<std::regex> from;  // compiled once per call, not once per key
     for (const auto& r : rules) from.emplace_back(r.from);
-    static const std::regex hf_qkv(R"((?:vit\.|deit\.)?encoder\.layer\.(\d+)\.attention\.attention\.((?:query|key|value)\.(?:weight|bias)))");
+    static const std::regex hf_qkv(
+        R"((?:vit\.|deit\.)?encoder\.layer\.(\d+)\.attention\.attention\.((?:query|key|value)\.(?:weight|bias)))");
     Tensors out;
     std::map<std::string, torch::Tensor> qkv;
     std::vector<std::string> ignored;
@@ -179,10 +185,13 @@ Tensors toTimm(const std::string& layout, Tensors t, const std::string& source, 
     if (layout == "dinov2") convertDinov2(out, source, notes);
     if (layout == "hf-deit") distillationTokenAsRegister(out, notes);
     if (notes) {
-        static const std::map<std::string, std::string> names{{"hf-vit", "the Hugging Face ViT"}, {"hf-deit", "the Hugging Face DeiT"},
-                                                              {"torchvision", "the torchvision"}, {"timm", "the old timm (gamma_1/gamma_2)"},
+        static const std::map<std::string, std::string> names{{"hf-vit", "the Hugging Face ViT"},
+                                                              {"hf-deit", "the Hugging Face DeiT"},
+                                                              {"torchvision", "the torchvision"},
+                                                              {"timm", "the old timm (gamma_1/gamma_2)"},
                                                               {"dinov2", "the DINOv2"}};
-        if (renamed && names.count(layout)) notes->push_back("renamed " + std::to_string(renamed) + " keys from " + names.at(layout) + " layout");
+        if (renamed && names.count(layout))
+            notes->push_back("renamed " + std::to_string(renamed) + " keys from " + names.at(layout) + " layout");
         if (!ignored.empty()) {
             std::string s = "ignored " + std::to_string(ignored.size()) + " tensors not used for classification:";
             for (size_t i = 0; i < ignored.size() && i < 4; ++i) s += " " + ignored[i];

@@ -6,6 +6,9 @@ namespace dilute::io {
 
 namespace {
 
+// The option rows are laid out by hand, a row's fields packed on a few lines (the formatter
+// would give every field a line of its own).
+// clang-format off
 std::vector<OptionSpec<ModelRef>> build() {
     const std::string panel = "the Project panel's model fields";
     return {
@@ -26,6 +29,7 @@ std::vector<OptionSpec<ModelRef>> build() {
          {}, false, panel, memberField(&ModelRef::img_size), "the model's own"},
     };
 }
+// clang-format on
 
 }  // namespace
 

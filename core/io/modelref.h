@@ -31,7 +31,8 @@ std::vector<OptionSpec<O>> modelRefOptions() {
     static_assert(std::is_base_of_v<ModelRef, O>, "the job's options derive from io::ModelRef");
     std::vector<OptionSpec<O>> out;
     for (const auto& s : modelRefOptionTable()) {
-        OptionSpec<O> t{s.name, s.flags, s.label, s.help, s.group, s.lo, s.hi, s.choices, s.recipe, s.cliOnly, {}, s.special};
+        OptionSpec<O> t{s.name, s.flags,   s.label,  s.help,    s.group, s.lo,
+                        s.hi,   s.choices, s.recipe, s.cliOnly, {},      s.special};
         t.field = [f = s.field](O& o) { return f(static_cast<ModelRef&>(o)); };
         out.push_back(std::move(t));
     }

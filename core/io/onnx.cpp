@@ -10,8 +10,8 @@
 #include "util/files.h"
 
 #if DILUTE_WITH_ONNX
-#include <nlohmann/json.hpp>
 #include <onnx/checker.h>
+#include <nlohmann/json.hpp>
 
 #include "io/onnx_graph.h"
 #include "io/weights.h"
@@ -110,10 +110,12 @@ std::string embed(Graph& g, model::VisionTransformerImpl& m, const std::string& 
             if (t->defined()) prefix.push_back(*t);
         const auto tokens = torch::cat(prefix, 1);
         const auto& pos = m.pos_embed;
-        const auto table = c.no_embed_class ? torch::cat({tokens, pos}, 1)
-                                            : torch::cat({tokens + pos.narrow(1, 0, P), pos.narrow(1, P, pos.size(1) - P)}, 1);
+        const auto table = c.no_embed_class
+                               ? torch::cat({tokens, pos}, 1)
+                               : torch::cat({tokens + pos.narrow(1, 0, P), pos.narrow(1, P, pos.size(1) - P)}, 1);
         x = g.op("Pad", {x, g.ints("tokens.pads", {0, P, 0, 0, 0, 0})}, "tokens.prefix_rows");
-        x = g.op("Add", {x, g.weight("tokens_and_pos_embed", table.squeeze(0))}, "tokens");  // [T, D]: broadcast over the batch
+        x = g.op("Add", {x, g.weight("tokens_and_pos_embed", table.squeeze(0))},
+                 "tokens");  // [T, D]: broadcast over the batch
     }
     if (m.norm_pre) x = g.layerNorm(x, m.norm_pre->weight, m.norm_pre->bias, m.norm_pre->options.eps(), "norm_pre");
     return x;
@@ -132,13 +134,16 @@ std::string headOf(Graph& g, model::VisionTransformerImpl& m, std::string x) {
     if (c.distilled || c.global_pool == "token") {
         f = token(0, "pool.cls");
     } else {
-        auto patches = g.op("Slice", {x, g.ints("pool.start", {c.numPrefix()}), g.ints("pool.end", {std::numeric_limits<int64_t>::max()}),
-                                      g.ints("pool.axes", {1})}, "pool.patches");
+        auto patches = g.op("Slice",
+                            {x, g.ints("pool.start", {c.numPrefix()}),
+                             g.ints("pool.end", {std::numeric_limits<int64_t>::max()}), g.ints("pool.axes", {1})},
+                            "pool.patches");
         f = g.op("ReduceMean", {patches}, "pool.mean");
         g.attr("axes", std::vector<int64_t>{1});
         g.attr("keepdims", int64_t(0));
     }
-    if (m.fc_norm && !c.distilled) f = g.layerNorm(f, m.fc_norm->weight, m.fc_norm->bias, m.fc_norm->options.eps(), "fc_norm");
+    if (m.fc_norm && !c.distilled)
+        f = g.layerNorm(f, m.fc_norm->weight, m.fc_norm->bias, m.fc_norm->options.eps(), "fc_norm");
     if (!m.head && c.distilled) {  // the feature: class and distillation tokens side by side
         auto both = g.op("Concat", {f, token(1, "pool.dist")}, "pool.both");
         g.attr("axis", int64_t(1));
@@ -167,10 +172,14 @@ void metadata(onnx::ModelProto& model, model::VisionTransformerImpl& m) {
         e->set_key(k);
         e->set_value(v);
     };
-    const nlohmann::json pre = {{"input_size", {c.in_chans, c.img_size, c.img_size}}, {"mean", c.mean}, {"std", c.std},
-                                {"resize_shorter_side", c.eval_resize}, {"crop", "centre"},
+    const nlohmann::json pre = {{"input_size", {c.in_chans, c.img_size, c.img_size}},
+                                {"mean", c.mean},
+                                {"std", c.std},
+                                {"resize_shorter_side", c.eval_resize},
+                                {"crop", "centre"},
                                 {"crop_pct", double(c.img_size) / double(c.eval_resize)},
-                                {"interpolation", c.interpolation}, {"layout", "NCHW, RGB (grey: 1 channel), 0..1 then (x - mean) / std"}};
+                                {"interpolation", c.interpolation},
+                                {"layout", "NCHW, RGB (grey: 1 channel), 0..1 then (x - mean) / std"}};
     prop("preprocessing", pre.dump());
     prop("class_names", nlohmann::json(c.class_names).dump());
     prop("removed_blocks", nlohmann::json(m.removedBlocks()).dump());

@@ -86,7 +86,8 @@ void Graph::attr(const std::string& key, const std::vector<int64_t>& v) {
     for (int64_t x : v) a->add_ints(x);
 }
 
-std::string Graph::linear(const std::string& x, const torch::Tensor& w, const torch::Tensor& b, const std::string& name) {
+std::string Graph::linear(const std::string& x, const torch::Tensor& w, const torch::Tensor& b,
+                          const std::string& name) {
     auto y = op("MatMul", {x, weight(name + ".weight_t", w.t())}, name + ".matmul");
     return b.defined() ? op("Add", {y, weight(name + ".bias", b)}, name) : y;
 }
@@ -108,11 +109,13 @@ std::string Graph::layerNorm(const std::string& x, const torch::Tensor& w, const
     attr("axes", std::vector<int64_t>{-1});
     auto sd = op("Sqrt", {op("Add", {var, scalar(name + ".eps", float(eps))}, name + ".var_eps")}, name + ".sd");
     auto normed = op("Div", {centred, sd}, name + ".normed");
-    return op("Add", {op("Mul", {normed, weight(name + ".weight", w)}, name + ".scaled"), weight(name + ".bias", b)}, name);
+    return op("Add", {op("Mul", {normed, weight(name + ".weight", w)}, name + ".scaled"), weight(name + ".bias", b)},
+              name);
 }
 
 std::string Graph::gelu(const std::string& x, const std::string& name) {
-    auto e = op("Erf", {op("Mul", {x, scalar(name + ".inv_sqrt2", float(1.0 / std::sqrt(2.0)))}, name + ".x_s")}, name + ".erf");
+    auto e = op("Erf", {op("Mul", {x, scalar(name + ".inv_sqrt2", float(1.0 / std::sqrt(2.0)))}, name + ".x_s")},
+                name + ".erf");
     auto one = op("Add", {e, scalar(name + ".one", 1.0f)}, name + ".1p");
     return op("Mul", {op("Mul", {x, scalar(name + ".half", 0.5f)}, name + ".half_x"), one}, name);
 }

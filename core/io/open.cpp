@@ -1,6 +1,6 @@
 // openModel: a preset, a Dilute safetensors file, or any source io/source.h reads.
-#include <nlohmann/json.hpp>
 #include <torch/torch.h>
+#include <nlohmann/json.hpp>
 
 #include "io/adapt.h"
 #include "io/export.h"
@@ -18,7 +18,8 @@ namespace {
 // The file's own description wins: it alone knows which blocks were removed and whether the
 // doubling was folded into the weights (rebuilding a folded file unfolded would silently compute
 // something else). An --arch that disagrees with it is an error.
-model::ViTConfig recordedConfig(const ModelSource& src, const OpenOptions& opts, std::vector<int>* removed, bool* folded) {
+model::ViTConfig recordedConfig(const ModelSource& src, const OpenOptions& opts, std::vector<int>* removed,
+                                bool* folded) {
     model::ViTConfig cfg;
     try {
         cfg = archFromJson(src.metadata.at("dilute.arch"), removed, folded);
@@ -30,9 +31,9 @@ model::ViTConfig recordedConfig(const ModelSource& src, const OpenOptions& opts,
         if (p.embed_dim != cfg.embed_dim || p.depth != cfg.depth || p.num_heads != cfg.num_heads ||
             p.patch_size != cfg.patch_size || p.img_size != cfg.img_size || p.in_chans != cfg.in_chans ||
             p.num_classes != cfg.num_classes)
-            throw Error(src.path + ": --arch " + opts.arch + " disagrees with the architecture the file records (" + cfg.name +
-                        ", D=" + std::to_string(cfg.embed_dim) + ", depth " + std::to_string(cfg.depth) + ", " +
-                        std::to_string(cfg.num_classes) + " classes); leave --arch out for this file");
+            throw Error(src.path + ": --arch " + opts.arch + " disagrees with the architecture the file records (" +
+                        cfg.name + ", D=" + std::to_string(cfg.embed_dim) + ", depth " + std::to_string(cfg.depth) +
+                        ", " + std::to_string(cfg.num_classes) + " classes); leave --arch out for this file");
     }
     return cfg;
 }
@@ -70,7 +71,8 @@ std::vector<int> recordedSelection(const ModelSource& src, int depth) {
 }
 
 // A new head leaves exactly its own keys missing; anything else is the strict load's error.
-LoadReport loadWithNewHead(model::VisionTransformerImpl& m, const ModelSource& src, const std::string& spec, uint64_t seed) {
+LoadReport loadWithNewHead(model::VisionTransformerImpl& m, const ModelSource& src, const std::string& spec,
+                           uint64_t seed) {
     m.initWeights(seed);  // the new head as training from scratch initialises it; the rest is overwritten
     auto r = loadStateDict(m, src.tensors, false, spec);
     LoadReport other = r;
@@ -131,7 +133,8 @@ model::ViTConfig describeModel(const std::string& spec, const OpenOptions& opts,
 }
 
 model::VisionTransformer openModel(const std::string& spec, const OpenOptions& opts,
-                                   std::map<std::string, std::string>* metadata, LoadReport* report, ModelOrigin* origin) {
+                                   std::map<std::string, std::string>* metadata, LoadReport* report,
+                                   ModelOrigin* origin) {
     auto r = resolve(spec, opts);
     if (origin) *origin = originOf(r);
     auto m = model::buildModel(r.cfg, r.removed, r.folded);
@@ -139,7 +142,8 @@ model::VisionTransformer openModel(const std::string& spec, const OpenOptions& o
         m->initWeights(opts.seed);
         return m;
     }
-    auto rep = r.newHead ? loadWithNewHead(*m, r.src, spec, opts.seed) : loadStateDict(*m, r.src.tensors, opts.strict, spec);
+    auto rep =
+        r.newHead ? loadWithNewHead(*m, r.src, spec, opts.seed) : loadStateDict(*m, r.src.tensors, opts.strict, spec);
     applyLambdas(*m, r.src);
     if (report) *report = rep;
     if (metadata) *metadata = r.src.metadata;

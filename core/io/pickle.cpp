@@ -10,27 +10,44 @@ bool starts(const std::string& s, const char* p) { return s.rfind(p, 0) == 0; }
 // Globals that rebuild tensors or containers (interpreted here, never called), and the harmless
 // classes of training checkpoints that become opaque values in entries we do not use.
 const std::set<std::string>& rebuilders() {
-    static const std::set<std::string> s{"torch._utils._rebuild_tensor_v2", "torch._utils._rebuild_tensor",
-                                         "torch._utils._rebuild_parameter", "torch._utils._rebuild_parameter_with_state",
-                                         "torch._tensor._rebuild_from_type_v2"};
+    static const std::set<std::string> s{
+        "torch._utils._rebuild_tensor_v2", "torch._utils._rebuild_tensor", "torch._utils._rebuild_parameter",
+        "torch._utils._rebuild_parameter_with_state", "torch._tensor._rebuild_from_type_v2"};
     return s;
 }
 const std::set<std::string>& containers() {
-    static const std::set<std::string> s{"collections.OrderedDict", "builtins.dict", "builtins.set", "builtins.frozenset",
-                                         "builtins.list", "builtins.tuple", "__builtin__.set"};
+    static const std::set<std::string> s{"collections.OrderedDict", "builtins.dict", "builtins.set",
+                                         "builtins.frozenset",      "builtins.list", "builtins.tuple",
+                                         "__builtin__.set"};
     return s;
 }
 const std::set<std::string>& opaques() {
-    static const std::set<std::string> s{
-        "argparse.Namespace", "numpy.core.multiarray.scalar", "numpy._core.multiarray.scalar", "numpy.dtype",
-        "numpy.core.multiarray._reconstruct", "numpy._core.multiarray._reconstruct", "numpy.ndarray", "_codecs.encode",
-        "torch.device", "torch.Size", "torch.nn.parameter.Parameter", "torch.Tensor", "copyreg._reconstructor",
-        "copy_reg._reconstructor", "builtins.object", "pathlib.PosixPath", "pathlib.WindowsPath", "builtins.slice",
-        "torch.torch_version.TorchVersion", "collections.defaultdict", "datetime.datetime", "builtins.bytearray"};
+    static const std::set<std::string> s{"argparse.Namespace",
+                                         "numpy.core.multiarray.scalar",
+                                         "numpy._core.multiarray.scalar",
+                                         "numpy.dtype",
+                                         "numpy.core.multiarray._reconstruct",
+                                         "numpy._core.multiarray._reconstruct",
+                                         "numpy.ndarray",
+                                         "_codecs.encode",
+                                         "torch.device",
+                                         "torch.Size",
+                                         "torch.nn.parameter.Parameter",
+                                         "torch.Tensor",
+                                         "copyreg._reconstructor",
+                                         "copy_reg._reconstructor",
+                                         "builtins.object",
+                                         "pathlib.PosixPath",
+                                         "pathlib.WindowsPath",
+                                         "builtins.slice",
+                                         "torch.torch_version.TorchVersion",
+                                         "collections.defaultdict",
+                                         "datetime.datetime",
+                                         "builtins.bytearray"};
     return s;
 }
 const std::set<std::string>& torchDtypes() {
-    static const std::set<std::string> s{"float32", "float16", "bfloat16", "float64", "int64", "int32", "int16",
+    static const std::set<std::string> s{"float32", "float16", "bfloat16", "float64", "int64", "int32",  "int16",
                                          "int8",    "uint8",   "bool",     "float",   "half",  "double", "long"};
     return s;
 }
@@ -88,7 +105,8 @@ ValuePtr Unpickler::reduce(const ValuePtr& fn, const ValuePtr& args) {
             }
         return d;
     }
-    if (containers().count(f)) return !a.empty() && a[0]->kind == Kind::List ? seq(Kind::List, a[0]->items) : make(Kind::List);
+    if (containers().count(f))
+        return !a.empty() && a[0]->kind == Kind::List ? seq(Kind::List, a[0]->items) : make(Kind::List);
     auto o = make(Kind::Opaque);
     o->s = f;
     return o;
@@ -96,7 +114,8 @@ ValuePtr Unpickler::reduce(const ValuePtr& fn, const ValuePtr& args) {
 
 void Unpickler::addItems(const ValuePtr& target, const std::vector<ValuePtr>& items, bool pairs) {
     if (target->kind == Kind::Opaque) return;  // e.g. a defaultdict in an entry we do not use
-    if (pairs ? target->kind != Kind::Dict : target->kind != Kind::List) fail("malformed pickle: items added to a non-container");
+    if (pairs ? target->kind != Kind::Dict : target->kind != Kind::List)
+        fail("malformed pickle: items added to a non-container");
     if (pairs && items.size() % 2) fail("malformed pickle: odd SETITEMS");
     for (const auto& it : items) adopt(*target, it);
 }
@@ -113,9 +132,9 @@ int dtypeBytes(const std::string& t) {
 
 std::string storageDtype(const std::string& g) {
     static const std::map<std::string, std::string> m{
-        {"torch.FloatStorage", "F32"}, {"torch.HalfStorage", "F16"},  {"torch.BFloat16Storage", "BF16"},
-        {"torch.DoubleStorage", "F64"}, {"torch.LongStorage", "I64"}, {"torch.IntStorage", "I32"},
-        {"torch.ShortStorage", "I16"},  {"torch.CharStorage", "I8"},  {"torch.ByteStorage", "U8"},
+        {"torch.FloatStorage", "F32"},  {"torch.HalfStorage", "F16"},  {"torch.BFloat16Storage", "BF16"},
+        {"torch.DoubleStorage", "F64"}, {"torch.LongStorage", "I64"},  {"torch.IntStorage", "I32"},
+        {"torch.ShortStorage", "I16"},  {"torch.CharStorage", "I8"},   {"torch.ByteStorage", "U8"},
         {"torch.BoolStorage", "BOOL"},  {"torch.UntypedStorage", "U8"}};
     auto it = m.find(g);
     return it == m.end() ? std::string() : it->second;

@@ -19,9 +19,9 @@ using ValuePtr = std::shared_ptr<Value>;
 enum class Kind { None, Bool, Int, Float, String, List, Tuple, Dict, Global, Opaque, Storage, Tensor, Mark };
 
 struct StorageRef {
-    std::string key;    // the archive's storage name ("0", "1", ... or the legacy root key)
-    std::string dtype;  // F32, F16, BF16, F64, I64, I32, I16, I8, U8, BOOL
-    int64_t numel = 0;  // elements of the whole storage
+    std::string key;          // the archive's storage name ("0", "1", ... or the legacy root key)
+    std::string dtype;        // F32, F16, BF16, F64, I64, I32, I16, I8, U8, BOOL
+    int64_t numel = 0;        // elements of the whole storage
     int64_t view_offset = 0;  // legacy storage views: elements into the root storage
 };
 

@@ -8,7 +8,8 @@ namespace detail {
 bool Unpickler::stepData(uint8_t op) {
     switch (op) {
         case 'N': stack_.push_back(make(Kind::None)); return true;
-        case 0x88: case 0x89: {
+        case 0x88:
+        case 0x89: {
             auto v = make(Kind::Bool);
             v->b = op == 0x88;
             stack_.push_back(v);
@@ -17,7 +18,8 @@ bool Unpickler::stepData(uint8_t op) {
         case 'J': stack_.push_back(integer(static_cast<int32_t>(le(4)))); return true;
         case 'K': stack_.push_back(integer(static_cast<int64_t>(le(1)))); return true;
         case 'M': stack_.push_back(integer(static_cast<int64_t>(le(2)))); return true;
-        case 0x8a: case 0x8b: {  // LONG1 / LONG4: little-endian two's complement
+        case 0x8a:
+        case 0x8b: {  // LONG1 / LONG4: little-endian two's complement
             const uint64_t len = le(op == 0x8a ? 1 : 4);
             if (len > 8) {  // kept as its bytes (torch's legacy magic number is 10 bytes long)
                 auto v = make(Kind::Opaque);
@@ -39,7 +41,8 @@ bool Unpickler::stepData(uint8_t op) {
             stack_.push_back(v);
             return true;
         }
-        case 'I': case 'L': {  // text integers ("I01" / "I00": booleans in protocol 0)
+        case 'I':
+        case 'L': {  // text integers ("I01" / "I00": booleans in protocol 0)
             std::string s = line();
             if (!s.empty() && s.back() == 'L') s.pop_back();
             try {
@@ -52,9 +55,12 @@ bool Unpickler::stepData(uint8_t op) {
         case 'X': stack_.push_back(str(bytes(le(4)))); return true;
         case 0x8c: stack_.push_back(str(bytes(le(1)))); return true;
         case 0x8d: stack_.push_back(str(bytes(le(8)))); return true;
-        case 'T': case 'B': stack_.push_back(str(bytes(le(4)))); return true;  // byte strings kept as strings
-        case 'U': case 'C': stack_.push_back(str(bytes(le(1)))); return true;
-        case 0x8e: case 0x96: stack_.push_back(str(bytes(le(8)))); return true;
+        case 'T':
+        case 'B': stack_.push_back(str(bytes(le(4)))); return true;  // byte strings kept as strings
+        case 'U':
+        case 'C': stack_.push_back(str(bytes(le(1)))); return true;
+        case 0x8e:
+        case 0x96: stack_.push_back(str(bytes(le(8)))); return true;
     }
     return false;
 }
@@ -64,7 +70,8 @@ bool Unpickler::stepStack(uint8_t op) {
     switch (op) {
         case '(': marks_.push_back(stack_.size()); return true;
         case '}': stack_.push_back(make(Kind::Dict)); return true;
-        case ']': case 0x8f: stack_.push_back(make(Kind::List)); return true;
+        case ']':
+        case 0x8f: stack_.push_back(make(Kind::List)); return true;
         case ')': stack_.push_back(make(Kind::Tuple)); return true;
         case 't': stack_.push_back(seq(Kind::Tuple, popMark())); return true;
         case 'l': stack_.push_back(seq(Kind::List, popMark())); return true;
@@ -75,7 +82,9 @@ bool Unpickler::stepStack(uint8_t op) {
             stack_.push_back(seq(Kind::Dict, items));
             return true;
         }
-        case 0x85: case 0x86: case 0x87: {
+        case 0x85:
+        case 0x86:
+        case 0x87: {
             std::vector<ValuePtr> items(op - 0x84);
             for (size_t i = items.size(); i-- > 0;) items[i] = pop();
             stack_.push_back(seq(Kind::Tuple, items));
@@ -92,7 +101,9 @@ bool Unpickler::stepStack(uint8_t op) {
             addItems(top(), {k, v}, true);
             return true;
         }
-        case 'e': case 'u': case 0x90: {
+        case 'e':
+        case 'u':
+        case 0x90: {
             auto items = popMark();
             addItems(top(), items, op == 'u');
             return true;
@@ -130,14 +141,18 @@ bool Unpickler::stepObject(uint8_t op) {
             stack_.push_back(reduce(fn, args));
             return true;
         }
-        case 0x81: case 0x92: {  // NEWOBJ / NEWOBJ_EX: cls.__new__(cls, *args)
+        case 0x81:
+        case 0x92: {  // NEWOBJ / NEWOBJ_EX: cls.__new__(cls, *args)
             if (op == 0x92) pop();
             auto args = pop();
             auto cls = pop();
             stack_.push_back(reduce(cls, args->kind == Kind::Tuple ? args : seq(Kind::Tuple, {})));
             return true;
         }
-        case 'b': pop(); top(); return true;  // BUILD: an object's state, not needed for what we read
+        case 'b':
+            pop();
+            top();
+            return true;  // BUILD: an object's state, not needed for what we read
         case 'Q': {
             auto pid = pop();
             stack_.push_back(persistent_ ? persistent_(pid) : nullptr);
@@ -166,7 +181,8 @@ ValuePtr Unpickler::run(size_t* consumed) {
         std::snprintf(hex, sizeof hex, "0x%02x", op);
         fail(std::string("unsupported pickle opcode ") + hex);
     }
-    if (stack_.size() != 1 || !marks_.empty()) fail("malformed pickle: " + std::to_string(stack_.size()) + " values left at STOP");
+    if (stack_.size() != 1 || !marks_.empty())
+        fail("malformed pickle: " + std::to_string(stack_.size()) + " values left at STOP");
     if (consumed) *consumed = p_;
     return stack_.back();
 }

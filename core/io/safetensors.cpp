@@ -5,8 +5,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <nlohmann/json.hpp>
 #include <torch/torch.h>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <cerrno>
@@ -103,7 +103,8 @@ std::vector<int64_t> parseShape(const std::string& path, const std::string& name
     std::vector<int64_t> shape;
     uint64_t numel = 1;
     for (const auto& d : e["shape"]) {
-        if (!d.is_number_unsigned()) invalid(path, "tensor '" + name + "': shape has a negative or non-integer dimension");
+        if (!d.is_number_unsigned())
+            invalid(path, "tensor '" + name + "': shape has a negative or non-integer dimension");
         const uint64_t v = d.get<uint64_t>();
         // Overflow-safe: a product past the file's size cannot be right, whatever it wraps to.
         if (v > uint64_t(INT64_MAX) || (v != 0 && numel > uint64_t(INT64_MAX) / v))
@@ -133,11 +134,12 @@ Entry parseEntry(const std::string& path, const std::string& name, const json& e
     out.end = off[1].get<uint64_t>();
     if (out.begin > out.end) invalid(path, "tensor '" + name + "': data_offsets begin after they end");
     if (out.end > dataSize)
-        invalid(path, "tensor '" + name + "': data ends at byte " + std::to_string(out.end) + " but the file holds only " +
-                          std::to_string(dataSize) + " data bytes (truncated?)");
+        invalid(path, "tensor '" + name + "': data ends at byte " + std::to_string(out.end) +
+                          " but the file holds only " + std::to_string(dataSize) + " data bytes (truncated?)");
     if (out.end - out.begin != numel * out.dt->size)
-        invalid(path, "tensor '" + name + "': " + std::to_string(out.end - out.begin) + " bytes do not fit shape and dtype " +
-                          out.dt->name + " (" + std::to_string(numel * out.dt->size) + " expected)");
+        invalid(path, "tensor '" + name + "': " + std::to_string(out.end - out.begin) +
+                          " bytes do not fit shape and dtype " + out.dt->name + " (" +
+                          std::to_string(numel * out.dt->size) + " expected)");
     return out;
 }
 
@@ -166,7 +168,8 @@ json parseHeader(const std::string& path, const Mapping& map, uint64_t& hlen) {
     hlen = 0;
     for (int i = 7; i >= 0; --i) hlen = (hlen << 8) | map.data()[i];
     if (hlen > map.size() - 8)
-        invalid(path, "header claims " + std::to_string(hlen) + " bytes but only " + std::to_string(map.size() - 8) + " follow");
+        invalid(path, "header claims " + std::to_string(hlen) + " bytes but only " + std::to_string(map.size() - 8) +
+                          " follow");
     json header;
     try {
         header = json::parse(map.data() + 8, map.data() + 8 + hlen);
@@ -198,8 +201,9 @@ SafetensorsFile readSafetensors(const std::string& path) {
             out.metadata[m.key()] = m->get<std::string>();
         }
     }
-    std::stable_sort(entries.begin(), entries.end(),
-                     [](const Entry& a, const Entry& c) { return a.begin != c.begin ? a.begin < c.begin : a.end < c.end; });
+    std::stable_sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& c) {
+        return a.begin != c.begin ? a.begin < c.begin : a.end < c.end;
+    });
     checkCoverage(path, entries, dataSize);
     for (const auto& e : entries) {  // in file order, for callers
         auto t = torch::empty(e.shape, torch::TensorOptions().dtype(e.dt->dtype));

@@ -11,7 +11,7 @@
 namespace dilute::io {
 
 struct SafetensorsFile {
-    std::map<std::string, std::string> metadata;                  // "__metadata__"
+    std::map<std::string, std::string> metadata;                 // "__metadata__"
     std::vector<std::pair<std::string, torch::Tensor>> tensors;  // in file order, original dtypes
     const torch::Tensor* find(const std::string& name) const;
 };

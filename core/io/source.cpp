@@ -1,7 +1,7 @@
 #include "io/source.h"
 
-#include <nlohmann/json.hpp>
 #include <torch/torch.h>
+#include <nlohmann/json.hpp>
 
 #include <cmath>
 
@@ -45,13 +45,16 @@ void timmHints(const json& c, ArchHints& h) {
     h.name = c.value("architecture", std::string());
     h.num_classes = jsonnum::value<int>(c, "num_classes", -1);
     h.global_pool = c.value("global_pool", std::string());
-    if (c.contains("label_names") && c["label_names"].is_array()) h.class_names = c["label_names"].get<std::vector<std::string>>();
+    if (c.contains("label_names") && c["label_names"].is_array())
+        h.class_names = c["label_names"].get<std::vector<std::string>>();
     if (c.contains("model_args") && c["model_args"].is_object()) {
         const auto& a = c["model_args"];
         h.heads = jsonnum::value<int>(a, "num_heads", 0);
         h.init_values = jsonnum::value<double>(a, "init_values", 0.0);
-        if (a.contains("img_size") && a["img_size"].is_number()) h.img_size = jsonnum::as<int>(a["img_size"], "img_size");
-        if (a.contains("global_pool") && a["global_pool"].is_string()) h.global_pool = a["global_pool"].get<std::string>();
+        if (a.contains("img_size") && a["img_size"].is_number())
+            h.img_size = jsonnum::as<int>(a["img_size"], "img_size");
+        if (a.contains("global_pool") && a["global_pool"].is_string())
+            h.global_pool = a["global_pool"].get<std::string>();
         if (a.contains("fc_norm") && a["fc_norm"].is_boolean()) h.fc_norm = a["fc_norm"].get<bool>();
     }
     if (c.contains("pretrained_cfg") && c["pretrained_cfg"].is_object()) {
@@ -102,12 +105,14 @@ void readWeightsFile(ModelSource& s, const std::string& file, const SourceOption
         for (const auto& k : sd.others) list += (list.empty() ? "" : ", ") + k;
         s.mapping.push_back("ignored the checkpoint's other entries (optimizer state, arguments ...): " + list);
     }
-    if (!sd.skipped.empty()) s.mapping.push_back("ignored " + std::to_string(sd.skipped.size()) + " non-tensor entries");
+    if (!sd.skipped.empty())
+        s.mapping.push_back("ignored " + std::to_string(sd.skipped.size()) + " non-tensor entries");
 }
 
 void readFolder(ModelSource& s, const SourceOptions& o) {
     const std::string cfg = fs::join(s.path, "config.json");
-    if (!fs::exists(cfg)) throw Error(s.path + ": a folder without config.json (expected a timm hub or Hugging Face model folder)");
+    if (!fs::exists(cfg))
+        throw Error(s.path + ": a folder without config.json (expected a timm hub or Hugging Face model folder)");
     json c;
     try {
         c = jsonnum::parseFile(cfg);
@@ -151,7 +156,8 @@ ModelSource readSource(const std::string& path, const SourceOptions& o) {
     if (s.layout.empty()) throw Error(path + ": the tensors fit no known ViT layout (timm, Hugging Face, torchvision)");
     s.tensors = layouts::toTimm(s.layout, std::move(s.tensors), path, &s.mapping);
     for (const auto& [k, v] : s.tensors)
-        if (k == "head_dist.weight") s.mapping.push_back("head and head_dist averaged at inference (DeiT with teacher)");
+        if (k == "head_dist.weight")
+            s.mapping.push_back("head and head_dist averaged at inference (DeiT with teacher)");
     return s;
 }
 

@@ -15,13 +15,13 @@ namespace dilute::io {
 
 /// What a config (or the user) says about the architecture; 0 / "" / empty = not said.
 struct ArchHints {
-    std::string name;           // timm architecture ("deit3_small_patch16_224") or a config's model type
+    std::string name;  // timm architecture ("deit3_small_patch16_224") or a config's model type
     int heads = 0;
     double eps = 0;
     int img_size = 0;
     int num_classes = -1;
-    std::string global_pool;    // token | avg
-    int fc_norm = -1;           // -1 unknown, 0 / 1
+    std::string global_pool;  // token | avg
+    int fc_norm = -1;         // -1 unknown, 0 / 1
     double init_values = 0;
     std::vector<double> mean, std;
     double crop_pct = 0;
@@ -31,7 +31,8 @@ struct ArchHints {
 
 struct ModelSource {
     std::string path;
-    std::string format;  // dilute safetensors | safetensors | pytorch zip | pytorch legacy | timm hub folder | Hugging Face folder
+    std::string format;  // dilute safetensors | safetensors | pytorch zip | pytorch legacy | timm hub folder | Hugging
+                         // Face folder
     std::string layout;  // timm | hf-vit | hf-deit | torchvision | dinov2
     std::vector<std::pair<std::string, torch::Tensor>> tensors;  // timm names
     std::map<std::string, std::string> metadata;                 // safetensors __metadata__

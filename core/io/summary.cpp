@@ -30,13 +30,14 @@ SummaryRows modelSummary(const model::ViTConfig& c, const ModelOrigin& origin) {
     SummaryRows rows;
     rows.emplace_back("format", origin.format + " (" + origin.layout + " layout)");
     rows.emplace_back("architecture", c.name + ": " + std::to_string(c.img_size) + " px, patch " +
-                                          std::to_string(c.patch_size) + ", D=" + std::to_string(c.embed_dim) + ", depth " +
-                                          std::to_string(c.depth) + ", " + std::to_string(c.num_heads) + " heads");
+                                          std::to_string(c.patch_size) + ", D=" + std::to_string(c.embed_dim) +
+                                          ", depth " + std::to_string(c.depth) + ", " + std::to_string(c.num_heads) +
+                                          " heads");
     rows.emplace_back("family", c.familyFlags());
     rows.emplace_back("classes", c.num_classes ? std::to_string(c.num_classes) : "none (a backbone without a head)");
-    rows.emplace_back("preprocess", "resize " + std::to_string(c.eval_resize) + " " + c.interpolation + ", centre crop " +
-                                        std::to_string(c.img_size) + ", mean " + numbers(c.mean) + ", std " +
-                                        numbers(c.std));
+    rows.emplace_back("preprocess", "resize " + std::to_string(c.eval_resize) + " " + c.interpolation +
+                                        ", centre crop " + std::to_string(c.img_size) + ", mean " + numbers(c.mean) +
+                                        ", std " + numbers(c.std));
     for (const auto& line : origin.mapping) rows.emplace_back("mapping", line);
     for (const auto& line : origin.adapted) rows.emplace_back("adapted", line);
     if (!origin.selection.empty()) {

@@ -1,8 +1,8 @@
 #include "io/torchfile.h"
 
 #include <caffe2/serialize/inline_container.h>
-#include <new>
 #include <torch/torch.h>
+#include <new>
 
 #include <algorithm>
 #include <fstream>
@@ -32,7 +32,8 @@ pickle::StorageRef storageOf(const ValuePtr& pid, const std::string& path) {
     if (s.dtype.empty()) throw Error(path + ": storage type '" + a[1]->s + "' is not supported");
     s.key = a[2]->s;
     s.numel = a[4]->i;
-    if (s.numel < 0 || s.numel > (int64_t(1) << 40)) throw Error(path + ": storage " + s.key + " has an implausible size");
+    if (s.numel < 0 || s.numel > (int64_t(1) << 40))
+        throw Error(path + ": storage " + s.key + " has an implausible size");
     if (a.size() >= 6 && a[5]->kind == Kind::Tuple) throw Error(path + ": legacy storage views are not supported");
     return s;
 }
@@ -73,11 +74,13 @@ void checkPickleRecord(const std::string& path, uint64_t fileSize) {
         cdSize = le(&z[40], 8);
         cdOffset = le(&z[48], 8);
     }
-    if (cdOffset > fileSize || cdSize > fileSize - cdOffset) throw Error(path + ": the zip directory lies outside the file");
+    if (cdOffset > fileSize || cdSize > fileSize - cdOffset)
+        throw Error(path + ": the zip directory lies outside the file");
     const auto cd = readRange(path, cdOffset, cdSize);
     for (size_t at = 0; at + 46 <= cd.size() && le(&cd[at], 4) == 0x02014b50;) {
         const size_t nameLen = le(&cd[at + 28], 2), extraLen = le(&cd[at + 30], 2), commentLen = le(&cd[at + 32], 2);
-        if (at + 46 + nameLen + extraLen > cd.size()) throw Error(path + ": a zip directory entry runs past the directory");
+        if (at + 46 + nameLen + extraLen > cd.size())
+            throw Error(path + ": a zip directory entry runs past the directory");
         const std::string name(cd.begin() + at + 46, cd.begin() + at + 46 + nameLen);
         if (name == "data.pkl" || (name.size() > 9 && name.compare(name.size() - 9, 9, "/data.pkl") == 0)) {
             const uint64_t method = le(&cd[at + 10], 2);
@@ -137,7 +140,8 @@ void TorchFile::openZip() {
     try {
         checkPickleRecord(path_, file_size_);
         zip_->reader = std::make_unique<caffe2::serialize::PyTorchStreamReader>(path_);
-        if (!zip_->reader->hasRecord("data.pkl")) throw Error(path_ + ": zip archive without data.pkl (not a torch.save file)");
+        if (!zip_->reader->hasRecord("data.pkl"))
+            throw Error(path_ + ": zip archive without data.pkl (not a torch.save file)");
         rec = zip_->reader->getRecord("data.pkl");
     } catch (const c10::Error& e) {
         const std::string w = e.what_without_backtrace();
@@ -167,7 +171,8 @@ void TorchFile::openLegacy() {
     const auto keys = next(nullptr);
     if (keys->kind != Kind::List) throw Error(path_ + ": malformed storage list");
     for (const auto& k : keys->items) {
-        if (k->kind != Kind::String || !seen_.count(k->s)) throw Error(path_ + ": storage list names an unknown storage");
+        if (k->kind != Kind::String || !seen_.count(k->s))
+            throw Error(path_ + ": storage list names an unknown storage");
         const auto& s = seen_[k->s];
         if (bytes.size() - at < 8) throw Error(path_ + ": file is truncated (storage " + k->s + ")");
         uint64_t n = 0;
@@ -196,7 +201,8 @@ TorchFile::Where TorchFile::storageBytes(const pickle::StorageRef& s) {
         const std::string w = e.what_without_backtrace();
         throw Error(path_ + ": corrupt zip archive: storage " + s.key + " (" + w.substr(0, w.find('\n')) + ")");
     }
-    if (off > file_size_ || need > file_size_ - off) throw Error(path_ + ": storage " + s.key + " runs past the end of the file");
+    if (off > file_size_ || need > file_size_ - off)
+        throw Error(path_ + ": storage " + s.key + " runs past the end of the file");
     return {off, need};
 }
 
@@ -227,11 +233,12 @@ torch::Tensor TorchFile::tensor(const pickle::TensorRef& t) {
         it = cache_.emplace(s.key, bt).first;
     }
     static const std::map<std::string, torch::Dtype> types{
-        {"F32", torch::kFloat},  {"F16", torch::kHalf},  {"BF16", torch::kBFloat16}, {"F64", torch::kDouble},
-        {"I64", torch::kLong},   {"I32", torch::kInt},   {"I16", torch::kShort},     {"I8", torch::kChar},
-        {"U8", torch::kByte},    {"BOOL", torch::kBool}};
+        {"F32", torch::kFloat}, {"F16", torch::kHalf}, {"BF16", torch::kBFloat16}, {"F64", torch::kDouble},
+        {"I64", torch::kLong},  {"I32", torch::kInt},  {"I16", torch::kShort},     {"I8", torch::kChar},
+        {"U8", torch::kByte},   {"BOOL", torch::kBool}};
     if (uint64_t(it->second.numel()) < uint64_t(s.numel) * uint64_t(eb))
-        throw Error(path_ + ": storage " + s.key + " is named twice with different sizes or types (corrupt or lying file)");
+        throw Error(path_ + ": storage " + s.key +
+                    " is named twice with different sizes or types (corrupt or lying file)");
     try {  // checked above; LibTorch's own checks, should one still fail, are this file's error too
         auto typed = it->second.numel() ? it->second.view(types.at(s.dtype)) : torch::empty({0}, types.at(s.dtype));
         return typed.as_strided(t.size, t.stride, t.offset).contiguous().clone();

@@ -39,9 +39,9 @@ private:
     std::string path_, format_;
     uint64_t file_size_ = 0;
     pickle::ValuePtr root_;
-    std::map<std::string, Where> legacy_;          // legacy: where each storage's data starts
+    std::map<std::string, Where> legacy_;             // legacy: where each storage's data starts
     std::map<std::string, pickle::StorageRef> seen_;  // storages the pickle named
-    std::map<std::string, torch::Tensor> cache_;   // storages read so far (bytes)
+    std::map<std::string, torch::Tensor> cache_;      // storages read so far (bytes)
     uint64_t cached_bytes_ = 0;
     struct Zip;
     std::unique_ptr<Zip> zip_;

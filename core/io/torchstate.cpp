@@ -54,9 +54,10 @@ TorchStateDict readTorchStateDict(const std::string& path, const std::string& ke
         if (!sd) {
             std::string have;
             for (const auto& k : pickle::dictKeys(root)) have += (have.empty() ? "" : ", ") + k;
-            throw Error(path + ": no weights found (no entry model, state_dict, model_ema or state_dict_ema holds "
-                        "tensors; the file holds: " + (have.empty() ? std::string("nothing named") : have) +
-                        "); name the entry with --weights-key");
+            throw Error(path +
+                        ": no weights found (no entry model, state_dict, model_ema or state_dict_ema holds "
+                        "tensors; the file holds: " +
+                        (have.empty() ? std::string("nothing named") : have) + "); name the entry with --weights-key");
         }
     }
     if (!out.entry.empty())

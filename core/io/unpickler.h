@@ -59,7 +59,8 @@ private:
         return v;
     }
     ValuePtr pop() {
-        if (stack_.empty() || (!marks_.empty() && stack_.size() <= marks_.back())) fail("malformed pickle: stack underflow");
+        if (stack_.empty() || (!marks_.empty() && stack_.size() <= marks_.back()))
+            fail("malformed pickle: stack underflow");
         auto v = stack_.back();
         stack_.pop_back();
         return v;
@@ -118,6 +119,5 @@ private:
     std::vector<size_t> marks_;
     std::map<uint64_t, ValuePtr> memo_;
 };
-
 
 }  // namespace dilute::io::pickle::detail

@@ -1,8 +1,8 @@
 #include "io/weights.h"
 
-#include <nlohmann/json.hpp>
 #include <torch/torch.h>
 #include <zlib.h>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <cstdio>
@@ -11,9 +11,9 @@
 
 #include "io/keys.h"
 #include "io/safetensors.h"
-#include "util/json_num.h"
 #include "util/error.h"
 #include "util/files.h"
+#include "util/json_num.h"
 
 namespace dilute::io {
 using json = nlohmann::json;
@@ -141,7 +141,8 @@ model::ViTConfig archFromJson(const std::string& text, std::vector<int>* removed
         if (!c.class_names.empty() && int(c.class_names.size()) != c.num_classes)
             throw Error("class_names has " + std::to_string(c.class_names.size()) + " names for " +
                         std::to_string(c.num_classes) + " classes");
-        if (removed) *removed = j.contains("removed_blocks") ? jsonnum::list<int>(j, "removed_blocks") : std::vector<int>{};
+        if (removed)
+            *removed = j.contains("removed_blocks") ? jsonnum::list<int>(j, "removed_blocks") : std::vector<int>{};
         if (folded) *folded = j.value("folded", false);
         c.validate();
         if (removed)
@@ -153,8 +154,8 @@ model::ViTConfig archFromJson(const std::string& text, std::vector<int>* removed
     }
 }
 
-void saveModel(model::VisionTransformerImpl& m, const std::string& path, const std::map<std::string, std::string>& extra,
-               torch::Dtype dtype) {
+void saveModel(model::VisionTransformerImpl& m, const std::string& path,
+               const std::map<std::string, std::string>& extra, torch::Dtype dtype) {
     std::vector<std::pair<std::string, torch::Tensor>> tensors;
     auto params = m.named_parameters(true);
     for (const auto& key : keys::expectedKeys(m.config(), m.removedBlocks())) {

@@ -29,19 +29,19 @@ void saveModel(model::VisionTransformerImpl& m, const std::string& path,
                const std::map<std::string, std::string>& extra = {}, torch::Dtype dtype = torch::kFloat);
 
 struct OpenOptions {
-    std::string arch;        // a preset to start from for files without "dilute.arch" metadata
-    std::string weights_key; // torch checkpoints: the entry holding the weights (--weights-key)
-    int heads = 0;           // what the weights cannot tell (--heads)
-    int img_size = 0;        // build at this resolution, pos_embed resampled (--img-size; 0: the source's)
-    int num_classes = -1;    // a new head for this many classes when it differs (-1: the source's)
-    std::string data;        // the dataset the model is moved to: its default data from now on ("": keep)
+    std::string arch;         // a preset to start from for files without "dilute.arch" metadata
+    std::string weights_key;  // torch checkpoints: the entry holding the weights (--weights-key)
+    int heads = 0;            // what the weights cannot tell (--heads)
+    int img_size = 0;         // build at this resolution, pos_embed resampled (--img-size; 0: the source's)
+    int num_classes = -1;     // a new head for this many classes when it differs (-1: the source's)
+    std::string data;         // the dataset the model is moved to: its default data from now on ("": keep)
     bool strict = true;
-    uint64_t seed = 0;       // initialisation seed of a preset and of a new head
+    uint64_t seed = 0;  // initialisation seed of a preset and of a new head
 };
 /// Where an opened model came from (`info`, the workbench's model panel).
 struct ModelOrigin {
-    std::string format = "preset";  // preset | dilute safetensors | safetensors | pytorch zip | ...
-    std::string layout = "timm";    // timm | hf-vit | hf-deit | torchvision | dinov2
+    std::string format = "preset";     // preset | dilute safetensors | safetensors | pytorch zip | ...
+    std::string layout = "timm";       // timm | hf-vit | hf-deit | torchvision | dinov2
     std::vector<std::string> mapping;  // what was renamed, fused, averaged or ignored
     std::vector<std::string> adapted;  // what moved it to the options (io/adapt.h): resolution, new head
     std::vector<int> selection;        // a Dilute run's final weights: the blocks it diluted (provenance)
@@ -52,8 +52,8 @@ struct ModelOrigin {
 /// opts.img_size / opts.num_classes (io/adapt.h; `origin->mapping` says what changed). Removed
 /// blocks of a file without metadata are inferred from missing attention keys.
 model::VisionTransformer openModel(const std::string& spec, const OpenOptions& opts = {},
-                                   std::map<std::string, std::string>* metadata = nullptr,
-                                   LoadReport* report = nullptr, ModelOrigin* origin = nullptr);
+                                   std::map<std::string, std::string>* metadata = nullptr, LoadReport* report = nullptr,
+                                   ModelOrigin* origin = nullptr);
 
 /// The record openModel would build for `spec` (read, inferred and adapted; no model built) and
 /// where it came from: what a recipe or the model panel needs before a job runs. Throws as

@@ -49,10 +49,13 @@ void setFusedAttention(bool on) { fusedFlag() = on && fusedAttentionAvailable();
 bool fusedAttention() { return fusedFlag(); }
 
 PatchEmbedImpl::PatchEmbedImpl(int in_chans, int dim, int patch, bool bias) {
-    proj = register_module("proj", torch::nn::Conv2d(torch::nn::Conv2dOptions(in_chans, dim, patch).stride(patch).bias(bias)));
+    proj = register_module("proj",
+                           torch::nn::Conv2d(torch::nn::Conv2dOptions(in_chans, dim, patch).stride(patch).bias(bias)));
 }
 
-torch::Tensor PatchEmbedImpl::forward(const torch::Tensor& img) { return proj->forward(img).flatten(2).transpose(1, 2); }
+torch::Tensor PatchEmbedImpl::forward(const torch::Tensor& img) {
+    return proj->forward(img).flatten(2).transpose(1, 2);
+}
 
 AttentionImpl::AttentionImpl(const ViTConfig& cfg) : num_heads(cfg.num_heads) {
     const int dim = cfg.embed_dim;
@@ -109,11 +112,11 @@ MlpImpl::MlpImpl(int dim, int hidden) {
     fc2 = register_module("fc2", torch::nn::Linear(hidden, dim));
 }
 
-torch::Tensor MlpImpl::forward(const torch::Tensor& x) { return linearForward(fc2, linearForward(fc1, x, /*gelu=*/true)); }
-
-LayerScaleImpl::LayerScaleImpl(int dim, double init) {
-    gamma = register_parameter("gamma", torch::full({dim}, init));
+torch::Tensor MlpImpl::forward(const torch::Tensor& x) {
+    return linearForward(fc2, linearForward(fc1, x, /*gelu=*/true));
 }
+
+LayerScaleImpl::LayerScaleImpl(int dim, double init) { gamma = register_parameter("gamma", torch::full({dim}, init)); }
 
 BlockImpl::BlockImpl(const ViTConfig& cfg, double drop_path) : drop_path_(drop_path) {
     const int D = cfg.embed_dim;
@@ -186,9 +189,9 @@ static kernels::BlockWeights kernelWeights(const BlockImpl& b, bool attends) {
         }
     } else {
         // As forward's branches: removed (its residual scale), fully diluted (x 2), skipped (identity).
-        w.keep = b.mode() == BlockMode::Removed                              ? b.residualScale()
+        w.keep = b.mode() == BlockMode::Removed                        ? b.residualScale()
                  : b.mode() == BlockMode::Diluted && b.lambda() == 0.0 ? 2.0
-                                                                          : 1.0;
+                                                                       : 1.0;
     }
     w.norm2_w = b.norm2->weight;
     w.norm2_b = b.norm2->bias;
@@ -203,7 +206,7 @@ static kernels::BlockWeights kernelWeights(const BlockImpl& b, bool attends) {
 bool BlockImpl::kernelForward(torch::Tensor& x, FeatureTaps* taps, bool skip_attn) {
     if ((is_training() && drop_path_ > 0.0) || !kernels::enabled() || x.size(-1) != norm2->weight.size(0)) return false;
     const bool attends = !skip_attn && (mode_ == BlockMode::Full || (mode_ == BlockMode::Diluted && lambda_ != 0.0));
-    if (attends && attn->q_norm) return false;  // qk_norm: the kernel has no per-head LayerNorm
+    if (attends && attn->q_norm) return false;                        // qk_norm: the kernel has no per-head LayerNorm
     if ((ls1 || ls2) && torch::GradMode::is_enabled()) return false;  // no scaled copies where it cannot run
     const auto w = kernelWeights(*this, attends);
     if (!kernels::blockApplies(x, w)) return false;
@@ -223,14 +226,14 @@ torch::Tensor BlockImpl::forward(torch::Tensor x, FeatureTaps* taps, bool skip_a
     const bool probs = taps && taps->probs;
     if (!probs && kernelForward(x, taps, skip_attn)) return x;  // CPU inference, the whole block in one region
     // With `probs`, a block diluted to lambda = 0 still computes its attention (x 0: the same sum).
-    const bool attends = !skip_attn && (mode_ == BlockMode::Full ||
-                                        (mode_ == BlockMode::Diluted && (lambda_ != 0.0 || probs)));
+    const bool attends =
+        !skip_attn && (mode_ == BlockMode::Full || (mode_ == BlockMode::Diluted && (lambda_ != 0.0 || probs)));
     if (!attends) {
         // Removed (its residual scale), fully diluted (x 2: the attention contributes nothing, so it
         // is not computed, SPEC section 4) or skipped for T(S) (identity).
-        const double keep = mode_ == BlockMode::Removed                          ? residual_scale_
+        const double keep = mode_ == BlockMode::Removed                     ? residual_scale_
                             : mode_ == BlockMode::Diluted && lambda_ == 0.0 ? 2.0
-                                                                             : 1.0;
+                                                                            : 1.0;
         if (keep != 1.0) x = x * keep;
         if (tap) {
             taps->attn.emplace_back();

@@ -32,8 +32,8 @@ struct FeatureTaps {
     /// With `probs`: [B,H,N,N] softmax(q k^T / sqrt(d)) per block, computed even where dilution
     /// multiplies the branch by lambda = 0; undefined for a removed (or skipped) block.
     std::vector<torch::Tensor> attn_probs;
-    torch::Tensor feature;                  // [B,F] the feature the head sees (ViTConfig::featureDim)
-    torch::Tensor logits;                   // [B,classes] (the feature itself for a model without head)
+    torch::Tensor feature;  // [B,F] the feature the head sees (ViTConfig::featureDim)
+    torch::Tensor logits;   // [B,classes] (the feature itself for a model without head)
 };
 
 torch::nn::LayerNorm makeNorm(int dim, double eps);

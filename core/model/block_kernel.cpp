@@ -30,7 +30,7 @@ bool blockApplies(const torch::Tensor& x, const BlockWeights& w) {
     if (at::get_num_threads() < 2) return false;
     const bool attends = w.qkv_w.defined();
     const torch::Tensor* all[] = {&w.norm1_w, &w.norm1_b, &w.qkv_w, &w.qkv_b, &w.proj_w, &w.proj_b,
-                                  &w.norm2_w, &w.norm2_b, &w.fc1_w, &w.fc1_b, &w.fc2_w, &w.fc2_b};
+                                  &w.norm2_w, &w.norm2_b, &w.fc1_w, &w.fc1_b, &w.fc2_w,  &w.fc2_b};
     if (torch::GradMode::is_enabled()) {
         if (x.requires_grad()) return false;
         for (const auto* t : all)
@@ -60,11 +60,33 @@ struct BlockData {
 };
 
 BlockData blockData(const torch::Tensor& x, const BlockWeights& w) {
-    auto p = [](const torch::Tensor& t) { return t.defined() ? t.data_ptr<float>() : static_cast<const float*>(nullptr); };
-    BlockData d{p(w.norm1_w), p(w.norm1_b), p(w.qkv_w), p(w.qkv_b), p(w.proj_w), p(w.proj_b), p(w.norm2_w), p(w.norm2_b),
-                p(w.fc1_w), p(w.fc1_b), p(w.fc2_w), p(w.fc2_b), static_cast<float>(w.eps1), static_cast<float>(w.eps2),
-                static_cast<float>(w.keep), static_cast<float>(w.mix), x.size(0), x.size(1), x.size(2), w.fc1_w.size(0),
-                w.heads, 0, w.qkv_w.defined(), w.keep != 1.0};
+    auto p = [](const torch::Tensor& t) {
+        return t.defined() ? t.data_ptr<float>() : static_cast<const float*>(nullptr);
+    };
+    BlockData d{p(w.norm1_w),
+                p(w.norm1_b),
+                p(w.qkv_w),
+                p(w.qkv_b),
+                p(w.proj_w),
+                p(w.proj_b),
+                p(w.norm2_w),
+                p(w.norm2_b),
+                p(w.fc1_w),
+                p(w.fc1_b),
+                p(w.fc2_w),
+                p(w.fc2_b),
+                static_cast<float>(w.eps1),
+                static_cast<float>(w.eps2),
+                static_cast<float>(w.keep),
+                static_cast<float>(w.mix),
+                x.size(0),
+                x.size(1),
+                x.size(2),
+                w.fc1_w.size(0),
+                w.heads,
+                0,
+                w.qkv_w.defined(),
+                w.keep != 1.0};
     d.hd = d.attends ? d.C / d.heads : 0;
     return d;
 }
@@ -178,7 +200,8 @@ void blockGroups(const BlockData& d, const float* X, float* Out, const BranchOut
 #endif
 
 torch::Tensor block(const torch::Tensor& x, const BlockWeights& w, BlockTaps* taps) {
-    TORCH_CHECK(blockApplies(x, w), "kernels::block: needs a contiguous CPU float32 [B, N, C] x, matching CPU float32 "
+    TORCH_CHECK(blockApplies(x, w),
+                "kernels::block: needs a contiguous CPU float32 [B, N, C] x, matching CPU float32 "
                 "weights, no gradient and more than one thread");
     auto out = torch::empty_like(x);
 #if DILUTE_KERNELS

@@ -56,7 +56,8 @@ inline Part productPart(int t, int T, int64_t M, int64_t N) {
 }
 
 // out[part] = (in W^T + b)[part]; in [M, K], W [N, K], out [M, N] (row stride N).
-inline void linearPart(const Part& p, const float* in, int64_t K, const float* W, const float* b, int64_t N, float* out) {
+inline void linearPart(const Part& p, const float* in, int64_t K, const float* W, const float* b, int64_t N,
+                       float* out) {
     const int64_t m = p.r1 - p.r0, n = p.c1 - p.c0;
     if (m <= 0 || n <= 0) return;
     for (int64_t r = p.r0; r < p.r1; ++r) {
@@ -64,12 +65,13 @@ inline void linearPart(const Part& p, const float* in, int64_t K, const float* W
         for (int64_t c = 0; c < n; ++c) o[c] = b ? b[p.c0 + c] : 0.0f;
     }
     gemmRowMajor(true, static_cast<int>(m), static_cast<int>(n), static_cast<int>(K), 1.0f, in + p.r0 * K,
-                 static_cast<int>(K), W + p.c0 * K, static_cast<int>(K), out + p.r0 * N + p.c0, static_cast<int>(N), 1.0f);
+                 static_cast<int>(K), W + p.c0 * K, static_cast<int>(K), out + p.r0 * N + p.c0, static_cast<int>(N),
+                 1.0f);
 }
 
 // LayerNorm over the last dimension for rows [r0, r1) of x [., C] (two passes, float).
 inline void layerNormRows(const float* x, float* y, int64_t r0, int64_t r1, int64_t C, const float* g, const float* b,
-                   float eps) {
+                          float eps) {
     for (int64_t r = r0; r < r1; ++r) {
         const float* xr = x + r * C;
         float* yr = y + r * C;

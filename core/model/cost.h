@@ -17,7 +17,7 @@ struct BlockCost {
 
 struct ModelCost {
     long long params = 0;
-    double macs = 0;            // per image
+    double macs = 0;  // per image
     long long embed_params = 0, head_params = 0;
     std::vector<BlockCost> blocks;
     double gmac() const { return macs / 1e9; }

@@ -139,7 +139,8 @@ __attribute__((target("avx2,fma"))) void geluRows8(Erf8 erf, float* p, int64_t r
         int64_t j = 0;
         for (; j + 8 <= n; j += 8) {
             const __m256 x = _mm256_loadu_ps(q + j);
-            _mm256_storeu_ps(q + j, _mm256_mul_ps(_mm256_mul_ps(x, half), _mm256_add_ps(one, erf(_mm256_mul_ps(x, rs2)))));
+            _mm256_storeu_ps(q + j,
+                             _mm256_mul_ps(_mm256_mul_ps(x, half), _mm256_add_ps(one, erf(_mm256_mul_ps(x, rs2)))));
         }
         for (; j < n; ++j) q[j] = 0.5f * q[j] * (1.0f + std::erf(q[j] * 0.70710678118654752f));
     }
@@ -220,7 +221,8 @@ bool attentionApplies(const torch::Tensor& qkv) {
 }
 
 torch::Tensor attention(const torch::Tensor& qkv, int heads) {
-    TORCH_CHECK(attentionApplies(qkv), "kernels::attention: needs a contiguous CPU float32 [B, N, 3C] tensor without grad");
+    TORCH_CHECK(attentionApplies(qkv),
+                "kernels::attention: needs a contiguous CPU float32 [B, N, 3C] tensor without grad");
     const int64_t B = qkv.size(0), N = qkv.size(1), C3 = qkv.size(2);
     TORCH_CHECK(heads > 0 && C3 % (3 * heads) == 0, "kernels::attention: ", C3, " channels do not split into 3 x ",
                 heads, " heads");
@@ -242,16 +244,19 @@ torch::Tensor attention(const torch::Tensor& qkv, int heads) {
 }
 
 bool linearApplies(const torch::Tensor& x, const torch::Tensor& weight) {
-    if (!cpuFloat(x) || x.dim() < 2 || !cpuFloat(weight) || weight.dim() != 2 || weight.size(1) != x.size(-1)) return false;
+    if (!cpuFloat(x) || x.dim() < 2 || !cpuFloat(weight) || weight.dim() != 2 || weight.size(1) != x.size(-1))
+        return false;
     if (torch::GradMode::is_enabled() && (x.requires_grad() || weight.requires_grad())) return false;
     return x.numel() / x.size(-1) >= kSmallBatchRows;
 }
 
 torch::Tensor linear(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias, bool gelu) {
-    TORCH_CHECK(linearApplies(x, weight), "kernels::linear: needs contiguous CPU float32 x [..., K] and weight [N, K] without grad");
+    TORCH_CHECK(linearApplies(x, weight),
+                "kernels::linear: needs contiguous CPU float32 x [..., K] and weight [N, K] without grad");
     const int64_t K = x.size(-1), N = weight.size(0), M = x.numel() / K;
     const bool hasBias = bias.defined();
-    TORCH_CHECK(!hasBias || (cpuFloat(bias) && bias.numel() == N), "kernels::linear: bias must be a CPU float32 [", N, "]");
+    TORCH_CHECK(!hasBias || (cpuFloat(bias) && bias.numel() == N), "kernels::linear: bias must be a CPU float32 [", N,
+                "]");
     auto sizes = x.sizes().vec();
     sizes.back() = N;
     auto y = torch::empty(sizes, x.options());
@@ -261,7 +266,8 @@ torch::Tensor linear(const torch::Tensor& x, const torch::Tensor& weight, const 
     const float* Bv = hasBias ? bias.data_ptr<float>() : nullptr;
     float* Y = y.data_ptr<float>();
     const int64_t threads = std::max<int64_t>(1, at::get_num_threads());
-    const int64_t chunks = threads * std::max<int64_t>(1, (M + threads * kLinearChunkRows - 1) / (threads * kLinearChunkRows));
+    const int64_t chunks =
+        threads * std::max<int64_t>(1, (M + threads * kLinearChunkRows - 1) / (threads * kLinearChunkRows));
     const int n = static_cast<int>(N), k = static_cast<int>(K);
     SerialBlas serial;
     at::parallel_for(0, chunks, 1, [&](int64_t c0, int64_t c1) {

@@ -49,8 +49,8 @@ ViTConfig dinov2(const std::string& name, int dim, int heads, int registers) {  
 }
 
 // Our presets for small images. 28x28 grayscale (Fashion-MNIST, MNIST) and 32x32 RGB (CIFAR).
-ViTConfig small(const std::string& name, int img, int patch, int chans, int classes, int dim, int depth,
-                int heads, std::vector<double> mean, std::vector<double> std, std::string data) {
+ViTConfig small(const std::string& name, int img, int patch, int chans, int classes, int dim, int depth, int heads,
+                std::vector<double> mean, std::vector<double> std, std::string data) {
     ViTConfig c;
     c.name = name;
     c.img_size = img;
@@ -97,7 +97,8 @@ std::vector<ViTConfig> registry() {
 
 void ViTConfig::validate() const {
     auto bad = [&](const std::string& why) { throw Error("architecture '" + name + "': " + why); };
-    if (img_size <= 0 || patch_size <= 0 || img_size % patch_size != 0) bad("img_size must be a multiple of patch_size");
+    if (img_size <= 0 || patch_size <= 0 || img_size % patch_size != 0)
+        bad("img_size must be a multiple of patch_size");
     if (in_chans <= 0 || num_classes < 0 || depth <= 0) bad("in_chans and depth must be positive, num_classes >= 0");
     if (global_pool != "token" && global_pool != "avg")
         bad("global_pool '" + global_pool + "' is not supported (token or avg)");
@@ -126,7 +127,8 @@ void ViTConfig::validate() const {
     range("norm_eps", norm_eps, 1e-15, 1e-1);
     range("eval_resize", eval_resize, 0, 8192);
     for (size_t i = 0; i < mean.size(); ++i)
-        if (!std::isfinite(mean[i]) || !std::isfinite(std[i]) || !(std[i] > 0)) bad("mean/std must be finite with std > 0");
+        if (!std::isfinite(mean[i]) || !std::isfinite(std[i]) || !(std[i] > 0))
+            bad("mean/std must be finite with std > 0");
     // Parameters, about: per block 4 D^2 (attention) + 2 r D^2 (MLP); patch embedding, positions, head.
     const double D = embed_dim, tokens = double(img_size / patch_size) * (img_size / patch_size) + numPrefix();
     const double params = depth * (4.0 + 2.0 * mlp_ratio) * D * D + double(in_chans) * patch_size * patch_size * D +

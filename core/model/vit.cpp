@@ -44,15 +44,17 @@ VisionTransformerImpl::VisionTransformerImpl(ViTConfig cfg) : cfg_(std::move(cfg
 }
 
 Block VisionTransformerImpl::block(int i) const {
-    if (i < 0 || i >= depth()) throw Error("block index " + std::to_string(i) + " out of range [0, " + std::to_string(depth()) + ")");
+    if (i < 0 || i >= depth())
+        throw Error("block index " + std::to_string(i) + " out of range [0, " + std::to_string(depth()) + ")");
     return blocks_[i];
 }
 
 torch::Tensor VisionTransformerImpl::embed(const torch::Tensor& img) {
-    if (img.dim() != 4 || img.size(1) != cfg_.in_chans || img.size(2) != cfg_.img_size || img.size(3) != cfg_.img_size) {
+    if (img.dim() != 4 || img.size(1) != cfg_.in_chans || img.size(2) != cfg_.img_size ||
+        img.size(3) != cfg_.img_size) {
         std::ostringstream ss;
-        ss << "input of shape " << img.sizes() << " does not fit model '" << cfg_.name << "' (expects [B," << cfg_.in_chans
-           << "," << cfg_.img_size << "," << cfg_.img_size << "])";
+        ss << "input of shape " << img.sizes() << " does not fit model '" << cfg_.name << "' (expects [B,"
+           << cfg_.in_chans << "," << cfg_.img_size << "," << cfg_.img_size << "])";
         throw Error(ss.str());
     }
     auto x = patch_embed->forward(img);

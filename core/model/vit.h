@@ -45,7 +45,7 @@ public:
     torch::nn::LayerNorm norm_pre{nullptr};  // pre_norm only
     torch::nn::ModuleList blocks{nullptr};
     torch::nn::LayerNorm norm{nullptr}, fc_norm{nullptr};  // one of the two (fc_norm: after pooling)
-    torch::nn::Linear head{nullptr}, head_dist{nullptr};  // none without classes; head_dist when distilled
+    torch::nn::Linear head{nullptr}, head_dist{nullptr};   // none without classes; head_dist when distilled
 
 private:
     ViTConfig cfg_;

@@ -10,23 +10,23 @@
 namespace dilute::train {
 
 struct StepEvent {
-    long long step = 0;            // global step, 1-based after the update
+    long long step = 0;  // global step, 1-based after the update
     long long steps_total = 0;
-    int epoch = 0;                 // 0-based epoch in progress
-    int epochs = 0;                // epochs of the run
+    int epoch = 0;   // 0-based epoch in progress
+    int epochs = 0;  // epochs of the run
     double loss = 0, lr = 0, images_per_s = 0;
-    std::vector<int> blocks;       // the selected blocks
-    std::vector<double> lambdas;   // lambda of each selected block
+    std::vector<int> blocks;      // the selected blocks
+    std::vector<double> lambdas;  // lambda of each selected block
 };
 
 struct EpochEvent {
-    int epoch = 0;                 // 0-based epoch just finished
+    int epoch = 0;  // 0-based epoch just finished
     long long step = 0;
     double train_loss = 0;
     double test_top1 = 0, test_top5 = 0, test_loss = 0;
     double seconds = 0, images_per_s = 0;
     std::vector<double> lambdas;
-    bool best = false;             // saved as best.* (only once every selected lambda is 0)
+    bool best = false;  // saved as best.* (only once every selected lambda is 0)
 };
 
 struct TrainObserver {

@@ -1,14 +1,14 @@
 #include "train/metrics.h"
 
-#include <nlohmann/json.hpp>
 #include <sys/stat.h>
+#include <nlohmann/json.hpp>
 
 #include <fstream>
 #include <sstream>
 
-#include "util/json_num.h"
 #include "util/error.h"
 #include "util/files.h"
+#include "util/json_num.h"
 
 namespace dilute::train {
 using json = nlohmann::json;

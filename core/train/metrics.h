@@ -14,10 +14,10 @@ namespace dilute::train {
 struct MetricsEvent {
     enum class Kind { Step, Epoch, Log, End, Other, Bad };
     Kind kind = Kind::Other;
-    StepEvent step;        // Kind::Step
-    EpochEvent epoch;      // Kind::Epoch
-    std::string message;   // Kind::Log, Kind::End (failure reason)
-    std::string status;    // Kind::End: finished | cancelled | failed
+    StepEvent step;           // Kind::Step
+    EpochEvent epoch;         // Kind::Epoch
+    std::string message;      // Kind::Log, Kind::End (failure reason)
+    std::string status;       // Kind::End: finished | cancelled | failed
     double sync_seconds = 0;  // Kind::Step of a data-parallel run: time in gradient allreduce
     double step_seconds = 0;  // Kind::Step of a data-parallel run: wall time of the step
 };
@@ -34,7 +34,7 @@ public:
     explicit MetricsFollower(std::string path);
     std::vector<MetricsEvent> poll();
     bool restarted() const { return restarted_; }
-    bool ended() const { return ended_; }          // an "end" event was read
+    bool ended() const { return ended_; }  // an "end" event was read
     const std::string& status() const { return status_; }
     long long events() const { return events_; }
     const std::string& path() const { return path_; }

@@ -5,8 +5,8 @@
 #include <nlohmann/json.hpp>
 
 #include "train/optiontable.h"
-#include "util/json_num.h"
 #include "util/error.h"
+#include "util/json_num.h"
 
 namespace dilute::train {
 using json = nlohmann::json;
@@ -16,9 +16,9 @@ namespace {
 // Not options but a run's state, written beside them (global_batch, recipe) or by the trainer
 // into config.json (the rest); read by their own readers.
 const std::vector<std::string>& runKeys() {
-    static const std::vector<std::string> k{"global_batch", "recipe",  "decay",   "resolved_selection",
-                                            "architecture", "created", "distributed", "adapted",
-                                            "starting_weights"};
+    static const std::vector<std::string> k{"global_batch",       "recipe",       "decay",
+                                            "resolved_selection", "architecture", "created",
+                                            "distributed",        "adapted",      "starting_weights"};
     return k;
 }
 
@@ -69,7 +69,8 @@ void TrainOptions::validate() const {
     if (dist_timeout < 1 || dist_timeout > 86400) throw Error("--dist-timeout must be in [1, 86400] seconds");
     if (!(lr > 0) || !finite(lr) || lr > 10) throw Error("learning rate must be in (0, 10]");
     if (!(min_lr >= 0) || !finite(min_lr) || min_lr > 10) throw Error("minimum learning rate must be in [0, 10]");
-    if (!(weight_decay >= 0) || !finite(weight_decay) || weight_decay > 10) throw Error("weight decay must be in [0, 10]");
+    if (!(weight_decay >= 0) || !finite(weight_decay) || weight_decay > 10)
+        throw Error("weight decay must be in [0, 10]");
     if (!(warmup_epochs >= 0) || warmup_epochs > epochs)
         throw Error("warm-up epochs must be in [0, epochs] (" + std::to_string(epochs) + ")");
     if (!(label_smoothing >= 0) || label_smoothing >= 1) throw Error("label smoothing must be in [0, 1)");
@@ -79,13 +80,16 @@ void TrainOptions::validate() const {
     if (!(clip_grad >= 0) || !finite(clip_grad)) throw Error("gradient clipping norm must be >= 0 and finite");
     if (workers < 0 || workers > 256) throw Error("workers must be in [0, 256]");
     if (calib <= 0 || calib > 10000000) throw Error("calibration images must be in [1, 10000000]");
-    if (amp != "auto" && amp != "off" && amp != "bf16" && amp != "fp16") throw Error("amp '" + amp + "': expected auto, off, bf16 or fp16");
+    if (amp != "auto" && amp != "off" && amp != "bf16" && amp != "fp16")
+        throw Error("amp '" + amp + "': expected auto, off, bf16 or fp16");
     schedule.validate();
     // The automatic end (3/4 of the run) must come after an explicit start, or lambda would
     // divide by a negative span.
     if (schedule.end < 0 && schedule.unit == "epochs" && schedule.start >= 0.75 * epochs)
-        throw Error("--decay-start " + std::to_string(schedule.start) + " epochs is not before the automatic end of the "
-                    "decay (3/4 of " + std::to_string(epochs) + " epochs): give --decay-end too");
+        throw Error("--decay-start " + std::to_string(schedule.start) +
+                    " epochs is not before the automatic end of the "
+                    "decay (3/4 of " +
+                    std::to_string(epochs) + " epochs): give --decay-end too");
 }
 
 }  // namespace dilute::train

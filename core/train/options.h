@@ -11,32 +11,32 @@ namespace dilute::train {
 // The model (a preset trains from scratch, anything else is fine-tuned) and how it is opened:
 // io::ModelRef. A model whose class count differs from the data's gets a new head.
 struct TrainOptions : io::ModelRef {
-    std::string data;             // dataset URI ("" = the preset's default)
-    std::string out_dir;          // run folder
+    std::string data;     // dataset URI ("" = the preset's default)
+    std::string out_dir;  // run folder
     int epochs = 10;
-    int batch = 128;              // per process (torch DDP semantics); global = batch x processes
-    int global_batch = 0;         // fixed when a run starts (0 = batch x processes); kept on resume
-    int dist_timeout = 1800;      // seconds a collective may wait for the other processes
-    double lr = 1e-3;             // peak learning rate (AdamW)
+    int batch = 128;          // per process (torch DDP semantics); global = batch x processes
+    int global_batch = 0;     // fixed when a run starts (0 = batch x processes); kept on resume
+    int dist_timeout = 1800;  // seconds a collective may wait for the other processes
+    double lr = 1e-3;         // peak learning rate (AdamW)
     double min_lr = 1e-5;
     double weight_decay = 0.05;
     double warmup_epochs = 1.0;
     double label_smoothing = 0.1;
-    double mixup = 0.0;           // Beta(alpha, alpha); 0 = off
-    double cutmix = 0.0;          // Beta(alpha, alpha); 0 = off
+    double mixup = 0.0;   // Beta(alpha, alpha); 0 = off
+    double cutmix = 0.0;  // Beta(alpha, alpha); 0 = off
     double drop_path = 0.1;
-    double clip_grad = 0.0;       // max gradient norm; 0 = off
+    double clip_grad = 0.0;           // max gradient norm; 0 = off
     std::string augment = "default";  // none | flip | rrc+flip | rrc+flip+erase | deit | default (by preset)
     uint64_t seed = 0;
     std::string device = "auto";  // auto | cpu | cuda | cuda:N
     std::string amp = "auto";     // auto (bf16 on CUDA, off on CPU) | off | bf16 | fp16
     int workers = 2;
-    size_t train_limit = 0;       // first N training images (0 = all)
-    size_t test_limit = 0;        // first N test images (0 = all)
+    size_t train_limit = 0;  // first N training images (0 = all)
+    size_t test_limit = 0;   // first N test images (0 = all)
     // Dilution
-    std::string recipe;           // the recipe the defaults came from (train/optiontable.h; informational)
-    std::string select;           // "" | "0,2,4" | "nose:K" | "random:K" | ... | analysis.json path
-    int calib = 2048;             // calibration images for an on-the-spot selector
+    std::string recipe;  // the recipe the defaults came from (train/optiontable.h; informational)
+    std::string select;  // "" | "0,2,4" | "nose:K" | "random:K" | ... | analysis.json path
+    int calib = 2048;    // calibration images for an on-the-spot selector
     DilutionSchedule schedule;
     // Test hook: make the loss NaN at this global step (-1 = never).
     long long inject_nan_step = -1;

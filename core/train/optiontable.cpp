@@ -1,10 +1,10 @@
 #include "train/optiontable.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
-#include <type_traits>
-#include <algorithm>
 #include <limits>
+#include <type_traits>
 
 #include "io/weights.h"
 #include "model/preset.h"
@@ -49,13 +49,15 @@ Recipe deriveRecipe(const io::ModelRef& ref) {
         if (!fineTune) {
             r.name = "deit-scratch";
             r.lr = 5e-4 * r.batch / 512.0;
-            r.source = "DeiT from scratch: AdamW lr 5e-4 x global batch / 512, wd 0.05, 5 warm-up epochs, Mixup 0.8, "
-                       "CutMix 1.0, label smoothing 0.1, drop-path 0.1";
+            r.source =
+                "DeiT from scratch: AdamW lr 5e-4 x global batch / 512, wd 0.05, 5 warm-up epochs, Mixup 0.8, "
+                "CutMix 1.0, label smoothing 0.1, drop-path 0.1";
         } else {
             r.name = "deit-finetune";
             r.lr = 2e-3 * r.batch / 2048.0;
-            r.source = "the paper's dilution fine-tuning (batch 2048, lr 2e-3): lr 2e-3 x global batch / 2048, wd 0.05, "
-                       "5 warm-up epochs, Mixup 0.8, CutMix 1.0, label smoothing 0.1, drop-path 0.1";
+            r.source =
+                "the paper's dilution fine-tuning (batch 2048, lr 2e-3): lr 2e-3 x global batch / 2048, wd 0.05, "
+                "5 warm-up epochs, Mixup 0.8, CutMix 1.0, label smoothing 0.1, drop-path 0.1";
         }
     } else {
         r.batch = 128;
@@ -67,15 +69,17 @@ Recipe deriveRecipe(const io::ModelRef& ref) {
             r.lr = 2e-3;
             r.epochs = 10;
             r.warmup_epochs = 1;
-            r.source = "small presets (28/32 px) from scratch: lr 2e-3 x global batch / 128, 1 warm-up epoch, "
-                       "label smoothing 0.1, drop-path 0.05, no Mixup/CutMix";
+            r.source =
+                "small presets (28/32 px) from scratch: lr 2e-3 x global batch / 128, 1 warm-up epoch, "
+                "label smoothing 0.1, drop-path 0.05, no Mixup/CutMix";
         } else {
             r.name = "small-finetune";
             r.lr = 1e-3;
             r.epochs = 3;
             r.warmup_epochs = 0.2;
-            r.source = "fine-tuning a small model: half the from-scratch lr (1e-3 x global batch / 128), "
-                       "0.2 warm-up epochs, label smoothing 0.1, drop-path 0.05";
+            r.source =
+                "fine-tuning a small model: half the from-scratch lr (1e-3 x global batch / 128), "
+                "0.2 warm-up epochs, label smoothing 0.1, drop-path 0.05";
         }
     }
     return r;
@@ -83,16 +87,26 @@ Recipe deriveRecipe(const io::ModelRef& ref) {
 
 namespace {
 void setRecipeField(TrainOptions& o, const Recipe& r, const std::string& name) {
-    if (name == "epochs") o.epochs = r.epochs;
-    else if (name == "batch") o.batch = r.batch;
-    else if (name == "lr") o.lr = r.lr;
-    else if (name == "warmup_epochs") o.warmup_epochs = r.warmup_epochs;
-    else if (name == "weight_decay") o.weight_decay = r.weight_decay;
-    else if (name == "label_smoothing") o.label_smoothing = r.label_smoothing;
-    else if (name == "mixup") o.mixup = r.mixup;
-    else if (name == "cutmix") o.cutmix = r.cutmix;
-    else if (name == "drop_path") o.drop_path = r.drop_path;
-    else throw Error("option '" + name + "' is marked recipe but no recipe sets it");
+    if (name == "epochs")
+        o.epochs = r.epochs;
+    else if (name == "batch")
+        o.batch = r.batch;
+    else if (name == "lr")
+        o.lr = r.lr;
+    else if (name == "warmup_epochs")
+        o.warmup_epochs = r.warmup_epochs;
+    else if (name == "weight_decay")
+        o.weight_decay = r.weight_decay;
+    else if (name == "label_smoothing")
+        o.label_smoothing = r.label_smoothing;
+    else if (name == "mixup")
+        o.mixup = r.mixup;
+    else if (name == "cutmix")
+        o.cutmix = r.cutmix;
+    else if (name == "drop_path")
+        o.drop_path = r.drop_path;
+    else
+        throw Error("option '" + name + "' is marked recipe but no recipe sets it");
 }
 }  // namespace
 
@@ -111,6 +125,9 @@ std::function<OptionField(TrainOptions&)> f(T TrainOptions::*m) {
     return memberField(m);
 }
 
+// The option rows are laid out by hand, a row's fields packed on a few lines (the formatter
+// would give every field a line of its own).
+// clang-format off
 constexpr double big = 1e12;  // "no upper bound" of a count
 
 // What to train and where: the Project panel and the Training view's own fields hold these.
@@ -220,6 +237,7 @@ std::vector<OptionSpec> build() {
     addDataAndSystem(t);
     return t;
 }
+// clang-format on
 
 }  // namespace
 

@@ -25,14 +25,14 @@ struct Recipe {
     std::string name;    // deit-scratch | deit-finetune | small-scratch | small-finetune | none
     std::string source;  // where the numbers come from, one line
     int epochs = 0, batch = 0;
-    double lr = 0;       // at a global batch of `batch`
+    double lr = 0;  // at a global batch of `batch`
     double warmup_epochs = 0, weight_decay = 0, label_smoothing = 0, mixup = 0, cutmix = 0, drop_path = 0;
 };
 /// The one derivation of the recipe, from the architecture and the mode: a preset trains from
 /// scratch, any model opened from a file or folder is fine-tuned (its architecture as
-/// io::describeModel settles it, --img-size applied). 224-px models follow DeiT from scratch and the paper when fine-tuning
-/// (SPEC section 6); the small presets have short recipes of their own. "none" when the
-/// architecture cannot be known (e.g. the file is missing: the run's own error says so).
+/// io::describeModel settles it, --img-size applied). 224-px models follow DeiT from scratch and the paper when
+/// fine-tuning (SPEC section 6); the small presets have short recipes of their own. "none" when the architecture cannot
+/// be known (e.g. the file is missing: the run's own error says so).
 Recipe deriveRecipe(const io::ModelRef& ref);
 Recipe deriveRecipe(const std::string& model, const std::string& arch = "");
 /// The preset's from-scratch recipe applied to every recipe option of `o` (a file: nothing).

@@ -3,33 +3,33 @@
 // trainer.cpp (the order of the phases and the public entry points), run_setup.cpp (options,
 // process group, run folder, model, data, optimizer, resume state), run_epoch.cpp (the epoch
 // loop, the optimizer step, evaluation, checkpoints, the end of the run).
-#include <nlohmann/json.hpp>
 #include <torch/torch.h>
 #include <torch/version.h>
+#include <nlohmann/json.hpp>
 
 #include <chrono>
-#include <filesystem>
-#include <cstdio>
 #include <cmath>
+#include <cstdio>
+#include <filesystem>
 #include <random>
 
 #include "analysis/results.h"
 #include "data/loader.h"
 #include "data/transforms.h"
 #include "dist/group.h"
+#include "io/checkpoint.h"
 #include "io/weights.h"
 #include "model/preset.h"
-#include "io/checkpoint.h"
-#include "util/durable.h"
 #include "train/evaluate.h"
 #include "train/gradsync.h"
 #include "train/metrics.h"
 #include "train/selection.h"
 #include "train/stepmath.h"
+#include "train/trainer.h"
+#include "util/durable.h"
 #include "util/error.h"
 #include "util/files.h"
 #include "util/runtime.h"
-#include "train/trainer.h"
 
 namespace dilute::train::detail {
 using json = nlohmann::json;
@@ -46,7 +46,9 @@ public:
         if (ended_) return;
         ended_ = true;
         if (metrics_)
-            metrics_->write(json{{"event", "end"}, {"status", status}, {"step", step_}, {"time", utcNowIso()}, {"message", message}}.dump());
+            metrics_->write(
+                json{{"event", "end"}, {"status", status}, {"step", step_}, {"time", utcNowIso()}, {"message", message}}
+                    .dump());
     }
 
 private:
@@ -55,7 +57,8 @@ private:
     void log(const std::string& s) {
         if (!main()) return;
         if (obs_.onLog) obs_.onLog(s);
-        if (metrics_) metrics_->write(json{{"event", "log"}, {"step", step_}, {"time", utcNowIso()}, {"message", s}}.dump());
+        if (metrics_)
+            metrics_->write(json{{"event", "log"}, {"step", step_}, {"time", utcNowIso()}, {"message", s}}.dump());
     }
     /// One checkpoint set with the optimizer state, pointed at by "last" (and "best" when `best`).
     void save(int epoch, bool best = false) {
@@ -108,10 +111,10 @@ private:
     void buildOptimizer();
 
     // The phases of go(), in order.
-    void setUp();                         // options, device, process group, run folder, model
-    void openModel();                     // the model, moved to the data's classes (and --img-size)
-    io::CheckpointState openRunState();   // resume: the checkpoint's state; fresh: selection + config.json
-    void openData();                      // datasets, loaders, free-space check
+    void setUp();                                 // options, device, process group, run folder, model
+    void openModel();                             // the model, moved to the data's classes (and --img-size)
+    io::CheckpointState openRunState();           // resume: the checkpoint's state; fresh: selection + config.json
+    void openData();                              // datasets, loaders, free-space check
     void restore(const io::CheckpointState& st);  // schedule lengths; resume: weights, optimizer, step
     struct EpochTrained {
         double loss_sum = 0, seconds = 0;
@@ -122,6 +125,7 @@ private:
     /// One optimizer step on `batch`; false when the step was skipped (no image in the whole
     /// global batch). Sets `stop` when the processes agreed to stop after it.
     bool trainStep(int epoch, data::Batch& batch, EpochTrained& acc, Clock::time_point& tStep, bool& stop);
+    void reportStep(int epoch, double lv, double lr, long long stepImages, double dt);  // observer + metrics.jsonl
     void evaluateEpoch(int epoch, const EpochTrained& trained);
     TrainSummary finish(Clock::time_point t0);
     [[noreturn]] void stopHere(int epoch);

@@ -21,7 +21,8 @@ void Run::stopHere(int epoch) {
 void Run::nonFiniteLoss(double v, int epoch) {
     const bool haveCheckpoint = fs::exists(fs::join(ckdir_, "last.json"));
     const std::string msg = "loss is " + std::string(std::isnan(v) ? "NaN" : "infinite") + " at step " +
-                            std::to_string(step_ + 1) + " (epoch " + std::to_string(epoch + 1) + "); training stopped, " +
+                            std::to_string(step_ + 1) + " (epoch " + std::to_string(epoch + 1) +
+                            "); training stopped, " +
                             (haveCheckpoint ? "the last good checkpoint " + fs::join(ckdir_, "last.json") + " is kept"
                                             : std::string("before any checkpoint was written (none is kept)"));
     log(msg);
@@ -72,7 +73,8 @@ bool Run::trainStep(int epoch, data::Batch& batch, EpochTrained& acc, Clock::tim
     if (n > 0) {
         AutocastScope autocast(amp_ == "fp16" ? torch::kHalf : torch::kBFloat16, amp_ != "off");
         if (o_.mixup > 0 || o_.cutmix > 0) {
-            const auto mixed = mixBatch(x, y, model_->config().num_classes, {o_.mixup, o_.cutmix, o_.label_smoothing}, rng);
+            const auto mixed =
+                mixBatch(x, y, model_->config().num_classes, {o_.mixup, o_.cutmix, o_.label_smoothing}, rng);
             auto logits = model_->forward(x).to(torch::kFloat);
             loss = -(mixed.target * torch::log_softmax(logits, 1)).sum(1).mean();
         } else {
@@ -112,6 +114,13 @@ bool Run::trainStep(int epoch, data::Batch& batch, EpochTrained& acc, Clock::tim
     const auto now = Clock::now();
     const double dt = std::chrono::duration<double>(now - tStep).count();
     tStep = now;
+    reportStep(epoch, lv, lr, stepImages, dt);
+    syncSeconds_ = 0;
+    return true;
+}
+
+// One step's event: to the observer and, on rank 0, to metrics.jsonl.
+void Run::reportStep(int epoch, double lv, double lr, long long stepImages, double dt) {
     StepEvent ev;
     ev.step = step_;
     ev.steps_total = total_;
@@ -123,23 +132,30 @@ bool Run::trainStep(int epoch, data::Batch& batch, EpochTrained& acc, Clock::tim
     ev.blocks = sel_.blocks;
     ev.lambdas = lambdas();
     if (main()) {
-        json sj{{"event", "step"}, {"step", ev.step}, {"epoch", epoch}, {"loss", lv}, {"lr", lr},
-                {"images_per_s", ev.images_per_s}, {"blocks", ev.blocks}, {"lambda", ev.lambdas}};
+        json sj{{"event", "step"},
+                {"step", ev.step},
+                {"epoch", epoch},
+                {"loss", lv},
+                {"lr", lr},
+                {"images_per_s", ev.images_per_s},
+                {"blocks", ev.blocks},
+                {"lambda", ev.lambdas}};
         if (world() > 1) sj["sync_s"] = syncSeconds_, sj["step_s"] = dt;
         if (amp_ == "fp16") sj["loss_scale"] = scaler_.value();
         metrics_->write(sj.dump());
         if (obs_.onStep) obs_.onStep(ev);
     }
-    syncSeconds_ = 0;
-    return true;
 }
 
 void Run::evaluateEpoch(int epoch, const EpochTrained& trained) {
     EvalResult ev;
     try {
-        ev = evaluate(*model_, *testLoader_, device_, world() == 1 ? cancel_ : nullptr, [&](const Progress& p) {
-            if (main() && obs_.onProgress) obs_.onProgress(p);
-        }, group_.get());
+        ev = evaluate(
+            *model_, *testLoader_, device_, world() == 1 ? cancel_ : nullptr,
+            [&](const Progress& p) {
+                if (main() && obs_.onProgress) obs_.onProgress(p);
+            },
+            group_.get());
     } catch (const Cancelled&) {
         // Interrupted while evaluating: the epoch's training is kept; a resume evaluates it.
         save(epoch);
@@ -165,11 +181,20 @@ void Run::evaluateEpoch(int epoch, const EpochTrained& trained) {
     // The epoch's event first, then its checkpoint: a crash between the two resumes from the
     // previous set, which drops the event again (events after a checkpoint's step are cut).
     if (main()) {
-        metrics_->write(json{{"event", "epoch"}, {"epoch", epoch}, {"step", step_}, {"train_loss", ee.train_loss},
-                             {"test_top1", ev.top1}, {"test_top5", ev.top5}, {"test_loss", ev.loss},
-                             {"test_images", ev.images}, {"seconds", ee.seconds}, {"images_per_s", ee.images_per_s},
-                             {"lambda", ee.lambdas}, {"best", ee.best}}
-                            .dump());
+        metrics_->write(json{
+            {"event", "epoch"},
+            {"epoch", epoch},
+            {"step", step_},
+            {"train_loss", ee.train_loss},
+            {"test_top1", ev.top1},
+            {"test_top5", ev.top5},
+            {"test_loss", ev.loss},
+            {"test_images", ev.images},
+            {"seconds", ee.seconds},
+            {"images_per_s", ee.images_per_s},
+            {"lambda", ee.lambdas},
+            {"best",
+             ee.best}}.dump());
         if (obs_.onEpoch) obs_.onEpoch(ee);
     }
     save(epoch + 1, ee.best);

@@ -28,8 +28,8 @@ void Run::buildOptimizer() {
     std::vector<torch::optim::OptimizerParamGroup> groups;
     groups.emplace_back(decay, std::make_unique<torch::optim::AdamWOptions>(
                                    torch::optim::AdamWOptions(o_.lr).weight_decay(o_.weight_decay)));
-    groups.emplace_back(nodecay,
-                        std::make_unique<torch::optim::AdamWOptions>(torch::optim::AdamWOptions(o_.lr).weight_decay(0.0)));
+    groups.emplace_back(
+        nodecay, std::make_unique<torch::optim::AdamWOptions>(torch::optim::AdamWOptions(o_.lr).weight_decay(0.0)));
     opt_ = std::make_unique<torch::optim::AdamW>(groups, torch::optim::AdamWOptions(o_.lr));
 }
 
@@ -54,11 +54,13 @@ void Run::setUp() {
         fs::makeDirs(ckdir_);
     }
     // The global batch is the run's: fixed at the start, kept when resumed with another world.
-    if (!resuming_) o_.global_batch = o_.batch * world();
-    else if (o_.global_batch <= 0) o_.global_batch = o_.batch;  // a run from before data-parallel training: one process
+    if (!resuming_)
+        o_.global_batch = o_.batch * world();
+    else if (o_.global_batch <= 0)
+        o_.global_batch = o_.batch;  // a run from before data-parallel training: one process
     if (o_.global_batch < world())
-        throw Error("global batch " + std::to_string(o_.global_batch) + " is smaller than the " + std::to_string(world()) +
-                    " processes: every process needs at least one image per step");
+        throw Error("global batch " + std::to_string(o_.global_batch) + " is smaller than the " +
+                    std::to_string(world()) + " processes: every process needs at least one image per step");
 
     openModel();
     const bool cuda = device_ != "cpu";
@@ -86,8 +88,8 @@ void Run::openModel() {
     for (const auto& a : adapted_) log(o_.model + ": " + a);
     if (!model_->removedBlocks().empty()) throw Error(o_.model + ": cannot train a model whose attention was removed");
     if (const auto bad = io::nonFiniteParameters(*model_); !bad.empty())
-        throw Error(o_.model + ": " + std::to_string(bad.size()) + " tensors hold NaN or infinite values (first: " +
-                    bad.front() + "); refusing to train from them");
+        throw Error(o_.model + ": " + std::to_string(bad.size()) +
+                    " tensors hold NaN or infinite values (first: " + bad.front() + "); refusing to train from them");
     model_->setDropPath(o_.drop_path);
     model_->to(torch::Device(device_));
 }
@@ -101,14 +103,16 @@ io::CheckpointState Run::openRunState() {
             st = io::readCheckpointState(ckdir_, "last");
         } catch (const Error& e) {
             if (main()) throw;
-            throw Error("rank " + std::to_string(group_->launch().rank) + ": " + e.what() +
-                        " (every process of a resumed run reads the run folder: put it on a filesystem all nodes share)");
+            throw Error(
+                "rank " + std::to_string(group_->launch().rank) + ": " + e.what() +
+                " (every process of a resumed run reads the run folder: put it on a filesystem all nodes share)");
         }
         sel_.blocks = st.blocks;
         sel_.selector = st.selector;
     } else {
         if (main()) {
-            SelectionRequest req{o_.select, uri_, o_.calib, o_.seed, device_, o_.workers, fs::join(o_.out_dir, "analysis")};
+            SelectionRequest req{
+                o_.select, uri_, o_.calib, o_.seed, device_, o_.workers, fs::join(o_.out_dir, "analysis")};
             sel_ = resolveSelection(*model_, req, obs_.onProgress, cancel_);
         }
         shareSelection();
@@ -121,8 +125,11 @@ io::CheckpointState Run::openRunState() {
             // What `measure --baseline` checks a baseline against (the weights before any step).
             cfgj["starting_weights"] = {{"model", o_.model}, {"fingerprint", io::weightsFingerprint(*model_)}};
             cfgj["created"] = utcNowIso();
-            cfgj["distributed"] = {{"world_size", world()}, {"backend", group_->backend()}, {"launcher", li.source},
-                                   {"per_rank_batch", o_.batch}, {"global_batch", o_.global_batch}};
+            cfgj["distributed"] = {{"world_size", world()},
+                                   {"backend", group_->backend()},
+                                   {"launcher", li.source},
+                                   {"per_rank_batch", o_.batch},
+                                   {"global_batch", o_.global_batch}};
             fs::atomicWriteText(fs::join(o_.out_dir, "config.json"), cfgj.dump(2) + "\n");
             std::remove(fs::join(o_.out_dir, "metrics.jsonl").c_str());
         }
@@ -201,8 +208,8 @@ void Run::restore(const io::CheckpointState& st) {
     if (!resuming_) {
         std::string b;
         for (int x : sel_.blocks) b += " " + std::to_string(x);
-        log("training " + cfg.name + " on " + trainSet_->describe() + "; dilution of blocks:" +
-            (sel_.blocks.empty() ? std::string(" none") : b) + " (" + sel_.selector + ")" +
+        log("training " + cfg.name + " on " + trainSet_->describe() +
+            "; dilution of blocks:" + (sel_.blocks.empty() ? std::string(" none") : b) + " (" + sel_.selector + ")" +
             (o_.recipe.empty() ? std::string() : "; recipe " + o_.recipe));
     }
     sum_.run_dir = o_.out_dir;

@@ -40,16 +40,17 @@ void prepareRunFolder(const std::string& dir, bool overwrite) {
     if (!runFolderInUse(dir)) return;
     namespace sfs = std::filesystem;
     std::error_code ec;
-    const bool isRun = sfs::exists(fs::join(dir, "config.json"), ec) || sfs::exists(fs::join(dir, "metrics.jsonl"), ec) ||
-                       sfs::exists(fs::join(dir, "checkpoints"), ec);
+    const bool isRun = sfs::exists(fs::join(dir, "config.json"), ec) ||
+                       sfs::exists(fs::join(dir, "metrics.jsonl"), ec) || sfs::exists(fs::join(dir, "checkpoints"), ec);
     if (!overwrite) {
         throw Error(dir + ": the folder already holds " + std::string(isRun ? "a run" : "files") +
                     "; choose another run folder" + (isRun ? ", continue it with --resume " + dir + "," : ",") +
                     " or pass --overwrite to replace it");
     }
     if (!isRun)
-        throw Error(dir + ": --overwrite replaces a run folder, and this folder holds no run (no config.json, "
-                          "metrics.jsonl or checkpoints/); refusing to delete it");
+        throw Error(dir +
+                    ": --overwrite replaces a run folder, and this folder holds no run (no config.json, "
+                    "metrics.jsonl or checkpoints/); refusing to delete it");
     for (const auto& e : sfs::directory_iterator(dir, ec)) {
         sfs::remove_all(e.path(), ec);
         if (ec) throw Error(e.path().string() + ": cannot remove the old run's file (" + ec.message() + ")");
@@ -66,8 +67,9 @@ RunLock::RunLock(const std::string& dir) {
     const int err = errno;
     ::close(fd);
     if (err == EWOULDBLOCK)
-        throw Error(dir + ": another process is training into this run folder now (it holds the folder's lock); "
-                          "wait for it to finish or stop it (Ctrl-C writes a checkpoint), then resume");
+        throw Error(dir +
+                    ": another process is training into this run folder now (it holds the folder's lock); "
+                    "wait for it to finish or stop it (Ctrl-C writes a checkpoint), then resume");
     // ENOLCK / EINVAL / ENOTSUP: a filesystem without flock; train unlocked.
 }
 

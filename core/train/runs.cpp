@@ -3,10 +3,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include <sys/stat.h>
 #include <algorithm>
 #include <ctime>
 #include <filesystem>
-#include <sys/stat.h>
 
 #include "util/error.h"
 #include "util/files.h"
@@ -60,8 +60,9 @@ RunSummary summarizeRun(const std::string& dir, const std::string& name, long lo
     // A run this machine is writing holds its folder's lock (train/runfolder.h): running however
     // long its epoch takes. Otherwise (another machine, or no lock): running while it writes.
     if (!ended)
-        r.status = runFolderLocked(dir) || (r.updated > 0 && std::time(nullptr) - r.updated <= idleSeconds) ? "running"
-                                                                                                            : "interrupted";
+        r.status = runFolderLocked(dir) || (r.updated > 0 && std::time(nullptr) - r.updated <= idleSeconds)
+                       ? "running"
+                       : "interrupted";
     return r;
 }
 
@@ -73,8 +74,7 @@ std::vector<RunSummary> listRuns(const std::string& root, long long idleSeconds)
             auto rel = stdfs::relative(d, root).string();
             if (rel.empty() || rel == ".") rel = d.filename().string();
             out.push_back(summarizeRun(d.string(), rel, idleSeconds));
-        } catch (const Error&) {
-        }
+        } catch (const Error&) {}
         return true;
     };
     std::error_code ec;

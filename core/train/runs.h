@@ -9,17 +9,17 @@
 namespace dilute::train {
 
 struct RunSummary {
-    std::string path;       // the run folder
-    std::string name;       // its path relative to the root
-    std::string status;     // running | finished | cancelled | failed | interrupted (no end event, idle)
-    std::string model;      // config "model" (preset or weights file name)
-    std::string selector;   // resolved selector ("manual", "nose", "random", ...; "none" for a baseline)
+    std::string path;         // the run folder
+    std::string name;         // its path relative to the root
+    std::string status;       // running | finished | cancelled | failed | interrupted (no end event, idle)
+    std::string model;        // config "model" (preset or weights file name)
+    std::string selector;     // resolved selector ("manual", "nose", "random", ...; "none" for a baseline)
     std::vector<int> blocks;  // blocks diluted
-    int epochs = 0;         // of the run
-    int epochs_done = 0;    // epoch events logged
-    double best_top1 = -1;  // best test top-1 over the epochs (-1: none yet)
-    double final_top1 = -1; // test top-1 of the last epoch (-1: none yet)
-    long long steps = 0;    // last step logged
+    int epochs = 0;           // of the run
+    int epochs_done = 0;      // epoch events logged
+    double best_top1 = -1;    // best test top-1 over the epochs (-1: none yet)
+    double final_top1 = -1;   // test top-1 of the last epoch (-1: none yet)
+    long long steps = 0;      // last step logged
     int world_size = 1;
     std::string created;    // config "created" (ISO 8601, UTC)
     long long updated = 0;  // metrics.jsonl modification time (seconds since the epoch)

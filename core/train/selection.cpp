@@ -53,7 +53,8 @@ analysis::Selection resolveSelection(model::VisionTransformerImpl& m, const Sele
         s.blocks = analysis::parseBlockList(spec, m.depth());
         return s;
     }
-    throw Error("selection '" + spec + "': expected block indices (0,2,4), SELECTOR:K (nose, nose-abs, random, lowest, "
+    throw Error("selection '" + spec +
+                "': expected block indices (0,2,4), SELECTOR:K (nose, nose-abs, random, lowest, "
                 "first) or an analysis.json file");
 }
 

@@ -12,12 +12,12 @@ namespace dilute::train {
 
 struct SelectionRequest {
     std::string spec;
-    std::string data;       // dataset URI for on-the-spot selectors
+    std::string data;  // dataset URI for on-the-spot selectors
     int calib = 2048;
     uint64_t seed = 0;
     std::string device = "cpu";
     int workers = 2;
-    std::string save_dir;   // where an on-the-spot analysis is written ("" = not saved)
+    std::string save_dir;  // where an on-the-spot analysis is written ("" = not saved)
 };
 
 analysis::Selection resolveSelection(model::VisionTransformerImpl& m, const SelectionRequest& req,

@@ -27,7 +27,7 @@ struct MixOptions {
 struct Mixed {
     torch::Tensor target;  // soft targets [N, C]
     bool cutmix = false;
-    double lambda = 1;     // the weight of the batch's own images (CutMix: 1 - box area / image area)
+    double lambda = 1;                       // the weight of the batch's own images (CutMix: 1 - box area / image area)
     int64_t y1 = 0, y2 = 0, x1 = 0, x2 = 0;  // the CutMix box (rows y1..y2, columns x1..x2, exclusive ends)
 };
 

@@ -2,13 +2,13 @@
 
 #include <zlib.h>
 
+#include <fcntl.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <vector>
-#include <fcntl.h>
-#include <sys/statvfs.h>
-#include <unistd.h>
 
 #include "util/error.h"
 
@@ -69,8 +69,10 @@ std::string formatBytes(uint64_t b) {
     int u = 0;
     while (v >= 1000 && u < 6) v /= 1000, ++u;
     char buf[48];
-    if (u == 0) std::snprintf(buf, sizeof buf, "%llu bytes", static_cast<unsigned long long>(b));
-    else std::snprintf(buf, sizeof buf, "%.1f %s", v, units[u]);
+    if (u == 0)
+        std::snprintf(buf, sizeof buf, "%llu bytes", static_cast<unsigned long long>(b));
+    else
+        std::snprintf(buf, sizeof buf, "%.1f %s", v, units[u]);
     return buf;
 }
 

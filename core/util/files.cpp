@@ -2,6 +2,9 @@
 
 #include <zlib.h>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
@@ -10,9 +13,6 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "util/error.h"
 
@@ -65,7 +65,9 @@ std::string readText(const std::string& path) {
     struct stat st {};
     if (::stat(path.c_str(), &st) != 0) throw Error(path + ": cannot open (" + std::strerror(errno) + ")");
     if (!S_ISREG(st.st_mode)) throw Error(path + ": not a regular file");
-    if (st.st_size > (off_t(256) << 20)) throw Error(path + ": " + std::to_string(st.st_size) + " bytes is too large for a text file here (256 MB limit)");
+    if (st.st_size > (off_t(256) << 20))
+        throw Error(path + ": " + std::to_string(st.st_size) +
+                    " bytes is too large for a text file here (256 MB limit)");
     std::ifstream in(path, std::ios::binary);
     if (!in) throw Error(path + ": cannot open (" + std::strerror(errno) + ")");
     std::stringstream ss;

@@ -48,7 +48,8 @@ template <class T>
 T as(const nlohmann::json& v, const std::string& key) {
     using json = nlohmann::json;
     if constexpr (std::is_same_v<T, bool>) {
-        if (!v.is_boolean()) throw json::type_error::create(302, key + " must be true or false, not " + v.dump(), nullptr);
+        if (!v.is_boolean())
+            throw json::type_error::create(302, key + " must be true or false, not " + v.dump(), nullptr);
         return v.get<bool>();
     } else if constexpr (std::is_same_v<T, std::string>) {
         if (!v.is_string()) throw json::type_error::create(302, key + " must be a string, not " + v.dump(), nullptr);

@@ -80,7 +80,8 @@ void readField(const FieldRule& f, const nlohmann::json& v) {
             const T x = jsonnum::as<T>(v, f.name);
             if constexpr (std::is_arithmetic_v<T> && !std::is_same_v<T, bool>) {
                 if (f.lo != f.hi && !(double(x) >= f.lo && double(x) <= f.hi))
-                    throw Error(f.name + " = " + v.dump() + " is outside [" + boundText(f.lo) + ", " + boundText(f.hi) + "]");
+                    throw Error(f.name + " = " + v.dump() + " is outside [" + boundText(f.lo) + ", " + boundText(f.hi) +
+                                "]");
             }
             if constexpr (std::is_same_v<T, std::string>) {
                 if (!f.choices.empty() && std::find(f.choices.begin(), f.choices.end(), x) == f.choices.end()) {
@@ -104,9 +105,11 @@ void readFieldsJson(const std::vector<FieldRule>& fields, const std::string& tex
     } catch (const nlohmann::json::exception& e) {
         throw Error(source + ": not valid JSON (" + jsonnum::message(e) + ")");
     }
-    if (!j.is_object()) throw Error(source + ": expected a JSON object of options, found " + std::string(j.type_name()));
+    if (!j.is_object())
+        throw Error(source + ": expected a JSON object of options, found " + std::string(j.type_name()));
     for (auto it = j.begin(); it != j.end(); ++it) {
-        const auto f = std::find_if(fields.begin(), fields.end(), [&](const FieldRule& r) { return r.name == it.key(); });
+        const auto f =
+            std::find_if(fields.begin(), fields.end(), [&](const FieldRule& r) { return r.name == it.key(); });
         if (f == fields.end()) {
             if (std::find(extra.begin(), extra.end(), it.key()) != extra.end()) continue;
             if (!unknown) throw Error(source + ": unknown key '" + it.key() + "'" + didYouMean(it.key(), fields));

@@ -24,17 +24,17 @@ using OptionField = std::variant<int*, long long*, uint64_t*, double*, bool*, st
 
 template <class O>
 struct OptionSpec {
-    std::string name;    // JSON key (config.json, --print-config); the GUI editor's objectName
-    std::string flags;   // CLI11 names, e.g. "--epochs,-e"; "!--per-epoch" is a flag that clears the field
-    std::string label;   // GUI label
-    std::string help;    // CLI help and GUI tooltip
-    std::string group;   // GUI section
-    double lo = 0, hi = 0;             // numeric range (lo == hi: none)
+    std::string name;       // JSON key (config.json, --print-config); the GUI editor's objectName
+    std::string flags;      // CLI11 names, e.g. "--epochs,-e"; "!--per-epoch" is a flag that clears the field
+    std::string label;      // GUI label
+    std::string help;       // CLI help and GUI tooltip
+    std::string group;      // GUI section
+    double lo = 0, hi = 0;  // numeric range (lo == hi: none)
     std::vector<std::string> choices;  // text options with a fixed set
     bool recipe = false;               // a recipe decides it unless given (CLI prints no default)
     std::string cliOnly;               // why the generated GUI form does not show it ("" = it does)
     std::function<OptionField(O&)> field;
-    std::string special;               // what the lowest value means, shown in its place ("inferred"; "" = itself)
+    std::string special;  // what the lowest value means, shown in its place ("inferred"; "" = itself)
 };
 
 template <class O, class T>
@@ -100,7 +100,8 @@ template <class O, class P>
 std::vector<OptionSpec<O>> liftOptions(const std::vector<OptionSpec<P>>& table, P O::*part) {
     std::vector<OptionSpec<O>> out;
     for (const auto& s : table) {
-        OptionSpec<O> t{s.name, s.flags, s.label, s.help, s.group, s.lo, s.hi, s.choices, s.recipe, s.cliOnly, {}, s.special};
+        OptionSpec<O> t{s.name, s.flags,   s.label,  s.help,    s.group, s.lo,
+                        s.hi,   s.choices, s.recipe, s.cliOnly, {},      s.special};
         t.field = [f = s.field, part](O& o) { return f(o.*part); };
         out.push_back(std::move(t));
     }

@@ -3,8 +3,8 @@
 #include <torch/torch.h>
 
 #include <dlfcn.h>
-#include <unistd.h>
 #include <malloc.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <ctime>

@@ -54,11 +54,16 @@ int main(int argc, char** argv) {
     int batch = 128, steps = 40, rounds = 2;
     for (int i = 1; i + 1 < argc; i += 2) {
         const std::string a = argv[i], v = argv[i + 1];
-        if (a == "--model") model = v;
-        else if (a == "--batch") batch = std::stoi(v);
-        else if (a == "--steps") steps = std::stoi(v);
-        else if (a == "--rounds") rounds = std::stoi(v);
-        else if (a == "--cli") cli = v;
+        if (a == "--model")
+            model = v;
+        else if (a == "--batch")
+            batch = std::stoi(v);
+        else if (a == "--steps")
+            steps = std::stoi(v);
+        else if (a == "--rounds")
+            rounds = std::stoi(v);
+        else if (a == "--cli")
+            cli = v;
     }
     const auto dir = std::filesystem::temp_directory_path() / ("dilute-bench-ddp-" + std::to_string(::getpid()));
     std::filesystem::create_directories(dir);
@@ -66,9 +71,12 @@ int main(int argc, char** argv) {
                                " --test-limit 256 --drop-path 0 --workers 1 --seed 1";
     std::vector<double> one, two, share, ms1, ms2;
     for (int r = 0; r < rounds; ++r) {
-        const std::string a = (dir / ("one" + std::to_string(r))).string(), b = (dir / ("two" + std::to_string(r))).string();
-        const std::string ca = cli + common + " -b " + std::to_string(batch) + " --threads 2 -o " + a + " > /dev/null 2>&1";
-        const std::string cb = cli + common + " -b " + std::to_string(batch / 2) + " --nproc 2 -o " + b + " > /dev/null 2>&1";
+        const std::string a = (dir / ("one" + std::to_string(r))).string(),
+                          b = (dir / ("two" + std::to_string(r))).string();
+        const std::string ca =
+            cli + common + " -b " + std::to_string(batch) + " --threads 2 -o " + a + " > /dev/null 2>&1";
+        const std::string cb =
+            cli + common + " -b " + std::to_string(batch / 2) + " --nproc 2 -o " + b + " > /dev/null 2>&1";
         if (std::system(ca.c_str()) != 0 || std::system(cb.c_str()) != 0) {
             std::fprintf(stderr, "bench_ddp: a training run failed (%s / %s)\n", ca.c_str(), cb.c_str());
             return 1;
@@ -79,13 +87,14 @@ int main(int argc, char** argv) {
         share.push_back(fb.sync_share);
         ms1.push_back(fa.step_ms);
         ms2.push_back(fb.step_ms);
-        std::printf("round %d: 1 proc x 2 threads %.0f img/s | 2 procs x 1 thread %.0f img/s | allreduce %.1f%% of the step\n",
-                    r + 1, fa.images_per_s, fb.images_per_s, 100 * fb.sync_share);
+        std::printf(
+            "round %d: 1 proc x 2 threads %.0f img/s | 2 procs x 1 thread %.0f img/s | allreduce %.1f%% of the step\n",
+            r + 1, fa.images_per_s, fb.images_per_s, 100 * fb.sync_share);
     }
     std::filesystem::remove_all(dir);
     const double m1 = median(one), m2 = median(two);
-    std::printf("\n%s, global batch %d, %d steps, %u cores, medians of %d alternating rounds\n", model.c_str(), batch, steps,
-                std::thread::hardware_concurrency(), rounds);
+    std::printf("\n%s, global batch %d, %d steps, %u cores, medians of %d alternating rounds\n", model.c_str(), batch,
+                steps, std::thread::hardware_concurrency(), rounds);
     std::printf("| setup | img/s | ms/step | allreduce share |\n|---|---|---|---|\n");
     std::printf("| 1 process x 2 threads | %.0f | %.1f | - |\n", m1, median(ms1));
     std::printf("| 2 processes x 1 thread (Gloo) | %.0f | %.1f | %.1f%% |\n", m2, median(ms2), 100 * median(share));

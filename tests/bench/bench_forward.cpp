@@ -14,8 +14,8 @@ int main(int argc, char** argv) {
     const double peak = benchutil::matmulGflops();
     std::printf("threads %d, fp32 matmul 1024^3: %.1f GFLOP/s\n", threads, peak);
     std::printf("%-24s %6s %12s %10s %9s\n", "model", "batch", "images/s", "GFLOP/s", "of matmul");
-    const std::pair<const char*, int> cases[] = {{"deit_tiny_patch16_224", 32}, {"vit_nano_patch7_28", 256},
-                                                 {"vit_micro_patch7_28", 256}};
+    const std::pair<const char*, int> cases[] = {
+        {"deit_tiny_patch16_224", 32}, {"vit_nano_patch7_28", 256}, {"vit_micro_patch7_28", 256}};
     for (const auto& [name, batch] : cases) {
         auto cfg = model::preset(name);
         auto m = model::buildModel(cfg);

@@ -81,7 +81,9 @@ int main(int argc, char** argv) {
     for (int pass = 0; pass < 4; ++pass) {
         const auto t0 = std::chrono::steady_clock::now();
         for (const auto& f : files) (void)cv::imread(f, cv::IMREAD_COLOR);
-        if (pass > 0) passes.push_back(files.size() / std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+        if (pass > 0)
+            passes.push_back(files.size() /
+                             std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
     }
     const double decode = median(passes);
     // Dilute's own JPEG path (libjpeg-turbo straight to RGB, whole image, same pixels): a stricter ceiling.
@@ -89,7 +91,9 @@ int main(int argc, char** argv) {
     for (int pass = 0; pass < 4; ++pass) {
         const auto t0 = std::chrono::steady_clock::now();
         for (size_t i = 0; i < folder->size(); ++i) (void)folder->image(i);
-        if (pass > 0) passes.push_back(files.size() / std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+        if (pass > 0)
+            passes.push_back(files.size() /
+                             std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
     }
     const double own = median(passes);
     auto deit = model::preset("deit_tiny_patch16_224");
@@ -102,9 +106,11 @@ int main(int argc, char** argv) {
     for (int w : {1, 2}) {
         const auto r = epochRates(folder, t, w, 64);
         if (w == 2) two = r.steady;
-        std::printf("  loader, %d worker(s):                    %8.0f images/s (first epoch %.0f)\n", w, r.steady, r.first);
+        std::printf("  loader, %d worker(s):                    %8.0f images/s (first epoch %.0f)\n", w, r.steady,
+                    r.first);
     }
-    std::printf("  2 workers reach %.0f%% of 2x the OpenCV decode ceiling (target >= 80%%)\n", 100.0 * two / (2 * decode));
+    std::printf("  2 workers reach %.0f%% of 2x the OpenCV decode ceiling (target >= 80%%)\n",
+                100.0 * two / (2 * decode));
     std::printf("  and %.0f%% of 2x Dilute's own whole-image decode\n", 100.0 * two / (2 * own));
     return 0;
 }

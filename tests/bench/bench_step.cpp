@@ -83,10 +83,11 @@ int main(int argc, char** argv) {
     };
     const double trainRate = mode == "forward" ? 0.0 : run(true);
     const double forwardRate = mode == "train" ? 0.0 : run(false);
-    std::printf("{\"%s\": {\"removed\": %zu, \"batch\": %d, \"device\": \"%s\", \"amp\": \"%s\", \"fused_attention\": %s, "
-                "\"cpu_kernels\": %s, \"train_img_s\": %.2f, \"forward_img_s\": %.2f}}\n",
-                name.c_str(), m->removedBlocks().size(), batch, device.c_str(), amp.c_str(), model::fusedAttention() ? "true" : "false",
-                device == "cpu" && model::kernels::enabled() ? "true" : "false", trainRate,
-                forwardRate);
+    std::printf(
+        "{\"%s\": {\"removed\": %zu, \"batch\": %d, \"device\": \"%s\", \"amp\": \"%s\", \"fused_attention\": %s, "
+        "\"cpu_kernels\": %s, \"train_img_s\": %.2f, \"forward_img_s\": %.2f}}\n",
+        name.c_str(), m->removedBlocks().size(), batch, device.c_str(), amp.c_str(),
+        model::fusedAttention() ? "true" : "false", device == "cpu" && model::kernels::enabled() ? "true" : "false",
+        trainRate, forwardRate);
     return 0;
 }

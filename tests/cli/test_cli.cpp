@@ -6,11 +6,11 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <limits>
 #include <memory>
 #include <string>
 #include <vector>
-#include <iterator>
 
 #include "run_cli.h"
 
@@ -74,7 +74,8 @@ TEST(Cli, InfoJsonForPresetAndClearErrors) {
 TEST(Cli, TrainAnalyzeExportBenchEndToEnd) {
     if (!haveFashion()) GTEST_SKIP();
     const auto d = tmpDir("e2e");
-    auto t = run("train -m vit_nano_patch7_28 --epochs 1 --train-limit 512 --test-limit 256 --batch 64 -o " + d + "/base");
+    auto t =
+        run("train -m vit_nano_patch7_28 --epochs 1 --train-limit 512 --test-limit 256 --batch 64 -o " + d + "/base");
     ASSERT_EQ(t.rc, 0) << t.text;
     auto a = run("analyze -m " + d + "/base/final.safetensors --calib 128 --k 2 --pairwise -o " + d + "/an");
     ASSERT_EQ(a.rc, 0) << a.text;
@@ -91,25 +92,31 @@ TEST(Cli, TrainAnalyzeExportBenchEndToEnd) {
     auto ev = run("eval -m " + d + "/pruned.safetensors --limit 256 --json");
     ASSERT_EQ(ev.rc, 0) << ev.text;
     EXPECT_GT(nlohmann::json::parse(ev.text.substr(ev.text.find('{')))["top1"].get<double>(), 20.0);
-    auto b = run("bench -m " + d + "/base --vs " + d + "/pruned.safetensors --batch 16 --repeats 2 --latency-runs 3 --rounds 1 --json");
+    auto b = run("bench -m " + d + "/base --vs " + d +
+                 "/pruned.safetensors --batch 16 --repeats 2 --latency-runs 3 --rounds 1 --json");
     ASSERT_EQ(b.rc, 0) << b.text;
     auto bj = nlohmann::json::parse(b.text);
     EXPECT_LT(bj["b"]["params"].get<long long>(), bj["a"]["params"].get<long long>());
     // measure: the Export view's job (export, evaluate both, benchmark both) as one command.
     // A run stopped before its end: export takes its last checkpoint and says so.
-    auto part = run("train -m " + d + "/base/final.safetensors --select 0 --epochs 2 --train-limit 256 --test-limit 64 "
-                    "--batch 64 --stop-at-step 2 -o " + d + "/part");
+    auto part = run("train -m " + d +
+                    "/base/final.safetensors --select 0 --epochs 2 --train-limit 256 --test-limit 64 "
+                    "--batch 64 --stop-at-step 2 -o " +
+                    d + "/part");
     ASSERT_EQ(part.rc, 0) << part.text;
     auto pe = run("export " + d + "/part --force -o " + d + "/part.safetensors");
     EXPECT_EQ(pe.rc, 0) << pe.text;
     EXPECT_NE(pe.text.find("has no final.safetensors (the run did not finish): exported its last checkpoint"),
-              std::string::npos) << pe.text;
+              std::string::npos)
+        << pe.text;
     // A baseline of another input size is refused, naming both.
     auto other = run("measure -r " + d + "/dil --baseline vit_tiny_patch4_32 --eval-images 16 -o " + d + "/other");
     EXPECT_EQ(other.rc, 1) << other.text;
     EXPECT_NE(other.text.find("--baseline vit_tiny_patch4_32 (3x32x32 input, 10 classes) cannot be compared"),
-              std::string::npos) << other.text;
-    auto m = run("measure -r " + d + "/dil --baseline " + d + "/base --eval-images 128 -b 8 --repeats 1 --latency-runs 2 "
+              std::string::npos)
+        << other.text;
+    auto m = run("measure -r " + d + "/dil --baseline " + d +
+                 "/base --eval-images 128 -b 8 --repeats 1 --latency-runs 2 "
                  "--rounds 1 --device cpu --json");
     ASSERT_EQ(m.rc, 0) << m.text;
     const auto mj = nlohmann::json::parse(m.text.substr(m.text.find('{')));
@@ -179,7 +186,8 @@ TEST(Cli, EvalOnAGivenInputTensorWritesLogits) {
     std::vector<float> x(3 * 28 * 28);
     for (size_t i = 0; i < x.size(); ++i) x[i] = float(i % 17) / 17.0f - 0.5f;
     writeTensor(d + "/in.safetensors", "input", {3, 1, 28, 28}, x);
-    auto r = run("eval -m vit_nano_patch7_28 --input-tensor " + d + "/in.safetensors --logits-out " + d + "/out.safetensors");
+    auto r = run("eval -m vit_nano_patch7_28 --input-tensor " + d + "/in.safetensors --logits-out " + d +
+                 "/out.safetensors");
     ASSERT_EQ(r.rc, 0) << r.text;
     std::ifstream f(d + "/out.safetensors", std::ios::binary);
     uint64_t n = 0;
@@ -189,13 +197,15 @@ TEST(Cli, EvalOnAGivenInputTensorWritesLogits) {
     const auto h = nlohmann::json::parse(header);
     EXPECT_EQ(h["logits"]["shape"], nlohmann::json({3, 10}));
     // Deterministic: the same input gives the same bytes.
-    auto again = run("eval -m vit_nano_patch7_28 --input-tensor " + d + "/in.safetensors --logits-out " + d + "/out2.safetensors");
+    auto again = run("eval -m vit_nano_patch7_28 --input-tensor " + d + "/in.safetensors --logits-out " + d +
+                     "/out2.safetensors");
     ASSERT_EQ(again.rc, 0) << again.text;
     std::ifstream a(d + "/out.safetensors", std::ios::binary), b(d + "/out2.safetensors", std::ios::binary);
     EXPECT_EQ(std::string(std::istreambuf_iterator<char>(a), {}), std::string(std::istreambuf_iterator<char>(b), {}));
     // A wrong shape is refused, naming the file and both shapes.
     writeTensor(d + "/bad.safetensors", "input", {2, 3, 28, 28}, std::vector<float>(2 * 3 * 28 * 28));
-    auto bad = run("eval -m vit_nano_patch7_28 --input-tensor " + d + "/bad.safetensors --logits-out " + d + "/x.safetensors");
+    auto bad =
+        run("eval -m vit_nano_patch7_28 --input-tensor " + d + "/bad.safetensors --logits-out " + d + "/x.safetensors");
     EXPECT_NE(bad.rc, 0);
     EXPECT_NE(bad.text.find("bad.safetensors: input tensor has shape [2,3,28,28]"), std::string::npos) << bad.text;
     // Bytes are not an input: a U8 tensor is refused, naming its type.
@@ -207,19 +217,22 @@ TEST(Cli, EvalOnAGivenInputTensorWritesLogits) {
         f.write(header.data(), std::streamsize(n));
         f.write(std::string(784, '\x7f').data(), 784);
     }
-    auto u8 = run("eval -m vit_nano_patch7_28 --input-tensor " + d + "/u8.safetensors --logits-out " + d + "/x.safetensors");
+    auto u8 =
+        run("eval -m vit_nano_patch7_28 --input-tensor " + d + "/u8.safetensors --logits-out " + d + "/x.safetensors");
     EXPECT_EQ(u8.rc, 1) << u8.text;
-    EXPECT_NE(u8.text.find("u8.safetensors: tensor 'input' holds Byte values; expected floating point"), std::string::npos)
+    EXPECT_NE(u8.text.find("u8.safetensors: tensor 'input' holds Byte values; expected floating point"),
+              std::string::npos)
         << u8.text;
     // NaN or Inf in the input: counted and refused, or run with a warning when allowed.
     x[5] = std::numeric_limits<float>::quiet_NaN();
     x[9] = std::numeric_limits<float>::infinity();
     writeTensor(d + "/nan.safetensors", "input", {3, 1, 28, 28}, x);
-    auto nan = run("eval -m vit_nano_patch7_28 --input-tensor " + d + "/nan.safetensors --logits-out " + d + "/x.safetensors");
+    auto nan =
+        run("eval -m vit_nano_patch7_28 --input-tensor " + d + "/nan.safetensors --logits-out " + d + "/x.safetensors");
     EXPECT_EQ(nan.rc, 1) << nan.text;
     EXPECT_NE(nan.text.find("holds 2 NaN or infinite values"), std::string::npos) << nan.text;
-    auto allowed = run("eval -m vit_nano_patch7_28 --allow-nonfinite --input-tensor " + d + "/nan.safetensors --logits-out " +
-                       d + "/x.safetensors");
+    auto allowed = run("eval -m vit_nano_patch7_28 --allow-nonfinite --input-tensor " + d +
+                       "/nan.safetensors --logits-out " + d + "/x.safetensors");
     EXPECT_EQ(allowed.rc, 0) << allowed.text;
     EXPECT_NE(allowed.text.find("warning:"), std::string::npos) << allowed.text;
     std::filesystem::remove_all(d);

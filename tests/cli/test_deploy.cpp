@@ -34,15 +34,16 @@ torch::Tensor logitsOf(const std::string& file) {
 // ONNX Runtime's output on `input`.
 torch::Tensor ort(const std::string& onnx, const std::string& input) {
     const std::string out = onnx + ".ort.safetensors";
-    const auto r = runShell("ORT_DIR=" + kOrtDir + " node " + std::string(DILUTE_SOURCE_DIR) + "/tests/onnx/run_ort.js " +
-                            onnx + " " + input + " " + out);
+    const auto r = runShell("ORT_DIR=" + kOrtDir + " node " + std::string(DILUTE_SOURCE_DIR) +
+                            "/tests/onnx/run_ort.js " + onnx + " " + input + " " + out);
     EXPECT_EQ(r.rc, 0) << r.text;
     return logitsOf(out);
 }
 
 void expectClose(const torch::Tensor& got, const torch::Tensor& want, const std::string& what) {
     ASSERT_EQ(got.sizes(), want.sizes()) << what;
-    EXPECT_TRUE(torch::allclose(got, want, 1e-4, 1e-5)) << what << ": max |diff| " << (got - want).abs().max().item<float>();
+    EXPECT_TRUE(torch::allclose(got, want, 1e-4, 1e-5))
+        << what << ": max |diff| " << (got - want).abs().max().item<float>();
 }
 
 struct Case {
@@ -80,7 +81,8 @@ TEST_P(OnnxExport, RunsInOnnxRuntimeAndPyTorchWithTheSameLogits) {
     const std::string in2 = golden("input.safetensors"), in8 = (kTmp / "input8.safetensors").string(),
                       in1 = (kTmp / "input1.safetensors").string();
     // Dilute's own forward on the three batches.
-    const auto own2 = (kTmp / (c.name + ".own2.safetensors")).string(), own8 = (kTmp / (c.name + ".own8.safetensors")).string(),
+    const auto own2 = (kTmp / (c.name + ".own2.safetensors")).string(),
+               own8 = (kTmp / (c.name + ".own8.safetensors")).string(),
                own1 = (kTmp / (c.name + ".own1.safetensors")).string();
     for (const auto& [in, out] : {std::pair{in2, own2}, std::pair{in8, own8}, std::pair{in1, own1}}) {
         const auto r = runCli("eval -m " + model + c.args + " --input-tensor " + in + " --logits-out " + out);
@@ -90,12 +92,15 @@ TEST_P(OnnxExport, RunsInOnnxRuntimeAndPyTorchWithTheSameLogits) {
     for (int opset : {17, 13}) {
         SCOPED_TRACE("opset " + std::to_string(opset));
         const auto onnx = (kTmp / (c.name + "-" + std::to_string(opset) + ".onnx")).string();
-        const auto r = runCli("export " + model + c.args + " --onnx " + onnx + " --onnx-opset " + std::to_string(opset));
+        const auto r =
+            runCli("export " + model + c.args + " --onnx " + onnx + " --onnx-opset " + std::to_string(opset));
         ASSERT_EQ(r.rc, 0) << r.text;
         files += " " + onnx;
         const auto y2 = ort(onnx, in2);
         expectClose(y2, logitsOf(own2), "batch 2 vs Dilute");
-        if (!c.pytorch.empty()) expectClose(y2, *dilute::io::readSafetensors(golden("logits.safetensors")).find(c.pytorch), "batch 2 vs PyTorch");
+        if (!c.pytorch.empty())
+            expectClose(y2, *dilute::io::readSafetensors(golden("logits.safetensors")).find(c.pytorch),
+                        "batch 2 vs PyTorch");
         expectClose(ort(onnx, in8), logitsOf(own8), "batch 8 vs Dilute");
         expectClose(ort(onnx, in1), logitsOf(own1), "batch 1 vs Dilute");
     }
@@ -104,32 +109,37 @@ TEST_P(OnnxExport, RunsInOnnxRuntimeAndPyTorchWithTheSameLogits) {
         const auto dir = (kTmp / (c.name + "-timm")).string(), out = dir + ".logits.safetensors";
         auto r = runCli("export " + model + c.args + " --timm " + dir);
         ASSERT_EQ(r.rc, 0) << r.text;
-        r = runShell("/usr/bin/python3 " + std::string(DILUTE_SOURCE_DIR) + "/tests/onnx/run_timm_folder.py " + dir + " " + in2 + " " + out);
+        r = runShell("/usr/bin/python3 " + std::string(DILUTE_SOURCE_DIR) + "/tests/onnx/run_timm_folder.py " + dir +
+                     " " + in2 + " " + out);
         ASSERT_EQ(r.rc, 0) << r.text;
         expectClose(logitsOf(out), logitsOf(own2), "timm folder vs Dilute");
-        if (!c.pytorch.empty()) expectClose(logitsOf(out), *dilute::io::readSafetensors(golden("logits.safetensors")).find(c.pytorch), "timm folder vs PyTorch");
+        if (!c.pytorch.empty())
+            expectClose(logitsOf(out), *dilute::io::readSafetensors(golden("logits.safetensors")).find(c.pytorch),
+                        "timm folder vs PyTorch");
     }
     // ONNX's own checker, in Python (Debian's python3-onnx), when it is installed.
     if (runShell("/usr/bin/python3 -c 'import onnx'").rc == 0) {
-        const auto chk = runShell("/usr/bin/python3 -c 'import onnx, sys; [onnx.checker.check_model(onnx.load(f), full_check=True) "
-                                  "for f in sys.argv[1:]]; print(\"checked\")'" + files);
+        const auto chk = runShell(
+            "/usr/bin/python3 -c 'import onnx, sys; [onnx.checker.check_model(onnx.load(f), full_check=True) "
+            "for f in sys.argv[1:]]; print(\"checked\")'" +
+            files);
         EXPECT_EQ(chk.rc, 0) << chk.text;
     }
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Families, OnnxExport,
-    ::testing::Values(Case{"plain", golden("plain.pth"), " --heads 2", "plain_zip"},
-                      Case{"deit3_layerscale", golden("deit3_legacy.pth"), " --heads 2", "deit3_legacy"},
-                      Case{"distilled", golden("distilled_hub"), "", "distilled_hub"},
-                      Case{"registers_no_head", golden("reg_ema.pth"), " --heads 2", "reg_ema"},
-                      Case{"avg_qknorm_prenorm", golden("avg_ddp.pth"), " --heads 2", "avg_ddp"},
-                      Case{"hf_deit", golden("hf_deit"), "", "hf_deit"},
-                      Case{"torchvision", golden("torchvision.pth"), " --heads 2", "torchvision"},
-                      Case{"diluted_0_4", "diluted.safetensors", "", ""},
-                      Case{"pruned_unfolded", "pruned.safetensors", "", ""},
-                      Case{"pruned_folded", "folded.safetensors", "", ""}),
-    [](const ::testing::TestParamInfo<Case>& i) { return i.param.name; });
+INSTANTIATE_TEST_SUITE_P(Families, OnnxExport,
+                         ::testing::Values(Case{"plain", golden("plain.pth"), " --heads 2", "plain_zip"},
+                                           Case{"deit3_layerscale", golden("deit3_legacy.pth"), " --heads 2",
+                                                "deit3_legacy"},
+                                           Case{"distilled", golden("distilled_hub"), "", "distilled_hub"},
+                                           Case{"registers_no_head", golden("reg_ema.pth"), " --heads 2", "reg_ema"},
+                                           Case{"avg_qknorm_prenorm", golden("avg_ddp.pth"), " --heads 2", "avg_ddp"},
+                                           Case{"hf_deit", golden("hf_deit"), "", "hf_deit"},
+                                           Case{"torchvision", golden("torchvision.pth"), " --heads 2", "torchvision"},
+                                           Case{"diluted_0_4", "diluted.safetensors", "", ""},
+                                           Case{"pruned_unfolded", "pruned.safetensors", "", ""},
+                                           Case{"pruned_folded", "folded.safetensors", "", ""}),
+                         [](const ::testing::TestParamInfo<Case>& i) { return i.param.name; });
 
 // DIR/plain.safetensors (the golden plain model) and DIR/diluted0.safetensors (block `b` at lambda 0).
 void writeDilutedToZero(const std::string& dir, int b) {
@@ -150,9 +160,11 @@ TEST(OnnxExportCli, PrunedExportWritesAllThreeFormsAndMetadata) {
     ASSERT_EQ(r.rc, 0) << r.text;
     EXPECT_NE(r.text.find("onnx          " + d + "/p.onnx (opset 17"), std::string::npos) << r.text;
     if (runShell("/usr/bin/python3 -c 'import onnx'").rc == 0) {
-        const auto meta = runShell("/usr/bin/python3 -c 'import onnx,sys; m=onnx.load(sys.argv[1]); "
-                                   "print({p.key: p.value for p in m.metadata_props}[\"removed_blocks\"]); "
-                                   "print([n.name for n in m.graph.node if n.name.startswith(\"blocks.1.attn\")])' " + d + "/p.onnx");
+        const auto meta = runShell(
+            "/usr/bin/python3 -c 'import onnx,sys; m=onnx.load(sys.argv[1]); "
+            "print({p.key: p.value for p in m.metadata_props}[\"removed_blocks\"]); "
+            "print([n.name for n in m.graph.node if n.name.startswith(\"blocks.1.attn\")])' " +
+            d + "/p.onnx");
         EXPECT_NE(meta.text.find("[1]\n[]"), std::string::npos) << meta.text;  // block 1: no attention node at all
     }
     const auto bad = runCli("export " + golden("plain.pth") + " --heads 2 --onnx " + d + "/x.onnx --onnx-opset 11");

@@ -13,7 +13,9 @@ namespace {
 dilute::testing::CliOut run(const std::string& args) { return dilute::testing::runCli(args); }
 std::string golden(const std::string& f) { return std::string(DILUTE_SOURCE_DIR) + "/tests/data/golden/" + f; }
 std::string scratch(const std::string& tag) {
-    const auto d = (std::filesystem::temp_directory_path() / ("dilute-inspect-" + tag + "-" + std::to_string(::getpid()))).string();
+    const auto d =
+        (std::filesystem::temp_directory_path() / ("dilute-inspect-" + tag + "-" + std::to_string(::getpid())))
+            .string();
     std::filesystem::remove_all(d);
     return d;
 }
@@ -41,7 +43,8 @@ TEST(InspectCli, InputTensorGivesMapsTablesAndOverlays) {
 }
 
 TEST(InspectCli, DatasetImagesComparedWithASecondModel) {
-    if (!std::filesystem::exists("/usr/share/datasets/fashion-mnist")) GTEST_SKIP() << "dataset-fashion-mnist not installed";
+    if (!std::filesystem::exists("/usr/share/datasets/fashion-mnist"))
+        GTEST_SKIP() << "dataset-fashion-mnist not installed";
     const auto d = scratch("data");
     auto r = run("inspect -m vit_nano_patch7_28 --vs vit_nano_patch7_28 -n 20 --seed 3 -o " + d);
     ASSERT_EQ(r.rc, 0) << r.text;
@@ -63,7 +66,8 @@ TEST(InspectCli, RefusesWhatItCannotDoInOneLine) {
     EXPECT_NE(both.text.find("--input-tensor and --data"), std::string::npos) << both.text;
     auto shape = run("inspect -m vit_nano_patch7_28 --input-tensor " + golden("input.safetensors"));
     EXPECT_EQ(shape.rc, 1);
-    EXPECT_NE(shape.text.find("input tensor has shape [2,3,32,32]; the model takes [B,1,28,28]"), std::string::npos) << shape.text;
+    EXPECT_NE(shape.text.find("input tensor has shape [2,3,32,32]; the model takes [B,1,28,28]"), std::string::npos)
+        << shape.text;
     auto missing = run("inspect -m /nonexistent/model.pth");
     EXPECT_EQ(missing.rc, 1);
     EXPECT_NE(missing.text.find("/nonexistent/model.pth"), std::string::npos) << missing.text;

@@ -27,7 +27,8 @@ TEST(Main, ABrokenLaunchEnvironmentIsAnErrorNotAnAbort) {
     for (const auto& [env, variable] : cases) {
         SCOPED_TRACE(env);
         // --print-config stops before any work: the environment is read while the options are parsed.
-        const auto r = dilute::testing::runCli("train -m vit_nano_patch7_28 --print-config", "env -u MASTER_ADDR " + env);
+        const auto r =
+            dilute::testing::runCli("train -m vit_nano_patch7_28 --print-config", "env -u MASTER_ADDR " + env);
         EXPECT_EQ(r.rc, 1) << r.text;
         EXPECT_NE(r.text.find("error: "), std::string::npos) << r.text;
         EXPECT_NE(r.text.find(variable), std::string::npos) << r.text;

@@ -32,7 +32,8 @@ TEST(OwnModel, InfoReportsTheResolutionChange) {
 }
 
 TEST(OwnModel, FineTunedOnOtherDataWithANewHead) {
-    if (!std::filesystem::exists("/usr/share/datasets/fashion-mnist")) GTEST_SKIP() << "dataset-fashion-mnist not installed";
+    if (!std::filesystem::exists("/usr/share/datasets/fashion-mnist"))
+        GTEST_SKIP() << "dataset-fashion-mnist not installed";
     const auto d = (std::filesystem::temp_directory_path() / ("dilute-own-" + std::to_string(::getpid()))).string();
     std::filesystem::remove_all(d);
     const std::string src = golden("plain.pth") + " --heads 2 --img-size 48";
@@ -45,8 +46,10 @@ TEST(OwnModel, FineTunedOnOtherDataWithANewHead) {
     auto an = run("analyze -m " + src + " -d fashion-mnist --calib 64 --k 1 -o " + d + "/an");
     ASSERT_EQ(an.rc, 0) << an.text;
     // Training gives it a new head, says so and records it; grey images feed its 3 channels.
-    auto tr = run("train -m " + src + " -d fashion-mnist --select nose:1 --calib 64 --epochs 1 --train-limit 256 "
-                  "--test-limit 128 --batch 32 -o " + d + "/ft");
+    auto tr = run("train -m " + src +
+                  " -d fashion-mnist --select nose:1 --calib 64 --epochs 1 --train-limit 256 "
+                  "--test-limit 128 --batch 32 -o " +
+                  d + "/ft");
     ASSERT_EQ(tr.rc, 0) << tr.text;
     EXPECT_NE(tr.text.find("head replaced: 5 -> 10 classes"), std::string::npos) << tr.text;
     const auto cfg = nlohmann::json::parse(std::ifstream(d + "/ft/config.json"));

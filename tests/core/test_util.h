@@ -46,7 +46,9 @@ inline void writeBytes(const std::string& path, const std::vector<uint8_t>& byte
 /// i * 7, and the given labels; `truncateImages` bytes are left off the image file.
 inline void writeIdx(const std::string& dir, const std::string& prefix, int n, int h, int w,
                      std::vector<uint8_t> labels, int truncateImages = 0) {
-    auto be32 = [](uint32_t v) { return std::vector<uint8_t>{uint8_t(v >> 24), uint8_t(v >> 16), uint8_t(v >> 8), uint8_t(v)}; };
+    auto be32 = [](uint32_t v) {
+        return std::vector<uint8_t>{uint8_t(v >> 24), uint8_t(v >> 16), uint8_t(v >> 8), uint8_t(v)};
+    };
     std::vector<uint8_t> img = be32(0x803), lab = be32(0x801);
     for (auto v : {be32(uint32_t(n)), be32(uint32_t(h)), be32(uint32_t(w))}) img.insert(img.end(), v.begin(), v.end());
     for (int i = 0; i < n * h * w - truncateImages; ++i) img.push_back(uint8_t(i * 7));

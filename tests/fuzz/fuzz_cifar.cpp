@@ -19,7 +19,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
             if (l < 0 || l >= ds->numClasses()) std::abort();  // a label the loss would index with
             if (im.pixels.size() != size_t(im.height) * im.width * im.channels) std::abort();
         }
-    } catch (const dilute::Error&) {
-    }
+    } catch (const dilute::Error&) {}
     return 0;
 }

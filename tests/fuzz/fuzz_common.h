@@ -2,11 +2,11 @@
 // Shared by the fuzz targets: the readers take paths, so each input is written to a scratch
 // folder of this process first. A reader may refuse an input only with dilute::Error; anything
 // else escaping (c10::Error, std::bad_alloc, out_of_range...) aborts and is a finding.
+#include <unistd.h>
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
 #include <string>
-#include <unistd.h>
 
 namespace dilute::fuzz {
 

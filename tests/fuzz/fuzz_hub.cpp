@@ -17,7 +17,8 @@ namespace {
 // A tiny plain ViT (16 px, patch 8, width 8, 2 heads, 1 block, 3 classes), its weights with timm's
 // keys and with Hugging Face's (query/key/value split), written once.
 std::string weightsDir(bool hf) {
-    static const std::string timmDir = dilute::fuzz::freshDir("timm-weights"), hfDir = dilute::fuzz::freshDir("hf-weights");
+    static const std::string timmDir = dilute::fuzz::freshDir("timm-weights"),
+                             hfDir = dilute::fuzz::freshDir("hf-weights");
     static const bool written = [] {
         auto c = dilute::model::preset("deit_tiny_patch16_224");
         c.img_size = 16, c.patch_size = 8, c.embed_dim = 8, c.num_heads = 2, c.depth = 1, c.num_classes = 3;
@@ -32,7 +33,8 @@ std::string weightsDir(bool hf) {
                 const std::string kind = k.substr(k.rfind('.') + 1);
                 const char* names[] = {"query", "key", "value"};
                 for (int i = 0; i < 3; ++i)
-                    hf.emplace_back("vit.encoder.layer.0.attention.attention." + std::string(names[i]) + "." + kind, parts[i]);
+                    hf.emplace_back("vit.encoder.layer.0.attention.attention." + std::string(names[i]) + "." + kind,
+                                    parts[i]);
                 continue;
             }
             hf.emplace_back("vit." + k, p.value());  // the rest left in timm names: the reader says what it ignores
@@ -59,7 +61,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     try {
         auto m = dilute::io::openModel(dir);
         (void)m;
-    } catch (const dilute::Error&) {
-    }
+    } catch (const dilute::Error&) {}
     return 0;
 }

@@ -6,7 +6,6 @@
 #include "fuzz_common.h"
 #include "util/error.h"
 
-
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (size < 3) return 0;
     const uint8_t flags = data[0];
@@ -36,7 +35,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
             if (im.pixels.size() != size_t(im.height) * im.width * im.channels) std::abort();
         }
         (void)ds->numClasses();
-    } catch (const dilute::Error&) {
-    }
+    } catch (const dilute::Error&) {}
     return 0;
 }

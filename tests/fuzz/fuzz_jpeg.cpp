@@ -28,7 +28,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         if (dilute::data::decodeJpeg(data, size, "fuzz.jpg", choose, out)) {
             if (out.pixels.size() != size_t(out.height) * out.width * out.channels) std::abort();
         }
-    } catch (const dilute::Error&) {
-    }
+    } catch (const dilute::Error&) {}
     return 0;
 }

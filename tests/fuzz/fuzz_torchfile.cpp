@@ -22,7 +22,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         o.heads = 2;  // the seeds' width says nothing of their heads
         auto m = dilute::io::openModel(path, o);
         (void)m;
-    } catch (const dilute::Error&) {
-    }
+    } catch (const dilute::Error&) {}
     return 0;
 }

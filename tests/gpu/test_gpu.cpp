@@ -2,9 +2,8 @@
 // the GPU machine). Each test says why it skips: no CUDA device, or LibTorch < 2.0 (no
 // at::scaled_dot_product_attention, Debian's 1.13).
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 #include <torch/torch.h>
-
+#include <nlohmann/json.hpp>
 
 #include "io/weights.h"
 #include "model/preset.h"
@@ -29,7 +28,8 @@ struct FusedScope {  // restores the process-wide switch
 }  // namespace
 
 TEST(Gpu, FusedAttentionEqualsTheExplicitPath) {
-    if (!model::fusedAttentionAvailable()) GTEST_SKIP() << "LibTorch " << TORCH_VERSION << ": no fused attention (needs >= 2.0)";
+    if (!model::fusedAttentionAvailable())
+        GTEST_SKIP() << "LibTorch " << TORCH_VERSION << ": no fused attention (needs >= 2.0)";
     FusedScope keep;
     torch::manual_seed(3);
     auto cfg = model::preset("vit_tiny_patch4_32");

@@ -2,10 +2,10 @@
 // training throughput with the workbench open vs the same job run by the CLI (own process).
 // Run: QT_QPA_PLATFORM=offscreen build/tests/widgets/bench_gui_responsiveness [train_images]
 #include <QApplication>
+#include <QElapsedTimer>
 #include <QFile>
 #include <QJsonDocument>
 #include <QProcess>
-#include <QElapsedTimer>
 #include <QTemporaryDir>
 #include <QTimer>
 
@@ -51,9 +51,27 @@ int main(int argc, char** argv) {
         const QString dir = tmp.filePath(name);
         QProcess p;
         p.setProcessChannelMode(QProcess::ForwardedErrorChannel);
-        p.start(DILUTE_CLI, {"train", "-m", "vit_nano_patch7_28", "--data", "fashion-mnist", "--epochs", "1",
-                             "--batch", "128", "--train-limit", QString::number(images), "--test-limit", "1000",
-                             "--workers", "1", "--device", "cpu", "--select", "1,3", "-o", dir});
+        p.start(DILUTE_CLI, {"train",
+                             "-m",
+                             "vit_nano_patch7_28",
+                             "--data",
+                             "fashion-mnist",
+                             "--epochs",
+                             "1",
+                             "--batch",
+                             "128",
+                             "--train-limit",
+                             QString::number(images),
+                             "--test-limit",
+                             "1000",
+                             "--workers",
+                             "1",
+                             "--device",
+                             "cpu",
+                             "--select",
+                             "1,3",
+                             "-o",
+                             dir});
         p.waitForFinished(-1);
         QFile f(dir + "/metrics.jsonl");
         f.open(QIODevice::ReadOnly);
@@ -73,7 +91,8 @@ int main(int argc, char** argv) {
     if (!getenv("BENCH_HIDDEN")) w.show();
     w.projectPanel()->setModel("vit_nano_patch7_28");
     double guiIps = 0;
-    QObject::connect(w.runner()->worker(), &gui::Worker::epoch, [&](const train::EpochEvent& e) { guiIps = e.images_per_s; });
+    QObject::connect(w.runner()->worker(), &gui::Worker::epoch,
+                     [&](const train::EpochEvent& e) { guiIps = e.images_per_s; });
     QElapsedTimer clock;
     qint64 last = 0, worst = 0;
     long long ticks = 0;
@@ -103,7 +122,8 @@ int main(int argc, char** argv) {
     std::printf("training %zu images, 1 epoch, vit_nano_patch7_28, batch 128, 2 blocks diluted\n", images);
     std::printf("longest GUI event-loop stall during training: %lld ms (target < 50 ms; %lld probe ticks)\n",
                 (long long)worst, ticks);
-    std::printf("throughput of the CLI (mean of the runs before and after): %.1f images/s\n", cliSum / std::max(1, cliN));
+    std::printf("throughput of the CLI (mean of the runs before and after): %.1f images/s\n",
+                cliSum / std::max(1, cliN));
     std::printf("throughput with the GUI open:   %.1f images/s (%.1f%% of the CLI; target >= 95%%)\n", guiIps,
                 100.0 * guiIps / (cliSum / std::max(1, cliN)));
     return 0;

@@ -1,26 +1,29 @@
 // QtTest, offscreen: The Export view: the before/after report.
+#include <qcustomplot.h>
 #include <QApplication>
-#include <QDir>
 #include <QCheckBox>
 #include <QComboBox>
+#include <QDir>
 #include <QFile>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
-#include <QPushButton>
+#include <QLineEdit>
 #include <QProcess>
+#include <QPushButton>
 #include <QRegularExpression>
 #include <QSignalSpy>
-#include <QLineEdit>
 #include <QSpinBox>
-#include <QVBoxLayout>
 #include <QTableWidget>
 #include <QTemporaryDir>
+#include <QVBoxLayout>
 #include <QtTest>
-#include <qcustomplot.h>
 
+#include "analysis/optiontable.h"
 #include "analysisview.h"
+#include "bench/optiontable.h"
 #include "clijob.h"
+#include "experiment/optiontable.h"
 #include "exportview.h"
 #include "jobrunner.h"
 #include "mainwindow.h"
@@ -28,11 +31,8 @@
 #include "projectpanel.h"
 #include "runsview.h"
 #include "studyview.h"
-#include "trainingview.h"
-#include "analysis/optiontable.h"
-#include "bench/optiontable.h"
-#include "experiment/optiontable.h"
 #include "train/optiontable.h"
+#include "trainingview.h"
 #include "util/runtime.h"
 #include "workbench_helpers.h"
 

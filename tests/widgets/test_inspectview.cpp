@@ -2,10 +2,10 @@
 // enlarges a class-token map on a click, selects blocks on the distance heatmap as the Analysis
 // view does, takes its options from the table `dilute inspect` takes, and runs its job off the
 // GUI thread.
+#include <qcustomplot.h>
 #include <QLabel>
 #include <QListWidget>
 #include <QtTest>
-#include <qcustomplot.h>
 
 #include <algorithm>
 #include <cmath>
@@ -14,8 +14,8 @@
 #include "inspectview.h"
 #include "jobrunner.h"
 #include "mainwindow.h"
-#include "trainingview.h"
 #include "optionform.h"
+#include "trainingview.h"
 #include "workbench_helpers.h"
 
 #undef slots
@@ -134,7 +134,8 @@ private Q_SLOTS:
     void formAndCliComeFromOneTable() {
         if (CliJob::program().isEmpty()) QSKIP("the dilute CLI is not built");
         InspectView v;
-        testing::checkOptionParity("inspect", inspect::inspectOptionTable(), *v.optionForm(), v.options(), {"--out", "--json"});
+        testing::checkOptionParity("inspect", inspect::inspectOptionTable(), *v.optionForm(), v.options(),
+                                   {"--out", "--json"});
     }
 
     void theJobRunsOffTheGuiThread() {
@@ -142,7 +143,8 @@ private Q_SLOTS:
         InspectView v;
         QSignalSpy done(runner.worker(), &Worker::inspectDone);
         QSignalSpy failed(runner.worker(), &Worker::failed);
-        QObject::connect(runner.worker(), &Worker::inspectDone, &v, [&v](const inspect::InspectResult& r) { v.setResult(r); });
+        QObject::connect(runner.worker(), &Worker::inspectDone, &v,
+                         [&v](const inspect::InspectResult& r) { v.setResult(r); });
         auto o = v.options();
         o.model = golden("plain.pth").toStdString();
         o.heads = 2;

@@ -36,15 +36,14 @@ private Q_SLOTS:
         o.calib = 64;
         o.k = 1;
         QStringList lines;
-        connect(w.runner()->worker(), &Worker::progress, &w, [&](const JobProgress&) {
-            lines << w.analysisView()->progressLabel()->text();
-        });
+        connect(w.runner()->worker(), &Worker::progress, &w,
+                [&](const JobProgress&) { lines << w.analysisView()->progressLabel()->text(); });
         w.startAnalysis(o);
         QVERIFY(!w.analysisView()->progressLabel()->isHidden());
         QTRY_VERIFY_WITH_TIMEOUT(!w.runner()->busy(), 60000);
         QVERIFY2(w.lastError().isEmpty(), qPrintable(w.lastError()));
         QVERIFY2(!lines.isEmpty() && lines.last().contains("%"), qPrintable(lines.join(" | ")));
-        QTRY_VERIFY(w.analysisView()->progressLabel()->isHidden());  // cleared when the job ended
+        QTRY_VERIFY(w.analysisView()->progressLabel()->isHidden());                // cleared when the job ended
         QVERIFY(w.inspectView() && w.inspectView()->progressLabel()->isHidden());  // no other view shows it
     }
 };

@@ -53,7 +53,8 @@ private Q_SLOTS:
         QTRY_VERIFY_WITH_TIMEOUT(p.summaryText().contains("pytorch zip"), 10000);
         QCOMPARE(ready.last().at(0).toBool(), true);
         s = p.summaryText();
-        QVERIFY2(s.contains("pytorch zip") && s.contains("pos_embed resampled from a 4x4 to a 6x6 grid"), qPrintable(s));
+        QVERIFY2(s.contains("pytorch zip") && s.contains("pos_embed resampled from a 4x4 to a 6x6 grid"),
+                 qPrintable(s));
         const auto r = p.ref();
         QCOMPARE(QString::fromStdString(r.model), golden("plain.pth"));
         QCOMPARE(r.heads, 2);

@@ -1,7 +1,7 @@
 // QtTest, offscreen: the plot helpers the views share (widgets/plotutil.h): TensorBoard's
 // smoothing, the y-range fitted after the first steps, and the view the user moved.
-#include <QtTest>
 #include <qcustomplot.h>
+#include <QtTest>
 
 #include <cmath>
 

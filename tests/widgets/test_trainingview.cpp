@@ -1,10 +1,10 @@
 // QtTest, offscreen: the Training view's plots (widgets/trainingview_plots.cpp): loss and
 // throughput smoothed as TensorBoard smooths with the raw curve behind, a log-scale loss, and a
 // y-range that the first steps' loss does not squash.
+#include <qcustomplot.h>
 #include <QCheckBox>
 #include <QSlider>
 #include <QtTest>
-#include <qcustomplot.h>
 
 #include "trainingview.h"
 

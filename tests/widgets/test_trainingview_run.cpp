@@ -1,26 +1,30 @@
-// QtTest, offscreen: The Training view following a run folder (widgets/trainingview_run.cpp): a growing metrics.jsonl redrawn live.
+// QtTest, offscreen: The Training view following a run folder (widgets/trainingview_run.cpp): a growing metrics.jsonl
+// redrawn live.
+#include <qcustomplot.h>
 #include <QApplication>
-#include <QDir>
 #include <QCheckBox>
 #include <QComboBox>
+#include <QDir>
 #include <QFile>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
-#include <QPushButton>
+#include <QLineEdit>
 #include <QProcess>
+#include <QPushButton>
 #include <QRegularExpression>
 #include <QSignalSpy>
-#include <QLineEdit>
 #include <QSpinBox>
-#include <QVBoxLayout>
 #include <QTableWidget>
 #include <QTemporaryDir>
+#include <QVBoxLayout>
 #include <QtTest>
-#include <qcustomplot.h>
 
+#include "analysis/optiontable.h"
 #include "analysisview.h"
+#include "bench/optiontable.h"
 #include "clijob.h"
+#include "experiment/optiontable.h"
 #include "exportview.h"
 #include "jobrunner.h"
 #include "mainwindow.h"
@@ -28,11 +32,8 @@
 #include "projectpanel.h"
 #include "runsview.h"
 #include "studyview.h"
-#include "trainingview.h"
-#include "analysis/optiontable.h"
-#include "bench/optiontable.h"
-#include "experiment/optiontable.h"
 #include "train/optiontable.h"
+#include "trainingview.h"
 #include "util/runtime.h"
 #include "workbench_helpers.h"
 
@@ -63,8 +64,14 @@ private Q_SLOTS:
         QFile f(QDir(dir).filePath("metrics.jsonl"));
         QVERIFY(f.open(QIODevice::WriteOnly | QIODevice::Append));
         auto step = [&](int s) {
-            f.write(QString(R"({"event":"step","step":%1,"epoch":0,"loss":%2,"lr":0.001,"images_per_s":100,"blocks":[2],"lambda":[%3]})"
-                            "\n").arg(s).arg(2.0 - 0.1 * s).arg(1.0 - 0.1 * s).toUtf8());
+            f.write(
+                QString(
+                    R"({"event":"step","step":%1,"epoch":0,"loss":%2,"lr":0.001,"images_per_s":100,"blocks":[2],"lambda":[%3]})"
+                    "\n")
+                    .arg(s)
+                    .arg(2.0 - 0.1 * s)
+                    .arg(1.0 - 0.1 * s)
+                    .toUtf8());
             f.flush();
         };
         step(1);
@@ -80,7 +87,9 @@ private Q_SLOTS:
         QVERIFY(v.statusText().contains("live"));
         step(3);
         step(4);
-        f.write(R"({"event":"epoch","epoch":0,"step":4,"train_loss":1.7,"test_top1":55.5,"test_top5":90,"test_loss":1.2})" "\n");
+        f.write(
+            R"({"event":"epoch","epoch":0,"step":4,"train_loss":1.7,"test_top1":55.5,"test_top5":90,"test_loss":1.2})"
+            "\n");
         f.write(R"({"event":"step","step":5,)");  // half a line: waits for the rest
         f.flush();
         QTRY_COMPARE_WITH_TIMEOUT(v.pointCount(0), 4, 5000);  // the follow timer picked it up
@@ -90,8 +99,10 @@ private Q_SLOTS:
         const auto y = v.plots().at(1)->yAxis->range();
         QVERIFY2(y.lower >= 0 && y.upper <= 100 && y.size() <= 20.001 && y.contains(55.5),
                  qPrintable(QString("%1..%2").arg(y.lower).arg(y.upper)));
-        f.write(R"("epoch":0,"loss":1.5,"lr":0.001,"images_per_s":100,"blocks":[2],"lambda":[0.5]})" "\n");
-        f.write(R"({"event":"end","status":"finished","step":5})" "\n");
+        f.write(R"("epoch":0,"loss":1.5,"lr":0.001,"images_per_s":100,"blocks":[2],"lambda":[0.5]})"
+                "\n");
+        f.write(R"({"event":"end","status":"finished","step":5})"
+                "\n");
         f.flush();
         QTRY_VERIFY_WITH_TIMEOUT(!v.following(), 5000);
         QCOMPARE(v.pointCount(0), 5);

@@ -1,28 +1,31 @@
 // QtTest, offscreen: the workbench window as a whole with real jobs on small models (training,
 // cancel and resume, closing during a job, multi-process training, the option tables against the
 // CLI); each view's own behaviour is in test_<view>.cpp.
+#include <qcustomplot.h>
 #include <QApplication>
-#include <QDir>
 #include <QCheckBox>
 #include <QComboBox>
+#include <QDir>
 #include <QFile>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
-#include <QPushButton>
+#include <QLineEdit>
 #include <QProcess>
+#include <QPushButton>
 #include <QRegularExpression>
 #include <QSignalSpy>
-#include <QLineEdit>
 #include <QSpinBox>
-#include <QVBoxLayout>
 #include <QTableWidget>
 #include <QTemporaryDir>
+#include <QVBoxLayout>
 #include <QtTest>
-#include <qcustomplot.h>
 
+#include "analysis/optiontable.h"
 #include "analysisview.h"
+#include "bench/optiontable.h"
 #include "clijob.h"
+#include "experiment/optiontable.h"
 #include "exportview.h"
 #include "jobrunner.h"
 #include "mainwindow.h"
@@ -30,11 +33,8 @@
 #include "projectpanel.h"
 #include "runsview.h"
 #include "studyview.h"
-#include "trainingview.h"
-#include "analysis/optiontable.h"
-#include "bench/optiontable.h"
-#include "experiment/optiontable.h"
 #include "train/optiontable.h"
+#include "trainingview.h"
 #include "util/runtime.h"
 #include "workbench_helpers.h"
 
@@ -91,7 +91,8 @@ private Q_SLOTS:
         auto* ev = w.exportView();
         auto* form = ev->optionForm();
         qobject_cast<QLineEdit*>(form->editor("eval_images"))->setText("100");
-        for (const char* n : {"batch", "repeats", "latency_runs", "rounds"}) qobject_cast<QSpinBox*>(form->editor(n))->setValue(1);
+        for (const char* n : {"batch", "repeats", "latency_runs", "rounds"})
+            qobject_cast<QSpinBox*>(form->editor(n))->setValue(1);
         qobject_cast<QSpinBox*>(form->editor("warmup"))->setValue(0);
         QPushButton* exportButton = nullptr;
         for (auto* b : ev->findChildren<QPushButton*>())
@@ -172,7 +173,8 @@ private Q_SLOTS:
                           {"--resume", "--config", "--nproc"}, false);
         if (QTest::currentTestFailed()) return;
         AnalysisView av;
-        checkOptionParity("analyze", analysis::analysisOptionTable(), *av.optionForm(), av.options(), {"--out", "--json"});
+        checkOptionParity("analyze", analysis::analysisOptionTable(), *av.optionForm(), av.options(),
+                          {"--out", "--json"});
         if (QTest::currentTestFailed()) return;
         ExportView ev;
         checkOptionParity("measure", bench::measureOptionTable(), *ev.optionForm(), ev.options(), {"--json"});
@@ -183,8 +185,9 @@ private Q_SLOTS:
         // bench: its table minus the device (the Project panel's) is the measurement part of the
         // Export view's form, with the same defaults.
         bench::BenchOptions bo = ev.options().bench;
-        checkOptionParity("bench", bench::benchOptionTable(), *ev.optionForm(), bo,
-                          {"--model", "--vs", "--remove", "--arch", "--weights-key", "--heads", "--img-size", "--json"});
+        checkOptionParity(
+            "bench", bench::benchOptionTable(), *ev.optionForm(), bo,
+            {"--model", "--vs", "--remove", "--arch", "--weights-key", "--heads", "--img-size", "--json"});
         if (QTest::currentTestFailed()) return;
         // The same defaults: the GUI form after a model change equals the CLI's resolved options
         // (preset recipe included) for a small preset and a DeiT.
@@ -217,8 +220,8 @@ private Q_SLOTS:
         p.setProcesses(4);
         QCOMPARE(p.options().lr, 4 * one);
         QCOMPARE(QString::fromStdString(p.options().recipe), QString("deit-scratch"));
-        const auto nproc4 = train::TrainOptions::fromJson(cli({"train", "-m", "deit_small_patch16_224", "--nproc", "4",
-                                                                "--print-config"}).toStdString());
+        const auto nproc4 = train::TrainOptions::fromJson(
+            cli({"train", "-m", "deit_small_patch16_224", "--nproc", "4", "--print-config"}).toStdString());
         QCOMPARE(p.options().lr, nproc4.lr);
     }
 
@@ -236,7 +239,7 @@ private Q_SLOTS:
         o.test_limit = 128;
         o.out_dir = tmp.filePath("run").toStdString();
         QDir().mkpath(tmp.filePath("run/checkpoints"));  // a run is already there:
-        w.startTraining(o);                               // the next free name is proposed and used
+        w.startTraining(o);                              // the next free name is proposed and used
         QCOMPARE(w.trainingView()->runDir(), tmp.filePath("run-2"));
         QVERIFY(w.cliJob()->running());
         QSignalSpy done(w.cliJob(), &CliJob::finished);

@@ -20,7 +20,6 @@ namespace dilute::gui::testing {
 
 using namespace dilute;
 
-
 inline analysis::AnalysisResult fakeResult(int depth = 6, int heads = 4) {
     analysis::AnalysisResult r;
     r.profile.depth = depth;
@@ -59,16 +58,23 @@ void checkOptionParity(const QString& cmd, const std::vector<OptionSpec<O>>& tab
         flag.remove('!');
         QVERIFY2(help.contains(flag), qPrintable(cmd + " " + flag));
         const QString name = QString::fromStdString(spec.name);
-        if (spec.cliOnly.empty()) QVERIFY2(form.editor(name), qPrintable(cmd + " " + name));
-        else QVERIFY2(!form.editor(name) && spec.cliOnly.size() > 15, qPrintable(cmd + " " + name));
+        if (spec.cliOnly.empty())
+            QVERIFY2(form.editor(name), qPrintable(cmd + " " + name));
+        else
+            QVERIFY2(!form.editor(name) && spec.cliOnly.size() > 15, qPrintable(cmd + " " + name));
     }
-    own << "--help" << "--threads" << "--max-image-pixels" << "--verbose" << "--print-config";
+    own << "--help"
+        << "--threads"
+        << "--max-image-pixels"
+        << "--verbose"
+        << "--print-config";
     // Option names at the start of help lines ("  -e,--epochs ...", "  --lr ...").
     QRegularExpression re("^\\s+(?:-[a-zA-Z],)?(--[a-z][a-z0-9-]+)", QRegularExpression::MultilineOption);
     for (auto it = re.globalMatch(help); it.hasNext();) {
         const QString f = it.next().captured(1);
         bool known = own.contains(f);
-        for (const auto& spec : table) known = known || QString::fromStdString(spec.flags).remove('!').split(',').contains(f);
+        for (const auto& spec : table)
+            known = known || QString::fromStdString(spec.flags).remove('!').split(',').contains(f);
         QVERIFY2(known, qPrintable(cmd + ": " + f + " is bound outside the option table"));
     }
     if (!compareDefaults) return;
@@ -81,9 +87,12 @@ void checkOptionParity(const QString& cmd, const std::vector<OptionSpec<O>>& tab
         QVERIFY2(!v.isUndefined(), qPrintable(cmd + " --print-config lacks " + QString::fromStdString(spec.name)));
         const QString g = QString::fromStdString(optionText(spec, gui));
         const QString msg = cmd + " " + QString::fromStdString(spec.name) + ": GUI " + g;
-        if (v.isString()) QVERIFY2(v.toString() == g, qPrintable(msg + ", CLI " + v.toString()));
-        else if (v.isBool()) QVERIFY2((v.toBool() ? "true" : "false") == g, qPrintable(msg));
-        else QVERIFY2(v.toDouble() == g.toDouble(), qPrintable(msg + ", CLI " + QString::number(v.toDouble())));
+        if (v.isString())
+            QVERIFY2(v.toString() == g, qPrintable(msg + ", CLI " + v.toString()));
+        else if (v.isBool())
+            QVERIFY2((v.toBool() ? "true" : "false") == g, qPrintable(msg));
+        else
+            QVERIFY2(v.toDouble() == g.toDouble(), qPrintable(msg + ", CLI " + QString::number(v.toDouble())));
     }
 }
 
@@ -99,16 +108,20 @@ inline bool waitIdle(JobRunner* r, int ms) {
 
 // A run folder as the trainer writes it (config.json + metrics.jsonl), with `epochs` epochs of
 // 4 steps and the given test top-1 per epoch.
-inline void writeFakeRun(const QString& dir, const QString& selector, const QList<int>& blocks, const QList<double>& top1,
-                  const QString& end) {
+inline void writeFakeRun(const QString& dir, const QString& selector, const QList<int>& blocks,
+                         const QList<double>& top1, const QString& end) {
     QDir().mkpath(dir);
     QStringList b;
     for (int x : blocks) b << QString::number(x);
     QFile cfg(QDir(dir).filePath("config.json"));
     cfg.open(QIODevice::WriteOnly);
-    cfg.write(QString(R"({"model":"base/final.safetensors","epochs":%1,"batch":64,"lr":0.001,"created":"2026-11-29T10:00:00Z",)"
-                      R"("resolved_selection":{"selector":"%2","blocks":[%3]}})")
-                  .arg(top1.size()).arg(selector, b.join(",")).toUtf8());
+    cfg.write(
+        QString(
+            R"({"model":"base/final.safetensors","epochs":%1,"batch":64,"lr":0.001,"created":"2026-11-29T10:00:00Z",)"
+            R"("resolved_selection":{"selector":"%2","blocks":[%3]}})")
+            .arg(top1.size())
+            .arg(selector, b.join(","))
+            .toUtf8());
     QFile m(QDir(dir).filePath("metrics.jsonl"));
     m.open(QIODevice::WriteOnly);
     int step = 0;
@@ -117,13 +130,27 @@ inline void writeFakeRun(const QString& dir, const QString& selector, const QLis
             ++step;
             QStringList lam;
             for (int k = 0; k < blocks.size(); ++k) lam << QString::number(std::max(0.0, 1.0 - step / 6.0));
-            m.write(QString(R"({"event":"step","step":%1,"epoch":%2,"loss":%3,"lambda":[%4]})" "\n")
-                        .arg(step).arg(e).arg(2.0 - 0.05 * step - 0.1 * top1.at(0) / 100).arg(lam.join(",")).toUtf8());
+            m.write(QString(R"({"event":"step","step":%1,"epoch":%2,"loss":%3,"lambda":[%4]})"
+                            "\n")
+                        .arg(step)
+                        .arg(e)
+                        .arg(2.0 - 0.05 * step - 0.1 * top1.at(0) / 100)
+                        .arg(lam.join(","))
+                        .toUtf8());
         }
-        m.write(QString(R"({"event":"epoch","epoch":%1,"step":%2,"test_top1":%3})" "\n").arg(e).arg(step).arg(top1.at(e)).toUtf8());
+        m.write(QString(R"({"event":"epoch","epoch":%1,"step":%2,"test_top1":%3})"
+                        "\n")
+                    .arg(e)
+                    .arg(step)
+                    .arg(top1.at(e))
+                    .toUtf8());
     }
-    if (!end.isEmpty()) m.write(QString(R"({"event":"end","status":"%1","step":%2})" "\n").arg(end).arg(step).toUtf8());
+    if (!end.isEmpty())
+        m.write(QString(R"({"event":"end","status":"%1","step":%2})"
+                        "\n")
+                    .arg(end)
+                    .arg(step)
+                    .toUtf8());
 }
-
 
 }  // namespace dilute::gui::testing

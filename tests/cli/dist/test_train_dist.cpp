@@ -2,8 +2,8 @@
 // 127.0.0.1 (c10d TCPStore + Gloo), launched by --nproc and by torchrun's variables set by hand.
 // Every command runs under `timeout`, so a hang fails the test instead of blocking CI.
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 #include <torch/torch.h>
+#include <nlohmann/json.hpp>
 
 #include <signal.h>
 
@@ -18,9 +18,9 @@
 #include <string>
 #include <thread>
 
+#include "../run_cli.h"
 #include "dist/env.h"
 #include "io/safetensors.h"
-#include "../run_cli.h"
 
 namespace fsys = std::filesystem;
 using json = nlohmann::json;
@@ -133,8 +133,10 @@ TEST_F(TrainDist, TwoProcessesOfBatch64EqualOneProcessOfBatch128) {
     ASSERT_EQ(a.rc, 0) << a.text;
     auto b = run(common("-b 64 --nproc 2 -o " + at("two")));
     ASSERT_EQ(b.rc, 0) << b.text;
-    EXPECT_NE(b.text.find("[rank 0] data-parallel: 2 processes (gloo, torchrun), batch 64 per process, global batch 128"),
-              std::string::npos) << b.text;
+    EXPECT_NE(
+        b.text.find("[rank 0] data-parallel: 2 processes (gloo, torchrun), batch 64 per process, global batch 128"),
+        std::string::npos)
+        << b.text;
     const auto sa = events(at("one"), "step"), sb = events(at("two"), "step");
     ASSERT_EQ(sa.size(), 20u);
     ASSERT_EQ(sb.size(), 20u);
@@ -159,11 +161,11 @@ TEST_F(TrainDist, TwoProcessesOfBatch64EqualOneProcessOfBatch128) {
 
     // The same job launched by hand with torchrun's variables (no Python, no launcher).
     const int port = dilute::dist::freeLocalPort();
-    const std::string base = "MASTER_ADDR=127.0.0.1 MASTER_PORT=" + std::to_string(port) +
-                             " WORLD_SIZE=2 LOCAL_WORLD_SIZE=2 ";
+    const std::string base =
+        "MASTER_ADDR=127.0.0.1 MASTER_PORT=" + std::to_string(port) + " WORLD_SIZE=2 LOCAL_WORLD_SIZE=2 ";
     const std::string cmd1 = "RANK=1 LOCAL_RANK=1 " + base + " timeout -s KILL 300 " + DILUTE_CLI + " " +
-                             common("-b 64 --threads 1 -o " + at("hand")) + " > " + at("rank1.log") + " 2>&1; echo $? > " +
-                             at("rank1.rc");
+                             common("-b 64 --threads 1 -o " + at("hand")) + " > " + at("rank1.log") +
+                             " 2>&1; echo $? > " + at("rank1.rc");
     ASSERT_EQ(std::system(("(" + cmd1 + ") &").c_str()), 0);
     auto h = run(common("-b 64 --threads 1 -o " + at("hand")), "RANK=0 LOCAL_RANK=0 " + base);
     ASSERT_EQ(h.rc, 0) << h.text << "\nrank 1:\n" << slurp(at("rank1.log"));
@@ -235,16 +237,20 @@ TEST_F(TrainDist, AKilledWorkerStopsTheOthersAndIsNamed) {
     ASSERT_EQ(std::system(("(" + cmd + ") &").c_str()), 0);
     std::smatch m;
     std::string log;
-    ASSERT_TRUE(waitFor([&] {
-        log = slurp(at("k.log"));
-        return std::regex_search(log, m, std::regex("pids ([0-9]+) ([0-9]+)"));
-    }, 60)) << log;
+    ASSERT_TRUE(waitFor(
+        [&] {
+            log = slurp(at("k.log"));
+            return std::regex_search(log, m, std::regex("pids ([0-9]+) ([0-9]+)"));
+        },
+        60))
+        << log;
     const std::string rank1Pid = m[2].str();  // m points into `log`, which is reassigned below
     const pid_t rank1 = std::stoi(rank1Pid);
     ASSERT_TRUE(waitFor([&] { return events(at("k"), "step").size() >= 3; }, 120)) << slurp(at("k.log"));
     ASSERT_EQ(::kill(rank1, SIGKILL), 0);
     const auto killed = std::chrono::steady_clock::now();
-    ASSERT_TRUE(waitFor([&] { return !slurp(at("k.rc")).empty(); }, 60)) << "the job did not stop\n" << slurp(at("k.log"));
+    ASSERT_TRUE(waitFor([&] { return !slurp(at("k.rc")).empty(); }, 60)) << "the job did not stop\n"
+                                                                         << slurp(at("k.log"));
     const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - killed).count();
     log = slurp(at("k.log"));
     EXPECT_NE(std::stoi(slurp(at("k.rc"))), 0) << log;

@@ -10,9 +10,9 @@
 #include "analysis/selectors.h"
 #include "analysis/sweep.h"
 #include "analysis/transfer.h"
-#include "model/vit.h"
 #include "core/test_models.h"
 #include "core/test_util.h"
+#include "model/vit.h"
 
 using namespace dilute;
 using namespace dilute::analysis;
@@ -20,7 +20,9 @@ using namespace dilute::analysis;
 namespace {
 
 using dilute::testing::stretchedModel;
-std::vector<torch::Tensor> images(int batches, int bs, uint64_t seed) { return dilute::testing::randomImages(batches, bs, seed); }
+std::vector<torch::Tensor> images(int batches, int bs, uint64_t seed) {
+    return dilute::testing::randomImages(batches, bs, seed);
+}
 
 }  // namespace
 
@@ -59,7 +61,8 @@ TEST(Sweep, EveryKSubsetMatchesTransferAndSkippedTop1) {
     TransferOptions lo;
     lo.output = "logits";
     TransferEntropy tl(*m, calib, lo);
-    for (const auto& s : sweepSubsets(*m, calib, tl.fullEntropy(), "logits", eval, cand, 2)) EXPECT_EQ(s.t, tl.T(s.blocks));
+    for (const auto& s : sweepSubsets(*m, calib, tl.fullEntropy(), "logits", eval, cand, 2))
+        EXPECT_EQ(s.t, tl.T(s.blocks));
     // Skipping nothing: the plain forward's accuracy.
     EXPECT_NEAR(skippedTop1(*m, eval, {}), 50.0, 1e-9);
     EXPECT_THROW(sweepSubsets(*m, calib, te.fullEntropy(), "cls", eval, cand, 6), Error);

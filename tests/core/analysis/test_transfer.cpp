@@ -8,9 +8,9 @@
 #include "analysis/profile.h"
 #include "analysis/selectors.h"
 #include "analysis/transfer.h"
-#include "model/vit.h"
 #include "core/test_models.h"
 #include "core/test_util.h"
+#include "model/vit.h"
 #include "util/error.h"
 
 using namespace dilute;
@@ -18,7 +18,9 @@ using namespace dilute::analysis;
 
 namespace {
 
-model::VisionTransformer smallModel(uint64_t seed = 4, int depth = 5) { return dilute::testing::stretchedModel(seed, depth); }
+model::VisionTransformer smallModel(uint64_t seed = 4, int depth = 5) {
+    return dilute::testing::stretchedModel(seed, depth);
+}
 std::vector<torch::Tensor> calib(int batches, int bs = 16) { return dilute::testing::randomImages(batches, bs); }
 
 }  // namespace
@@ -59,11 +61,12 @@ TEST(Transfer, ProfileFromTheFirstPassEqualsItsOwnPass) {
             long long steps = 0;
             TransferOptions to;
             to.output = output;
-            TransferEntropy te(*m, batches, to, nullptr, [&](const model::FeatureTaps& taps) { acc.add(taps); },
-                               [&](long long done, long long total) {
-                                   EXPECT_EQ(total, 3);
-                                   steps = done;
-                               });
+            TransferEntropy te(
+                *m, batches, to, nullptr, [&](const model::FeatureTaps& taps) { acc.add(taps); },
+                [&](long long done, long long total) {
+                    EXPECT_EQ(total, 3);
+                    steps = done;
+                });
             auto p = acc.finish();
             EXPECT_EQ(steps, 3);
             EXPECT_DOUBLE_EQ(p.output, own.output) << output << ", " << t << " threads";

@@ -2,8 +2,8 @@
 // counted where LibTorch allocates them, so the same pass gives the same figure every time, a
 // larger batch needs more, and removing attention never needs more.
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 #include <torch/torch.h>
+#include <nlohmann/json.hpp>
 
 #include "bench/bench.h"
 #include "bench/memory.h"

@@ -1,8 +1,8 @@
 // The export-and-measure job's notes (bench/measure.h): a baseline that is not the model the run
 // started from (config.json's starting_weights), and the weights fingerprint they rest on.
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 #include <torch/torch.h>
+#include <nlohmann/json.hpp>
 
 #include "bench/measure.h"
 #include "core/test_util.h"
@@ -76,8 +76,8 @@ TEST(Measure, ABaselineThatIsNotTheRunsStartIsANote) {
     // The run's own start: no note. Another model of the same shape: a note naming both.
     const auto own = bench::exportAndMeasure(quickMeasure(t.out_dir, t.model, d.file("m1")));
     EXPECT_TRUE(own.notes.empty()) << own.notes.front();
-    const auto other = bench::exportAndMeasure(
-        quickMeasure(t.out_dir, savedStart(d, "other.safetensors", 6), d.file("m2")));
+    const auto other =
+        bench::exportAndMeasure(quickMeasure(t.out_dir, savedStart(d, "other.safetensors", 6), d.file("m2")));
     ASSERT_EQ(other.notes.size(), 1u);
     EXPECT_NE(other.notes[0].find("other.safetensors"), std::string::npos) << other.notes[0];
     EXPECT_NE(other.notes[0].find("start.safetensors"), std::string::npos) << other.notes[0];

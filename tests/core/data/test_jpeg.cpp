@@ -2,19 +2,19 @@
 // rows equal to the full decode, the loader's output unchanged by band decoding, and the files it
 // hands to OpenCV (EXIF-rotated, CMYK) or refuses (truncated, corrupt, empty).
 #include <gtest/gtest.h>
+#include <torch/torch.h>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
-#include <torch/torch.h>
 
+#include <jpeglib.h>
 #include <cstdio>
 #include <cstdlib>
-#include <jpeglib.h>
 
+#include "core/test_util.h"
 #include "data/dataset.h"
 #include "data/jpeg.h"
 #include "data/loader.h"
 #include "data/transforms.h"
-#include "core/test_util.h"
 #include "util/error.h"
 
 using namespace dilute;
@@ -57,10 +57,11 @@ bool samePixels(const cv::Mat& a, const cv::Mat& b) {
 
 // Splices an APP1 EXIF segment with the given orientation right after SOI (big-endian TIFF).
 std::vector<uint8_t> withOrientation(const std::vector<uint8_t>& jpg, int orientation) {
-    const std::vector<uint8_t> payload = {'E', 'x', 'i', 'f', 0, 0, 'M', 'M', 0, 42, 0, 0, 0, 8,  // TIFF header
-                                          0, 1,                                                  // one entry
-                                          0x01, 0x12, 0, 3, 0, 0, 0, 1, 0, uint8_t(orientation), 0, 0,
-                                          0, 0, 0, 0};  // no next IFD
+    const std::vector<uint8_t> payload = {'E',  'x',  'i', 'f', 0, 0, 'M', 'M', 0, 42,
+                                          0,    0,    0,   8,  // TIFF header
+                                          0,    1,             // one entry
+                                          0x01, 0x12, 0,   3,   0, 0, 0,   1,   0, uint8_t(orientation),
+                                          0,    0,    0,   0,   0, 0};  // no next IFD
     const size_t len = payload.size() + 2;
     std::vector<uint8_t> out = {jpg[0], jpg[1], 0xFF, 0xE1, uint8_t(len >> 8), uint8_t(len & 0xFF)};
     out.reserve(jpg.size() + len + 2);
@@ -153,14 +154,15 @@ TEST(Jpeg, BandOfRowsEqualsThoseRowsOfTheFullDecode) {
         for (auto band : std::vector<std::pair<int, int>>{{0, 1}, {0, 120}, {1, 17}, {33, 40}, {64, 56}, {119, 1}}) {
             ImageU8 im;
             int calls = 0;
-            ASSERT_TRUE(decodeJpeg(bytes.data(), bytes.size(), "band.jpg",
-                                   [&](int w, int h) {
-                                       ++calls;
-                                       EXPECT_EQ(w, 90);
-                                       EXPECT_EQ(h, 120);
-                                       return band;
-                                   },
-                                   im));
+            ASSERT_TRUE(decodeJpeg(
+                bytes.data(), bytes.size(), "band.jpg",
+                [&](int w, int h) {
+                    ++calls;
+                    EXPECT_EQ(w, 90);
+                    EXPECT_EQ(h, 120);
+                    return band;
+                },
+                im));
             EXPECT_EQ(calls, 1);
             EXPECT_EQ(im.top, band.first);
             EXPECT_EQ(im.height, band.second);
@@ -170,7 +172,8 @@ TEST(Jpeg, BandOfRowsEqualsThoseRowsOfTheFullDecode) {
         }
         // Out-of-range requests are clamped to the image, never read past it.
         ImageU8 im;
-        ASSERT_TRUE(decodeJpeg(bytes.data(), bytes.size(), "band.jpg", [](int, int) { return std::make_pair(100, 500); }, im));
+        ASSERT_TRUE(decodeJpeg(
+            bytes.data(), bytes.size(), "band.jpg", [](int, int) { return std::make_pair(100, 500); }, im));
         EXPECT_EQ(im.top, 100);
         EXPECT_EQ(im.height, 20);
     }
@@ -181,7 +184,8 @@ TEST(Jpeg, LoaderOutputDoesNotDependOnBandDecoding) {
     TempDir d("jpeg-loader");
     std::vector<std::pair<std::string, std::vector<uint8_t>>> files;
     for (int i = 0; i < 12; ++i)
-        files.push_back({"img" + std::to_string(10 + i) + ".jpg", encode(picture(70 + 3 * i, 96 - 2 * i, CV_8UC3, 20 + i))});
+        files.push_back(
+            {"img" + std::to_string(10 + i) + ".jpg", encode(picture(70 + 3 * i, 96 - 2 * i, CV_8UC3, 20 + i))});
     auto ds = folderOf(d, files);
     TransformConfig t = trainTransform(model::preset("vit_micro_patch4_32"), "rrc+flip");
     t.rrc_scale_min = 0.08;  // small crops: bands well inside the image
@@ -218,8 +222,8 @@ TEST(Jpeg, BadFilesAreNamedAndSkippedConsistently) {
             std::fill(corrupt.begin() + long(i) + 5, corrupt.begin() + long(i) + 9, 0);
             break;
         }
-    auto ds = folderOf(d, {{"a_good.jpg", good}, {"b_truncated.jpg", truncated}, {"c_corrupt.jpg", corrupt},
-                           {"d_empty.jpg", {}}});
+    auto ds = folderOf(
+        d, {{"a_good.jpg", good}, {"b_truncated.jpg", truncated}, {"c_corrupt.jpg", corrupt}, {"d_empty.jpg", {}}});
     EXPECT_NO_THROW(ds->image(0));
     auto expectError = [&](size_t i, const std::string& what) {
         for (bool band : {false, true}) {  // the same answer whichever rows are asked for
@@ -264,8 +268,8 @@ TEST(Jpeg, ExifOrientationAndCmykGoThroughOpenCV) {
     const auto rotated = withOrientation(plain, 6);
     // The parser, both byte orders.
     EXPECT_EQ(exifOrientation(rotated.data() + 6, rotated.size() - 6), 6);
-    const std::vector<uint8_t> le = {'E', 'x', 'i', 'f', 0, 0, 'I', 'I', 42, 0, 8, 0, 0, 0, 1, 0,
-                                     0x12, 0x01, 3, 0, 1, 0, 0, 0, 3, 0, 0, 0, 0, 0, 0, 0};
+    const std::vector<uint8_t> le = {'E',  'x',  'i', 'f', 0, 0, 'I', 'I', 42, 0, 8, 0, 0, 0, 1, 0,
+                                     0x12, 0x01, 3,   0,   1, 0, 0,   0,   3,  0, 0, 0, 0, 0, 0, 0};
     EXPECT_EQ(exifOrientation(le.data(), le.size()), 3);
     EXPECT_EQ(exifOrientation(le.data(), 12), 1);  // cut short: no orientation
     ImageU8 im;

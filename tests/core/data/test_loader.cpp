@@ -78,7 +78,8 @@ TEST(Calibration, StratifiedSampleCoversAClassSortedDatasetEvenly) {
     for (int k = 0; k < 10; ++k) labels.insert(labels.end(), size_t(sizes[k]), k);
     std::vector<std::string> names;
     for (int k = 0; k < 10; ++k) names.push_back("c" + std::to_string(k));
-    auto ds = std::make_shared<MemoryDataset>("sorted", std::vector<uint8_t>(labels.size() * 4, 0), labels, 2, 2, 1, names);
+    auto ds =
+        std::make_shared<MemoryDataset>("sorted", std::vector<uint8_t>(labels.size() * 4, 0), labels, 2, 2, 1, names);
     // The first 256 in file order: one class only. Stratified: every class.
     auto first = limitDataset(ds, 256);
     std::set<int> seen;
@@ -91,7 +92,8 @@ TEST(Calibration, StratifiedSampleCoversAClassSortedDatasetEvenly) {
     for (size_t i = 0; i < s->size(); ++i) ++counted[size_t(s->label(i))];
     EXPECT_EQ(counted, per);
     EXPECT_EQ(per[9], 7u);  // the small class gives all it has...
-    for (int k = 0; k < 9; ++k) EXPECT_TRUE(per[size_t(k)] == 27 || per[size_t(k)] == 28) << k;  // ...the rest share 249
+    for (int k = 0; k < 9; ++k)
+        EXPECT_TRUE(per[size_t(k)] == 27 || per[size_t(k)] == 28) << k;  // ...the rest share 249
     // Seeded: the same sample for the same seed, another for another seed; distinct items.
     auto again = stratifiedSample(ds, 256, 42), other = stratifiedSample(ds, 256, 43);
     bool same = true, differ = false;

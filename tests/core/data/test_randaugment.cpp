@@ -14,9 +14,9 @@
 #if DILUTE_WITH_OPENCV
 #include "data/jpeg.h"
 #endif
+#include "core/test_util.h"
 #include "data/randaugment.h"
 #include "data/transforms.h"
-#include "core/test_util.h"
 #include "util/error.h"
 
 using namespace dilute::data;
@@ -59,8 +59,13 @@ TEST(RandAugment, DrawsFollowTimm) {
                     ++rot, negRot += s.arg < 0, rotAbs += std::fabs(s.arg);
                     EXPECT_LE(std::fabs(s.arg), 30.0);
                     break;
-                case AugOp::Posterize: EXPECT_TRUE(s.arg == 1 || s.arg == 0 || s.arg == 2) << s.arg; break;  // 4 - int(0.9 * 4)
-                case AugOp::Solarize: EXPECT_GE(s.arg, 0); EXPECT_LE(s.arg, 256); break;
+                case AugOp::Posterize:
+                    EXPECT_TRUE(s.arg == 1 || s.arg == 0 || s.arg == 2) << s.arg;
+                    break;  // 4 - int(0.9 * 4)
+                case AugOp::Solarize:
+                    EXPECT_GE(s.arg, 0);
+                    EXPECT_LE(s.arg, 256);
+                    break;
                 case AugOp::SolarizeAdd: EXPECT_LE(s.arg, 110); break;
                 case AugOp::Color:
                 case AugOp::Contrast:
@@ -135,7 +140,8 @@ TEST(RandAugment, OpsMatchPillowOnARealPhotograph) {
     if (std::system("/usr/bin/python3 -c 'import PIL' 2>/dev/null") != 0) GTEST_SKIP() << "python3-pil missing";
     const auto bytes = dilute::testing::readBytes(kPhoto);
     ImageU8 photo;
-    ASSERT_TRUE(decodeJpeg(bytes.data(), bytes.size(), kPhoto, [](int, int h) { return std::make_pair(0, h); }, photo));
+    ASSERT_TRUE(decodeJpeg(
+        bytes.data(), bytes.size(), kPhoto, [](int, int h) { return std::make_pair(0, h); }, photo));
     TempDir d("ra");
     // Cuts of the photo: a DeiT-sized square, an odd non-square one, and their grey versions.
     struct Img {
@@ -157,13 +163,21 @@ TEST(RandAugment, OpsMatchPillowOnARealPhotograph) {
         imgs.push_back(grey);
     }
     // Every op with arguments of both signs, at the ends and inside of its range.
-    const std::vector<std::pair<AugOp, std::vector<double>>> ops = {
-        {AugOp::AutoContrast, {0}}, {AugOp::Equalize, {0}}, {AugOp::Invert, {0}},
-        {AugOp::Rotate, {27.3, -29.9, 4.1, -0.7}}, {AugOp::Posterize, {0, 1, 4}}, {AugOp::Solarize, {256, 26, 128, 0}},
-        {AugOp::SolarizeAdd, {99, 110, 7}}, {AugOp::Color, {0.19, 1.81, 0.5}}, {AugOp::Contrast, {0.1, 1.9, 1.37}},
-        {AugOp::Brightness, {0.23, 1.77}}, {AugOp::Sharpness, {0.1, 1.9, 1.45}},
-        {AugOp::ShearX, {0.27, -0.3, 0.013}}, {AugOp::ShearY, {-0.27, 0.3}},
-        {AugOp::TranslateXRel, {0.405, -0.45, 0.01}}, {AugOp::TranslateYRel, {-0.405, 0.44}}};
+    const std::vector<std::pair<AugOp, std::vector<double>>> ops = {{AugOp::AutoContrast, {0}},
+                                                                    {AugOp::Equalize, {0}},
+                                                                    {AugOp::Invert, {0}},
+                                                                    {AugOp::Rotate, {27.3, -29.9, 4.1, -0.7}},
+                                                                    {AugOp::Posterize, {0, 1, 4}},
+                                                                    {AugOp::Solarize, {256, 26, 128, 0}},
+                                                                    {AugOp::SolarizeAdd, {99, 110, 7}},
+                                                                    {AugOp::Color, {0.19, 1.81, 0.5}},
+                                                                    {AugOp::Contrast, {0.1, 1.9, 1.37}},
+                                                                    {AugOp::Brightness, {0.23, 1.77}},
+                                                                    {AugOp::Sharpness, {0.1, 1.9, 1.45}},
+                                                                    {AugOp::ShearX, {0.27, -0.3, 0.013}},
+                                                                    {AugOp::ShearY, {-0.27, 0.3}},
+                                                                    {AugOp::TranslateXRel, {0.405, -0.45, 0.01}},
+                                                                    {AugOp::TranslateYRel, {-0.405, 0.44}}};
     const uint8_t fill[3] = {124, 116, 104};  // DeiT's img_mean
     struct Case {
         size_t img;
@@ -184,14 +198,16 @@ TEST(RandAugment, OpsMatchPillowOnARealPhotograph) {
                     if (!bicubic && !geometric) continue;
                     std::ostringstream l;
                     l.precision(17);
-                    l << src << ' ' << imgs[i].w << ' ' << imgs[i].h << ' ' << imgs[i].c << ' ' << augOpName(op) << ' ' << a
-                      << " 124 116 104 " << (bicubic ? "bicubic" : "bilinear") << ' ' << d.file(std::to_string(cases.size()) + ".pil");
+                    l << src << ' ' << imgs[i].w << ' ' << imgs[i].h << ' ' << imgs[i].c << ' ' << augOpName(op) << ' '
+                      << a << " 124 116 104 " << (bicubic ? "bicubic" : "bilinear") << ' '
+                      << d.file(std::to_string(cases.size()) + ".pil");
                     manifest << l.str() << '\n';
                     cases.push_back({i, {op, a}, bicubic, l.str()});
                 }
     }
     manifest.close();
-    const std::string cmd = "/usr/bin/python3 " DILUTE_SOURCE_DIR "/tests/reference/pil_randaugment.py " + d.file("manifest.txt");
+    const std::string cmd =
+        "/usr/bin/python3 " DILUTE_SOURCE_DIR "/tests/reference/pil_randaugment.py " + d.file("manifest.txt");
     ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
     size_t changed = 0;  // cases where the op did change the image (the comparison is not vacuous)
     for (size_t k = 0; k < cases.size(); ++k) {
@@ -227,7 +243,8 @@ TEST(RandAugment, InTheTrainTransformAfterTheFlipAndSeeded) {
     EXPECT_FALSE(evalTransform(cfg).rand_augment);
     // The draws of the other augmentations are unchanged by RandAugment (drawn last).
     std::mt19937_64 a(5), b(5);
-    const auto pa = planTransform(500, 375, t, a), pb = planTransform(500, 375, trainTransform(cfg, "rrc+flip+erase"), b);
+    const auto pa = planTransform(500, 375, t, a),
+               pb = planTransform(500, 375, trainTransform(cfg, "rrc+flip+erase"), b);
     EXPECT_EQ(pa.x, pb.x);
     EXPECT_EQ(pa.w, pb.w);
     EXPECT_EQ(pa.flip, pb.flip);

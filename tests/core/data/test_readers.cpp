@@ -7,12 +7,12 @@
 
 #include <set>
 
+#include "core/test_util.h"
 #include "data/dataset.h"
 #include "data/loader.h"
 #include "data/memory_dataset.h"
 #include "data/transforms.h"
 #include "model/preset.h"
-#include "core/test_util.h"
 #include "util/error.h"
 
 using namespace dilute;
@@ -20,14 +20,14 @@ using namespace dilute::data;
 using dilute::testing::TempDir;
 using dilute::testing::writeBytes;
 
-#define EXPECT_ERROR_MENTIONS(stmt, a, b)                                                     \
-    try {                                                                                     \
-        stmt;                                                                                 \
-        ADD_FAILURE() << "no error from " #stmt;                                              \
-    } catch (const dilute::Error& e) {                                                        \
-        const std::string w = e.what();                                                       \
-        EXPECT_NE(w.find(a), std::string::npos) << w;                                         \
-        EXPECT_NE(w.find(b), std::string::npos) << w;                                         \
+#define EXPECT_ERROR_MENTIONS(stmt, a, b)             \
+    try {                                             \
+        stmt;                                         \
+        ADD_FAILURE() << "no error from " #stmt;      \
+    } catch (const dilute::Error& e) {                \
+        const std::string w = e.what();               \
+        EXPECT_NE(w.find(a), std::string::npos) << w; \
+        EXPECT_NE(w.find(b), std::string::npos) << w; \
     }
 
 namespace {
@@ -98,7 +98,8 @@ TEST(Idx, TruncatedGzipIsAnError) {
     auto bytes = dilute::testing::readBytes("/usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz");
     bytes.resize(bytes.size() / 2);
     writeBytes(d.path() + "/t10k-labels-idx1-ubyte.gz", bytes);
-    std::filesystem::copy("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz", d.path() + "/t10k-images-idx3-ubyte.gz");
+    std::filesystem::copy("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz",
+                          d.path() + "/t10k-images-idx3-ubyte.gz");
     EXPECT_ERROR_MENTIONS(openDataset("idx:" + d.path(), "test"), "t10k-labels", "truncated");
 }
 
@@ -129,16 +130,14 @@ TEST(Idx, ReadsOnlyWhatTheHeaderPromises) {
     std::vector<uint8_t> big = be32(0x803);
     for (auto v : {be32(1000), be32(1000), be32(1000)}) big.insert(big.end(), v.begin(), v.end());
     writeBytes(d.path() + "/t10k-images-idx3-ubyte", big);
-    EXPECT_ERROR_MENTIONS(openDataset("idx:" + d.path(), "test"), "t10k-images",
-                          "a file of 16 bytes cannot hold them");
+    EXPECT_ERROR_MENTIONS(openDataset("idx:" + d.path(), "test"), "t10k-images", "a file of 16 bytes cannot hold them");
     std::filesystem::remove(d.path() + "/t10k-images-idx3-ubyte");
     {
         gzFile gz = gzopen((d.path() + "/t10k-images-idx3-ubyte.gz").c_str(), "wb9");
         gzwrite(gz, big.data(), unsigned(big.size()));
         gzclose(gz);
     }
-    EXPECT_ERROR_MENTIONS(openDataset("idx:" + d.path(), "test"), "t10k-images-idx3-ubyte.gz",
-                          "cannot hold them");
+    EXPECT_ERROR_MENTIONS(openDataset("idx:" + d.path(), "test"), "t10k-images-idx3-ubyte.gz", "cannot hold them");
     std::filesystem::remove(d.path() + "/t10k-images-idx3-ubyte.gz");
     // Extra bytes after the promised images in a plain file: refused too.
     writeIdx(d.path(), "t10k", 1, 2, 2, {3});

@@ -13,9 +13,9 @@
 #if DILUTE_WITH_OPENCV
 #include "data/jpeg.h"
 #endif
+#include "core/test_util.h"
 #include "data/resample.h"
 #include "data/transforms.h"
-#include "core/test_util.h"
 #include "util/error.h"
 
 using namespace dilute::data;
@@ -38,7 +38,8 @@ namespace {
 }
 
 // The transform's output as bytes: mean 0, std 1/255 make the normalisation the identity.
-[[maybe_unused]] std::vector<uint8_t> render(const ImageU8& im, const TransformPlan& p, int S, int C, int resize, const std::string& filter) {
+[[maybe_unused]] std::vector<uint8_t> render(const ImageU8& im, const TransformPlan& p, int S, int C, int resize,
+                                             const std::string& filter) {
     TransformConfig t;
     t.out_size = S;
     t.channels = C;
@@ -87,7 +88,8 @@ TEST(Transforms, MatchPillowOnARealPhotograph) {
     if (std::system("/usr/bin/python3 -c 'import PIL' 2>/dev/null") != 0) GTEST_SKIP() << "python3-pil missing";
     const auto bytes = dilute::testing::readBytes(kPhoto);
     ImageU8 photo;
-    ASSERT_TRUE(decodeJpeg(bytes.data(), bytes.size(), kPhoto, [](int, int h) { return std::make_pair(0, h); }, photo));
+    ASSERT_TRUE(decodeJpeg(
+        bytes.data(), bytes.size(), kPhoto, [](int, int h) { return std::make_pair(0, h); }, photo));
     ASSERT_EQ(photo.width, 512);
     ASSERT_EQ(photo.height, 600);
     TempDir d("pil");
@@ -126,7 +128,8 @@ TEST(Transforms, MatchPillowOnARealPhotograph) {
         add(im, whole, 28, 1, 28, "bicubic");  // a 1-channel model: PIL's convert('L') first
     }
     // Random-resized-crop boxes, resized with the preset's filter (bicubic for DeiT, bilinear).
-    const int boxes[][4] = {{10, 20, 300, 250}, {100, 50, 97, 143}, {0, 0, 512, 600}, {411, 500, 101, 100}, {3, 7, 30, 41}};
+    const int boxes[][4] = {
+        {10, 20, 300, 250}, {100, 50, 97, 143}, {0, 0, 512, 600}, {411, 500, 101, 100}, {3, 7, 30, 41}};
     for (const auto& b : boxes) {
         TransformPlan p;
         p.crop = true;
@@ -138,7 +141,8 @@ TEST(Transforms, MatchPillowOnARealPhotograph) {
         std::ofstream m(d.file("manifest.txt"));
         m << manifest.str();
     }
-    const std::string cmd = "/usr/bin/python3 " DILUTE_SOURCE_DIR "/tests/reference/pil_transforms.py " + d.file("manifest.txt");
+    const std::string cmd =
+        "/usr/bin/python3 " DILUTE_SOURCE_DIR "/tests/reference/pil_transforms.py " + d.file("manifest.txt");
     ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
     for (size_t i = 0; i < cases.size(); ++i) {
         const auto& c = cases[i];
@@ -152,8 +156,8 @@ TEST(Transforms, MatchPillowOnARealPhotograph) {
             worst = std::max(worst, diff);
             differ += diff != 0;
         }
-        EXPECT_LE(worst, 1) << c.line;       // the bound
-        EXPECT_EQ(differ, 0u) << c.line;     // and in fact: the same bytes
+        EXPECT_LE(worst, 1) << c.line;    // the bound
+        EXPECT_EQ(differ, 0u) << c.line;  // and in fact: the same bytes
     }
 }
 #endif

@@ -120,6 +120,6 @@ TEST(Transforms, RandomErasingFollowsTimmsDefinition) {
     }
     EXPECT_NEAR(double(erased) / n, 0.25, 0.03);
     ASSERT_GT(cnt, 1000);
-    EXPECT_NEAR(sum / cnt, 0.0, 0.05);        // N(0, 1): mean 0
-    EXPECT_NEAR(sq / cnt, 1.0, 0.05);         // and variance 1
+    EXPECT_NEAR(sum / cnt, 0.0, 0.05);  // N(0, 1): mean 0
+    EXPECT_NEAR(sq / cnt, 1.0, 0.05);   // and variance 1
 }

@@ -90,8 +90,12 @@ TEST(DistEnv, NoVariablesIsOneProcess) {
 }
 
 TEST(DistEnv, TorchrunVariables) {
-    auto li = dist::detectLaunch(envOf({{"RANK", "5"}, {"WORLD_SIZE", "8"}, {"LOCAL_RANK", "1"}, {"LOCAL_WORLD_SIZE", "4"},
-                                        {"MASTER_ADDR", "node0"}, {"MASTER_PORT", "29400"}}));
+    auto li = dist::detectLaunch(envOf({{"RANK", "5"},
+                                        {"WORLD_SIZE", "8"},
+                                        {"LOCAL_RANK", "1"},
+                                        {"LOCAL_WORLD_SIZE", "4"},
+                                        {"MASTER_ADDR", "node0"},
+                                        {"MASTER_PORT", "29400"}}));
     expectLaunch(li, 5, 8, 1, 4, "node0", 29400, "torchrun");
 }
 
@@ -108,14 +112,19 @@ TEST(DistEnv, MalformedOrMissingVariablesAreNamed) {
               std::string::npos);
     EXPECT_NE(msg({{"RANK", "0"}, {"WORLD_SIZE", "x"}}).find("WORLD_SIZE='x'"), std::string::npos);
     EXPECT_NE(msg({{"RANK", "0"}, {"WORLD_SIZE", "2"}, {"MASTER_ADDR", "a"}}).find("MASTER_PORT"), std::string::npos);
-    EXPECT_NE(msg({{"RANK", "0"}, {"WORLD_SIZE", "2"}, {"MASTER_ADDR", "a"}, {"MASTER_PORT", "70000"}}).find("MASTER_PORT='70000'"),
+    EXPECT_NE(msg({{"RANK", "0"}, {"WORLD_SIZE", "2"}, {"MASTER_ADDR", "a"}, {"MASTER_PORT", "70000"}})
+                  .find("MASTER_PORT='70000'"),
               std::string::npos);
-    EXPECT_NE(msg({{"OMPI_COMM_WORLD_RANK", "0"}, {"OMPI_COMM_WORLD_SIZE", "2"}}).find("MASTER_ADDR"), std::string::npos);
+    EXPECT_NE(msg({{"OMPI_COMM_WORLD_RANK", "0"}, {"OMPI_COMM_WORLD_SIZE", "2"}}).find("MASTER_ADDR"),
+              std::string::npos);
 }
 
 TEST(DistEnv, SlurmAndOpenMpi) {
-    auto s = dist::detectLaunch(envOf({{"SLURM_PROCID", "3"}, {"SLURM_NTASKS", "4"}, {"SLURM_LOCALID", "1"},
-                                       {"SLURM_NTASKS_PER_NODE", "2"}, {"SLURM_JOB_NODELIST", "gpu[07-08]"}}));
+    auto s = dist::detectLaunch(envOf({{"SLURM_PROCID", "3"},
+                                       {"SLURM_NTASKS", "4"},
+                                       {"SLURM_LOCALID", "1"},
+                                       {"SLURM_NTASKS_PER_NODE", "2"},
+                                       {"SLURM_JOB_NODELIST", "gpu[07-08]"}}));
     expectLaunch(s, 3, 4, 1, 2, "gpu07", 29500, "slurm");
     EXPECT_EQ(s.master_from, "the first host of SLURM_JOB_NODELIST (gpu[07-08])");
     // A node list that names no host: the variable and its value, before any connection is tried.
@@ -123,11 +132,15 @@ TEST(DistEnv, SlurmAndOpenMpi) {
         dist::detectLaunch(envOf({{"SLURM_PROCID", "0"}, {"SLURM_NTASKS", "2"}, {"SLURM_JOB_NODELIST", ",gpu1"}}));
         ADD_FAILURE() << "no error";
     } catch (const Error& e) {
-        EXPECT_NE(std::string(e.what()).find("SLURM_JOB_NODELIST=',gpu1' names no host"), std::string::npos) << e.what();
+        EXPECT_NE(std::string(e.what()).find("SLURM_JOB_NODELIST=',gpu1' names no host"), std::string::npos)
+            << e.what();
     }
-    auto m = dist::detectLaunch(envOf({{"OMPI_COMM_WORLD_RANK", "1"}, {"OMPI_COMM_WORLD_SIZE", "2"},
-                                       {"OMPI_COMM_WORLD_LOCAL_RANK", "1"}, {"OMPI_COMM_WORLD_LOCAL_SIZE", "2"},
-                                       {"MASTER_ADDR", "h0"}, {"MASTER_PORT", "1234"}}));
+    auto m = dist::detectLaunch(envOf({{"OMPI_COMM_WORLD_RANK", "1"},
+                                       {"OMPI_COMM_WORLD_SIZE", "2"},
+                                       {"OMPI_COMM_WORLD_LOCAL_RANK", "1"},
+                                       {"OMPI_COMM_WORLD_LOCAL_SIZE", "2"},
+                                       {"MASTER_ADDR", "h0"},
+                                       {"MASTER_PORT", "1234"}}));
     expectLaunch(m, 1, 2, 1, 2, "h0", 1234, "openmpi");
 }
 
@@ -142,7 +155,8 @@ TEST(DistEnv, SlurmHostLists) {
 
 TEST(DistLaunch, WithoutOptionDropsTheOptionAndItsValue) {
     std::vector<std::string> a{"dilute", "train", "--nproc", "2", "-e", "1", "--nproc=3", "--nprocs-x"};
-    EXPECT_EQ(dist::withoutOption(a, "--nproc"), (std::vector<std::string>{"dilute", "train", "-e", "1", "--nprocs-x"}));
+    EXPECT_EQ(dist::withoutOption(a, "--nproc"),
+              (std::vector<std::string>{"dilute", "train", "-e", "1", "--nprocs-x"}));
 }
 
 TEST(DistLoader, ShardsPartitionEveryGlobalBatch) {
@@ -189,7 +203,7 @@ TEST(DistGroup, GradSyncIsTheGlobalBatchMeanWithUnequalShards) {
         a.mutable_grad() = torch::full({2, 3}, r == 0 ? 1.0f : 3.0f);
         b.mutable_grad() = torch::arange(4, torch::kFloat) * (r + 1);
         if (r == 1) unused.mutable_grad() = torch::ones({2});  // rank 0 has none: counts as zeros
-        train::GradSync sync(g, /*bucket_bytes=*/16);  // several buckets
+        train::GradSync sync(g, /*bucket_bytes=*/16);          // several buckets
         auto tot = sync.reduce({a, b, unused}, n[r], r == 0 ? 2.0 : 4.0, r == 1);
         EXPECT_DOUBLE_EQ(tot.samples, 8);
         EXPECT_DOUBLE_EQ(tot.loss_sum, 3 * 2.0 + 5 * 4.0);

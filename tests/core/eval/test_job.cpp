@@ -1,8 +1,8 @@
 // The evaluation job (eval/job.h): a saved model on real Fashion-MNIST, the fixed-tensor path
 // and its refusals, and the JSON every caller prints.
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 #include <torch/torch.h>
+#include <nlohmann/json.hpp>
 
 #include "core/test_util.h"
 #include "eval/job.h"

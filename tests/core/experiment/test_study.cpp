@@ -11,11 +11,11 @@
 #include "analysis/selectors.h"
 #include "analysis/sweep.h"
 #include "analysis/transfer.h"
+#include "core/test_models.h"
+#include "core/test_util.h"
 #include "experiment/study.h"
 #include "io/weights.h"
 #include "model/vit.h"
-#include "core/test_models.h"
-#include "core/test_util.h"
 #include "util/error.h"
 #include "util/files.h"
 
@@ -67,7 +67,7 @@ TEST(Study, EndToEndOnFashionMnistWritesReadsAndFineTunes) {
     std::multiset<std::string> names;
     for (const auto& a : r.arms) names.insert(a.selector);
     EXPECT_EQ(names, (std::multiset<std::string>{"nose", "nose-abs", "lowest", "first", "max-t", "random", "random",
-                                                  "min-t", "oracle"}));
+                                                 "min-t", "oracle"}));
     ASSERT_EQ(r.subsets.size(), 6u);  // C(4,2)
     double best = -1, sum = 0, minT = INFINITY;
     for (const auto& s : r.subsets) best = std::max(best, s.zero_shot), sum += s.zero_shot, minT = std::min(minT, s.t);
@@ -99,11 +99,13 @@ TEST(Study, EndToEndOnFashionMnistWritesReadsAndFineTunes) {
     // Arms that chose the same set share one run.
     for (const auto& a : r.arms)
         for (const auto& b : r.arms)
-            if (!a.run_dir.empty() && std::set<int>(a.blocks.begin(), a.blocks.end()) == std::set<int>(b.blocks.begin(), b.blocks.end()) &&
+            if (!a.run_dir.empty() &&
+                std::set<int>(a.blocks.begin(), a.blocks.end()) == std::set<int>(b.blocks.begin(), b.blocks.end()) &&
                 !b.run_dir.empty())
                 EXPECT_EQ(a.run_dir, b.run_dir);
     // Written, and read back the same.
-    for (const char* f : {"study.json", "study.md", "arms.csv", "subsets.csv"}) EXPECT_TRUE(dilute::fs::exists(dilute::fs::join(o.out_dir, f))) << f;
+    for (const char* f : {"study.json", "study.md", "arms.csv", "subsets.csv"})
+        EXPECT_TRUE(dilute::fs::exists(dilute::fs::join(o.out_dir, f))) << f;
     const auto back = experiment::readStudy(o.out_dir);
     EXPECT_EQ(experiment::studyToJson(back), experiment::studyToJson(r));
     const std::string md = dilute::fs::readText(dilute::fs::join(o.out_dir, "study.md"));

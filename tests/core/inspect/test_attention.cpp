@@ -30,9 +30,9 @@ TEST(InspectAttention, PatchDistancesAreGridDistancesInPixels) {
     ASSERT_EQ(d.sizes(), (std::vector<int64_t>{9, 9}));
     EXPECT_DOUBLE_EQ(d[0][0].item<double>(), 0.0);
     EXPECT_DOUBLE_EQ(d[0][1].item<double>(), 7.0);
-    EXPECT_DOUBLE_EQ(d[0][3].item<double>(), 7.0);                       // one row down
-    EXPECT_NEAR(d[0][8].item<double>(), 7.0 * std::sqrt(8.0), 1e-12);    // (0,0) -> (2,2)
-    EXPECT_NEAR(d[5][6].item<double>(), 7.0 * std::sqrt(5.0), 1e-12);    // (1,2) -> (2,0)
+    EXPECT_DOUBLE_EQ(d[0][3].item<double>(), 7.0);                     // one row down
+    EXPECT_NEAR(d[0][8].item<double>(), 7.0 * std::sqrt(8.0), 1e-12);  // (0,0) -> (2,2)
+    EXPECT_NEAR(d[5][6].item<double>(), 7.0 * std::sqrt(5.0), 1e-12);  // (1,2) -> (2,0)
 }
 
 TEST(InspectAttention, HandBuiltAttentionGivesTheKnownDistance) {

@@ -2,8 +2,8 @@
 // several families (tests/reference/make_inspect_golden.py), the per-image comparison, the
 // memory check and what it writes.
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 #include <torch/torch.h>
+#include <nlohmann/json.hpp>
 
 #include <filesystem>
 #include <fstream>

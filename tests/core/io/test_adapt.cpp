@@ -5,11 +5,11 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include "core/test_util.h"
 #include "data/memory_dataset.h"
 #include "io/safetensors.h"
 #include "io/weights.h"
 #include "model/posembed.h"
-#include "core/test_util.h"
 #include "util/error.h"
 
 using namespace dilute;
@@ -32,9 +32,9 @@ TEST(PosEmbed, ResampledAsTimmDoes) {
         const char *in, *out;
         int grid, prefix;
     };
-    for (const auto& c : {Case{"cls_17", "cls_17_to_2", 2, 1}, Case{"cls_17", "cls_17_to_6", 6, 1},
-                          Case{"reg_19", "reg_19_to_5", 5, 3}, Case{"none_49", "none_49_to_3", 3, 0},
-                          Case{"none_49", "none_49_to_16", 16, 0}}) {
+    for (const auto& c :
+         {Case{"cls_17", "cls_17_to_2", 2, 1}, Case{"cls_17", "cls_17_to_6", 6, 1}, Case{"reg_19", "reg_19_to_5", 5, 3},
+          Case{"none_49", "none_49_to_3", 3, 0}, Case{"none_49", "none_49_to_16", 16, 0}}) {
         SCOPED_TRACE(c.out);
         const auto got = model::resamplePosEmbed(*f.find(c.in), c.grid, c.prefix);
         const auto& want = *f.find(c.out);
@@ -42,7 +42,9 @@ TEST(PosEmbed, ResampledAsTimmDoes) {
         EXPECT_TRUE(torch::allclose(got, want, 1e-5, 1e-6)) << (got - want).abs().max().item<float>();
     }
     EXPECT_TRUE(model::resamplePosEmbed(*f.find("cls_17"), 4, 1).equal(*f.find("cls_17")));  // same grid: unchanged
-    EXPECT_NE(errorText([&] { model::resamplePosEmbed(torch::zeros({1, 18, 8}), 2, 1); }).find("not a square"),
+    EXPECT_NE(errorText([&] {
+                  model::resamplePosEmbed(torch::zeros({1, 18, 8}), 2, 1);
+              }).find("not a square"),
               std::string::npos);
 }
 
@@ -53,7 +55,8 @@ TEST(Adapt, AnotherResolutionGivesTimmsLogits) {
         const char *file, *input, *logits;
         int size;
     };
-    for (const auto& c : {Case{"plain.pth", "input48", "plain_48", 48}, Case{"deit3_legacy.pth", "input16", "deit3_legacy_16", 16}}) {
+    for (const auto& c :
+         {Case{"plain.pth", "input48", "plain_48", 48}, Case{"deit3_legacy.pth", "input16", "deit3_legacy_16", 16}}) {
         SCOPED_TRACE(c.logits);
         auto o = heads2();
         o.img_size = c.size;

@@ -1,14 +1,14 @@
 // Checkpoint sets: atomic switch, checksums, cleaning, range checks, legacy runs, free space,
 // and an interrupted evaluation that still leaves a resumable run.
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 #include <torch/torch.h>
+#include <nlohmann/json.hpp>
 
 #include <filesystem>
 
+#include "core/test_util.h"
 #include "io/checkpoint.h"
 #include "io/weights.h"
-#include "core/test_util.h"
 #include "train/metrics.h"
 #include "train/trainer.h"
 #include "util/durable.h"
@@ -57,7 +57,6 @@ void editManifest(const std::string& path, const std::function<void(json&)>& edi
     edit(j);
     fs::atomicWriteText(path, j.dump(2));
 }
-
 
 }  // namespace
 
@@ -124,7 +123,8 @@ TEST(Checkpoint, StaleTempFoldersAndOrphanSetsAreCleanedButNothingOnAGuess) {
     fs::atomicWriteText(ck + "/last.json", "{\"format\": \"dilute-checkpoint/2\", \"set\": ");
     io::cleanCheckpoints(ck);
     EXPECT_EQ(entries(ck), orphans);
-    EXPECT_NE(errorText([&] { io::readCheckpointState(ck, "last"); }).find(ck + "/last.json: damaged"), std::string::npos);
+    EXPECT_NE(errorText([&] { io::readCheckpointState(ck, "last"); }).find(ck + "/last.json: damaged"),
+              std::string::npos);
     fs::atomicWriteText(ck + "/last.json", good);
     io::cleanCheckpoints(ck);
     EXPECT_EQ(entries(ck), (std::vector<std::string>{"last.json", "step-000000005"}));
@@ -145,9 +145,18 @@ TEST(Checkpoint, AbsurdStateIsRefusedNamingTheFieldAndTheFile) {
         {"epoch -3", [](json& j) { j["epoch"] = -3; }},
         {"epoch 2000000000", [](json& j) { j["epoch"] = 2000000000; }},
         {"step -1", [](json& j) { j["step"] = -1; }},
-        {"lambda", [](json& j) { j["lambdas"] = {0.5, 7.0}; }},
-        {"2 lambdas for 3 blocks", [](json& j) { j["blocks"] = {1, 2, 3}; }},
-        {"repeated", [](json& j) { j["blocks"] = {2, 2}; }},
+        {"lambda",
+         [](json& j) {
+             j["lambdas"] = {0.5, 7.0};
+         }},
+        {"2 lambdas for 3 blocks",
+         [](json& j) {
+             j["blocks"] = {1, 2, 3};
+         }},
+        {"repeated",
+         [](json& j) {
+             j["blocks"] = {2, 2};
+         }},
         {"best_top1", [](json& j) { j["best_top1"] = 250.0; }},
         {"not a step folder", [](json& j) { j["set"] = "../../etc"; }},
         {"crc32", [](json& j) { j["files"]["model.safetensors"]["crc32"] = "xyz"; }},
@@ -171,8 +180,10 @@ TEST(Checkpoint, AbsurdStateIsRefusedNamingTheFieldAndTheFile) {
     late.epoch = 5;
     EXPECT_NE(errorText([&] { io::checkStateFitsRun(late, man, 3, 10, 6); }).find("epoch 5 is past the run's 3 epochs"),
               std::string::npos);
-    EXPECT_NE(errorText([&] { io::checkStateFitsRun(st, man, 3, 5, 6); }).find("not within epoch 2"), std::string::npos);
-    EXPECT_NE(errorText([&] { io::checkStateFitsRun(st, man, 3, 10, 2); }).find("block 3 does not exist"), std::string::npos);
+    EXPECT_NE(errorText([&] { io::checkStateFitsRun(st, man, 3, 5, 6); }).find("not within epoch 2"),
+              std::string::npos);
+    EXPECT_NE(errorText([&] { io::checkStateFitsRun(st, man, 3, 10, 2); }).find("block 3 does not exist"),
+              std::string::npos);
 }
 
 TEST(Checkpoint, ARunFolderFromBeforeSetsStillReads) {
@@ -199,7 +210,8 @@ TEST(Checkpoint, FreeSpaceIsCheckedWithBothNumbers) {
     EXPECT_GT(fs::freeBytes(d.path()), 0u);
     EXPECT_NO_THROW(fs::requireFreeSpace(d.path(), 1, "a byte"));
     const auto msg = errorText([&] { fs::requireFreeSpace(d.path(), uint64_t(1) << 62, "two checkpoints"); });
-    EXPECT_NE(msg.find(d.path() + ": not enough free space: two checkpoints needs about 4.6 EB"), std::string::npos) << msg;
+    EXPECT_NE(msg.find(d.path() + ": not enough free space: two checkpoints needs about 4.6 EB"), std::string::npos)
+        << msg;
     EXPECT_NE(msg.find("free"), std::string::npos) << msg;
     EXPECT_EQ(fs::formatBytes(999), "999 bytes");
     EXPECT_EQ(fs::formatBytes(1500000), "1.5 MB");

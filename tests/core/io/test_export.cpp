@@ -6,11 +6,11 @@
 #include "bench/measure.h"
 
 #include <filesystem>
+#include "core/test_util.h"
 #include "io/export.h"
 #include "io/safetensors.h"
 #include "io/weights.h"
 #include "model/cost.h"
-#include "core/test_util.h"
 #include "util/error.h"
 
 using namespace dilute;
@@ -119,7 +119,8 @@ TEST(Bench, MeasuredDeltasEqualAnalyticOnes) {
         o.warmup = 0;
         auto a = bench::benchModel(*full, "full", o);
         auto b = bench::benchModel(*pruned, "pruned", o);
-        const auto ca = model::analyticCost(model::preset(name)), cb = model::analyticCost(model::preset(name), removed);
+        const auto ca = model::analyticCost(model::preset(name)),
+                   cb = model::analyticCost(model::preset(name), removed);
         EXPECT_EQ(a.params - b.params, ca.params - cb.params);
         EXPECT_NEAR(a.gmac - b.gmac, ca.gmac() - cb.gmac(), 1e-9);
         EXPECT_GT(a.images_per_s, 0);

@@ -1,8 +1,8 @@
 // Hostile input the readers must refuse before spending memory or time: architecture metadata
 // of absurd size, a FIFO where weights should be, a dataset whose classes differ from the model's.
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 #include <torch/torch.h>
+#include <nlohmann/json.hpp>
 
 #if DILUTE_WITH_OPENCV
 #include <opencv2/imgcodecs.hpp>
@@ -13,6 +13,7 @@
 
 #include "analysis/job.h"
 #include "analysis/profile.h"
+#include "core/test_util.h"
 #include "data/dataset.h"
 #include "data/limits.h"
 #include "data/loader.h"
@@ -22,7 +23,6 @@
 #include "io/weights.h"
 #include "model/preset.h"
 #include "model/vit.h"
-#include "core/test_util.h"
 #include "train/evaluate.h"
 #include "train/metrics.h"
 #include "train/trainer.h"
@@ -67,13 +67,15 @@ TEST(Hostile, ArchitectureMetadataOutOfRangeIsRefusedBeforeBuilding) {
         j["embed_dim"] = 16384;
         j["num_heads"] = 16;
         j["depth"] = 512;
-        EXPECT_NE(errorOf([&] { io::archFromJson(j.dump(), nullptr, nullptr); }).find("would not fit"), std::string::npos);
+        EXPECT_NE(errorOf([&] { io::archFromJson(j.dump(), nullptr, nullptr); }).find("would not fit"),
+                  std::string::npos);
     }
     // The same through a weights file: the error names the file, no model is built.
     TempDir d("arch");
     auto j = base;
     j["depth"] = 1000000;
-    io::writeSafetensors(d.file("w.safetensors"), {{"cls_token", torch::zeros({1, 1, 64})}}, {{"dilute.arch", j.dump()}});
+    io::writeSafetensors(d.file("w.safetensors"), {{"cls_token", torch::zeros({1, 1, 64})}},
+                         {{"dilute.arch", j.dump()}});
     const auto e = errorOf([&] { io::openModel(d.file("w.safetensors")); });
     EXPECT_NE(e.find("w.safetensors"), std::string::npos) << e;
     EXPECT_NE(e.find("depth"), std::string::npos) << e;
@@ -88,7 +90,8 @@ TEST(Hostile, AFifoAsWeightsOrConfigDoesNotBlock) {
         e1 = errorOf([&] { io::readSafetensors(d.file("w.safetensors")); });
         e2 = errorOf([&] { fs::readText(d.file("w.safetensors")); });
     });
-    for (int i = 0; i < 100 && (e1.empty() || e2.empty()); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    for (int i = 0; i < 100 && (e1.empty() || e2.empty()); ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
     if (e1.empty() || e2.empty()) {
         t.detach();
         FAIL() << "opening a FIFO blocked";
@@ -101,8 +104,8 @@ TEST(Hostile, AFifoAsWeightsOrConfigDoesNotBlock) {
 TEST(Hostile, ClassCountMismatchIsRefusedWithBothNumbers) {
     std::vector<std::string> classes;
     for (int c = 0; c < 12; ++c) classes.push_back("c" + std::to_string(c));
-    auto ds = std::make_shared<data::MemoryDataset>("twelve", std::vector<uint8_t>(4 * 784, 9), std::vector<int>{0, 5, 11, 3},
-                                                    28, 28, 1, classes);
+    auto ds = std::make_shared<data::MemoryDataset>("twelve", std::vector<uint8_t>(4 * 784, 9),
+                                                    std::vector<int>{0, 5, 11, 3}, 28, 28, 1, classes);
     auto cfg = model::preset("vit_nano_patch7_28");
     auto m = model::buildModel(cfg);
     data::Loader l(ds, data::evalTransform(cfg), {});
@@ -135,7 +138,8 @@ TEST(Hostile, AnalysisOptionsOutOfRangeAreRefusedNotSubstituted) {
 #if DILUTE_WITH_OPENCV  // image folders need OpenCV (and libjpeg)
 TEST(Hostile, NoDecodableImageIsAnErrorNotZeroPercent) {
     TempDir d("undecodable");
-    for (const char* c : {"cat", "dog"}) dilute::testing::writeBytes(d.file(std::string(c) + "/x.jpg"), {0xff, 0xd8, 1, 2, 3});
+    for (const char* c : {"cat", "dog"})
+        dilute::testing::writeBytes(d.file(std::string(c) + "/x.jpg"), {0xff, 0xd8, 1, 2, 3});
     auto ds = data::openDataset("folder:" + d.path(), "test");
     auto cfg = model::preset("vit_micro_patch4_32");
     cfg.num_classes = 2;
@@ -277,4 +281,3 @@ TEST(Hostile, TrainingOptionsOutOfRangeAreRefusedWithTheRange) {
     const auto e = errorOf([&] { train::TrainOptions::fromJson(o.toJson()).validate(); });
     EXPECT_NE(e.find("epochs = 1000000000 is outside [1, 100000]"), std::string::npos) << e;
 }
-

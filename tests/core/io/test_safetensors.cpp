@@ -1,12 +1,12 @@
 #include <gtest/gtest.h>
 #include <sys/resource.h>
-#include <nlohmann/json.hpp>
 #include <torch/torch.h>
+#include <nlohmann/json.hpp>
 
+#include "core/test_util.h"
 #include "io/safetensors.h"
 #include "io/weights.h"
 #include "model/vit.h"
-#include "core/test_util.h"
 #include "util/error.h"
 
 using namespace dilute;
@@ -31,7 +31,6 @@ void writeRaw(const std::string& path, const std::string& header, size_t dataByt
     b.resize(b.size() + dataBytes, 0);
     writeBytes(path, b);
 }
-
 
 }  // namespace
 
@@ -124,14 +123,16 @@ TEST(Safetensors, HeaderLiesAboutItsLength) {
     writeBytes(d.file("y.safetensors"), {1, 2, 3});
     EXPECT_NE(errorText([&] { io::readSafetensors(d.file("y.safetensors")); }).find("shorter"), std::string::npos);
     writeRaw(d.file("z.safetensors"), "{not json", 0);
-    EXPECT_NE(errorText([&] { io::readSafetensors(d.file("z.safetensors")); }).find("not valid JSON"), std::string::npos);
+    EXPECT_NE(errorText([&] { io::readSafetensors(d.file("z.safetensors")); }).find("not valid JSON"),
+              std::string::npos);
 }
 
 TEST(Safetensors, OverlappingOffsets) {
     TempDir d("overlap");
-    writeRaw(d.file("x.safetensors"),
-             R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})",
-             12);
+    writeRaw(
+        d.file("x.safetensors"),
+        R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})",
+        12);
     auto e = errorText([&] { io::readSafetensors(d.file("x.safetensors")); });
     EXPECT_NE(e.find("overlap"), std::string::npos) << e;
     EXPECT_NE(e.find("x.safetensors"), std::string::npos) << e;
@@ -159,8 +160,10 @@ TEST(Safetensors, EntriesOverTheSameBytesAreRefusedBeforeAnyIsAllocated) {
 TEST(Safetensors, HolesTrailingBytesAndOverflowingShapesAreRefused) {
     TempDir d("cover");
     // A hole: bytes 8..12 belong to no tensor.
-    writeRaw(d.file("hole.safetensors"),
-             R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[1],"data_offsets":[12,16]}})", 16);
+    writeRaw(
+        d.file("hole.safetensors"),
+        R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[1],"data_offsets":[12,16]}})",
+        16);
     auto e = errorText([&] { io::readSafetensors(d.file("hole.safetensors")); });
     EXPECT_NE(e.find("hole.safetensors"), std::string::npos) << e;
     EXPECT_NE(e.find("bytes 8..12"), std::string::npos) << e;
@@ -173,12 +176,15 @@ TEST(Safetensors, HolesTrailingBytesAndOverflowingShapesAreRefused) {
              R"({"a":{"dtype":"F32","shape":[4294967296,4294967296,1],"data_offsets":[0,0]}})", 0);
     e = errorText([&] { io::readSafetensors(d.file("wrap.safetensors")); });
     EXPECT_NE(e.find("overflows"), std::string::npos) << e;
-    writeRaw(d.file("wrap2.safetensors"), R"({"a":{"dtype":"F64","shape":[2305843009213693952],"data_offsets":[0,0]}})", 0);
+    writeRaw(d.file("wrap2.safetensors"), R"({"a":{"dtype":"F64","shape":[2305843009213693952],"data_offsets":[0,0]}})",
+             0);
     e = errorText([&] { io::readSafetensors(d.file("wrap2.safetensors")); });
     EXPECT_NE(e.find("overflows"), std::string::npos) << e;
     // Exactly covered, with an empty tensor in the middle: fine.
-    writeRaw(d.file("ok.safetensors"),
-             R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"e":{"dtype":"F32","shape":[0],"data_offsets":[8,8]},"b":{"dtype":"F32","shape":[1],"data_offsets":[8,12]}})", 12);
+    writeRaw(
+        d.file("ok.safetensors"),
+        R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"e":{"dtype":"F32","shape":[0],"data_offsets":[8,8]},"b":{"dtype":"F32","shape":[1],"data_offsets":[8,12]}})",
+        12);
     EXPECT_EQ(io::readSafetensors(d.file("ok.safetensors")).tensors.size(), 3u);
 }
 
@@ -188,7 +194,8 @@ TEST(Safetensors, WrongDtype) {
     EXPECT_NE(errorText([&] { io::readSafetensors(d.file("x.safetensors")); }).find("unsupported dtype 'Q4'"),
               std::string::npos);
     writeRaw(d.file("y.safetensors"), R"({"a":{"dtype":"F16","shape":[2],"data_offsets":[0,8]}})", 8);
-    EXPECT_NE(errorText([&] { io::readSafetensors(d.file("y.safetensors")); }).find("do not fit shape"), std::string::npos);
+    EXPECT_NE(errorText([&] { io::readSafetensors(d.file("y.safetensors")); }).find("do not fit shape"),
+              std::string::npos);
     // Integer weights where the model wants floats.
     auto m = model::buildModel(smallCfg());
     std::vector<std::pair<std::string, torch::Tensor>> sd;

@@ -2,19 +2,19 @@
 // computed (tests/reference/make_vit_golden.py), the family's presets against timm's parameter
 // counts, and the hostile torch files refused with nothing run.
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 #include <torch/script.h>
 #include <torch/torch.h>
+#include <nlohmann/json.hpp>
 
 #include <filesystem>
 #include <fstream>
 
+#include "core/test_models.h"
+#include "core/test_util.h"
 #include "io/export.h"
 #include "io/safetensors.h"
 #include "io/weights.h"
 #include "model/kernels.h"
-#include "core/test_models.h"
-#include "core/test_util.h"
 #include "util/error.h"
 
 using namespace dilute;

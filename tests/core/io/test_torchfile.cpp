@@ -23,7 +23,7 @@ TEST(TorchFile, ALyingDirectoryIsRefusedBeforeAllocating) {
         if (name.size() >= 8 && name.compare(name.size() - 8, 8, "data.pkl") == 0) entry = i;
     }
     ASSERT_NE(entry, 0u) << "no directory entry for data.pkl";
-    ASSERT_EQ(bytes[entry + 10] | (bytes[entry + 11] << 8), 0);  // torch.save stores records uncompressed
+    ASSERT_EQ(bytes[entry + 10] | (bytes[entry + 11] << 8), 0);           // torch.save stores records uncompressed
     const uint32_t claimed = static_cast<uint32_t>(bytes.size()) + 1000;  // more than the whole file
     std::memcpy(&bytes[entry + 20], &claimed, 4);
     std::memcpy(&bytes[entry + 24], &claimed, 4);
@@ -41,7 +41,8 @@ TEST(TorchFile, ALyingDirectoryIsRefusedBeforeAllocating) {
 // Found by fuzz_torchfile: a zip whose storage record header is damaged made LibTorch's reader
 // throw its own error past the reader; it is the reader's one-line error, naming the file.
 TEST(TorchFile, ADamagedStorageRecordIsTheReadersError) {
-    const std::string file = std::string(DILUTE_SOURCE_DIR) + "/tests/fuzz/corpus/torchfile/regress-corrupt-record-header";
+    const std::string file =
+        std::string(DILUTE_SOURCE_DIR) + "/tests/fuzz/corpus/torchfile/regress-corrupt-record-header";
     io::OpenOptions o;
     o.heads = 2;
     const auto e = dilute::testing::errorText([&] { io::openModel(file, o); });

@@ -4,9 +4,9 @@
 
 #include <dlfcn.h>
 
+#include "core/test_models.h"
 #include "model/kernels.h"
 #include "model/vit.h"
-#include "core/test_models.h"
 
 using namespace dilute;
 namespace K = dilute::model::kernels;
@@ -49,7 +49,8 @@ TEST(Kernels, AvailableOnX86WithAvx2AndGlibc) {
 #if defined(__x86_64__) && defined(__GLIBC__)
     __builtin_cpu_init();
     if (!(__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))) GTEST_SKIP() << "CPU without AVX2/FMA";
-    EXPECT_TRUE(K::available()) << "x86-64 glibc with AVX2: the kernel should be built (libmvec, OpenMP) and find sgemm_";
+    EXPECT_TRUE(K::available())
+        << "x86-64 glibc with AVX2: the kernel should be built (libmvec, OpenMP) and find sgemm_";
 #else
     GTEST_SKIP() << "not x86-64 glibc";
 #endif
@@ -87,7 +88,8 @@ TEST_F(KernelsOn, LinearAndLinearGeluMatchAtenForEveryRowSplit) {
         std::vector<int64_t> x;
         int64_t n;
         bool bias;
-    } cases[] = {{{4352, 96}, 288, true}, {{1031, 40}, 7, true}, {{3, 1001, 64}, 130, false}, {{6, 197, 384}, 1152, true}};
+    } cases[] = {
+        {{4352, 96}, 288, true}, {{1031, 40}, 7, true}, {{3, 1001, 64}, 130, false}, {{6, 197, 384}, 1152, true}};
     for (const auto& c : cases) {
         auto x = torch::randn(c.x);
         auto w = torch::randn({c.n, c.x.back()}) * 0.1;
@@ -117,7 +119,7 @@ TEST_F(KernelsOn, AttentionStaysOnTheAtenPathWhenAGradientIsTaken) {
 
 TEST_F(KernelsOn, ModelOutputsTapsAndGradientsAgreeWithTheAtenPath) {
     auto m = dilute::testing::stretchedModel(7, 4);
-    m->setDropPath(0.0);  // the two training passes must see the same network
+    m->setDropPath(0.0);                     // the two training passes must see the same network
     auto x = torch::randn({64, 1, 28, 28});  // 64 x 17 tokens: enough rows for the linear kernel
     auto run = [&](bool on, model::FeatureTaps* taps) {
         K::setEnabled(on);
@@ -175,9 +177,9 @@ TEST_F(KernelsOn, BlockMatchesTheModulesInEveryModeAndBatch) {
                 if (p.dim() == 2) p.mul_(4.0);  // blocks that are far from linear
         }
         m->eval();
-        m->block(1)->setLambda(0.3);  // diluted
-        m->block(2)->setLambda(0.0);  // fully diluted: x 2, no attention
-        m->removeAttention({3}, false);  // removed, residual x 2
+        m->block(1)->setLambda(0.3);        // diluted
+        m->block(2)->setLambda(0.0);        // fully diluted: x 2, no attention
+        m->removeAttention({3}, false);     // removed, residual x 2
         m->block(5)->removeAttention(1.0);  // removed with the doubling folded elsewhere
         const std::vector<bool> skip = {false, false, false, false, true, false};  // block 4 skipped
         torch::NoGradGuard ng;

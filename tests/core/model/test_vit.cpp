@@ -53,9 +53,9 @@ TEST(Model, DeitBasePrunedCostMatchesSpecTable) {
 TEST(Model, StateDictKeysAreTimmKeys) {
     auto m = buildModel(tinyCfg());
     auto params = m->named_parameters();
-    for (const char* k : {"cls_token", "pos_embed", "patch_embed.proj.weight", "blocks.0.norm1.weight",
-                          "blocks.3.attn.qkv.weight", "blocks.2.attn.proj.bias", "blocks.1.mlp.fc2.weight", "norm.bias",
-                          "head.weight"})
+    for (const char* k :
+         {"cls_token", "pos_embed", "patch_embed.proj.weight", "blocks.0.norm1.weight", "blocks.3.attn.qkv.weight",
+          "blocks.2.attn.proj.bias", "blocks.1.mlp.fc2.weight", "norm.bias", "head.weight"})
         EXPECT_NE(params.find(k), nullptr) << k;
     EXPECT_EQ(params["blocks.0.attn.qkv.weight"].sizes(), torch::IntArrayRef({3 * 64, 64}));
 }

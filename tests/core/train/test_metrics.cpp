@@ -12,7 +12,8 @@ using dilute::testing::TempDir;
 using K = train::MetricsEvent::Kind;
 
 TEST(Metrics, ParsesEveryEventKindAndRefusesDamage) {
-    auto s = train::parseMetricsLine(R"({"event":"step","step":3,"epoch":1,"loss":0.5,"lr":0.1,"images_per_s":9,"blocks":[1,4],"lambda":[0.5,0.5],"sync_s":0.01,"step_s":0.2})");
+    auto s = train::parseMetricsLine(
+        R"({"event":"step","step":3,"epoch":1,"loss":0.5,"lr":0.1,"images_per_s":9,"blocks":[1,4],"lambda":[0.5,0.5],"sync_s":0.01,"step_s":0.2})");
     ASSERT_EQ(s.kind, K::Step);
     EXPECT_EQ(s.step.step, 3);
     EXPECT_EQ(s.step.blocks, (std::vector<int>{1, 4}));
@@ -35,14 +36,19 @@ TEST(Metrics, FollowerReturnsWholeNewLinesAndStartsOverWhenReplaced) {
     EXPECT_TRUE(f.poll().empty());  // not written yet
     {
         std::ofstream out(path, std::ios::app);
-        out << R"({"event":"step","step":1})" << "\n" << R"({"event":"step",)";
+        out << R"({"event":"step","step":1})"
+            << "\n"
+            << R"({"event":"step",)";
     }
     auto a = f.poll();
     ASSERT_EQ(a.size(), 1u);
     EXPECT_FALSE(f.restarted());
     {
         std::ofstream out(path, std::ios::app);
-        out << R"("step":2})" << "\n" << R"({"event":"end","status":"finished"})" << "\n";
+        out << R"("step":2})"
+            << "\n"
+            << R"({"event":"end","status":"finished"})"
+            << "\n";
     }
     auto b = f.poll();
     ASSERT_EQ(b.size(), 2u);
@@ -54,7 +60,8 @@ TEST(Metrics, FollowerReturnsWholeNewLinesAndStartsOverWhenReplaced) {
     std::remove(path.c_str());
     {
         std::ofstream out(path);
-        out << R"({"event":"step","step":1})" << "\n";
+        out << R"({"event":"step","step":1})"
+            << "\n";
     }
     auto c = f.poll();
     EXPECT_TRUE(f.restarted());

@@ -1,13 +1,13 @@
 // train/runfolder.h: one process writes a run folder at a time (RunLock), across processes too.
 #include <gtest/gtest.h>
 
-#include <csignal>
 #include <fcntl.h>
-#include <filesystem>
-#include <fstream>
 #include <sys/file.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <csignal>
+#include <filesystem>
+#include <fstream>
 
 #include "core/test_util.h"
 #include "train/runfolder.h"

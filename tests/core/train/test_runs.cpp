@@ -3,8 +3,8 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include <filesystem>
 #include <utime.h>
+#include <filesystem>
 
 #include "core/test_util.h"
 #include "train/runs.h"
@@ -18,7 +18,10 @@ namespace {
 
 void writeRun(const std::string& dir, const std::vector<int>& blocks, const std::string& selector,
               const std::vector<double>& top1, const std::string& end, int epochs = 3) {
-    json cfg = {{"model", "/models/base/final.safetensors"}, {"epochs", epochs}, {"batch", 64}, {"lr", 1e-3},
+    json cfg = {{"model", "/models/base/final.safetensors"},
+                {"epochs", epochs},
+                {"batch", 64},
+                {"lr", 1e-3},
                 {"created", "2026-11-29T10:00:00Z"},
                 {"resolved_selection", {{"selector", selector}, {"blocks", blocks}}},
                 {"distributed", {{"world_size", 2}}}};
@@ -30,11 +33,16 @@ void writeRun(const std::string& dir, const std::vector<int>& blocks, const std:
         for (int i = 0; i < 4; ++i) {
             ++step;
             std::vector<double> lam(blocks.size(), std::max(0.0, 1.0 - step / 8.0));
-            m += json{{"event", "step"}, {"step", step}, {"epoch", e}, {"loss", 2.0 - 0.1 * step}, {"lambda", lam}}.dump() + "\n";
+            m += json{{"event", "step"}, {"step", step}, {"epoch", e}, {"loss", 2.0 - 0.1 * step}, {"lambda", lam}}
+                     .dump() +
+                 "\n";
         }
         m += json{{"event", "epoch"}, {"epoch", e}, {"step", step}, {"test_top1", top1[e]}}.dump() + "\n";
     }
-    if (!end.empty()) m += json{{"event", "end"}, {"status", end}, {"step", step}, {"message", end == "failed" ? "loss is NaN" : ""}}.dump() + "\n";
+    if (!end.empty())
+        m += json{{"event", "end"}, {"status", end}, {"step", step}, {"message", end == "failed" ? "loss is NaN" : ""}}
+                 .dump() +
+             "\n";
     fs::atomicWriteText(dir + "/metrics.jsonl", m);
 }
 
@@ -44,12 +52,14 @@ TEST(Runs, ListsRunFoldersWithStatusSelectionAndAccuracy) {
     TempDir d("runs");
     writeRun(d.file("nose"), {1, 3}, "nose", {60, 70, 68}, "finished");
     writeRun(d.file("random"), {0, 5}, "random", {55, 65}, "cancelled");
-    writeRun(d.file("sweep/control"), {}, "manual", {61}, "");           // nested, still being written
-    writeRun(d.file("old"), {2}, "lowest", {50}, "");                      // no end event, idle for days
+    writeRun(d.file("sweep/control"), {}, "manual", {61}, "");  // nested, still being written
+    writeRun(d.file("old"), {2}, "lowest", {50}, "");           // no end event, idle for days
     writeRun(d.file("broken"), {2}, "lowest", {50}, "failed");
-    fs::atomicWriteText(d.file("broken/config.json"), "{\"model\": ");      // unreadable config: skipped
+    fs::atomicWriteText(d.file("broken/config.json"), "{\"model\": ");  // unreadable config: skipped
     fs::makeDirs(d.file("not-a-run/sub"));
-    struct utimbuf old {1000000000, 1000000000};
+    struct utimbuf old {
+        1000000000, 1000000000
+    };
     ::utime(d.file("old/metrics.jsonl").c_str(), &old);
 
     const auto runs = train::listRuns(d.path());

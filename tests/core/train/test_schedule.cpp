@@ -32,7 +32,7 @@ TEST(Schedule, EndpointsMonotonicAndUpdateModes) {
     }
     EXPECT_NEAR(s.lambdaAt(15, spe, 4), 0.75, 1e-12);  // per step: moves inside an epoch
     s.per_step = false;
-    EXPECT_NEAR(s.lambdaAt(15, spe, 4), 1.0, 1e-12);   // per epoch: constant inside an epoch
+    EXPECT_NEAR(s.lambdaAt(15, spe, 4), 1.0, 1e-12);  // per epoch: constant inside an epoch
     EXPECT_NEAR(s.lambdaAt(25, spe, 4), 0.5, 1e-12);
     s.shape = "cosine";
     s.per_step = true;

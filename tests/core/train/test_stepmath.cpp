@@ -12,14 +12,14 @@ using namespace dilute::train;
 TEST(StepMath, LearningRateWarmsUpLinearlyThenFollowsTheHalfCosine) {
     const double lr = 1e-3, lo = 1e-5;
     const long long T = 1000, W = 100;
-    EXPECT_DOUBLE_EQ(lrAt(lr, lo, 0, T, W), lr / W);           // first step: lr / W
-    EXPECT_DOUBLE_EQ(lrAt(lr, lo, 49, T, W), lr * 50 / W);     // linear
-    EXPECT_DOUBLE_EQ(lrAt(lr, lo, W - 1, T, W), lr);           // warm-up ends at the peak
-    EXPECT_DOUBLE_EQ(lrAt(lr, lo, W, T, W), lr);               // cosine starts at the peak
+    EXPECT_DOUBLE_EQ(lrAt(lr, lo, 0, T, W), lr / W);                              // first step: lr / W
+    EXPECT_DOUBLE_EQ(lrAt(lr, lo, 49, T, W), lr * 50 / W);                        // linear
+    EXPECT_DOUBLE_EQ(lrAt(lr, lo, W - 1, T, W), lr);                              // warm-up ends at the peak
+    EXPECT_DOUBLE_EQ(lrAt(lr, lo, W, T, W), lr);                                  // cosine starts at the peak
     EXPECT_NEAR(lrAt(lr, lo, W + (T - W) / 2, T, W), lo + (lr - lo) / 2, 1e-15);  // half way
-    EXPECT_DOUBLE_EQ(lrAt(lr, lo, T, T, W), lo);               // the end: min_lr
-    EXPECT_DOUBLE_EQ(lrAt(lr, lo, T + 50, T, W), lo);          // and stays there
-    for (long long s = W; s < T; s += 37) {                    // the formula, everywhere
+    EXPECT_DOUBLE_EQ(lrAt(lr, lo, T, T, W), lo);                                  // the end: min_lr
+    EXPECT_DOUBLE_EQ(lrAt(lr, lo, T + 50, T, W), lo);                             // and stays there
+    for (long long s = W; s < T; s += 37) {                                       // the formula, everywhere
         const double p = double(s - W) / double(T - W);
         EXPECT_NEAR(lrAt(lr, lo, s, T, W), lo + 0.5 * (lr - lo) * (1 + std::cos(M_PI * p)), 1e-15) << s;
         EXPECT_LE(lrAt(lr, lo, s + 1, T, W), lrAt(lr, lo, s, T, W));  // never rises after warm-up

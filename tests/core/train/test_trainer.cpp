@@ -1,25 +1,25 @@
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 #include <torch/torch.h>
+#include <nlohmann/json.hpp>
 
 #if DILUTE_WITH_OPENCV
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
 #endif
 
-#include <filesystem>
-#include <csignal>
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <csignal>
+#include <filesystem>
 #include <fstream>
 
 #include "analysis/job.h"
+#include "core/test_util.h"
 #include "io/checkpoint.h"
 #include "io/weights.h"
 #include "model/vit.h"
-#include "core/test_util.h"
 #include "train/runfolder.h"
 #include "train/runs.h"
 #include "train/schedule.h"
@@ -82,7 +82,8 @@ TEST(Trainer, ShortRunLowersLossAndWritesRunFolder) {
     EXPECT_EQ(steps.front().lambdas.size(), 2u);
     EXPECT_LT(steps[10].lambdas[0], steps[2].lambdas[0]);
     EXPECT_EQ(epochs.back().lambdas[0], 0.0);  // 3/4 of the run by default
-    for (const char* f : {"config.json", "metrics.jsonl", "checkpoints/last.json", "checkpoints/best.json", "final.safetensors"})
+    for (const char* f :
+         {"config.json", "metrics.jsonl", "checkpoints/last.json", "checkpoints/best.json", "final.safetensors"})
         EXPECT_TRUE(std::filesystem::exists(d.file(f))) << f;
     // One set per pointer at most: last (weights + optimizer) and best (weights only).
     const auto lastW = io::checkpointWeights(d.file("checkpoints"), "last");
@@ -115,7 +116,8 @@ TEST(Trainer, ResumeReproducesUninterruptedLosses) {
     auto la = stepLosses(a.file("metrics.jsonl")), lb = stepLosses(b.file("metrics.jsonl"));
     ASSERT_EQ(la.size(), 20u);
     ASSERT_EQ(lb.size(), 20u);
-    for (size_t i = 0; i < la.size(); ++i) EXPECT_NEAR(la[i], lb[i], 1e-5 * std::max(1.0, std::fabs(la[i]))) << "step " << i;
+    for (size_t i = 0; i < la.size(); ++i)
+        EXPECT_NEAR(la[i], lb[i], 1e-5 * std::max(1.0, std::fabs(la[i]))) << "step " << i;
 }
 
 TEST(Trainer, NanStopsRunAndKeepsLastGoodCheckpoint) {
@@ -245,12 +247,12 @@ TEST(Trainer, UndecodableImagesAreSkippedAndReportedOnceAtTheEnd) {
     const auto r = analysis::runAnalysis(ao, aobs);
     EXPECT_EQ(r.calib, 39);  // 40 files, one undecodable
     bool reported = false;
-    for (const auto& l : alogs) reported |= l.find("1 undecodable calibration images skipped") != std::string::npos &&
-                                            l.find("broken.jpg") != std::string::npos;
+    for (const auto& l : alogs)
+        reported |= l.find("1 undecodable calibration images skipped") != std::string::npos &&
+                    l.find("broken.jpg") != std::string::npos;
     EXPECT_TRUE(reported);
 }
 #endif
-
 
 TEST(Trainer, ResumeOrOverwriteOfARunBeingWrittenIsRefused) {
     if (!dilute::testing::fashionMnistInstalled()) GTEST_SKIP();

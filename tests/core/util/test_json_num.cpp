@@ -40,5 +40,6 @@ TEST(JsonNum, HugeOrFractionalNumbersAreRefusedNotCast) {
     EXPECT_NE(errorOf([&] { io::archFromJson(arch.dump(), &removed, nullptr); }).find("removed_blocks = 3.5"),
               std::string::npos);
     // Metrics lines from a damaged file are skipped as bad lines, not cast.
-    EXPECT_EQ(train::parseMetricsLine(R"({"event":"step","step":1e300,"epoch":0})").kind, train::MetricsEvent::Kind::Bad);
+    EXPECT_EQ(train::parseMetricsLine(R"({"event":"step","step":1e300,"epoch":0})").kind,
+              train::MetricsEvent::Kind::Bad);
 }

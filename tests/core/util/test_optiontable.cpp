@@ -6,13 +6,13 @@
 #include <set>
 
 #include "analysis/optiontable.h"
-#include "bench/optiontable.h"
 #include "bench/options.h"
+#include "bench/optiontable.h"
+#include "core/test_util.h"
 #include "inspect/optiontable.h"
 #include "io/weights.h"
 #include "model/preset.h"
 #include "model/vit.h"
-#include "core/test_util.h"
 #include "train/optiontable.h"
 
 using namespace dilute;
@@ -134,9 +134,7 @@ TEST(OptionTables, RecipeFollowsTheModeAndScalesLrWithTheGlobalBatch) {
     EXPECT_EQ(ft.name, "deit-finetune");
     train::TrainOptions o;
     o.batch = 128;
-    auto given = [](const std::string& name) {
-        return [name](const train::OptionSpec& s) { return s.name == name; };
-    };
+    auto given = [](const std::string& name) { return [name](const train::OptionSpec& s) { return s.name == name; }; };
     train::applyRecipe(o, d.file("deit.safetensors"), given("batch"));
     EXPECT_DOUBLE_EQ(o.lr, 1.25e-4);  // the paper's 2e-3 at batch 2048, scaled to 128
     EXPECT_EQ(o.recipe, "deit-finetune");
