@@ -187,11 +187,21 @@ void Run::restore(const io::CheckpointState& st) {
         step_ = st.step;
         best_ = st.best_top1;
         startEpoch_ = st.epoch;
-        // The epoch's training loss so far, from the steps logged before the stop (rank 0 logs).
+        // The model in the state the stopped run had reached: a run stopped after its last step
+        // (while writing final.safetensors) goes straight to finish(), which saves it as it is.
+        applyLambda();
+        // The epoch's training loss so far, from the steps logged before the stop (rank 0 logs),
+        // and the last epoch's test figures (the summary of a run with no epoch left to train).
         if (main())
-            for (const auto& e : readMetrics(metricsPath_))
+            for (const auto& e : readMetrics(metricsPath_)) {
                 if (e.kind == MetricsEvent::Kind::Step && e.step.epoch == startEpoch_ && e.step.step <= step_)
                     resumedLossSum_ += e.step.loss, ++resumedLossN_;
+                if (e.kind == MetricsEvent::Kind::Epoch && e.epoch.epoch < startEpoch_) {
+                    sum_.final_top1 = e.epoch.test_top1;
+                    sum_.final_top5 = e.epoch.test_top5;
+                    sum_.epochs_done = e.epoch.epoch + 1;
+                }
+            }
         log("resumed at step " + std::to_string(step_) + " (epoch " + std::to_string(startEpoch_ + 1) + ")");
     }
     // torch DDP: every rank starts from rank 0's weights.

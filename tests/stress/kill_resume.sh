@@ -47,8 +47,8 @@ for i in $(seq 1 "$RUNS"); do
     tries=0
     while [ "$finished" = 0 ]; do
         tries=$((tries + 1))
-        if [ -f "$d/checkpoints/last.json" ] && ! "$CLI" info "$d" >/dev/null 2>>"$T/log"; then
-            echo "kill_resume: run $i: 'dilute info' refuses the folder after a kill" >&2
+        if [ -f "$d/checkpoints/last.json" ] && ! "$CLI" info -m "$d" >/dev/null 2>>"$T/log"; then
+            echo "kill_resume: run $i: 'dilute info' refuses the folder after a kill: $(tail -1 "$T/log")" >&2
             fail=$((fail + 1))
             break
         fi
@@ -85,9 +85,10 @@ PY
         echo "kill_resume: run $i differs from the uninterrupted run" >&2
         fail=$((fail + 1))
     fi
-    "$CLI" info "$d" >/dev/null 2>>"$T/log" || { echo "kill_resume: run $i: info refuses the finished run" >&2; fail=$((fail + 1)); }
+    "$CLI" info -m "$d" >/dev/null 2>>"$T/log" ||
+        { echo "kill_resume: run $i: info refuses the finished run: $(tail -1 "$T/log")" >&2; fail=$((fail + 1)); }
     "$CLI" export "$d" -o "$d/pruned.safetensors" >/dev/null 2>>"$T/log" ||
-        { echo "kill_resume: run $i: export refuses the finished run" >&2; fail=$((fail + 1)); }
+        { echo "kill_resume: run $i: export refuses the finished run: $(tail -1 "$T/log")" >&2; fail=$((fail + 1)); }
 done
 echo "kill_resume: $RUNS runs, $kills kills, $fail failures"
 [ "$fail" = 0 ]
