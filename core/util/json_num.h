@@ -93,4 +93,12 @@ std::string message(const nlohmann::json::exception& e);
 /// the file and the problem.
 nlohmann::json parseFile(const std::string& path);
 
+/// " (did you mean 'lr'?)" for the candidate nearest to `key` (edit distance at most a third of
+/// its length, and 2), else "".
+std::string didYouMean(const std::string& key, const std::vector<std::string>& candidates);
+
+/// For the files Dilute writes itself: refuses a key of `obj` that is not in `known`, naming the
+/// file (`where`, and the object's place in it) and the nearest known key.
+void requireKnownKeys(const nlohmann::json& obj, const std::vector<std::string>& known, const std::string& where);
+
 }  // namespace dilute::jsonnum

@@ -43,27 +43,10 @@ std::string fieldsJson(const std::vector<std::pair<std::string, OptionField>>& f
 
 namespace {
 
-size_t editDistance(const std::string& a, const std::string& b) {
-    std::vector<size_t> row(b.size() + 1);
-    for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
-    for (size_t i = 1; i <= a.size(); ++i) {
-        size_t diag = row[0];
-        row[0] = i;
-        for (size_t j = 1; j <= b.size(); ++j) {
-            const size_t up = row[j];
-            row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
-            diag = up;
-        }
-    }
-    return row[b.size()];
-}
-
 std::string didYouMean(const std::string& key, const std::vector<FieldRule>& fields) {
-    std::string best;
-    size_t bestD = std::max<size_t>(2, key.size() / 3) + 1;
-    for (const auto& f : fields)
-        if (const size_t d = editDistance(key, f.name); d < bestD) bestD = d, best = f.name;
-    return best.empty() ? "" : " (did you mean '" + best + "'?)";
+    std::vector<std::string> names;
+    for (const auto& f : fields) names.push_back(f.name);
+    return jsonnum::didYouMean(key, names);
 }
 
 // A range's end as written in the table: whole numbers in full (100000, not 1e+05).
