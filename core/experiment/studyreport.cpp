@@ -186,12 +186,52 @@ void writeStudy(const std::string& dir, const StudyResult& r) {
     fs::atomicWriteText(fs::join(dir, "study.json"), studyToJson(r) + "\n");
 }
 
+namespace {
+// study.json is ours: a key studyToJson does not write is refused, with the nearest name. The
+// summary is not read (it is recomputed from the arms), so its rows are not checked.
+void requireStudyKeys(const json& j, const std::string& path) {
+    jsonnum::requireKnownKeys(j,
+                              {"format",
+                               "model",
+                               "data",
+                               "device",
+                               "depth",
+                               "k",
+                               "calibration_images",
+                               "calibration_order",
+                               "calibration_seed",
+                               "output_kind",
+                               "eval_split",
+                               "eval_images",
+                               "h_full",
+                               "full_top1",
+                               "arms",
+                               "summary",
+                               "subsets_total",
+                               "subsets",
+                               "spearman_t_zero_shot",
+                               "random_expected_zero_shot",
+                               "finetune_epochs",
+                               "control_finetuned_top1",
+                               "notes",
+                               "seconds"},
+                              path);
+    for (const auto& a : j.value("arms", json::array()))
+        jsonnum::requireKnownKeys(
+            a, {"selector", "seed", "blocks", "t", "zero_shot_top1", "finetuned_top1", "rank", "percentile", "run_dir"},
+            path + ": arms");
+    for (const auto& s : j.value("subsets", json::array()))
+        jsonnum::requireKnownKeys(s, {"blocks", "t", "zero_shot_top1"}, path + ": subsets");
+}
+}  // namespace
+
 StudyResult readStudy(const std::string& pathOrDir) {
     const std::string path = fs::isDirectory(pathOrDir) ? fs::join(pathOrDir, "study.json") : pathOrDir;
     const json j = jsonnum::parseFile(path);
     try {
         if (!j.is_object() || j.value("format", "") != "dilute.study/1")
             throw Error(path + ": not a Dilute study file");
+        requireStudyKeys(j, path);
         StudyResult r;
         r.model = j.at("model");
         r.data = j.at("data");

@@ -221,6 +221,12 @@ TEST(Study, ReadStudyNamesTheFileAndTheProblem) {
     expectError(bad, "out of range");
     bad = text;
     bad.replace(bad.find("\"full_top1\""), 11, "\"full_topX\"");
+    expectError(bad, "unknown key 'full_topX' (did you mean 'full_top1'?)");  // ours: every key known
+    bad = text;
+    bad.replace(bad.find("\"run_dir\""), 9, "\"run_dri\"");
+    expectError(bad, "arms: unknown key 'run_dri' (did you mean 'run_dir'?)");
+    bad = text;
+    bad.erase(bad.find("\"k\": 2,"), 7);
     expectError(bad, "incomplete study file");
     expectError("", "not valid JSON");
     EXPECT_THROW(experiment::readStudy(d.file("missing")), Error);
