@@ -36,8 +36,11 @@ void checkBaselineIsTheStart(const MeasureOptions& o, model::VisionTransformerIm
     const auto cfg = nlohmann::json::parse(fs::readText(cfgPath), nullptr, false);
     if (!cfg.is_object() || !cfg.contains("starting_weights") || !cfg["starting_weights"].is_object()) return;
     const auto& sw = cfg["starting_weights"];
-    const std::string want = sw.value("fingerprint", ""), from = sw.value("model", "");
-    if (want.empty()) return;
+    auto text = [&](const char* key) {
+        return sw.contains(key) && sw[key].is_string() ? sw[key].get<std::string>() : "";
+    };
+    const std::string want = text("fingerprint"), from = text("model");
+    if (want.empty()) return;  // a damaged record is no evidence either way
     const std::string got = io::weightsFingerprint(full);
     if (got != want)
         r.notes.push_back("--baseline " + o.baseline + " holds other weights (fingerprint " + got + ") than the run " +

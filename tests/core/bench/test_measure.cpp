@@ -83,4 +83,11 @@ TEST(Measure, ABaselineThatIsNotTheRunsStartIsANote) {
     EXPECT_NE(other.notes[0].find("start.safetensors"), std::string::npos) << other.notes[0];
     const auto written = nlohmann::json::parse(fs::readText(d.file("m2/measure.json")));
     EXPECT_EQ(written["notes"].size(), 1u);
+
+    // A damaged record (a number where the fingerprint was) is no evidence: no note, no error.
+    auto damaged = cfg;
+    damaged["starting_weights"]["fingerprint"] = 5;
+    fs::atomicWriteText(d.file("run/config.json"), damaged.dump(2));
+    EXPECT_TRUE(
+        bench::exportAndMeasure(quickMeasure(t.out_dir, d.file("other.safetensors"), d.file("m3"))).notes.empty());
 }
