@@ -8,6 +8,7 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <QLabel>
 #include <QLineEdit>
 #include <QProcess>
 #include <QPushButton>
@@ -66,6 +67,16 @@ private Q_SLOTS:
         v.setReport(r);
         QCOMPARE(v.table()->item(1, 2)->text(), QString("0.900"));
         QCOMPARE(v.chart()->plottableCount(), 1);
+        auto shows = [&](const QString& text) {
+            for (auto* l : v.findChildren<QLabel*>())
+                if (l->text().contains(text)) return true;
+            return false;
+        };
+        QVERIFY(!shows("Note:"));
+        // The job's notes (a baseline that is not the run's start, a last checkpoint) are shown.
+        r.notes << "--baseline b.safetensors holds other weights";
+        v.setReport(r);
+        QVERIFY(shows("Note: --baseline b.safetensors holds other weights"));
     }
 };
 
