@@ -3,7 +3,10 @@
 // come from the same tables, so the two cannot drift apart.
 #include <CLI/CLI.hpp>
 
+#include <cmath>
 #include <cstdio>
+#include <cstdlib>
+#include <functional>
 #include <limits>
 #include <memory>
 #include <string>
@@ -22,6 +25,22 @@ inline std::string boundText(double v) {
     else
         std::snprintf(buf, sizeof buf, "%g", v);
     return buf;
+}
+
+/// A CLI11 check that a value is a number (or, `whole`, a whole number), naming what it got.
+inline std::function<std::string(std::string&)> numberCheck(bool whole) {
+    return [whole](std::string& in) -> std::string {
+        const std::string what = whole ? "a whole number" : "a number";
+        if (in.empty()) return "'' is not " + what;
+        char* end = nullptr;
+        if (whole) {
+            (void)std::strtoll(in.c_str(), &end, 10);
+        } else {
+            if (!std::isfinite(std::strtod(in.c_str(), &end))) return "'" + in + "' is not a finite number";
+        }
+        if (end == in.c_str() || *end != '\0') return "'" + in + "' is not " + what;
+        return {};
+    };
 }
 
 template <class O>
@@ -52,6 +71,9 @@ void bindOptions(CLI::App& app, const std::vector<OptionSpec<O>>& table, O& o) {
                         std::string type = std::is_integral_v<T> ? "INT" : "FLOAT";
                         if (spec.lo != spec.hi) {
                             type += " in [" + boundText(spec.lo) + ", " + boundText(spec.hi) + "]";
+                            // A word or a fraction where a number or a whole number is due says so (CLI11's
+                            // range check alone calls either "not in range").
+                            opt->check(CLI::Validator(numberCheck(std::is_integral_v<T>), ""));
                             opt->check(CLI::Range(bound(spec.lo), bound(spec.hi)).description(""));
                         }
                         opt->type_name(type);

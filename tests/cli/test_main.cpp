@@ -35,3 +35,21 @@ TEST(Main, ABrokenLaunchEnvironmentIsAnErrorNotAnAbort) {
         EXPECT_EQ(r.text.find("terminate called"), std::string::npos) << r.text;
     }
 }
+
+TEST(Main, AWordOrAFractionWhereANumberIsDueIsNamedAsSuch) {
+    // CLI11's range check alone answered "Value abc not in range ..." for any of these.
+    const std::vector<std::pair<std::string, std::string>> cases{
+        {"eval -m vit_nano_patch7_28 --limit abc", "--limit: 'abc' is not a whole number"},
+        {"train -m vit_nano_patch7_28 --epochs 1.5 --print-config", "--epochs: '1.5' is not a whole number"},
+        {"train -m vit_nano_patch7_28 --lr abc --print-config", "--lr: 'abc' is not a number"},
+        {"train -m vit_nano_patch7_28 --lr nan --print-config", "--lr: 'nan' is not a finite number"},
+        {"train -m vit_nano_patch7_28 --epochs 0 --print-config", "--epochs: Value 0 not in range 1 to 100000"},
+    };
+    for (const auto& [args, message] : cases) {
+        SCOPED_TRACE(args);
+        const auto r = dilute::testing::runCli(args);
+        EXPECT_NE(r.rc, 0) << r.text;
+        EXPECT_NE(r.text.find(message), std::string::npos) << r.text;
+    }
+    EXPECT_EQ(dilute::testing::runCli("train -m vit_nano_patch7_28 --lr 2e-3 --epochs 2 --print-config").rc, 0);
+}
