@@ -50,11 +50,7 @@ using namespace dilute::gui::testing;
 class AnalysisViewTest : public QObject {
     Q_OBJECT
 private Q_SLOTS:
-    void initTestCase() {
-        QCoreApplication::setOrganizationName("DiluteTest");
-        QSettings().clear();
-        dilute::setThreads(0);
-    }
+    void initTestCase() { initWidgetTests(); }
 
     void clickingHeatmapCellTogglesSelection() {
         AnalysisView v;

@@ -50,11 +50,7 @@ using namespace dilute::gui::testing;
 class ExportViewTest : public QObject {
     Q_OBJECT
 private Q_SLOTS:
-    void initTestCase() {
-        QCoreApplication::setOrganizationName("DiluteTest");
-        QSettings().clear();
-        dilute::setThreads(0);
-    }
+    void initTestCase() { initWidgetTests(); }
 
     void exportViewShowsBeforeAfter() {
         ExportView v;

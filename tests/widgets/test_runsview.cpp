@@ -49,11 +49,7 @@ using namespace dilute::gui::testing;
 class RunsViewTest : public QObject {
     Q_OBJECT
 private Q_SLOTS:
-    void initTestCase() {
-        QCoreApplication::setOrganizationName("DiluteTest");
-        QSettings().clear();
-        dilute::setThreads(0);
-    }
+    void initTestCase() { initWidgetTests(); }
 
     void runsPanelListsRunsAndOverlaysThree() {
         QTemporaryDir tmp;

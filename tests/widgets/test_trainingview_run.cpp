@@ -50,11 +50,7 @@ using namespace dilute::gui::testing;
 class TrainingViewRunTest : public QObject {
     Q_OBJECT
 private Q_SLOTS:
-    void initTestCase() {
-        QCoreApplication::setOrganizationName("DiluteTest");
-        QSettings().clear();
-        dilute::setThreads(0);
-    }
+    void initTestCase() { initWidgetTests(); }
 
     void openRunFollowsAGrowingMetricsFile() {
         // A run written by another process (CLI, torchrun, a cluster on a shared folder).

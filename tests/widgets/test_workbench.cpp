@@ -51,11 +51,7 @@ using namespace dilute::gui::testing;
 class WorkbenchTest : public QObject {
     Q_OBJECT
 private Q_SLOTS:
-    void initTestCase() {
-        QCoreApplication::setOrganizationName("DiluteTest");
-        QSettings().clear();
-        dilute::setThreads(0);
-    }
+    void initTestCase() { initWidgetTests(); }
 
     void shortTrainingAddsPointsToEveryPlotAndReopens() {
         if (!haveFashion()) QSKIP("dataset-fashion-mnist not installed");

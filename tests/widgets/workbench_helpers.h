@@ -1,6 +1,7 @@
 #pragma once
 // Helpers of the workbench's widget tests (test_workbench.cpp): fake results and run folders,
 // the CLI run as a user runs it, and the option-table parity check used for every job.
+#include <QCoreApplication>
 #include <QDir>
 #include <QElapsedTimer>
 #include <QFile>
@@ -8,6 +9,7 @@
 #include <QJsonObject>
 #include <QProcess>
 #include <QRegularExpression>
+#include <QSettings>
 #include <QtTest>
 
 #include "analysis/results.h"
@@ -15,6 +17,7 @@
 #include "jobrunner.h"
 #include "optionform.h"
 #include "util/optiontable.h"
+#include "util/runtime.h"
 
 namespace dilute::gui::testing {
 
@@ -94,6 +97,13 @@ void checkOptionParity(const QString& cmd, const std::vector<OptionSpec<O>>& tab
         else
             QVERIFY2(v.toDouble() == g.toDouble(), qPrintable(msg + ", CLI " + QString::number(v.toDouble())));
     }
+}
+
+/// Every widget test program's initTestCase: its own settings, emptied; LibTorch on all cores.
+inline void initWidgetTests() {
+    QCoreApplication::setOrganizationName("DiluteTest");
+    QSettings().clear();
+    dilute::setThreads(0);
 }
 
 inline bool haveFashion() { return QDir("/usr/share/datasets/fashion-mnist").exists(); }
