@@ -28,6 +28,7 @@
 #include "projectpanel.h"
 #include "runsview.h"
 #include "studyview.h"
+#include "train/job.h"
 #include "trainingview.h"
 #include "util/runtime.h"
 
@@ -155,7 +156,7 @@ void MainWindow::connectViews() {
         startedFrom(training_);
         training_->loadRun(dir);
         logLine(tr("resuming %1").arg(dir));
-        runner_->startResume(dir);
+        runner_->start(train::resumeJob(), {dir.toStdString()});
     });
     connect(runs_, &RunsView::openRunRequested, this, &MainWindow::openRun);
     // The training form follows the project's model: its recipe fills what the user has not edited.
@@ -175,47 +176,6 @@ void MainWindow::connectViews() {
         lastError_ = msg;
         logLine(msg, true);
     });
-}
-
-void MainWindow::wireWorker() {
-    auto* w = runner_->worker();
-    connect(w, &Worker::progress, this, &MainWindow::onProgress);
-    connect(w, &Worker::log, this, [this](QString s) { logLine(s); });
-    connect(w, &Worker::analysisPartial, analysis_,
-            [this](const analysis::AnalysisResult& r) { analysis_->setResult(r, /*partial=*/true); });
-    connect(w, &Worker::analysisDone, this, &MainWindow::analysisFinished);
-    connect(w, &Worker::step, training_, &TrainingView::addStep);
-    connect(w, &Worker::step, this, [this](const train::StepEvent& e) {
-        onProgress({tr("training epoch %1").arg(e.epoch + 1), e.step, e.steps_total});
-    });
-    connect(w, &Worker::epoch, training_, &TrainingView::addEpoch);
-    connect(w, &Worker::trainDone, this, [this](const train::TrainSummary& s) {
-        const QString dir = QString::fromStdString(s.run_dir);
-        logLine(tr("training finished: test top-1 %1%; wrote %2 (final.safetensors, metrics.jsonl, config.json, "
-                   "checkpoints/)")
-                    .arg(s.final_top1, 0, 'f', 2)
-                    .arg(dir));
-        rememberRun(dir);
-        if (s.blocks.empty()) {
-            // A baseline: it becomes the model to analyze and dilute next.
-            project_->setModel(QDir(dir).filePath("final.safetensors"));
-            logLine(tr("the trained baseline is now the project's model"));
-        } else {
-            export_->setRun(dir, trainModel_);
-        }
-    });
-    connect(w, &Worker::exportDone, export_, &ExportView::setReport);
-    connect(w, &Worker::studyPartial, study_, [this](const experiment::StudyResult& r) { study_->setResult(r, true); });
-    connect(w, &Worker::studyDone, this, [this](const experiment::StudyResult& r) {
-        study_->setResult(r);
-        logLine(tr("study done in %1 s: %2/study.md").arg(r.seconds, 0, 'f', 0).arg(study_->folder()));
-    });
-    connect(w, &Worker::failed, this, [this](QString msg) {
-        lastError_ = msg;
-        logLine(msg, true);
-        phase_->setText(tr("failed: %1").arg(msg.left(120)));
-    });
-    connect(w, &Worker::cancelled, this, [this] { logLine(tr("job cancelled")); });
 }
 
 void MainWindow::setBusy(bool busy) {

@@ -85,7 +85,8 @@ private:
     void connectCliJob();
     void connectViews();
     void connectInspect();  // widgets/mainwindow_inspect.cpp
-    void wireWorker();
+    void wireWorker();      // widgets/mainwindow_results.cpp: each job's results to its view
+    void trainingFinished(const train::TrainSummary& s);
     void setBusy(bool busy);
     void onProgress(const JobProgress& p);
     void logLine(const QString& s, bool error = false);

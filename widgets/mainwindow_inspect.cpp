@@ -29,7 +29,7 @@ void MainWindow::startInspect(inspect::InspectOptions o) {
                 .arg(project_->model())
                 .arg(o.images)
                 .arg(o.vs.empty() ? QString() : tr(", compared with %1").arg(QString::fromStdString(o.vs))));
-    runner_->startInspect(o);
+    runner_->start(inspect::inspectJob(), o);
 }
 
 void MainWindow::connectInspect() {
@@ -45,9 +45,13 @@ void MainWindow::connectInspect() {
         if (tabs_->widget(i) == inspect_) inspect_->setAnalysis(analysis_->result());
     });
     auto* w = runner_->worker();
-    connect(w, &Worker::inspectPartial, inspect_,
-            [this](const inspect::InspectResult& r) { inspect_->setResult(r, true); });
-    connect(w, &Worker::inspectDone, this, [this](const inspect::InspectResult& r) {
+    connect(w, &Worker::partial, inspect_, [this](const QVariant& v) {
+        if (const auto* r = resultOf<inspect::InspectResult>(v)) inspect_->setResult(*r, true);
+    });
+    connect(w, &Worker::done, this, [this](const QVariant& v) {
+        const auto* p = resultOf<inspect::InspectResult>(v);
+        if (!p) return;
+        const auto& r = *p;
         inspect_->setAnalysis(analysis_->result());
         inspect_->setResult(r);
         const QString root = QFileInfo(training_->runDir()).absolutePath();

@@ -21,6 +21,9 @@
 // LibTorch has members called slots(): hide Qt's keyword macro while its headers are read.
 #undef slots
 #include "analysis/job.h"
+#include "bench/measure.h"
+#include "experiment/study.h"
+#include "train/job.h"
 #include "train/runfolder.h"
 #include "train/trainer.h"
 #define slots Q_SLOTS
@@ -37,7 +40,7 @@ void MainWindow::startAnalysis(analysis::AnalysisOptions o) {
                 .arg(project_->model(), QString::fromStdString(o.selector))
                 .arg(o.k)
                 .arg(o.calib));
-    runner_->startAnalysis(o);
+    runner_->start(analysis::analysisJob(), o);
 }
 
 // A finished analysis is written like the CLI's (`analysis.json` in the next free
@@ -68,7 +71,7 @@ void MainWindow::startExport() {
     lastError_.clear();
     startedFrom(export_);
     logLine(tr("export and measure: %1 on %2").arg(QString::fromStdString(o.run), project_->device()));
-    runner_->startExport(o);
+    runner_->start(bench::measureJob(), o);
 }
 
 void MainWindow::startStudy(experiment::StudyOptions o) {
@@ -94,7 +97,7 @@ void MainWindow::startStudy(experiment::StudyOptions o) {
                 .arg(o.finetune_epochs)
                 .arg(dir));
     tabs_->setCurrentWidget(study_);
-    runner_->startStudy(o);
+    runner_->start(experiment::studyJob(), o);
 }
 
 void MainWindow::startTraining(train::TrainOptions o) {
@@ -124,7 +127,7 @@ void MainWindow::startTraining(train::TrainOptions o) {
         startCliTraining(o, training_->processes());
         return;
     }
-    runner_->startTraining(o);
+    runner_->start(train::trainJob(), o);
 }
 
 void MainWindow::startCliTraining(const train::TrainOptions& o, int processes) {

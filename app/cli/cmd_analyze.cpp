@@ -1,16 +1,11 @@
-// dilute analyze: entropy profile, transfer entropy, NOSE / baseline selection.
+// dilute analyze: entropy profile, transfer entropy, NOSE / baseline selection. The job is core's
+// (analysis/job.h), run by the CLI's generic adapter (cli/jobcommand.h); this prints its summary.
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <iostream>
-#include <memory>
 
 #include "analysis/job.h"
-#include "analysis/optiontable.h"
-#include "analysis/selectors.h"
 #include "cli/commands.h"
-#include "cli/options.h"
-#include "cli/progress.h"
-#include "util/files.h"
 
 namespace dilute::cli {
 
@@ -49,42 +44,6 @@ void printAnalysis(const analysis::AnalysisResult& r) {
         }
     }
     std::printf("\n%d transfer-entropy evaluations in %.1f s\n", r.evaluations, r.seconds);
-}
-
-void bindAnalysisOptions(CLI::App& app, analysis::AnalysisOptions& a) {
-    bindOptions(app, analysis::analysisOptionTable(), a);
-}
-
-Runner addAnalyze(CLI::App& app, Common& common) {
-    auto a = std::make_shared<analysis::AnalysisOptions>();
-    auto out = std::make_shared<std::string>();
-    bindAnalysisOptions(app, *a);
-    app.add_option("--out,-o", *out, "Write analysis.json and CSV tables into this folder");
-    app.add_flag("--json", common.json, "Print the analysis JSON");
-    auto printConfig = addPrintConfig(app);
-    return [a, out, printConfig, &common]() {
-        if (*printConfig) {
-            std::printf("%s\n", optionsJson(analysis::analysisOptionTable(), *a).c_str());
-            return 0;
-        }
-        if (a->model.empty()) throw Error("--model is required");
-        if (!out->empty()) fs::ensureWritableDir(*out);  // fail before the work, not after
-        PhaseProgress bar;
-        analysis::AnalysisObserver obs;
-        obs.progress = [&](const Progress& p) { bar.update(p); };
-        obs.log = [&](const std::string& s) { bar.log(s); };
-        auto r = analysis::runAnalysis(*a, obs, &interruptToken());
-        bar.finish();
-        if (!out->empty()) {
-            analysis::writeAnalysis(*out, r);
-            std::fprintf(stderr, "wrote %s/analysis.json and CSV tables\n", out->c_str());
-        }
-        if (common.json)
-            std::cout << analysis::analysisToJson(r) << "\n";
-        else
-            printAnalysis(r);
-        return 0;
-    };
 }
 
 }  // namespace dilute::cli

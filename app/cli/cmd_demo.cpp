@@ -3,29 +3,23 @@
 #include <memory>
 
 #include "cli/commands.h"
+#include "cli/options.h"
 #include "cli/progress.h"
 #include "experiment/demo.h"
+#include "experiment/optiontable.h"
 #include "util/files.h"
 
 namespace dilute::cli {
 
 Runner addDemo(CLI::App& app, Common&) {
     auto o = std::make_shared<experiment::DemoOptions>();
-    app.add_option("--out,-o", o->out_dir, "Demo folder (runs, analysis, pruned model, report.md)")
-        ->capture_default_str();
-    app.add_flag("--quick", o->quick, "Subset and short runs (under 3 minutes), as CI runs it");
-    app.add_option("--compare", o->compare, "Also dilute randomly chosen blocks and compare: random")
-        ->check(CLI::IsMember({"random"}));
-    app.add_option("--preset", o->preset, "Small preset to train")->capture_default_str();
-    app.add_option("--data,-d", o->data, "Dataset URI")->capture_default_str();
-    app.add_option("--base-epochs", o->base_epochs, "Epochs of the baseline trained from scratch")
-        ->capture_default_str();
-    app.add_option("--dilute-epochs", o->dilute_epochs, "Epochs of dilution fine-tuning")->capture_default_str();
-    app.add_option("--calib", o->calib, "Calibration images for NOSE")->capture_default_str();
-    app.add_option("--seed", o->seed, "Seed")->capture_default_str();
-    app.add_option("--device", o->device, "auto | cpu | cuda | cuda:N")->capture_default_str();
-    app.add_flag("!--retrain", o->reuse_baseline, "Train the baseline again even if a matching one exists");
-    return [o]() {
+    bindOptions(app, experiment::demoOptionTable(), *o);
+    auto printConfig = addPrintConfig(app);
+    return [o, printConfig]() {
+        if (*printConfig) {
+            std::printf("%s\n", optionsJson(experiment::demoOptionTable(), *o).c_str());
+            return 0;
+        }
         std::unique_ptr<ProgressBar> bar;
         std::string label;
         experiment::DemoObserver obs;
@@ -51,7 +45,7 @@ Runner addDemo(CLI::App& app, Common&) {
             std::fprintf(stderr, "   epoch %d: train loss %.4f, test top-1 %.2f%%%s\n", e.epoch + 1, e.train_loss,
                          e.test_top1, e.lambdas.empty() ? "" : (", lambda " + std::to_string(e.lambdas[0])).c_str());
         };
-        obs.train.onProgress = [&](const Progress& p) {
+        obs.train.progress = [&](const Progress& p) {
             if (p.phase == "eval") return;
             if (!bar || label != p.phase) {
                 bar = std::make_unique<ProgressBar>(p.phase);

@@ -1,16 +1,11 @@
 // dilute inspect: class-token attention, rollout and mean attention distance per block and head,
-// and with --vs the images whose prediction changes between two models (SPEC section 7).
+// and with --vs the images whose prediction changes between two models (SPEC section 7). The job
+// is core's (inspect/job.h), run by the CLI's generic adapter (cli/jobcommand.h); this prints.
 #include <cmath>
 #include <cstdio>
-#include <iostream>
-#include <memory>
 
 #include "cli/commands.h"
-#include "cli/options.h"
-#include "cli/progress.h"
 #include "inspect/job.h"
-#include "inspect/optiontable.h"
-#include "util/files.h"
 
 namespace dilute::cli {
 
@@ -70,41 +65,11 @@ void printComparison(const inspect::InspectResult& r) {
 
 }  // namespace
 
-Runner addInspect(CLI::App& app, Common& common) {
-    auto o = std::make_shared<inspect::InspectOptions>();
-    auto out = std::make_shared<std::string>();
-    bindOptions(app, inspect::inspectOptionTable(), *o);
-    app.add_option("--out,-o", *out, "Write inspect.json, inspect.safetensors and PNG overlays into this folder");
-    app.add_flag("--json", common.json, "Print the inspection JSON");
-    auto printConfig = addPrintConfig(app);
-    return [o, out, printConfig, &common]() {
-        if (*printConfig) {
-            std::printf("%s\n", optionsJson(inspect::inspectOptionTable(), *o).c_str());
-            return 0;
-        }
-        if (o->model.empty()) throw Error("--model is required");
-        if (!out->empty()) fs::ensureWritableDir(*out);  // fail before the work, not after
-        PhaseProgress bar;
-        inspect::InspectObserver obs;
-        obs.progress = [&](const Progress& p) { bar.update(p); };
-        obs.log = [&](const std::string& s) { bar.log(s); };
-        const auto r = inspect::runInspect(*o, obs, &interruptToken());
-        bar.finish();
-        if (!out->empty()) {
-            inspect::writeInspect(*out, r, o->overlays);
-            std::fprintf(stderr, "wrote %s/inspect.json, inspect.safetensors%s\n", out->c_str(),
-                         o->overlays > 0 && DILUTE_WITH_OPENCV ? " and overlays/*.png" : "");
-        }
-        if (common.json) {
-            std::cout << inspect::inspectToJson(r) << "\n";
-            return 0;
-        }
-        std::printf("model   %s\nimages  %zu of %s\n\n", r.model.c_str(), r.count(),
-                    r.input.empty() ? (r.data + " " + r.split).c_str() : r.input.c_str());
-        printDistance(r);
-        if (r.compared) printComparison(r);
-        return 0;
-    };
+void printInspect(const inspect::InspectResult& r) {
+    std::printf("model   %s\nimages  %zu of %s\n\n", r.model.c_str(), r.count(),
+                r.input.empty() ? (r.data + " " + r.split).c_str() : r.input.c_str());
+    printDistance(r);
+    if (r.compared) printComparison(r);
 }
 
 }  // namespace dilute::cli

@@ -1,73 +1,40 @@
 // dilute measure: the workbench's Export view as a command: export a dilution run's pruned model
 // (safetensors + TorchScript), evaluate full and pruned on the test split, benchmark both
-// alternately, on the chosen device; writes measure.json beside the exported files.
+// alternately, on the chosen device; writes measure.json beside the exported files. The job is
+// core's (bench/measure.h), run by the CLI's generic adapter (cli/jobcommand.h); this prints.
 #include <cstdio>
-#include <iostream>
-#include <memory>
 
 #include "bench/measure.h"
-#include "bench/optiontable.h"
 #include "cli/commands.h"
-#include "cli/options.h"
-#include "cli/progress.h"
-#include "util/error.h"
-#include "util/files.h"
 
 namespace dilute::cli {
 
-Runner addMeasure(CLI::App& app, Common& common) {
-    auto o = std::make_shared<bench::MeasureOptions>();
-    bindOptions(app, bench::measureOptionTable(), *o);
-    app.add_flag("--json", common.json, "Print the measurement as JSON");
-    auto printConfig = addPrintConfig(app);
-    return [o, printConfig, &common]() {
-        if (*printConfig) {
-            std::printf("%s\n", optionsJson(bench::measureOptionTable(), *o).c_str());
-            return 0;
-        }
-        if (o->run.empty()) throw Error("--run RUN_DIR is required");
-        if (o->out_dir.empty()) o->out_dir = fs::join(o->run, "export");
-        std::unique_ptr<ProgressBar> bar;
-        auto r = bench::exportAndMeasure(
-            *o,
-            [&](const Progress& p) {
-                if (!bar) bar = std::make_unique<ProgressBar>("export and measure");
-                bar->update(p.done, p.total, p.phase);
-            },
-            &interruptToken());
-        if (bar) bar->finish();
-        if (common.json) {
-            std::cout << bench::measureToJson(*o, r) << "\n";
-            return 0;
-        }
-        for (const auto& n : r.notes) std::fprintf(stderr, "note: %s\n", n.c_str());
-        std::printf("wrote      %s\n           %s\n", r.pruned_path.c_str(), r.torchscript_path.c_str());
-        if (!r.onnx_path.empty()) std::printf("           %s\n", r.onnx_path.c_str());
-        if (!r.timm_dir.empty()) std::printf("           %s/ (dilute_vit.load)\n", r.timm_dir.c_str());
-        std::printf("           %s\nremoved    ", r.report_path.c_str());
-        for (int b : r.exported.removed) std::printf("%d ", b);
-        std::printf("(max |logit diff| vs the diluted model %.2e)\ndevice     %s, batch %d\n\n",
-                    r.exported.max_abs_diff, r.device.c_str(), o->bench.batch);
-        std::printf("%-24s%12s%12s%10s\n", "", "full", "pruned", "ratio");
-        auto row = [](const char* label, double a, double b, int prec) {
-            std::printf("%-24s%12.*f%12.*f", label, prec, a, prec, b);
-            if (a > 0) std::printf("%10.3f", b / a);
-            std::printf("\n");
-        };
-        if (r.top1_full >= 0) {
-            const std::string label = "top-1 (%), " + std::to_string(r.eval_images) + " img";
-            row(label.c_str(), r.top1_full, r.top1_pruned, 2);
-        }
-        row("parameters (M)", r.full.params / 1e6, r.pruned.params / 1e6, 4);
-        row("GMAC / image", r.full.gmac, r.pruned.gmac, 4);
-        row("images/s", r.full.images_per_s, r.pruned.images_per_s, 1);
-        row("latency p50 (ms)", r.full.latency_p50_ms, r.pruned.latency_p50_ms, 3);
-        row("latency p95 (ms)", r.full.latency_p95_ms, r.pruned.latency_p95_ms, 3);
-        row("weights (MB)", r.full.weights_mb, r.pruned.weights_mb, 2);
-        row("activations (MB)", r.full.activation_mb, r.pruned.activation_mb, 2);
-        row("memory (MB)", r.full.peak_mb, r.pruned.peak_mb, 1);
-        return 0;
+void printMeasure(const bench::MeasureResult& r) {
+    std::printf("wrote      %s\n           %s\n", r.pruned_path.c_str(), r.torchscript_path.c_str());
+    if (!r.onnx_path.empty()) std::printf("           %s\n", r.onnx_path.c_str());
+    if (!r.timm_dir.empty()) std::printf("           %s/ (dilute_vit.load)\n", r.timm_dir.c_str());
+    std::printf("           %s\nremoved    ", r.report_path.c_str());
+    for (int b : r.exported.removed) std::printf("%d ", b);
+    std::printf("(max |logit diff| vs the diluted model %.2e)\ndevice     %s, batch %d\n\n", r.exported.max_abs_diff,
+                r.device.c_str(), r.options.bench.batch);
+    std::printf("%-24s%12s%12s%10s\n", "", "full", "pruned", "ratio");
+    auto row = [](const char* label, double a, double b, int prec) {
+        std::printf("%-24s%12.*f%12.*f", label, prec, a, prec, b);
+        if (a > 0) std::printf("%10.3f", b / a);
+        std::printf("\n");
     };
+    if (r.top1_full >= 0) {
+        const std::string label = "top-1 (%), " + std::to_string(r.eval_images) + " img";
+        row(label.c_str(), r.top1_full, r.top1_pruned, 2);
+    }
+    row("parameters (M)", r.full.params / 1e6, r.pruned.params / 1e6, 4);
+    row("GMAC / image", r.full.gmac, r.pruned.gmac, 4);
+    row("images/s", r.full.images_per_s, r.pruned.images_per_s, 1);
+    row("latency p50 (ms)", r.full.latency_p50_ms, r.pruned.latency_p50_ms, 3);
+    row("latency p95 (ms)", r.full.latency_p95_ms, r.pruned.latency_p95_ms, 3);
+    row("weights (MB)", r.full.weights_mb, r.pruned.weights_mb, 2);
+    row("activations (MB)", r.full.activation_mb, r.pruned.activation_mb, 2);
+    row("memory (MB)", r.full.peak_mb, r.pruned.peak_mb, 1);
 }
 
 }  // namespace dilute::cli

@@ -52,7 +52,7 @@ class TrainProgress {
 public:
     train::TrainObserver observer() {
         train::TrainObserver obs;
-        obs.onLog = [this](const std::string& s) {
+        obs.log = [this](const std::string& s) {
             bar_.reset();
             std::fprintf(stderr, "%s\n", s.c_str());
         };

@@ -9,6 +9,28 @@
 #include <string>
 #include <vector>
 
+namespace dilute {
+namespace eval {
+struct EvalJobResult;
+}
+namespace analysis {
+struct AnalysisResult;
+}
+namespace inspect {
+struct InspectResult;
+}
+namespace bench {
+struct MeasureResult;
+struct BenchJobResult;
+}  // namespace bench
+namespace io {
+struct ExportResult;
+}
+namespace experiment {
+struct StudyResult;
+}
+}  // namespace dilute
+
 namespace dilute::cli {
 
 /// Options shared by every subcommand.
@@ -20,15 +42,18 @@ struct Common {
 };
 
 using Runner = std::function<int()>;
+// Subcommands written by hand: a description (info), training with its launchers, and the demo.
 Runner addInfo(CLI::App& app, Common& common);
-Runner addEval(CLI::App& app, Common& common);
-Runner addAnalyze(CLI::App& app, Common& common);
 Runner addTrain(CLI::App& app, Common& common);
-Runner addExport(CLI::App& app, Common& common);
-Runner addBench(CLI::App& app, Common& common);
-Runner addMeasure(CLI::App& app, Common& common);
-Runner addStudy(CLI::App& app, Common& common);
-Runner addInspect(CLI::App& app, Common& common);
 Runner addDemo(CLI::App& app, Common& common);
+
+// The human summaries of the jobs the generic adapter runs (cli/jobcommand.h).
+void printEval(const eval::EvalJobResult& r);
+void printAnalysis(const analysis::AnalysisResult& r);
+void printInspect(const inspect::InspectResult& r);
+void printMeasure(const bench::MeasureResult& r);
+void printExport(const io::ExportResult& r);
+void printBench(const bench::BenchJobResult& r);
+void printStudy(const experiment::StudyResult& r);
 
 }  // namespace dilute::cli

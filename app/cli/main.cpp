@@ -10,10 +10,18 @@
 #include <map>
 #include <thread>
 
+#include "analysis/job.h"
+#include "bench/benchjob.h"
+#include "bench/measure.h"
 #include "cli/commands.h"
+#include "cli/jobcommand.h"
 #include "cli/progress.h"
 #include "data/limits.h"
 #include "dist/env.h"
+#include "eval/job.h"
+#include "experiment/study.h"
+#include "inspect/job.h"
+#include "io/exportjob.h"
 #include "util/error.h"
 #include "util/runtime.h"
 
@@ -34,21 +42,19 @@ void addCommands(CLI::App& app, dilute::cli::Common& common, std::map<CLI::App*,
         sub->add_flag("--verbose", verbose, "On an internal (LibTorch) error, print its full text and backtrace");
         runners[sub] = adder(*sub, common);
     };
+    auto job = [&](const auto& j, auto print) {
+        add(j.name, j.summary, [&j, print](CLI::App& a, dilute::cli::Common& c) { return addJob(a, c, j, print); });
+    };
+    // The registry: one line per subcommand.
     add("info", "Show a model's architecture, parameters and GMAC", dilute::cli::addInfo);
-    add("eval", "Evaluate a model on a dataset (top-1, top-5, loss)", dilute::cli::addEval);
-    add("analyze", "Entropy profile, transfer entropy and block selection (NOSE)", dilute::cli::addAnalyze);
-    add("inspect",
-        "Attention maps, rollout and mean attention distance per block and head; with --vs, the images two models "
-        "disagree on",
-        dilute::cli::addInspect);
+    job(dilute::eval::evalJob(), dilute::cli::printEval);
+    job(dilute::analysis::analysisJob(), dilute::cli::printAnalysis);
+    job(dilute::inspect::inspectJob(), dilute::cli::printInspect);
     add("train", "Train from scratch or fine-tune with dilution", dilute::cli::addTrain);
-    add("export", "Export the pruned model (attention removed) as safetensors / TorchScript", dilute::cli::addExport);
-    add("bench", "Measure parameters, GMAC, throughput, latency and memory", dilute::cli::addBench);
-    add("measure", "Export a dilution run and measure full vs pruned: accuracy, throughput, latency, memory",
-        dilute::cli::addMeasure);
-    add("study",
-        "Is entropy selection any good here? Every selector's T(S) and top-1, the exhaustive sweep, fine-tuned arms",
-        dilute::cli::addStudy);
+    job(dilute::io::exportJob(), dilute::cli::printExport);
+    job(dilute::bench::benchJob(), dilute::cli::printBench);
+    job(dilute::bench::measureJob(), dilute::cli::printMeasure);
+    job(dilute::experiment::studyJob(), dilute::cli::printStudy);
     add("demo", "The whole method end to end on Fashion-MNIST", dilute::cli::addDemo);
 }
 

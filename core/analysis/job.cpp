@@ -6,12 +6,14 @@
 #include <cmath>
 #include <sstream>
 
+#include "analysis/optiontable.h"
 #include "analysis/profile.h"
 #include "analysis/selectors.h"
 #include "analysis/transfer.h"
 #include "data/loader.h"
 #include "io/weights.h"
 #include "util/error.h"
+#include "util/files.h"
 #include "util/runtime.h"
 
 namespace dilute::analysis {
@@ -105,8 +107,21 @@ AnalysisResult runAnalysis(model::VisionTransformerImpl& m, const AnalysisOption
 }
 
 AnalysisResult runAnalysis(const AnalysisOptions& o, const AnalysisObserver& obs, const CancelToken* cancel) {
+    if (o.model.empty()) throw Error("--model is required");
+    if (!o.out_dir.empty()) fs::ensureWritableDir(o.out_dir);  // fail before the work, not after
     auto m = io::openModel(o.model, io::openOptionsOf(o));
-    return runAnalysis(*m, o, obs, cancel);
+    auto r = runAnalysis(*m, o, obs, cancel);
+    if (!o.out_dir.empty()) {
+        writeAnalysis(o.out_dir, r);
+        if (obs.log) obs.log("wrote " + o.out_dir + "/analysis.json and CSV tables");
+    }
+    return r;
+}
+
+const AnalysisJob& analysisJob() {
+    static const AnalysisJob job{"analyze", "Entropy profile, transfer entropy and block selection (NOSE)",
+                                 analysisOptionTable, runAnalysis, analysisToJson};
+    return job;
 }
 
 }  // namespace dilute::analysis

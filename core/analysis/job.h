@@ -14,7 +14,8 @@ namespace dilute::analysis {
 /// Runs on an already-open model (the GUI keeps its model); `opts.model` is only recorded.
 AnalysisResult runAnalysis(model::VisionTransformerImpl& m, const AnalysisOptions& opts,
                            const AnalysisObserver& obs = {}, const CancelToken* cancel = nullptr);
-/// Opens opts.model and runs.
+/// Opens opts.model and runs; with opts.out_dir, writes it there (writeAnalysis), checked
+/// writable before the work starts.
 AnalysisResult runAnalysis(const AnalysisOptions& opts, const AnalysisObserver& obs = {},
                            const CancelToken* cancel = nullptr);
 
@@ -24,5 +25,8 @@ void writeAnalysis(const std::string& dir, const AnalysisResult& r);
 std::string analysisToJson(const AnalysisResult& r);
 /// Reads analysis.json (a file or the folder holding it).
 AnalysisResult readAnalysis(const std::string& pathOrDir);
+
+using AnalysisJob = Job<AnalysisOptions, AnalysisResult>;
+const AnalysisJob& analysisJob();
 
 }  // namespace dilute::analysis

@@ -7,7 +7,7 @@
 
 #include "analysis/results.h"
 #include "io/modelref.h"
-#include "util/cancel.h"
+#include "util/job.h"
 
 namespace dilute::analysis {
 
@@ -27,14 +27,12 @@ struct AnalysisOptions : io::ModelRef {
     uint64_t seed = 0;              // random selector
     std::string device = "auto";
     int workers = 2;
+    std::string out_dir;  // write analysis.json and the CSV tables here ("" = nowhere)
 };
 
-struct AnalysisObserver {
-    std::function<void(const Progress&)> progress;  // phase: calibration | profile | transfer | select | pairwise
-    std::function<void(const std::string&)> log;
-    /// The result so far, after each phase: the profile, then T({i}), then each NOSE round,
-    /// then (with pairwise) the pairwise matrix. The views draw it as it comes.
-    std::function<void(const AnalysisResult&)> partial;
-};
+/// Progress (phase: calibration | profile | transfer | select | pairwise), log lines, and the
+/// result so far after each phase: the profile, then T({i}), then each NOSE round, then (with
+/// pairwise) the pairwise matrix. The views draw it as it comes.
+using AnalysisObserver = JobObserver<AnalysisResult>;
 
 }  // namespace dilute::analysis

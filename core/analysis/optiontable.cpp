@@ -50,6 +50,8 @@ std::vector<OptionSpec> build() {
          "the Project panel's device", f(&AnalysisOptions::device)});
     add({"workers", "--workers", "Loader threads", "Loader threads", "System", 0, 256, {}, false, "",
          f(&AnalysisOptions::workers)});
+    add({"out_dir", "--out,-o", "Output folder", "Write analysis.json and CSV tables into this folder", "Run", 0, 0, {},
+         false, "the workbench writes the next free analysis folder beside the runs", f(&AnalysisOptions::out_dir)});
     return t;
 }
 // clang-format on

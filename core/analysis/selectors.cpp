@@ -4,7 +4,6 @@
 #include <cmath>
 #include <numeric>
 #include <random>
-#include <sstream>
 
 #include "util/error.h"
 
@@ -100,30 +99,6 @@ Selection select(const std::string& name, int k, const SelectorContext& ctx) {
     }
     if (ctx.te && std::isnan(s.t_final) && !s.blocks.empty()) s.t_final = ctx.te->T(s.blocks);
     return s;
-}
-
-std::vector<int> parseBlockList(const std::string& text, int depth) {
-    std::vector<int> out;
-    std::stringstream ss(text);
-    std::string item;
-    while (std::getline(ss, item, ',')) {
-        if (item.empty()) continue;
-        size_t used = 0;
-        int v = -1;
-        try {
-            v = std::stoi(item, &used);
-        } catch (...) {
-            used = 0;
-        }
-        if (used != item.size()) throw Error("block list '" + text + "': '" + item + "' is not a block index");
-        if (v < 0 || v >= depth)
-            throw Error("block list '" + text + "': block " + item + " out of range [0, " + std::to_string(depth) +
-                        ")");
-        if (std::find(out.begin(), out.end(), v) != out.end())
-            throw Error("block list '" + text + "': block " + item + " listed twice");
-        out.push_back(v);
-    }
-    return out;
 }
 
 }  // namespace dilute::analysis

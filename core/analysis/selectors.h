@@ -38,7 +38,4 @@ Selection nose(TransferEntropy& te, int k, bool absolute, const CancelToken* can
 /// whether T carries information at all (`dilute study`).
 Selection maxTransfer(TransferEntropy& te, int k, const CancelToken* cancel = nullptr, const StepFn& step = {});
 
-/// Parses "0,2,4" into block indices, checked against `depth`.
-std::vector<int> parseBlockList(const std::string& text, int depth);
-
 }  // namespace dilute::analysis

@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "bench/optiontable.h"
 #include "data/dataset.h"
 #include "data/loader.h"
 #include "data/transforms.h"
@@ -48,10 +49,8 @@ void checkBaselineIsTheStart(const MeasureOptions& o, model::VisionTransformerIm
                           "): the ratios compare the pruned model with another model than its own start");
 }
 
-}  // namespace
-
-MeasureResult exportAndMeasure(const MeasureOptions& o, const std::function<void(const Progress&)>& progress,
-                               const CancelToken* cancel) {
+MeasureResult measureRun(const MeasureOptions& o, const std::function<void(const Progress&)>& progress,
+                         const CancelToken* cancel) {
     auto step = [&](const char* phase, long long done) {
         if (progress) progress({phase, done, 3});
         if (cancel) cancel->throwIfCancelled();
@@ -59,6 +58,7 @@ MeasureResult exportAndMeasure(const MeasureOptions& o, const std::function<void
     const std::string device = resolveDevice(o.device);
     fs::ensureWritableDir(o.out_dir);
     MeasureResult r;
+    r.options = o;
     r.device = device;
     io::ExportOptions eo;
     eo.model = o.run;
@@ -101,9 +101,28 @@ MeasureResult exportAndMeasure(const MeasureOptions& o, const std::function<void
     bo.device = device;
     std::tie(r.full, r.pruned) = benchPair(*full, "full", *pruned, "pruned", bo);
     r.report_path = fs::join(o.out_dir, "measure.json");
-    fs::atomicWriteText(r.report_path, measureToJson(o, r) + "\n");
+    fs::atomicWriteText(r.report_path, measureToJson(r) + "\n");
     if (progress) progress({"bench", 3, 3});
     return r;
+}
+
+}  // namespace
+
+MeasureResult exportAndMeasure(const MeasureOptions& opts, const MeasureObserver& obs, const CancelToken* cancel) {
+    if (opts.run.empty()) throw Error("--run RUN_DIR is required");
+    MeasureOptions o = opts;
+    if (o.out_dir.empty()) o.out_dir = fs::join(o.run, "export");
+    auto r = measureRun(o, obs.progress, cancel);
+    if (obs.log)
+        for (const auto& n : r.notes) obs.log("note: " + n);
+    return r;
+}
+
+const MeasureJob& measureJob() {
+    static const MeasureJob job{
+        "measure", "Export a dilution run and measure full vs pruned: accuracy, throughput, latency, memory",
+        measureOptionTable, exportAndMeasure, measureToJson};
+    return job;
 }
 
 namespace {
@@ -114,7 +133,8 @@ nlohmann::json side(const BenchResult& b, double top1) {
 }
 }  // namespace
 
-std::string measureToJson(const MeasureOptions& o, const MeasureResult& r) {
+std::string measureToJson(const MeasureResult& r) {
+    const auto& o = r.options;
     const nlohmann::json j = {{"format", "dilute.measure/1"},
                               {"run", o.run},
                               {"baseline", o.baseline.empty() ? o.run : o.baseline},

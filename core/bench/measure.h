@@ -9,11 +9,12 @@
 #include "bench/bench.h"
 #include "bench/options.h"
 #include "io/export.h"
-#include "util/cancel.h"
+#include "util/job.h"
 
 namespace dilute::bench {
 
 struct MeasureResult {
+    MeasureOptions options;  // as run: out_dir filled in (RUN/export when not given)
     io::ExportResult exported;
     std::string pruned_path, torchscript_path;
     std::string onnx_path, timm_dir;          // "" when not written
@@ -27,9 +28,16 @@ struct MeasureResult {
     std::vector<std::string> notes;
 };
 
-MeasureResult exportAndMeasure(const MeasureOptions& o, const std::function<void(const Progress&)>& progress = {},
+/// Progress (export | evaluate | bench) and the notes as log lines ("note: ...").
+using MeasureObserver = JobObserver<MeasureResult>;
+
+/// Needs o.run; o.out_dir defaults to RUN/export.
+MeasureResult exportAndMeasure(const MeasureOptions& o, const MeasureObserver& obs = {},
                                const CancelToken* cancel = nullptr);
 /// What exportAndMeasure writes to OUT/measure.json (format dilute.measure/1).
-std::string measureToJson(const MeasureOptions& o, const MeasureResult& r);
+std::string measureToJson(const MeasureResult& r);
+
+using MeasureJob = Job<MeasureOptions, MeasureResult>;
+const MeasureJob& measureJob();
 
 }  // namespace dilute::bench

@@ -4,6 +4,8 @@
 #include <cstddef>
 #include <string>
 
+#include "io/modelref.h"
+
 namespace dilute::bench {
 
 struct BenchOptions {
@@ -13,6 +15,14 @@ struct BenchOptions {
     int repeats = 7;        // timed throughput repeats (median)
     int latency_runs = 30;  // batch-1 forward passes (p50 / p95)
     int rounds = 3;         // alternations A, B, A, B, ... (with --vs)
+};
+
+/// `dilute bench`: model A (and how both are opened), and B: another model, or A with the
+/// attention of some blocks removed (an analytic what-if).
+struct BenchJobOptions : io::ModelRef {
+    std::string vs;      // model B, measured alternately with A
+    std::string remove;  // B = A minus the attention of these blocks ("0,2,4")
+    BenchOptions bench;
 };
 
 struct MeasureOptions {

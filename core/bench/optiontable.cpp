@@ -28,6 +28,20 @@ std::vector<OptionSpec<BenchOptions>> buildBench() {
     return t;
 }
 
+std::vector<OptionSpec<BenchJobOptions>> buildBenchJob() {
+    using O = BenchJobOptions;
+    std::vector<OptionSpec<O>> t;
+    auto add = [&](OptionSpec<O> s) { t.push_back(std::move(s)); };
+    for (auto& s : io::modelRefOptions<O>()) add(std::move(s));
+    add({"vs", "--vs", "Model B", "Model B, measured alternately with A (ratios B/A printed), opened as A is", "Run", 0,
+         0, {}, false, "the Export view measures a run's full and pruned models", memberField(&O::vs)});
+    add({"remove", "--remove", "Remove blocks",
+         "Build B from A with the attention of these blocks removed (e.g. 0,2,4,6): analytic what-if", "Run", 0, 0, {},
+         false, "the Export view measures a run's full and pruned models", memberField(&O::remove)});
+    for (auto& s : liftOptions(benchOptionTable(), &O::bench)) add(std::move(s));
+    return t;
+}
+
 std::vector<OptionSpec<MeasureOptions>> buildMeasure() {
     using O = MeasureOptions;
     std::vector<OptionSpec<O>> t;
@@ -60,6 +74,11 @@ std::vector<OptionSpec<MeasureOptions>> buildMeasure() {
 
 const std::vector<OptionSpec<BenchOptions>>& benchOptionTable() {
     static const auto table = buildBench();
+    return table;
+}
+
+const std::vector<OptionSpec<BenchJobOptions>>& benchJobOptionTable() {
+    static const auto table = buildBenchJob();
     return table;
 }
 

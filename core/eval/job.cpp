@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "data/loader.h"
+#include "eval/optiontable.h"
 #include "io/inputtensor.h"
 #include "io/safetensors.h"
 #include "io/weights.h"
@@ -16,7 +17,7 @@ namespace dilute::eval {
 namespace {
 
 void warn(const EvalObserver& obs, const std::string& s) {
-    if (obs.warn) obs.warn(s);
+    if (obs.log) obs.log("warning: " + s);
 }
 
 // A fixed input batch in, the logits out: how the model is compared with another implementation
@@ -104,6 +105,12 @@ std::string evalToJson(const EvalJobResult& r) {
              {"skipped_examples", r.skipped_examples}};
     }
     return j.dump(2);
+}
+
+const EvalJob& evalJob() {
+    static const EvalJob job{"eval", "Evaluate a model on a dataset (top-1, top-5, loss)", evalOptionTable, runEval,
+                             evalToJson};
+    return job;
 }
 
 }  // namespace dilute::eval

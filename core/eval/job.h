@@ -25,4 +25,7 @@ EvalJobResult runEval(const EvalOptions& opts, const EvalObserver& obs = {}, con
 /// The result as JSON (`dilute eval --json`).
 std::string evalToJson(const EvalJobResult& r);
 
+using EvalJob = Job<EvalOptions, EvalJobResult>;
+const EvalJob& evalJob();
+
 }  // namespace dilute::eval

@@ -6,7 +6,7 @@
 #include <string>
 
 #include "io/modelref.h"
-#include "util/cancel.h"
+#include "util/job.h"
 
 namespace dilute::eval {
 
@@ -22,9 +22,8 @@ struct EvalOptions : io::ModelRef {
     bool allow_nonfinite = false;  // with `input`: run a tensor holding NaN or Inf (warned about)
 };
 
-struct EvalObserver {
-    std::function<void(const Progress&)> progress;
-    std::function<void(const std::string&)> warn;  // one line each: NaN weights, skipped images, input warnings
-};
+struct EvalJobResult;
+/// Progress, and log lines: "warning: ..." for NaN weights, skipped images, input warnings.
+using EvalObserver = JobObserver<EvalJobResult>;
 
 }  // namespace dilute::eval

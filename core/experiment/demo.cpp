@@ -158,7 +158,7 @@ analysis::AnalysisResult analyse(const DemoOptions& opt, const std::string& base
     ao.device = opt.device;
     ao.workers = 1;
     analysis::AnalysisObserver aobs;
-    aobs.progress = obs.train.onProgress;
+    aobs.progress = obs.train.progress;
     auto ar = analysis::runAnalysis(ao, aobs, cancel);
     analysis::writeAnalysis(fs::join(opt.out_dir, "analysis"), ar);
     return ar;

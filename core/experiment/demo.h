@@ -6,24 +6,11 @@
 #include <string>
 
 #include "bench/bench.h"
+#include "experiment/demooptions.h"
 #include "train/events.h"
 #include "util/cancel.h"
 
 namespace dilute::experiment {
-
-struct DemoOptions {
-    std::string out_dir = "runs/demo";
-    std::string preset = "vit_nano_patch7_28";
-    std::string data = "fashion-mnist";
-    bool quick = false;   // a subset and short runs: under 3 minutes, for CI
-    std::string compare;  // "" | "random": also dilute randomly chosen blocks
-    int base_epochs = 3;
-    int dilute_epochs = 3;
-    int calib = 2048;
-    uint64_t seed = 0;
-    std::string device = "auto";
-    bool reuse_baseline = true;
-};
 
 struct DemoResult {
     double base_top1 = 0, nose_top1 = 0, random_top1 = -1;

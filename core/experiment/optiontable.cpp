@@ -67,9 +67,41 @@ std::vector<OptionSpec<StudyOptions>> build() {
          memberField(&O::workers)});
     return t;
 }
+
+std::vector<OptionSpec<DemoOptions>> buildDemo() {
+    using O = DemoOptions;
+    const std::string cli = "the demo is a CLI command; the workbench opens the folder it writes";
+    std::vector<OptionSpec<O>> t;
+    auto add = [&](OptionSpec<O> s) { s.cliOnly = cli; t.push_back(std::move(s)); };
+    add({"out_dir", "--out,-o", "Demo folder", "Demo folder (runs, analysis, pruned model, report.md)", "Run", 0, 0, {},
+         false, "", memberField(&O::out_dir)});
+    add({"quick", "--quick", "Quick", "Subset and short runs (under 3 minutes), as CI runs it", "Run", 0, 0, {}, false, "",
+         memberField(&O::quick)});
+    add({"compare", "--compare", "Compare", "Also dilute randomly chosen blocks and compare: random", "Run", 0, 0,
+         {"random"}, false, "", memberField(&O::compare)});
+    add({"preset", "--preset", "Preset", "Small preset to train", "Run", 0, 0, {}, false, "", memberField(&O::preset)});
+    add({"data", "--data,-d", "Data", "Dataset URI", "Run", 0, 0, {}, false, "", memberField(&O::data)});
+    add({"base_epochs", "--base-epochs", "Baseline epochs", "Epochs of the baseline trained from scratch", "Run", 1,
+         100000, {}, false, "", memberField(&O::base_epochs)});
+    add({"dilute_epochs", "--dilute-epochs", "Dilution epochs", "Epochs of dilution fine-tuning", "Run", 1, 100000, {},
+         false, "", memberField(&O::dilute_epochs)});
+    add({"calib", "--calib", "Calibration images", "Calibration images for NOSE", "Run", 1, 10000000, {}, false, "",
+         memberField(&O::calib)});
+    add({"seed", "--seed", "Seed", "Seed", "Run", 0, 18446744073709551615.0, {}, false, "", memberField(&O::seed)});
+    add({"device", "--device", "Device", "auto | cpu | cuda | cuda:N", "Run", 0, 0, {}, false, "",
+         memberField(&O::device)});
+    add({"reuse_baseline", "!--retrain", "Reuse baseline", "Train the baseline again even if a matching one exists",
+         "Run", 0, 0, {}, false, "", memberField(&O::reuse_baseline)});
+    return t;
+}
 // clang-format on
 
 }  // namespace
+
+const std::vector<OptionSpec<DemoOptions>>& demoOptionTable() {
+    static const std::vector<OptionSpec<DemoOptions>> table = buildDemo();
+    return table;
+}
 
 const std::vector<OptionSpec<StudyOptions>>& studyOptionTable() {
     static const std::vector<OptionSpec<StudyOptions>> table = build();

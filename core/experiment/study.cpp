@@ -1,5 +1,6 @@
 #include "experiment/study.h"
 
+#include "experiment/optiontable.h"
 #include "experiment/studyrun.h"
 
 #include <torch/torch.h>
@@ -215,7 +216,18 @@ std::vector<StudySummary> summarize(const StudyResult& r) {
 
 StudyResult runStudy(const StudyOptions& o, const StudyObserver& obs, const CancelToken* cancel) {
     validate(o);
-    return detail::StudyRun(o, obs, cancel).run();
+    auto r = detail::StudyRun(o, obs, cancel).run();
+    if (!o.out_dir.empty() && obs.log)
+        obs.log("wrote " + o.out_dir + "/study.json, study.md, arms.csv" + (r.subsets.empty() ? "" : ", subsets.csv"));
+    return r;
+}
+
+const StudyJob& studyJob() {
+    static const StudyJob job{
+        "study",
+        "Is entropy selection any good here? Every selector's T(S) and top-1, the exhaustive sweep, fine-tuned arms",
+        studyOptionTable, runStudy, studyToJson};
+    return job;
 }
 
 }  // namespace dilute::experiment

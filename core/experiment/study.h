@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "io/modelref.h"
-#include "util/cancel.h"
+#include "util/job.h"
 
 namespace dilute::experiment {
 
@@ -99,12 +99,9 @@ struct StudyResult {
 
 std::vector<StudySummary> summarize(const StudyResult& r);
 
-struct StudyObserver {
-    std::function<void(const Progress&)> progress;  // calibration | evaluation | select | sweep | finetune
-    std::function<void(const std::string&)> log;
-    /// The result so far, after each phase (arms, then the sweep, then each fine-tuned arm).
-    std::function<void(const StudyResult&)> partial;
-};
+/// Progress (calibration | evaluation | select | sweep | finetune), log lines, and the result so
+/// far after each phase (arms, then the sweep, then each fine-tuned arm).
+using StudyObserver = JobObserver<StudyResult>;
 
 /// Runs the study; writes OUT/study.json, study.md, arms.csv, subsets.csv when out_dir is set
 /// (also after each fine-tuned arm, so an interrupted study keeps what it measured).
@@ -115,5 +112,8 @@ std::string studyToJson(const StudyResult& r);
 std::string studyMarkdown(const StudyResult& r);
 /// Reads study.json (a file or the folder holding it). Throws dilute::Error naming the file.
 StudyResult readStudy(const std::string& pathOrDir);
+
+using StudyJob = Job<StudyOptions, StudyResult>;
+const StudyJob& studyJob();
 
 }  // namespace dilute::experiment

@@ -164,7 +164,7 @@ void StudyRun::runFinetuning() {
     long long runsDone = 0;
     auto step = progress("finetune");
     train::TrainObserver tobs;
-    tobs.onLog = [this](const std::string& s) { log("  " + s); };
+    tobs.log = [this](const std::string& s) { log("  " + s); };
     log("fine-tuning the control (no block removed), " + std::to_string(o_.finetune_epochs) + " epochs");
     r_.control_finetuned = train::train(finetuneOptions("control", "none"), tobs, cancel_).final_top1;
     step(++runsDone, runs);

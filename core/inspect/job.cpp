@@ -9,6 +9,7 @@
 #include "data/loader.h"
 #include "inspect/attention.h"
 #include "inspect/compare.h"
+#include "inspect/optiontable.h"
 #include "io/inputtensor.h"
 #include "io/weights.h"
 #include "util/durable.h"
@@ -215,14 +216,11 @@ model::VisionTransformer openSecond(const InspectOptions& o, const model::ViTCon
     return v;
 }
 
-}  // namespace
-
-InspectResult runInspect(const InspectOptions& o, const InspectObserver& obs, const CancelToken* cancel) {
+InspectResult inspectImages(const InspectOptions& o, const InspectObserver& obs, const CancelToken* cancel) {
     const auto t0 = Clock::now();
     auto log = [&](const std::string& s) {
         if (obs.log) obs.log(s);
     };
-    validate(o);
     auto m = io::openModel(o.model, io::openOptionsOf(o));
     const auto& cfg = m->config();
     model::VisionTransformer vs{nullptr};
@@ -268,6 +266,30 @@ InspectResult runInspect(const InspectOptions& o, const InspectObserver& obs, co
     r.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
     log("inspected " + std::to_string(done) + " images in " + std::to_string(int(r.seconds)) + " s");
     return r;
+}
+
+}  // namespace
+
+InspectResult runInspect(const InspectOptions& o, const InspectObserver& obs, const CancelToken* cancel) {
+    validate(o);
+    if (!o.out_dir.empty()) fs::ensureWritableDir(o.out_dir);  // fail before the work, not after
+    auto r = inspectImages(o, obs, cancel);
+    if (!o.out_dir.empty()) {
+        writeInspect(o.out_dir, r, o.overlays);
+        if (obs.log)
+            obs.log("wrote " + o.out_dir + "/inspect.json, inspect.safetensors" +
+                    (o.overlays > 0 && DILUTE_WITH_OPENCV ? " and overlays/*.png" : ""));
+    }
+    return r;
+}
+
+const InspectJob& inspectJob() {
+    static const InspectJob job{
+        "inspect",
+        "Attention maps, rollout and mean attention distance per block and head; with --vs, the images two models "
+        "disagree on",
+        inspectOptionTable, runInspect, inspectToJson};
+    return job;
 }
 
 }  // namespace dilute::inspect

@@ -9,7 +9,8 @@
 
 namespace dilute::inspect {
 
-/// Opens opts.model (and opts.vs) and runs. Refuses before allocating when the maps would not fit
+/// Opens opts.model (and opts.vs) and runs; with opts.out_dir, writes it there (writeInspect),
+/// checked writable before the work starts. Refuses before allocating when the maps would not fit
 /// in memory (images x blocks x heads x patches floats), naming the figures and the options.
 InspectResult runInspect(const InspectOptions& opts, const InspectObserver& obs = {},
                          const CancelToken* cancel = nullptr);
@@ -23,5 +24,8 @@ uint64_t inspectBytes(uint64_t images, int depth, int heads, int tokens, int pat
 /// first `overlays` images' PNGs under DIR/overlays/, each file atomically.
 void writeInspect(const std::string& dir, const InspectResult& r, int overlays);
 std::string inspectToJson(const InspectResult& r);
+
+using InspectJob = Job<InspectOptions, InspectResult>;
+const InspectJob& inspectJob();
 
 }  // namespace dilute::inspect

@@ -6,7 +6,7 @@
 #include <string>
 
 #include "io/modelref.h"
-#include "util/cancel.h"
+#include "util/job.h"
 
 namespace dilute::inspect {
 
@@ -22,15 +22,13 @@ struct InspectOptions : io::ModelRef {
     int batch = 8;
     std::string device = "auto";
     int workers = 2;
+    std::string out_dir;  // write inspect.json, inspect.safetensors and the overlays here ("" = nowhere)
 };
 
 struct InspectResult;
 
-struct InspectObserver {
-    std::function<void(const Progress&)> progress;  // phase: images | attention | compare
-    std::function<void(const std::string&)> log;
-    /// The result so far, after each batch of images (the views draw it as it comes).
-    std::function<void(const InspectResult&)> partial;
-};
+/// Progress (phase: images | attention | compare), log lines, and the result so far after each
+/// batch of images (the views draw it as it comes).
+using InspectObserver = JobObserver<InspectResult>;
 
 }  // namespace dilute::inspect

@@ -38,6 +38,9 @@ std::vector<OptionSpec> build() {
          "the Project panel's device", f(&InspectOptions::device)});
     add({"workers", "--workers", "Loader threads", "Loader threads", "System", 0, 256, {}, false, "",
          f(&InspectOptions::workers)});
+    add({"out_dir", "--out,-o", "Output folder", "Write inspect.json, inspect.safetensors and PNG overlays into this folder",
+         "Output", 0, 0, {}, false, "the workbench writes the next free inspect folder beside the runs",
+         f(&InspectOptions::out_dir)});
     return t;
 }
 // clang-format on

@@ -13,6 +13,7 @@
 #include "io/onnx.h"
 #include "io/timmfolder.h"
 #include "io/weights.h"
+#include "util/blocklist.h"
 #include "util/error.h"
 #include "util/files.h"
 
@@ -53,9 +54,10 @@ ExportResult exportAsIs(const ExportOptions& o) {
     auto m = openModel(r.source, openOptionsOf(o));
     m->eval();
     r.already_removed = m->removedBlocks();
+    const auto remove = parseBlockList(o.remove, m->depth());
     for (int i = 0; i < m->depth(); ++i)
         if ((m->block(i)->mode() == model::BlockMode::Diluted && m->block(i)->lambda() == 0.0) ||
-            (std::count(o.remove.begin(), o.remove.end(), i) && m->block(i)->mode() != model::BlockMode::Removed))
+            (std::count(remove.begin(), remove.end(), i) && m->block(i)->mode() != model::BlockMode::Removed))
             r.removed.push_back(i);
     if (!r.removed.empty()) m->removeAttention(r.removed, o.fold);  // a folded model refuses, naming why
     writeDeployForms(*m, o, r);

@@ -16,9 +16,9 @@ struct ExportOptions : ModelRef {
     std::string out;          // pruned .safetensors
     std::string torchscript;  // optional .pt
     std::string onnx;  // optional .onnx (io/onnx.h); alone (no `out`): the model as it is, blocks at lambda 0 removed
-    int onnx_opset = 17;      // 17 (LayerNormalization) or 13 (primitives)
-    std::string timm;         // optional folder: a timm hub folder + dilute_vit.py (io/timmfolder.h)
-    std::vector<int> remove;  // without `out`: also remove these blocks' attention (a what-if: changes the output)
+    int onnx_opset = 17;  // 17 (LayerNormalization) or 13 (primitives)
+    std::string timm;     // optional folder: a timm hub folder + dilute_vit.py (io/timmfolder.h)
+    std::string remove;   // without `out`: also remove these blocks' attention ("0,2,4"; a what-if: changes the output)
     bool fold = true;
     bool force = false;  // remove selected blocks even if their lambda is not 0 (changes the function)
 };
@@ -31,6 +31,12 @@ struct ExportResult {
     double torchscript_max_abs_diff = -1;  // TorchScript vs pruned (when written)
     int onnx_nodes = 0;                    // when written
     std::string onnx_external;             // its external data file, when used
+    // Filled by the export job (io/exportjob.h): the options it ran with and, with `out`, the
+    // analytic cost of the model before and after.
+    ExportOptions options;
+    long long params_full = 0, params_pruned = 0;
+    double gmac_full = 0, gmac_pruned = 0;
+    std::vector<int> pruned_blocks;  // every block of `out` without attention (removed now or before)
 };
 
 /// Resolves a run folder to its weights file; a file, or a timm / Hugging Face model folder, is

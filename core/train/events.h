@@ -32,8 +32,8 @@ struct EpochEvent {
 struct TrainObserver {
     std::function<void(const StepEvent&)> onStep;
     std::function<void(const EpochEvent&)> onEpoch;
-    std::function<void(const std::string&)> onLog;
-    std::function<void(const Progress&)> onProgress;  // selection / evaluation phases
+    std::function<void(const std::string&)> log;
+    std::function<void(const Progress&)> progress;  // selection / evaluation phases
 };
 
 struct TrainSummary {

@@ -56,7 +56,7 @@ private:
     int world() const { return group_->world(); }
     void log(const std::string& s) {
         if (!main()) return;
-        if (obs_.onLog) obs_.onLog(s);
+        if (obs_.log) obs_.log(s);
         if (metrics_)
             metrics_->write(json{{"event", "log"}, {"step", step_}, {"time", utcNowIso()}, {"message", s}}.dump());
     }

@@ -153,7 +153,7 @@ void Run::evaluateEpoch(int epoch, const EpochTrained& trained) {
         ev = evaluate(
             *model_, *testLoader_, device_, world() == 1 ? cancel_ : nullptr,
             [&](const Progress& p) {
-                if (main() && obs_.onProgress) obs_.onProgress(p);
+                if (main() && obs_.progress) obs_.progress(p);
             },
             group_.get());
     } catch (const Cancelled&) {

@@ -113,7 +113,7 @@ io::CheckpointState Run::openRunState() {
         if (main()) {
             SelectionRequest req{
                 o_.select, uri_, o_.calib, o_.seed, device_, o_.workers, fs::join(o_.out_dir, "analysis")};
-            sel_ = resolveSelection(*model_, req, obs_.onProgress, cancel_);
+            sel_ = resolveSelection(*model_, req, obs_.progress, cancel_);
         }
         shareSelection();
         if (main()) {

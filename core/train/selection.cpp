@@ -4,6 +4,7 @@
 
 #include "analysis/job.h"
 #include "analysis/selectors.h"
+#include "util/blocklist.h"
 #include "util/error.h"
 #include "util/files.h"
 
@@ -50,7 +51,7 @@ analysis::Selection resolveSelection(model::VisionTransformerImpl& m, const Sele
     }
     if (spec.find_first_not_of("0123456789, ") == std::string::npos) {
         s.selector = "manual";
-        s.blocks = analysis::parseBlockList(spec, m.depth());
+        s.blocks = parseBlockList(spec, m.depth());
         return s;
     }
     throw Error("selection '" + spec +

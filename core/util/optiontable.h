@@ -3,9 +3,8 @@
 // label and group, range, choices, whether a recipe sets it, and why the GUI form leaves it out
 // (if it does), what its lowest value means. The CLI's bindings (app/cli/options.h), the
 // workbench's forms (widgets/optionform.h), --print-config and the JSON readers below are
-// generated from these tables, one per job: train (train/optiontable.h), analyze
-// (analysis/optiontable.h), bench and export-and-measure (bench/optiontable.h), study
-// (experiment/optiontable.h), and the model options the jobs share (io/modelref.h). No LibTorch
+// generated from these tables, one per job (each job's `<folder>/optiontable.h`, named by its
+// Job declaration: util/job.h), and the model options the jobs share (io/modelref.h). No LibTorch
 // and no Qt here.
 #include <cstddef>
 #include <cstdint>

@@ -58,6 +58,32 @@ TEST(Cli, HelpIsCompleteForEverySubcommand) {
     EXPECT_NE(run("train --help").text.find("auto (3/4 of the run)"), std::string::npos);
 }
 
+// Every job's options come from its one table (util/optiontable.h): --print-config prints each of
+// them, and the table's ranges are the command line's.
+TEST(Cli, EveryJobPrintsItsConfigFromItsTable) {
+    const std::vector<std::pair<std::string, std::vector<std::string>>> jobs{
+        {"eval", {"model", "split", "limit"}},       {"analyze", {"model", "selector", "out_dir"}},
+        {"inspect", {"model", "images", "out_dir"}}, {"measure", {"run", "out_dir", "eval_images"}},
+        {"study", {"model", "seeds", "out_dir"}},    {"demo", {"out_dir", "quick", "base_epochs", "reuse_baseline"}},
+        {"train", {"model", "epochs", "out_dir"}},
+    };
+    for (const auto& [job, keys] : jobs) {
+        const auto r = run(job + " --print-config");
+        ASSERT_EQ(r.rc, 0) << job << "\n" << r.text;
+        const auto j = nlohmann::json::parse(r.text, nullptr, false);
+        ASSERT_TRUE(j.is_object()) << job << "\n" << r.text;
+        for (const auto& k : keys) EXPECT_TRUE(j.contains(k)) << job << " lacks " << k;
+    }
+    EXPECT_EQ(nlohmann::json::parse(run("demo --print-config").text)["reuse_baseline"], true);
+    EXPECT_EQ(nlohmann::json::parse(run("demo --retrain --quick --print-config").text)["reuse_baseline"], false);
+    const auto bad = run("demo --base-epochs 0 --print-config");
+    EXPECT_NE(bad.rc, 0);
+    EXPECT_NE(bad.text.find("--base-epochs"), std::string::npos) << bad.text;
+    const auto choice = run("demo --compare lowest --print-config");
+    EXPECT_NE(choice.rc, 0);
+    EXPECT_NE(choice.text.find("random"), std::string::npos) << choice.text;
+}
+
 TEST(Cli, InfoJsonForPresetAndClearErrors) {
     auto r = run("info --model deit_base_patch16_224 --json");
     ASSERT_EQ(r.rc, 0) << r.text;
@@ -95,7 +121,7 @@ TEST(Cli, TrainAnalyzeExportBenchEndToEnd) {
     auto b = run("bench -m " + d + "/base --vs " + d +
                  "/pruned.safetensors --batch 16 --repeats 2 --latency-runs 3 --rounds 1 --json");
     ASSERT_EQ(b.rc, 0) << b.text;
-    auto bj = nlohmann::json::parse(b.text);
+    auto bj = nlohmann::json::parse(b.text.substr(b.text.find('{')));  // after the progress lines (stderr)
     EXPECT_LT(bj["b"]["params"].get<long long>(), bj["a"]["params"].get<long long>());
     // measure: the Export view's job (export, evaluate both, benchmark both) as one command.
     // A run stopped before its end: export takes its last checkpoint and says so.

@@ -140,7 +140,7 @@ private Q_SLOTS:
         w.trainingView()->setRunDir(tmp.filePath("run"));
         w.projectPanel()->setModel("vit_nano_patch7_28");
         w.projectPanel()->setData("fashion-mnist");
-        QSignalSpy partials(w.runner()->worker(), &Worker::analysisPartial);
+        QSignalSpy partials(w.runner()->worker(), &Worker::partial);
         // Through the form and the Run button, as a user does.
         auto* form = w.analysisView()->optionForm();
         qobject_cast<QSpinBox*>(form->editor("k"))->setValue(2);

@@ -20,6 +20,7 @@
 
 #undef slots
 #include "inspect/compare.h"
+#include "inspect/job.h"
 #include "inspect/optiontable.h"
 #define slots Q_SLOTS
 
@@ -134,23 +135,23 @@ private Q_SLOTS:
     void formAndCliComeFromOneTable() {
         if (CliJob::program().isEmpty()) QSKIP("the dilute CLI is not built");
         InspectView v;
-        testing::checkOptionParity("inspect", inspect::inspectOptionTable(), *v.optionForm(), v.options(),
-                                   {"--out", "--json"});
+        testing::checkOptionParity("inspect", inspect::inspectOptionTable(), *v.optionForm(), v.options(), {"--json"});
     }
 
     void theJobRunsOffTheGuiThread() {
         JobRunner runner;
         InspectView v;
-        QSignalSpy done(runner.worker(), &Worker::inspectDone);
+        QSignalSpy done(runner.worker(), &Worker::done);
         QSignalSpy failed(runner.worker(), &Worker::failed);
-        QObject::connect(runner.worker(), &Worker::inspectDone, &v,
-                         [&v](const inspect::InspectResult& r) { v.setResult(r); });
+        QObject::connect(runner.worker(), &Worker::done, &v, [&v](const QVariant& r) {
+            if (const auto* p = resultOf<inspect::InspectResult>(r)) v.setResult(*p);
+        });
         auto o = v.options();
         o.model = golden("plain.pth").toStdString();
         o.heads = 2;
         o.input = golden("input.safetensors").toStdString();
         o.vs = o.model;
-        runner.startInspect(o);
+        runner.start(inspect::inspectJob(), o);
         QTRY_VERIFY_WITH_TIMEOUT(!runner.busy(), 30000);
         QVERIFY2(failed.isEmpty(), failed.isEmpty() ? "" : qPrintable(failed.first().at(0).toString()));
         QCOMPARE(done.count(), 1);

@@ -60,7 +60,7 @@ private Q_SLOTS:
         auto* v = w.studyView();
         const QString dir = tmp.filePath("study");
         v->setFolder(dir);
-        QSignalSpy partials(w.runner()->worker(), &Worker::studyPartial);
+        QSignalSpy partials(w.runner()->worker(), &Worker::partial);
         auto* form = v->optionForm();
         qobject_cast<QSpinBox*>(form->editor("k"))->setValue(2);
         qobject_cast<QSpinBox*>(form->editor("calib"))->setValue(128);

@@ -33,6 +33,7 @@
 #include "projectpanel.h"
 #include "runsview.h"
 #include "studyview.h"
+#include "train/job.h"
 #include "train/optiontable.h"
 #include "trainingview.h"
 #include "util/runtime.h"
@@ -130,7 +131,7 @@ private Q_SLOTS:
         QVERIFY(done < 100);  // stopped within a step of the request, not at the end of 50 epochs
         // Resume continues from the checkpoint.
         QSignalSpy more(w.runner()->worker(), &Worker::step);
-        w.runner()->startResume(tmp.filePath("run"));
+        w.runner()->start(train::resumeJob(), {tmp.filePath("run").toStdString()});
         QTRY_VERIFY_WITH_TIMEOUT(more.count() >= 1, 60000);
         const auto first = more.at(0).at(0).value<train::StepEvent>();
         QCOMPARE(first.step, (long long)done + 1);
@@ -169,8 +170,7 @@ private Q_SLOTS:
                           {"--resume", "--config", "--nproc"}, false);
         if (QTest::currentTestFailed()) return;
         AnalysisView av;
-        checkOptionParity("analyze", analysis::analysisOptionTable(), *av.optionForm(), av.options(),
-                          {"--out", "--json"});
+        checkOptionParity("analyze", analysis::analysisOptionTable(), *av.optionForm(), av.options(), {"--json"});
         if (QTest::currentTestFailed()) return;
         ExportView ev;
         checkOptionParity("measure", bench::measureOptionTable(), *ev.optionForm(), ev.options(), {"--json"});

@@ -150,7 +150,9 @@ TEST(ExportAndMeasure, OneJobExportsEvaluatesAndBenchesBoth) {
     o.bench.latency_runs = 2;
     o.bench.rounds = 1;
     std::vector<std::string> phases;
-    const auto r = bench::exportAndMeasure(o, [&](const Progress& p) { phases.push_back(p.phase); });
+    bench::MeasureObserver obs;
+    obs.progress = [&](const Progress& p) { phases.push_back(p.phase); };
+    const auto r = bench::exportAndMeasure(o, obs);
     EXPECT_EQ(r.exported.removed, (std::vector<int>{1, 3}));
     EXPECT_TRUE(std::filesystem::exists(r.pruned_path));
     EXPECT_TRUE(std::filesystem::exists(r.torchscript_path));

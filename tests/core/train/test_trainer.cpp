@@ -217,7 +217,7 @@ TEST(Trainer, UndecodableImagesAreSkippedAndReportedOnceAtTheEnd) {
     o.batch = 8;
     std::vector<std::string> logs;
     TrainObserver obs;
-    obs.onLog = [&](const std::string& s) { logs.push_back(s); };
+    obs.log = [&](const std::string& s) { logs.push_back(s); };
     const auto s = train::train(o, obs);
     EXPECT_EQ(s.epochs_done, 2);
     EXPECT_EQ(s.skipped_train, 2);  // the same file, once per epoch
