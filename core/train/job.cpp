@@ -7,23 +7,6 @@
 
 namespace dilute::train {
 
-const std::vector<::dilute::OptionSpec<ResumeOptions>>& resumeOptionTable() {
-    using Spec = ::dilute::OptionSpec<ResumeOptions>;
-    static const std::vector<Spec> table = [] {
-        std::vector<Spec> t;
-        Spec run{"run_dir", "--resume", "Run folder", "Continue RUN_DIR from its last checkpoint", "Run"};
-        run.field = memberField(&ResumeOptions::run_dir);
-        t.push_back(run);
-        Spec stop{"stop_at_step", "--stop-at-step", "Stop at step",
-                  "Stop after this global step (checkpoint written; -1: run to the end)", "Run", -1, 9.0e15};
-        stop.field = memberField(&ResumeOptions::stop_at_step);
-        stop.special = "never";
-        t.push_back(stop);
-        return t;
-    }();
-    return table;
-}
-
 std::string summaryToJson(const TrainSummary& s) {
     const nlohmann::json j = {{"run", s.run_dir},
                               {"blocks", s.blocks},

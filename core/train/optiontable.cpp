@@ -8,6 +8,7 @@
 
 #include "io/weights.h"
 #include "model/preset.h"
+#include "train/job.h"
 #include "util/error.h"
 #include "util/files.h"
 
@@ -245,6 +246,19 @@ const std::vector<OptionSpec>& trainOptionTable() {
     static const std::vector<OptionSpec> table = build();
     return table;
 }
+
+// clang-format off
+const std::vector<::dilute::OptionSpec<ResumeOptions>>& resumeOptionTable() {
+    static const std::vector<::dilute::OptionSpec<ResumeOptions>> table = {
+        {"run_dir", "--resume", "Run folder", "Continue RUN_DIR from its last checkpoint", "Run", 0, 0, {}, false, "",
+         memberField(&ResumeOptions::run_dir)},
+        {"stop_at_step", "--stop-at-step", "Stop at step",
+         "Stop cleanly after this many global steps (checkpoint written)", "Run", -1, 9.0e15, {}, false, "",
+         memberField(&ResumeOptions::stop_at_step), "never"},
+    };
+    return table;
+}
+// clang-format on
 
 const OptionSpec* findTrainOption(const std::string& name) { return findOption(trainOptionTable(), name); }
 

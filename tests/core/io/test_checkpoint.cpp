@@ -163,6 +163,10 @@ TEST(Checkpoint, AbsurdStateIsRefusedNamingTheFieldAndTheFile) {
         {"newer Dilute", [](json& j) { j["format"] = "dilute-checkpoint/9"; }},
         {"must be numbers", [](json& j) { j["epoch"] = "three"; }},
         {"no field 'lambdas'", [](json& j) { j.erase("lambdas"); }},
+        {"unknown key 'lamdbas' (did you mean 'lambdas'?)", [](json& j) { j["lamdbas"] = {0.5}; }},
+        {"files: unknown key 'model.pt'", [](json& j) { j["files"]["model.pt"] = j["files"]["model.safetensors"]; }},
+        {"files.model.safetensors: unknown key 'crc'",
+         [](json& j) { j["files"]["model.safetensors"]["crc"] = "00000000"; }},
     };
     for (const auto& c : cases) {
         fs::atomicWriteText(man, good);
@@ -198,6 +202,12 @@ TEST(Checkpoint, ARunFolderFromBeforeSetsStillReads) {
     EXPECT_EQ(io::checkpointWeights(ck, "last"), ck + "/last.safetensors");
     const auto st = io::readCheckpointState(ck, "last");
     EXPECT_EQ(st.step, 12);
+    {  // its own keys only: a key of the set format in a manifest without "format" is damage
+        const auto legacy = fs::readText(ck + "/last.json");
+        fs::atomicWriteText(ck + "/last.json", legacy.substr(0, legacy.rfind('}')) + R"(, "set": "step-000000012"})");
+        EXPECT_NE(errorText([&] { io::readCheckpointState(ck, "last"); }).find("unknown key 'set'"), std::string::npos);
+        fs::atomicWriteText(ck + "/last.json", legacy);
+    }
     EXPECT_NO_THROW(io::loadCheckpoint(ck, "last", *f.m, f.opt.get(), st));
     io::cleanCheckpoints(ck);  // the legacy files are named by last.json: kept
     EXPECT_TRUE(fs::exists(ck + "/last.safetensors"));
@@ -237,7 +247,7 @@ TEST(Checkpoint, CtrlCDuringEvaluationWritesACheckpointThatResumesIntoThatEvalua
     train::train(opts(a.path()));
     CancelToken cancel;
     train::TrainObserver obs;
-    obs.onProgress = [&](const Progress& p) {
+    obs.progress = [&](const Progress& p) {
         if (p.phase == "eval" && p.done == 1) cancel.cancel();  // during the first epoch's evaluation
     };
     EXPECT_THROW(train::train(opts(b.path()), obs, &cancel), Cancelled);

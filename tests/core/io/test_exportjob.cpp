@@ -1,8 +1,8 @@
 // io/exportjob.cpp: the export job (`dilute export`) around exportPruned: its checks before any
 // file is written, the cost it reports, its JSON, the --remove what-if.
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 #include <torch/torch.h>
+#include <nlohmann/json.hpp>
 
 #include <filesystem>
 #include <string>
