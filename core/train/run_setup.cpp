@@ -97,6 +97,12 @@ void Run::openModel() {
 io::CheckpointState Run::openRunState() {
     io::CheckpointState st;
     const auto& cfg = model_->config();
+    if (resuming_ && !fs::exists(fs::join(ckdir_, "last.json"))) {
+        // Stopped (or killed) before its first checkpoint: nothing to continue but its options,
+        // so it starts again from step 0 with them (the same seed, selection and data order).
+        log(o_.out_dir + " has no checkpoint yet (stopped before its first): starting it again from step 0");
+        resuming_ = false;
+    }
     if (resuming_) {
         try {
             if (main()) io::cleanCheckpoints(ckdir_);  // temp folders of a killed save

@@ -52,8 +52,8 @@ for i in $(seq 1 "$RUNS"); do
             fail=$((fail + 1))
             break
         fi
-        if [ ! -f "$d/checkpoints/last.json" ]; then
-            cmd=("$CLI" "${TRAIN[@]}" -o "$d" --overwrite)  # killed before its first checkpoint: start again
+        if [ ! -f "$d/config.json" ]; then
+            cmd=("$CLI" "${TRAIN[@]}" -o "$d" --overwrite)  # killed before it wrote its options: start again
         else
             cmd=("$CLI" train --resume "$d")
         fi

@@ -3,10 +3,13 @@
 // File -> Open, a dropped path or the command line alike (MainWindow::openPath).
 #include <QDir>
 #include <QFile>
+#include <QProcess>
 #include <QTemporaryDir>
 #include <QtTest>
 
 #include "analysisview.h"
+#include "clijob.h"
+#include "jobrunner.h"
 #include "mainwindow.h"
 #include "modelpanel.h"
 #include "projectpanel.h"
@@ -18,6 +21,7 @@
 #undef slots
 #include "analysis/job.h"
 #include "experiment/study.h"
+#include "train/job.h"
 #define slots Q_SLOTS
 
 using namespace dilute;
@@ -82,6 +86,61 @@ private Q_SLOTS:
         QVERIFY(!w.openPath(tmp.path(), &err));
         QVERIFY2(err.contains("not a model, run, analysis, study"), qPrintable(err));
         QVERIFY(w.acceptDrops());
+    }
+
+    // A training killed (kill -9) at any moment leaves a folder the workbench opens, lists and
+    // resumes to its end: killed right after it started (config.json only) and at each point of
+    // its first checkpoint write (DILUTE_CRASH_POINT, io/checkpoint.cpp).
+    void aRunKilledAtAnyMomentOpensAndResumes() {
+        if (!haveFashion()) QSKIP("dataset-fashion-mnist not installed");
+        if (CliJob::program().isEmpty()) QSKIP("the dilute CLI is not built");
+        QTemporaryDir tmp;
+        const QStringList train = {"train",
+                                   "-m",
+                                   "vit_nano_patch7_28",
+                                   "--epochs",
+                                   "2",
+                                   "--train-limit",
+                                   "256",
+                                   "--test-limit",
+                                   "128",
+                                   "--batch",
+                                   "64",
+                                   "--select",
+                                   "2",
+                                   "--workers",
+                                   "1",
+                                   "-o"};
+        const QStringList points = {"start", "set-partial:1", "set-written:1", "pointer-written:1"};
+        MainWindow w;
+        for (const QString& point : points) {
+            const QString dir = tmp.filePath("runs/" + QString(point).replace(':', '-'));
+            QProcess p;
+            auto env = QProcessEnvironment::systemEnvironment();
+            if (point != "start") env.insert("DILUTE_CRASH_POINT", point);
+            p.setProcessEnvironment(env);
+            p.setProcessChannelMode(QProcess::MergedChannels);
+            p.start(CliJob::program(), train + QStringList{dir});
+            QVERIFY(p.waitForStarted(10000));
+            if (point == "start") {  // kill -9 as soon as the run folder exists
+                QTRY_VERIFY_WITH_TIMEOUT(QFile::exists(dir + "/config.json"), 60000);
+                p.kill();
+            }
+            QVERIFY(p.waitForFinished(120000));
+            QVERIFY2(point == "start" ? p.exitStatus() == QProcess::CrashExit : p.exitCode() == 137,
+                     qPrintable(point + ": " + QString::fromUtf8(p.readAll())));
+            QVERIFY(!QFile::exists(dir + "/final.safetensors"));
+            QString err;
+            QVERIFY2(w.openPath(dir, &err), qPrintable(point + ": " + err));
+            QCOMPARE(w.trainingView()->runDir(), dir);
+            // Resumed from the workbench, as its Resume button does: to the end.
+            w.runner()->start(train::resumeJob(), {dir.toStdString()});
+            QVERIFY(waitIdle(w.runner(), 180000));
+            QVERIFY2(w.lastError().isEmpty(), qPrintable(point + ": " + w.lastError()));
+            QVERIFY2(QFile::exists(dir + "/final.safetensors"), qPrintable(point));
+        }
+        QVERIFY2(w.openPath(tmp.filePath("runs"), nullptr), "the folder of killed and resumed runs");
+        QTRY_COMPARE(w.runsView()->runCount(), int(points.size()));
     }
 };
 
