@@ -25,7 +25,8 @@ struct BenchJobResult;
 }  // namespace bench
 namespace io {
 struct ExportResult;
-}
+struct ModelInfo;
+}  // namespace io
 namespace experiment {
 struct StudyResult;
 }
@@ -42,8 +43,7 @@ struct Common {
 };
 
 using Runner = std::function<int()>;
-// Subcommands written by hand: a description (info), training with its launchers, and the demo.
-Runner addInfo(CLI::App& app, Common& common);
+// Subcommands written by hand: training with its launchers, and the demo.
 Runner addTrain(CLI::App& app, Common& common);
 Runner addDemo(CLI::App& app, Common& common);
 
@@ -54,6 +54,7 @@ void printInspect(const inspect::InspectResult& r);
 void printMeasure(const bench::MeasureResult& r);
 void printExport(const io::ExportResult& r);
 void printBench(const bench::BenchJobResult& r);
+void printInfo(const io::ModelInfo& r);
 void printStudy(const experiment::StudyResult& r);
 
 }  // namespace dilute::cli

@@ -22,6 +22,7 @@
 #include "experiment/study.h"
 #include "inspect/job.h"
 #include "io/exportjob.h"
+#include "io/info.h"
 #include "util/error.h"
 #include "util/runtime.h"
 
@@ -46,7 +47,7 @@ void addCommands(CLI::App& app, dilute::cli::Common& common, std::map<CLI::App*,
         add(j.name, j.summary, [&j, print](CLI::App& a, dilute::cli::Common& c) { return addJob(a, c, j, print); });
     };
     // The registry: one line per subcommand.
-    add("info", "Show a model's architecture, parameters and GMAC", dilute::cli::addInfo);
+    job(dilute::io::infoJob(), dilute::cli::printInfo);
     job(dilute::eval::evalJob(), dilute::cli::printEval);
     job(dilute::analysis::analysisJob(), dilute::cli::printAnalysis);
     job(dilute::inspect::inspectJob(), dilute::cli::printInspect);

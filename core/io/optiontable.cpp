@@ -1,5 +1,7 @@
 #include "io/optiontable.h"
 
+#include "io/info.h"
+
 namespace dilute::io {
 
 namespace {
@@ -40,9 +42,21 @@ std::vector<OptionSpec<ExportOptions>> build() {
          "Export", 0, 0, {}, false, "", memberField(&O::force)});
     return t;
 }
+
+std::vector<OptionSpec<InfoOptions>> buildInfo() {
+    std::vector<OptionSpec<InfoOptions>> t = modelRefOptions<InfoOptions>();
+    t.push_back({"list", "--list", "Presets", "List the presets", "Run", 0, 0, {}, false,
+                 "the Project panel's model list holds the presets", memberField(&InfoOptions::list)});
+    return t;
+}
 // clang-format on
 
 }  // namespace
+
+const std::vector<OptionSpec<InfoOptions>>& infoOptionTable() {
+    static const std::vector<OptionSpec<InfoOptions>> table = buildInfo();
+    return table;
+}
 
 const std::vector<OptionSpec<ExportOptions>>& exportOptionTable() {
     static const std::vector<OptionSpec<ExportOptions>> table = build();

@@ -1,6 +1,6 @@
 #pragma once
-// The export job's options (`dilute export`), defined once; see util/optiontable.h. A CLI job:
-// the workbench exports a run through the measure job (bench/optiontable.h).
+// The export job's options (`dilute export`; the workbench exports a run through the measure
+// job, bench/optiontable.h) and info's (io/info.h), defined once; see util/optiontable.h.
 #include <vector>
 
 #include "io/export.h"
