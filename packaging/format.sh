@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The house style (.clang-format) on every C++ file of the project.
+# The house style (.clang-format) on every C++ file of the project (tracked, or new and not
+# ignored: a file not yet added is formatted and checked too).
 #   packaging/format.sh           formats the files in place
 #   packaging/format.sh --check   changes nothing; lists the files that differ and fails if any do
 set -euo pipefail
@@ -9,7 +10,7 @@ if ! command -v "$FORMAT" >/dev/null; then
     echo "format.sh: $FORMAT not found (Debian: apt-get install clang-format)" >&2
     exit 2
 fi
-mapfile -t files < <(git ls-files -- 'app/*.cpp' 'app/*.h' 'core/*.cpp' 'core/*.h' 'widgets/*.cpp' 'widgets/*.h' \
+mapfile -t files < <(git ls-files --cached --others --exclude-standard -- 'app/*.cpp' 'app/*.h' 'core/*.cpp' 'core/*.h' 'widgets/*.cpp' 'widgets/*.h' \
     'tests/*.cpp' 'tests/*.h' | while read -r f; do [ -f "$f" ] && echo "$f"; done)
 if [ "${1:-}" != "--check" ]; then
     "$FORMAT" -i --style=file "${files[@]}"
