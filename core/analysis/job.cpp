@@ -33,8 +33,7 @@ AnalysisResult runAnalysis(model::VisionTransformerImpl& m, const AnalysisOption
     if (o.k < -1 || o.k > m.depth())
         throw Error("--k " + std::to_string(o.k) + ": expected 0.." + std::to_string(m.depth()) + " (the model has " +
                     std::to_string(m.depth()) + " blocks) or -1 for a third of them");
-    if (o.calib <= 0) throw Error("--calib " + std::to_string(o.calib) + ": expected a positive number of images");
-    if (o.batch <= 0) throw Error("--batch " + std::to_string(o.batch) + ": expected a positive batch size");
+    validateOptions(analysisOptionTable(), o);
     const std::string device = resolveDevice(o.device);
     m.to(torch::Device(device));
     const std::string uri = o.data.empty() ? m.config().default_data : o.data;

@@ -14,6 +14,7 @@ namespace dilute::bench {
 BenchJobResult runBench(const BenchJobOptions& opts, const JobObserver<BenchJobResult>& obs,
                         const CancelToken* cancel) {
     if (opts.model.empty()) throw Error("--model is required");
+    validateOptions(benchJobOptionTable(), opts);
     if (!opts.vs.empty() && !opts.remove.empty()) throw Error("--vs and --remove: give one of the two");
     BenchJobResult r;
     r.options = opts;

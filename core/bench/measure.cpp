@@ -110,6 +110,7 @@ MeasureResult measureRun(const MeasureOptions& o, const std::function<void(const
 
 MeasureResult exportAndMeasure(const MeasureOptions& opts, const MeasureObserver& obs, const CancelToken* cancel) {
     if (opts.run.empty()) throw Error("--run RUN_DIR is required");
+    validateOptions(measureOptionTable(), opts);
     MeasureOptions o = opts;
     if (o.out_dir.empty()) o.out_dir = fs::join(o.run, "export");
     auto r = measureRun(o, obs.progress, cancel);

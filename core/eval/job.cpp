@@ -68,6 +68,7 @@ void onDataset(model::VisionTransformerImpl& m, const EvalOptions& o, const Eval
 
 EvalJobResult runEval(const EvalOptions& o, const EvalObserver& obs, const CancelToken* cancel) {
     if (o.model.empty()) throw Error("--model is required");
+    validateOptions(evalOptionTable(), o);
     auto m = io::openModel(o.model, io::openOptionsOf(o));
     if (const auto bad = io::nonFiniteParameters(*m); !bad.empty())
         warn(obs, o.model + ": " + std::to_string(bad.size()) + " tensors hold NaN or infinite values (first: " +

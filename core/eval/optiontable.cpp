@@ -13,6 +13,7 @@ std::function<OptionField(EvalOptions&)> f(T EvalOptions::*m) {
 // would give every field a line of its own).
 // clang-format off
 std::vector<OptionSpec> build() {
+    const std::string tensor = "a fixed tensor's logits are the CLI's check against other implementations";
     std::vector<OptionSpec> t;
     auto add = [&](OptionSpec s) { t.push_back(std::move(s)); };
     for (auto& s : io::modelRefOptions<EvalOptions>()) add(std::move(s));
@@ -25,12 +26,12 @@ std::vector<OptionSpec> build() {
     add({"input", "--input-tensor", "Input tensor",
          "Instead of a dataset: run the model on the tensor 'input' [B,C,H,W] of this safetensors file (already "
          "preprocessed), and write the logits to --logits-out",
-         "Images", 0, 0, {}, false, "the CLI's", f(&EvalOptions::input)});
+         "Images", 0, 0, {}, false, tensor, f(&EvalOptions::input)});
     add({"logits_out", "--logits-out", "Logits file",
          "With --input-tensor: safetensors file for the logits (tensor 'logits', F32)", "Output", 0, 0, {}, false,
-         "the CLI's", f(&EvalOptions::logits_out)});
+         tensor, f(&EvalOptions::logits_out)});
     add({"allow_nonfinite", "--allow-nonfinite", "Allow NaN input",
-         "With --input-tensor: run an input holding NaN or Inf (warned about)", "Images", 0, 0, {}, false, "the CLI's",
+         "With --input-tensor: run an input holding NaN or Inf (warned about)", "Images", 0, 0, {}, false, tensor,
          f(&EvalOptions::allow_nonfinite)});
     add({"batch", "--batch,-b", "Batch", "Batch size", "System", 1, 65536, {}, false, "", f(&EvalOptions::batch)});
     add({"workers", "--workers", "Loader threads", "Loader threads", "System", 0, 256, {}, false, "",

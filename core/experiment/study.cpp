@@ -143,24 +143,8 @@ using detail::mean;
 
 void validate(const StudyOptions& o) {
     if (o.model.empty()) throw Error("--model is required (a weights file or a run folder)");
-    if (o.k < -1)
-        throw Error("--k " + std::to_string(o.k) + ": expected a positive number of blocks, or -1 for a third of them");
+    validateOptions(studyOptionTable(), o);  // every range and choice, from the one table
     if (o.k == 0) throw Error("--k 0: a study needs at least one block to select");
-    if (o.seeds < 0 || o.seeds > 1000) throw Error("--seeds " + std::to_string(o.seeds) + ": expected 0..1000");
-    if (o.calib <= 0) throw Error("--calib " + std::to_string(o.calib) + ": expected a positive number of images");
-    if (o.calib_order != "stratified" && o.calib_order != "first")
-        throw Error("--calib-order '" + o.calib_order + "': expected stratified or first");
-    if (o.output != "cls" && o.output != "logits")
-        throw Error("--output-entropy '" + o.output + "': expected cls or logits");
-    if (o.eval_images < 0) throw Error("--eval-images " + std::to_string(o.eval_images) + ": expected 0 (all) or more");
-    if (o.exhaustive != "auto" && o.exhaustive != "on" && o.exhaustive != "off")
-        throw Error("--exhaustive '" + o.exhaustive + "': expected auto, on or off");
-    if (o.exhaustive_limit < 1) throw Error("--exhaustive-limit must be positive");
-    if (o.max_subsets < 0)
-        throw Error("--max-subsets " + std::to_string(o.max_subsets) + ": expected 0 (auto) or more");
-    if (o.finetune_epochs < 0)
-        throw Error("--finetune-epochs " + std::to_string(o.finetune_epochs) + ": expected 0 or more");
-    if (o.batch <= 0 || o.finetune_batch <= 0) throw Error("--batch: expected a positive batch size");
     if (o.finetune_epochs > 0 && o.out_dir.empty())
         throw Error("--finetune-epochs needs --out: the fine-tuning runs are written under OUT/finetune/");
     if (o.finetune_epochs > 0 && model::isPreset(o.model))

@@ -74,11 +74,8 @@ Inputs fromTensor(const model::ViTConfig& cfg, const InspectOptions& o,
 }
 
 void validate(const InspectOptions& o) {
-    io::validateModelRef(o);
     if (o.model.empty()) throw Error("--model is required");
-    if (o.images < 0) throw Error("--images " + std::to_string(o.images) + ": expected 0 (all) or more");
-    if (o.batch <= 0) throw Error("--batch " + std::to_string(o.batch) + ": expected a positive batch size");
-    if (o.overlays < 0) throw Error("--overlays " + std::to_string(o.overlays) + ": expected 0 or more");
+    validateOptions(inspectOptionTable(), o);  // every range and choice (the model options too)
     if (!o.input.empty() && !o.data.empty()) throw Error("--input-tensor and --data: give one of the two");
 }
 

@@ -11,6 +11,7 @@ namespace dilute::io {
 
 ExportResult runExport(const ExportOptions& o, const ExportObserver& obs, const CancelToken* cancel) {
     if (o.model.empty()) throw Error("export needs a model: RUN_DIR, a model file or folder (or --model)");
+    validateOptions(exportOptionTable(), o);
     if (o.onnx_opset != 13 && o.onnx_opset != 17)
         throw Error("--onnx-opset " + std::to_string(o.onnx_opset) + ": expected 17 or 13");
     if (cancel) cancel->throwIfCancelled();

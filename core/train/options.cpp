@@ -1,6 +1,7 @@
 #include "train/options.h"
 
 #include <cmath>
+#include <cstdio>
 
 #include <nlohmann/json.hpp>
 
@@ -60,28 +61,15 @@ TrainOptions TrainOptions::fromJson(const std::string& text, const std::string& 
 void TrainOptions::validate() const {
     // Ranges, not only signs: a config.json from elsewhere must not ask for a year of epochs,
     // a million-image batch or an infinite learning rate (each would hang or fail late).
-    auto finite = [](double v) { return std::isfinite(v); };
     if (model.empty()) throw Error("training needs a model (preset or file)");
-    io::validateModelRef(*this);
-    if (epochs <= 0 || epochs > 100000) throw Error("epochs " + std::to_string(epochs) + " must be in [1, 100000]");
-    if (batch <= 0 || batch > 65536) throw Error("batch size " + std::to_string(batch) + " must be in [1, 65536]");
+    validateOptions(trainOptionTable(), *this);  // every range and choice, from the one table
+    // What the table cannot say: the recorded global batch (not an option) and rules across fields.
     if (global_batch < 0 || global_batch > (1 << 24)) throw Error("global batch must be in [0, 16777216]");
-    if (dist_timeout < 1 || dist_timeout > 86400) throw Error("--dist-timeout must be in [1, 86400] seconds");
-    if (!(lr > 0) || !finite(lr) || lr > 10) throw Error("learning rate must be in (0, 10]");
-    if (!(min_lr >= 0) || !finite(min_lr) || min_lr > 10) throw Error("minimum learning rate must be in [0, 10]");
-    if (!(weight_decay >= 0) || !finite(weight_decay) || weight_decay > 10)
-        throw Error("weight decay must be in [0, 10]");
-    if (!(warmup_epochs >= 0) || warmup_epochs > epochs)
-        throw Error("warm-up epochs must be in [0, epochs] (" + std::to_string(epochs) + ")");
-    if (!(label_smoothing >= 0) || label_smoothing >= 1) throw Error("label smoothing must be in [0, 1)");
-    if (!(drop_path >= 0) || drop_path >= 1) throw Error("drop-path rate must be in [0, 1)");
-    if (!(mixup >= 0) || !(cutmix >= 0) || !finite(mixup) || !finite(cutmix) || mixup > 100 || cutmix > 100)
-        throw Error("mixup / cutmix alpha must be in [0, 100]");
-    if (!(clip_grad >= 0) || !finite(clip_grad)) throw Error("gradient clipping norm must be >= 0 and finite");
-    if (workers < 0 || workers > 256) throw Error("workers must be in [0, 256]");
-    if (calib <= 0 || calib > 10000000) throw Error("calibration images must be in [1, 10000000]");
-    if (amp != "auto" && amp != "off" && amp != "bf16" && amp != "fp16")
-        throw Error("amp '" + amp + "': expected auto, off, bf16 or fp16");
+    if (warmup_epochs > epochs) {
+        char w[32];
+        std::snprintf(w, sizeof w, "%g", warmup_epochs);
+        throw Error("--warmup " + std::string(w) + " is longer than the run (--epochs " + std::to_string(epochs) + ")");
+    }
     schedule.validate();
     // The automatic end (3/4 of the run) must come after an explicit start, or lambda would
     // divide by a negative span.

@@ -80,6 +80,43 @@ void readField(const FieldRule& f, const nlohmann::json& v) {
 
 }  // namespace
 
+std::string primaryFlag(const std::string& flags) {
+    size_t start = 0;
+    while (start <= flags.size()) {
+        const size_t end = std::min(flags.find(',', start), flags.size());
+        std::string f = flags.substr(start, end - start);
+        if (!f.empty() && f[0] == '!') f.erase(0, 1);
+        if (f.rfind("--", 0) == 0) return f;
+        start = end + 1;
+    }
+    return flags;
+}
+
+void checkFields(const std::vector<FieldRule>& fields) {
+    for (const auto& f : fields)
+        std::visit(
+            [&](auto* p) {
+                using T = std::remove_pointer_t<decltype(p)>;
+                if constexpr (std::is_floating_point_v<T>) {
+                    if (!std::isfinite(*p)) throw Error(f.name + " " + fieldText(p) + ": expected a finite number");
+                }
+                if constexpr (std::is_arithmetic_v<T> && !std::is_same_v<T, bool>) {
+                    if (f.lo != f.hi && !(double(*p) >= f.lo && double(*p) <= f.hi))
+                        throw Error(f.name + " " + fieldText(p) + " is outside [" + boundText(f.lo) + ", " +
+                                    boundText(f.hi) + "]");
+                }
+                if constexpr (std::is_same_v<T, std::string>) {
+                    if (!p->empty() && !f.choices.empty() &&
+                        std::find(f.choices.begin(), f.choices.end(), *p) == f.choices.end()) {
+                        std::string list;
+                        for (const auto& c : f.choices) list += (list.empty() ? "" : ", ") + c;
+                        throw Error(f.name + " '" + *p + "': expected one of " + list);
+                    }
+                }
+            },
+            f.field);
+}
+
 void readFieldsJson(const std::vector<FieldRule>& fields, const std::string& text, const std::string& source,
                     const std::vector<std::string>& extra, std::vector<std::string>* unknown) {
     nlohmann::json j;

@@ -84,6 +84,26 @@ struct FieldRule {
 void readFieldsJson(const std::vector<FieldRule>& fields, const std::string& text, const std::string& source,
                     const std::vector<std::string>& extra = {}, std::vector<std::string>* unknown = nullptr);
 
+/// Checks the values already in `fields` as the readers check what they read: each number within
+/// its range (and a floating-point one finite), each text among its choices (an empty text is
+/// "not given"). `name` is what the message calls the option. Throws dilute::Error:
+/// "--seeds 2000 is outside [0, 1000]", "--exhaustive 'maybe': expected one of auto, on, off".
+void checkFields(const std::vector<FieldRule>& fields);
+
+/// The option's flag as the user types it: "--model" for "input,--model,-m", "--no-fold" for
+/// "!--no-fold".
+std::string primaryFlag(const std::string& flags);
+
+/// checkFields over a job's option table: the one range and choice check of options set by code
+/// (a job's run function, the workbench), named by their flags. Cross-field rules stay in the job.
+template <class O>
+void validateOptions(const std::vector<OptionSpec<O>>& table, const O& o) {
+    O copy = o;
+    std::vector<FieldRule> fields;
+    for (const auto& s : table) fields.push_back({primaryFlag(s.flags), s.field(copy), s.lo, s.hi, s.choices});
+    checkFields(fields);
+}
+
 /// readFieldsJson over a job's option table, into `o`.
 template <class O>
 void optionsFromJson(const std::vector<OptionSpec<O>>& table, const std::string& text, O& o, const std::string& source,

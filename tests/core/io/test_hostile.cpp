@@ -257,16 +257,19 @@ TEST(Hostile, TrainingOptionsOutOfRangeAreRefusedWithTheRange) {
     };
     EXPECT_NO_THROW(base().validate());
     const std::vector<std::pair<std::function<void(train::TrainOptions&)>, std::string>> cases = {
-        {[](auto& o) { o.epochs = 1000000000; }, "epochs 1000000000 must be in [1, 100000]"},
-        {[](auto& o) { o.epochs = 0; }, "epochs 0 must be in"},
-        {[](auto& o) { o.batch = 10000000; }, "batch size 10000000 must be in [1, 65536]"},
-        {[](auto& o) { o.lr = std::numeric_limits<double>::infinity(); }, "learning rate must be in (0, 10]"},
-        {[](auto& o) { o.lr = std::nan(""); }, "learning rate"},
-        {[](auto& o) { o.weight_decay = -1; }, "weight decay"},
-        {[](auto& o) { o.warmup_epochs = 50; }, "warm-up epochs must be in [0, epochs] (10)"},
-        {[](auto& o) { o.calib = 0; }, "calibration images"},
-        {[](auto& o) { o.workers = 100000; }, "workers must be in [0, 256]"},
-        {[](auto& o) { o.clip_grad = std::nan(""); }, "gradient clipping"},
+        {[](auto& o) { o.epochs = 1000000000; }, "--epochs 1000000000 is outside [1, 100000]"},
+        {[](auto& o) { o.epochs = 0; }, "--epochs 0 is outside"},
+        {[](auto& o) { o.batch = 10000000; }, "--batch 10000000 is outside [1, 65536]"},
+        {[](auto& o) { o.lr = std::numeric_limits<double>::infinity(); }, "--lr inf: expected a finite number"},
+        {[](auto& o) { o.lr = std::nan(""); }, "--lr nan: expected a finite number"},
+        {[](auto& o) { o.lr = 0; }, "--lr 0 is outside [1e-08, 10]"},
+        {[](auto& o) { o.weight_decay = -1; }, "--weight-decay -1 is outside [0, 10]"},
+        {[](auto& o) { o.warmup_epochs = 50; }, "--warmup 50 is longer than the run (--epochs 10)"},
+        {[](auto& o) { o.calib = 0; }, "--calib 0 is outside [1, 10000000]"},
+        {[](auto& o) { o.amp = "fp8"; }, "--amp 'fp8': expected one of auto, off, bf16, fp16"},
+        {[](auto& o) { o.heads = -2; }, "--heads -2 is outside [0, 4096]"},
+        {[](auto& o) { o.workers = 100000; }, "--workers 100000 is outside [0, 256]"},
+        {[](auto& o) { o.clip_grad = std::nan(""); }, "--clip-grad nan: expected a finite number"},
         {[](auto& o) { o.schedule.start = 9; }, "--decay-start 9.000000 epochs is not before the automatic end"},
     };
     for (const auto& [edit, expect] : cases) {
