@@ -21,15 +21,6 @@ void bindTrainOptions(CLI::App& app, train::TrainOptions& o) {
 }
 
 namespace {
-// `--config FILE` before CLI11 parses: the file fills the options, the command line overrides.
-std::string configArg(const std::vector<std::string>& argv) {
-    for (size_t i = 0; i < argv.size(); ++i) {
-        if (argv[i] == "--config" && i + 1 < argv.size()) return argv[i + 1];
-        if (argv[i].rfind("--config=", 0) == 0) return argv[i].substr(9);
-    }
-    return {};
-}
-
 // `--nproc N`: this command line started again N times under the local launcher.
 int launchLocal(int nproc, const Common& common) {
     const auto launch = dist::detectLaunch();
@@ -131,7 +122,8 @@ Runner addTrain(CLI::App& app, Common& common) {
     auto o = std::make_shared<train::TrainOptions>();
     auto resumeDir = std::make_shared<std::string>();
     auto nproc = std::make_shared<int>(1);
-    auto config = std::make_shared<std::string>(configArg(common.argv));
+    // `--config FILE` before CLI11 parses: the file fills the options, the command line overrides.
+    auto config = std::make_shared<std::string>(configArg(common.argv, "train"));
     auto configError = std::make_shared<std::string>();
     if (!config->empty()) {
         try {

@@ -12,6 +12,7 @@
 #include <string>
 #include <type_traits>
 #include <variant>
+#include <vector>
 
 #include "util/optiontable.h"
 
@@ -85,6 +86,18 @@ void bindOptions(CLI::App& app, const std::vector<OptionSpec<O>>& table, O& o) {
             },
             spec.field(o));
     }
+}
+
+/// The FILE of `SUBCOMMAND ... --config FILE` (or `--config=FILE`) when `subcommand` is the one on
+/// the command line; "" otherwise. Read before the options are bound, so that the file's values
+/// become the defaults the command line overrides.
+inline std::string configArg(const std::vector<std::string>& argv, const std::string& subcommand) {
+    if (argv.size() < 2 || argv[1] != subcommand) return {};
+    for (size_t i = 2; i < argv.size(); ++i) {
+        if (argv[i] == "--config" && i + 1 < argv.size()) return argv[i + 1];
+        if (argv[i].rfind("--config=", 0) == 0) return argv[i].substr(9);
+    }
+    return {};
 }
 
 /// `--print-config`: print the options as JSON and exit; returns the flag's storage.

@@ -84,6 +84,45 @@ TEST(Cli, EveryJobPrintsItsConfigFromItsTable) {
     EXPECT_NE(choice.text.find("random"), std::string::npos) << choice.text;
 }
 
+// --config FILE reads what --print-config wrote, for every job of the generic adapter; the
+// command line overrides the file; a key or value the table does not allow names the file.
+TEST(Cli, EveryJobReadsItsPrintedConfigBack) {
+    const auto d = tmpDir("config");
+    std::filesystem::create_directories(d);
+    auto write = [&](const std::string& name, const std::string& text) {
+        std::ofstream(d + "/" + name) << text;
+        return d + "/" + name;
+    };
+    for (const std::string job : {"eval", "analyze", "inspect", "export", "bench", "measure", "study", "info"}) {
+        SCOPED_TRACE(job);
+        const auto printed = run(job + " --print-config");
+        ASSERT_EQ(printed.rc, 0) << printed.text;
+        const auto file = write(job + ".json", printed.text);
+        const auto again = run(job + " --config " + file + " --print-config");
+        ASSERT_EQ(again.rc, 0) << again.text;
+        EXPECT_EQ(nlohmann::json::parse(again.text), nlohmann::json::parse(printed.text));
+    }
+    const auto f = write("a.json", run("analyze --k 3 --calib 64 --selector lowest --print-config").text);
+    auto j = nlohmann::json::parse(run("analyze --config " + f + " --print-config").text);
+    EXPECT_EQ(j["k"], 3);
+    EXPECT_EQ(j["selector"], "lowest");
+    j = nlohmann::json::parse(run("analyze --config " + f + " --k 2 --print-config").text);
+    EXPECT_EQ(j["k"], 2);  // the command line overrides
+    EXPECT_EQ(j["calib"], 64);
+    const auto typo = run("analyze --config " + write("typo.json", R"({"selectr": "nose"})") + " --print-config");
+    EXPECT_EQ(typo.rc, 1);
+    EXPECT_NE(typo.text.find("typo.json: unknown key 'selectr' (did you mean 'selector'?)"), std::string::npos)
+        << typo.text;
+    const auto range = run("study --config " + write("range.json", R"({"seeds": 5000})") + " --print-config");
+    EXPECT_EQ(range.rc, 1);
+    EXPECT_NE(range.text.find("range.json: seeds = 5000 is outside [0, 1000]"), std::string::npos) << range.text;
+    const auto missing = run("eval --config " + d + "/none.json --print-config");
+    EXPECT_EQ(missing.rc, 1);
+    EXPECT_NE(missing.text.find("none.json: cannot open"), std::string::npos) << missing.text;
+    EXPECT_EQ(run("analyze --config " + d + "/typo.json --help").rc, 0);  // a bad file does not stop --help
+    std::filesystem::remove_all(d);
+}
+
 TEST(Cli, InfoJsonForPresetAndClearErrors) {
     auto r = run("info --model deit_base_patch16_224 --json");
     ASSERT_EQ(r.rc, 0) << r.text;

@@ -70,6 +70,7 @@ void checkOptionParity(const QString& cmd, const std::vector<OptionSpec<O>>& tab
         << "--threads"
         << "--max-image-pixels"
         << "--verbose"
+        << "--config"
         << "--print-config";
     // Option names at the start of help lines ("  -e,--epochs ...", "  --lr ...").
     QRegularExpression re("^\\s+(?:-[a-zA-Z],)?(--[a-z][a-z0-9-]+)", QRegularExpression::MultilineOption);
