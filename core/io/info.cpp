@@ -43,52 +43,25 @@ nlohmann::json presetsJson(const std::vector<std::string>& names) {
     return {{"presets", list}};
 }
 
-nlohmann::json familyJson(const model::ViTConfig& c) {
-    return {{"family", c.familyFlags()},
-            {"class_token", c.class_token},
-            {"reg_tokens", c.reg_tokens},
-            {"distilled", c.distilled},
-            {"no_embed_class", c.no_embed_class},
-            {"global_pool", c.global_pool},
-            {"fc_norm", c.fc_norm},
-            {"qkv_bias", c.qkv_bias},
-            {"qk_norm", c.qk_norm},
-            {"pre_norm", c.pre_norm},
-            {"init_values", c.init_values},
-            {"layer_scale", c.layerScale()},
-            {"norm_eps", c.norm_eps},
-            {"class_names", c.class_names},
-            {"mean", c.mean},
-            {"std", c.std},
-            {"eval_resize", c.eval_resize},
-            {"interpolation", c.interpolation}};
-}
-
 }  // namespace
 
 std::string infoToJson(const ModelInfo& r) {
     if (r.model.empty()) return presetsJson(r.presets).dump(2);
     const auto& c = r.config;
-    nlohmann::json j = {{"model", r.model},
-                        {"arch", c.name},
-                        {"img_size", c.img_size},
-                        {"patch_size", c.patch_size},
-                        {"in_chans", c.in_chans},
-                        {"num_classes", c.num_classes},
-                        {"embed_dim", c.embed_dim},
-                        {"depth", c.depth},
-                        {"num_heads", c.num_heads},
-                        {"mlp_ratio", c.mlp_ratio},
-                        {"params", r.params},
-                        {"gmac", r.cost.gmac()},
-                        {"removed_blocks", r.removed},
-                        {"folded", r.folded},
-                        {"format", r.origin.format},
-                        {"layout", r.origin.layout},
-                        {"mapping", r.origin.mapping},
-                        {"adapted", r.origin.adapted},
-                        {"selection", r.origin.selection}};
-    j.update(familyJson(c));
+    // The architecture as the weights' metadata records it (io/weights.h), then what info adds.
+    auto j = nlohmann::json::parse(archToJson(c, r.removed, r.folded));
+    j.update({{"model", r.model},
+              {"arch", c.name},
+              {"params", r.params},
+              {"gmac", r.cost.gmac()},
+              {"format", r.origin.format},
+              {"layout", r.origin.layout},
+              {"mapping", r.origin.mapping},
+              {"adapted", r.origin.adapted},
+              {"selection", r.origin.selection},
+              {"family", c.familyFlags()},
+              {"layer_scale", c.layerScale()},
+              {"class_names", c.class_names}});
     for (size_t i = 0; i < r.modes.size(); ++i) {
         const auto& b = r.cost.blocks[i];
         j["blocks"].push_back({{"index", i},
