@@ -17,20 +17,28 @@
 using namespace dilute;
 using dilute::testing::TempDir;
 
-TEST(RunSetup, ARunStoppedAfterItsLastStepResumesToTheSameFinalModel) {
-    if (!dilute::testing::fashionMnistInstalled()) GTEST_SKIP();
-    TempDir d("resume-end");
+namespace {
+// A short dilution run of block 2 on 256 Fashion-MNIST images into `dir`.
+train::TrainOptions shortDilution(const std::string& dir, int epochs) {
     train::TrainOptions o;
     o.model = "vit_nano_patch7_28";
     o.data = "fashion-mnist";
-    o.out_dir = d.file("run");
-    o.epochs = 2;
+    o.out_dir = dir;
+    o.epochs = epochs;
     o.batch = 64;
     o.train_limit = 256;
     o.test_limit = 128;
     o.workers = 1;
     o.device = "cpu";
     o.select = "2";
+    return o;
+}
+}  // namespace
+
+TEST(RunSetup, ARunStoppedAfterItsLastStepResumesToTheSameFinalModel) {
+    if (!dilute::testing::fashionMnistInstalled()) GTEST_SKIP();
+    TempDir d("resume-end");
+    auto o = shortDilution(d.file("run"), 2);
     o.schedule.end = 1;  // lambda 0 from the end of the first epoch
     const auto full = train::train(o);
     auto want = io::openModel(d.file("run/final.safetensors"));
@@ -53,18 +61,7 @@ TEST(RunSetup, ARunStoppedAfterItsLastStepResumesToTheSameFinalModel) {
 TEST(RunSetup, ARunKilledBeforeItsFirstCheckpointStartsAgainOnResume) {
     if (!dilute::testing::fashionMnistInstalled()) GTEST_SKIP();
     TempDir d("resume-start");
-    train::TrainOptions o;
-    o.model = "vit_nano_patch7_28";
-    o.data = "fashion-mnist";
-    o.out_dir = d.file("ref");
-    o.epochs = 1;
-    o.batch = 64;
-    o.train_limit = 256;
-    o.test_limit = 128;
-    o.workers = 1;
-    o.device = "cpu";
-    o.select = "2";
-    const auto full = train::train(o);
+    const auto full = train::train(shortDilution(d.file("ref"), 1));
     const auto killed = d.file("killed");
     std::filesystem::create_directories(killed + "/checkpoints/step-000000004.tmp");
     std::filesystem::copy_file(d.file("ref/config.json"), killed + "/config.json");
