@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "io/checkpoint.h"
+#include "util/durable.h"
 #include "util/error.h"
 #include "util/files.h"
 #include "util/json_num.h"

@@ -1,19 +1,14 @@
 #include "model/block.h"
 
 #include <torch/torch.h>
-#include <torch/version.h>
 
 #include <atomic>
 #include <cmath>
-
-#if TORCH_VERSION_MAJOR >= 2
-#define DILUTE_HAVE_SDPA 1
-#else
-#define DILUTE_HAVE_SDPA 0
-#endif
+#include <cstdlib>
 
 #include "model/kernels.h"
 #include "util/error.h"
+#include "util/torchcompat.h"
 
 namespace dilute::model {
 
@@ -31,6 +26,11 @@ torch::nn::LayerNorm makeNorm(int dim, double eps) {
 }
 
 namespace {
+bool envIsZero(const char* name) {
+    const char* v = std::getenv(name);
+    return v && std::string(v) == "0";
+}
+
 // The Linear's forward (then GELU, with `gelu`), or the row-split kernel for CPU inference
 // (model/kernels.h), which applies the GELU chunk by chunk.
 torch::Tensor linearForward(torch::nn::Linear& l, const torch::Tensor& x, bool gelu = false) {
@@ -38,13 +38,15 @@ torch::Tensor linearForward(torch::nn::Linear& l, const torch::Tensor& x, bool g
     return gelu ? torch::gelu(l->forward(x)) : l->forward(x);
 }
 
+// On where LibTorch has the fused kernel, unless DILUTE_FUSED_ATTENTION=0 (the explicit path, to
+// compare speed or numerics: packaging/gpu-check.sh).
 std::atomic<bool>& fusedFlag() {
-    static std::atomic<bool> on{DILUTE_HAVE_SDPA != 0};
+    static std::atomic<bool> on{compat::hasFusedAttention() && !envIsZero("DILUTE_FUSED_ATTENTION")};
     return on;
 }
 }  // namespace
 
-bool fusedAttentionAvailable() { return DILUTE_HAVE_SDPA != 0; }
+bool fusedAttentionAvailable() { return compat::hasFusedAttention(); }
 void setFusedAttention(bool on) { fusedFlag() = on && fusedAttentionAvailable(); }
 bool fusedAttention() { return fusedFlag(); }
 
@@ -82,13 +84,9 @@ torch::Tensor atenAttention(const torch::Tensor& fused, int64_t heads, bool mayF
         k = kn->forward(k);
     }
     torch::Tensor out;
-#if DILUTE_HAVE_SDPA
     if (mayFuse && fusedFlag().load(std::memory_order_relaxed)) {
-        out = at::scaled_dot_product_attention(q, k, v);  // the same softmax(q k^T / sqrt(d)) v, fused
-    } else
-#endif
-    {
-        (void)mayFuse;
+        out = compat::fusedAttention(q, k, v);  // the same softmax(q k^T / sqrt(d)) v, fused
+    } else {
         auto attn = torch::matmul(q * (1.0 / std::sqrt(static_cast<double>(hd))), k.transpose(-2, -1)).softmax(-1);
         if (probs) *probs = attn;
         out = torch::matmul(attn, v);

@@ -1,11 +1,9 @@
 #include "train/stepmath.h"
 
-#include <torch/version.h>
-
-#include <ATen/autocast_mode.h>
-
 #include <algorithm>
 #include <cmath>
+
+#include "util/torchcompat.h"
 
 namespace dilute::train {
 
@@ -81,24 +79,11 @@ bool LossScaler::unscaleAndUpdate(const std::vector<torch::Tensor>& params) {
 }
 
 AutocastScope::AutocastScope(torch::Dtype dt, bool on) : on_(on) {
-    if (!on_) return;
-#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
-    at::autocast::set_autocast_dtype(at::kCUDA, dt);
-    at::autocast::set_autocast_enabled(at::kCUDA, true);
-#else
-    at::autocast::set_autocast_gpu_dtype(dt);
-    at::autocast::set_enabled(true);
-#endif
+    if (on_) compat::setCudaAutocast(dt, true);
 }
 
 AutocastScope::~AutocastScope() {
-    if (!on_) return;
-#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
-    at::autocast::set_autocast_enabled(at::kCUDA, false);
-#else
-    at::autocast::set_enabled(false);
-#endif
-    at::autocast::clear_cache();
+    if (on_) compat::setCudaAutocast(torch::kFloat, false);
 }
 
 }  // namespace dilute::train

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "util/error.h"
+#include "util/torchcompat.h"
 
 namespace dilute {
 
@@ -69,8 +70,18 @@ bool setBlasThreads(int n) {
     return fn != nullptr;
 }
 
+namespace {
+// fp32 on CUDA is fp32: TF32 off for cuBLAS and cuDNN (PyTorch leaves cuDNN's on, so the patch
+// embedding's convolution would round to 10 mantissa bits), unless DILUTE_TF32=1.
+std::string cudaFp32(std::string device) {
+    const char* tf32 = std::getenv("DILUTE_TF32");
+    compat::setTf32(tf32 && std::string(tf32) == "1");
+    return device;
+}
+}  // namespace
+
 std::string resolveDevice(const std::string& spec) {
-    if (spec.empty() || spec == "auto") return torch::cuda::is_available() ? "cuda" : "cpu";
+    if (spec.empty() || spec == "auto") return torch::cuda::is_available() ? cudaFp32("cuda") : "cpu";
     if (spec == "cpu") return spec;
     if (spec.rfind("cuda", 0) == 0) {
         if (!torch::cuda::is_available())
@@ -83,7 +94,7 @@ std::string resolveDevice(const std::string& spec) {
             if (idx < 0 || idx >= static_cast<int>(torch::cuda::device_count()))
                 throw Error("device '" + spec + "': no such CUDA device");
         }
-        return spec;
+        return cudaFp32(spec);
     }
     throw Error("device '" + spec + "': expected auto, cpu, cuda or cuda:N");
 }

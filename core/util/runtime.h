@@ -23,6 +23,8 @@ void preferPassiveOpenMp(char** argv);
 /// True when this process started with OMP_WAIT_POLICY=PASSIVE.
 bool openMpPassive();
 /// Resolves "auto" | "cpu" | "cuda" | "cuda:N" to a device string that exists here; throws if not.
+/// A CUDA device also makes fp32 mean fp32 there: TF32 off for cuBLAS and cuDNN (PyTorch's C++
+/// default leaves cuDNN's on), unless DILUTE_TF32=1; mixed precision is --amp / --precision.
 std::string resolveDevice(const std::string& spec);
 
 /// The current UTC time as ISO 8601 ("2026-12-06T16:41:37Z"): metrics events, manifests, config.json.
