@@ -63,82 +63,125 @@ bool isLoopback(const std::string& host) { return host == "localhost" || host.rf
 
 }  // namespace
 
-Group::Group(LaunchInfo li, std::unique_ptr<Impl> impl, std::chrono::seconds timeout)
-    : li_(std::move(li)), impl_(std::move(impl)), timeout_(timeout) {}
+Group::Group(LaunchInfo li, std::string device, std::unique_ptr<Impl> impl, std::chrono::seconds timeout)
+    : li_(std::move(li)), device_(std::move(device)), impl_(std::move(impl)), timeout_(timeout) {}
 Group::~Group() = default;
 
 std::shared_ptr<Group> Group::single() {
-    return std::shared_ptr<Group>(new Group(LaunchInfo{}, std::make_unique<Impl>(), std::chrono::seconds(0)));
+    return std::shared_ptr<Group>(new Group(LaunchInfo{}, "cpu", std::make_unique<Impl>(), std::chrono::seconds(0)));
 }
 
 std::string Group::backend() const { return impl_->backend; }
 
-std::shared_ptr<Group> Group::create(const LaunchInfo& li, const std::string& device, std::chrono::seconds timeout) {
-    if (li.world <= 1) return single();
-    auto impl = std::make_unique<Impl>();
-    const std::string where = li.master_addr + ":" + std::to_string(li.master_port);
-    const std::string who = "rank " + std::to_string(li.rank) + " of " + std::to_string(li.world);
+namespace {
+
+std::string who(const LaunchInfo& li) { return "rank " + std::to_string(li.rank) + " of " + std::to_string(li.world); }
+
+c10::intrusive_ptr<c10d::Store> rendezvous(const LaunchInfo& li, std::chrono::seconds timeout) {
     try {
-        c10d::TCPStoreOptions so;
+        c10d::TCPStoreOptions so;  // 1.13 ... 2.9 alike (2.4 adds useLibUV = true, left as it is)
         so.port = static_cast<std::uint16_t>(li.master_port);
         so.isServer = li.rank == 0;
         so.numWorkers = static_cast<std::size_t>(li.world);
         so.waitWorkers = true;
         so.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(timeout);
-        impl->store = c10::make_intrusive<c10d::TCPStore>(li.master_addr, so);
+        return c10::make_intrusive<c10d::TCPStore>(li.master_addr, so);
     } catch (const std::exception& e) {
-        throw Error(who + ": rendezvous at " + where + " (host from " + li.master_from + ") failed within " +
-                    std::to_string(timeout.count()) + " s (" + firstLine(e) +
-                    "); check MASTER_ADDR/MASTER_PORT and that every rank was started");
+        throw Error(who(li) + ": rendezvous at " + li.master_addr + ":" + std::to_string(li.master_port) +
+                    " (host from " + li.master_from + ") failed within " + std::to_string(timeout.count()) + " s (" +
+                    firstLine(e) + "); check MASTER_ADDR/MASTER_PORT and that every rank was started");
     }
+}
+
+#ifdef DILUTE_HAVE_GLOO
+c10::intrusive_ptr<c10d::ProcessGroupGloo> makeGloo(const c10::intrusive_ptr<c10d::Store>& store, const LaunchInfo& li,
+                                                    std::chrono::seconds timeout) {
+    auto opts = c10d::ProcessGroupGloo::Options::create(std::chrono::duration_cast<std::chrono::milliseconds>(timeout));
+    const char* ifname = std::getenv("GLOO_SOCKET_IFNAME");
+    if (ifname && *ifname)
+        opts->devices.push_back(c10d::ProcessGroupGloo::createDeviceForInterface(ifname));
+    else if (isLoopback(li.master_addr))
+        opts->devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1"));
+    else
+        opts->devices.push_back(c10d::ProcessGroupGloo::createDefaultDevice());
+    opts->threads = 2;
+    return c10::make_intrusive<c10d::ProcessGroupGloo>(store, li.rank, li.world, opts);
+}
+#endif
+
+// The process group `backend` ("auto" | "gloo" | "nccl") asks for, on `impl->store`.
+void makeProcessGroup(Group::Impl& impl, const LaunchInfo& li, bool cuda, const std::string& backend,
+                      std::chrono::seconds timeout) {
+#ifdef DILUTE_WITH_NCCL
+    if (cuda && backend != "gloo") {
+        auto opts = c10d::ProcessGroupNCCL::Options::create();
+        opts->timeout = std::chrono::duration_cast<std::chrono::milliseconds>(timeout);
+        impl.nccl = c10::make_intrusive<c10d::ProcessGroupNCCL>(impl.store, li.rank, li.world, opts);
+        impl.backend = "nccl";
+    }
+#endif
+    if (backend == "nccl" && impl.backend != "nccl")
+        throw Error(std::string(cuda ? "this build of Dilute has no NCCL (DILUTE_WITH_NCCL was off)"
+                                     : "NCCL needs CUDA tensors (device cpu)"));
+#ifdef DILUTE_HAVE_GLOO
+    if (impl.backend == "none") {
+        impl.gloo = makeGloo(impl.store, li, timeout);
+        impl.backend = "gloo";
+    }
+#endif
+    (void)li, (void)timeout;
+}
+
+}  // namespace
+
+std::shared_ptr<Group> Group::create(const LaunchInfo& li, const std::string& device, std::chrono::seconds timeout,
+                                     const std::string& backend) {
+    if (li.world <= 1) return single();
+    return connect(li, device, timeout, backend);
+}
+
+std::shared_ptr<Group> Group::connect(const LaunchInfo& li, const std::string& device, std::chrono::seconds timeout,
+                                      const std::string& backend) {
+    if (backend != "auto" && backend != "gloo" && backend != "nccl")
+        throw Error("c10d backend '" + backend + "': expected auto, gloo or nccl");
+    auto impl = std::make_unique<Impl>();
+    impl->store = rendezvous(li, timeout);
     const bool cuda = device.rfind("cuda", 0) == 0;
     try {
-#ifdef DILUTE_WITH_NCCL
-        if (cuda) {
-            auto opts = c10d::ProcessGroupNCCL::Options::create();
-            opts->timeout = std::chrono::duration_cast<std::chrono::milliseconds>(timeout);
-            impl->nccl = c10::make_intrusive<c10d::ProcessGroupNCCL>(impl->store, li.rank, li.world, opts);
-            impl->backend = "nccl";
-        }
-#endif
-#ifdef DILUTE_HAVE_GLOO
-        if (impl->backend == "none") {
-            auto opts =
-                c10d::ProcessGroupGloo::Options::create(std::chrono::duration_cast<std::chrono::milliseconds>(timeout));
-            const char* ifname = std::getenv("GLOO_SOCKET_IFNAME");
-            if (ifname && *ifname)
-                opts->devices.push_back(c10d::ProcessGroupGloo::createDeviceForInterface(ifname));
-            else if (isLoopback(li.master_addr))
-                opts->devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1"));
-            else
-                opts->devices.push_back(c10d::ProcessGroupGloo::createDefaultDevice());
-            opts->threads = 2;
-            impl->gloo = c10::make_intrusive<c10d::ProcessGroupGloo>(impl->store, li.rank, li.world, opts);
-            impl->backend = "gloo";
-        }
-#endif
+        makeProcessGroup(*impl, li, cuda, backend, timeout);
     } catch (const std::exception& e) {
-        throw Error(who + ": cannot create the process group (" + firstLine(e) + ")");
+        throw Error(who(li) + ": cannot create the process group (" + firstLine(e) + ")");
     }
     if (impl->backend == "none")
-        throw Error(who + ": this build of Dilute has no c10d backend for " + (cuda ? "CUDA" : "CPU") +
+        throw Error(who(li) + ": this build of Dilute has no c10d backend for " + (cuda ? "CUDA" : "CPU") +
                     " tensors (Gloo headers were missing at build time)");
-    auto g = std::shared_ptr<Group>(new Group(li, std::move(impl), timeout));
+    auto g = std::shared_ptr<Group>(new Group(li, device, std::move(impl), timeout));
     g->barrier();  // every rank has its process group before the first real collective
     return g;
 }
 
+namespace {
+// Runs one collective per tensor, all issued before the first wait. Gloo gets CUDA tensors as
+// host copies (its CUDA support varies by build), copied back after the wait.
+template <typename Issue>
+void collective(Group::Impl& impl, std::vector<torch::Tensor>& tensors, Issue&& issue) {
+    const bool stage = impl.backend == "gloo";
+    std::vector<std::vector<at::Tensor>> bufs;
+    for (auto& t : tensors) bufs.push_back({stage && t.is_cuda() ? t.cpu() : t});
+    std::vector<c10::intrusive_ptr<c10d::Work>> works;
+    for (auto& one : bufs) works.push_back(impl.with([&](auto& pg) { return issue(pg, one); }));
+    for (auto& w : works) w->wait();
+    for (size_t i = 0; i < tensors.size(); ++i)
+        if (!bufs[i][0].is_same(tensors[i])) tensors[i].copy_(bufs[i][0]);
+}
+}  // namespace
+
 void Group::broadcast(std::vector<torch::Tensor> tensors, int root) {
-    if (world() <= 1 || tensors.empty()) return;
+    if (impl_->backend == "none" || tensors.empty()) return;
     try {
-        std::vector<c10::intrusive_ptr<c10d::Work>> works;
-        for (auto& t : tensors) {
-            std::vector<at::Tensor> one{t};
-            c10d::BroadcastOptions bo;
-            bo.rootRank = root;
-            works.push_back(impl_->with([&](auto& pg) { return pg.broadcast(one, bo); }));
-        }
-        for (auto& w : works) w->wait();
+        c10d::BroadcastOptions bo;
+        bo.rootRank = root;
+        collective(*impl_, tensors, [&](auto& pg, std::vector<at::Tensor>& one) { return pg.broadcast(one, bo); });
     } catch (const std::exception& e) {
         throw Error("rank " + std::to_string(rank()) +
                     ": broadcast failed (a peer process exited or did not answer within " +
@@ -147,14 +190,9 @@ void Group::broadcast(std::vector<torch::Tensor> tensors, int root) {
 }
 
 void Group::allreduceSum(std::vector<torch::Tensor> tensors) {
-    if (world() <= 1 || tensors.empty()) return;
+    if (impl_->backend == "none" || tensors.empty()) return;
     try {
-        std::vector<c10::intrusive_ptr<c10d::Work>> works;
-        for (auto& t : tensors) {
-            std::vector<at::Tensor> one{t};
-            works.push_back(impl_->with([&](auto& pg) { return pg.allreduce(one); }));
-        }
-        for (auto& w : works) w->wait();
+        collective(*impl_, tensors, [&](auto& pg, std::vector<at::Tensor>& one) { return pg.allreduce(one); });
     } catch (const std::exception& e) {
         throw Error("rank " + std::to_string(rank()) +
                     ": allreduce failed (a peer process exited or did not answer within " +
@@ -163,12 +201,11 @@ void Group::allreduceSum(std::vector<torch::Tensor> tensors) {
 }
 
 void Group::barrier() {
-    if (world() <= 1) return;
-    // A one-element allreduce: works the same on every backend and respects the timeout.
+    if (impl_->backend == "none") return;
+    // A one-element allreduce: works the same on every backend and respects the timeout. NCCL
+    // needs it on this rank's GPU.
     auto t = torch::zeros({1}, torch::kFloat);
-#ifdef DILUTE_WITH_NCCL
-    if (impl_->nccl) t = t.to(torch::Device(torch::kCUDA, li_.local_rank));
-#endif
+    if (impl_->backend == "nccl") t = t.to(torch::Device(device_));
     allreduceSum({t});
 }
 

@@ -17,10 +17,16 @@ namespace dilute::dist {
 class Group {
 public:
     /// Joins the job described by `li` (blocks until every rank has joined or `timeout` passes).
-    /// `device` ("cpu", "cuda:N") picks the backend: gloo for CPU tensors, nccl for CUDA ones
-    /// when available (else gloo). A world of 1 returns at once. Throws dilute::Error.
+    /// `device` ("cpu", "cuda:N": where the tensors live) and `backend` pick the process group:
+    /// "auto" is nccl for CUDA tensors when the build has it, else gloo (which stages CUDA tensors
+    /// through host memory); "gloo" | "nccl" ask for one. A world of 1 returns single() at once.
+    /// Throws dilute::Error.
     static std::shared_ptr<Group> create(const LaunchInfo& li, const std::string& device,
-                                         std::chrono::seconds timeout = std::chrono::minutes(30));
+                                         std::chrono::seconds timeout = std::chrono::minutes(30),
+                                         const std::string& backend = "auto");
+    /// As create, but a world of 1 also gets a real process group (the GPU check's NCCL stage).
+    static std::shared_ptr<Group> connect(const LaunchInfo& li, const std::string& device, std::chrono::seconds timeout,
+                                          const std::string& backend = "auto");
     /// A world of one (no communication).
     static std::shared_ptr<Group> single();
     ~Group();
@@ -38,10 +44,12 @@ public:
     void allreduceSum(std::vector<torch::Tensor> tensors);
     void barrier();
 
+    struct Impl;  // c10d's objects (group.cpp)
+
 private:
-    struct Impl;
-    Group(LaunchInfo li, std::unique_ptr<Impl> impl, std::chrono::seconds timeout);
+    Group(LaunchInfo li, std::string device, std::unique_ptr<Impl> impl, std::chrono::seconds timeout);
     LaunchInfo li_;
+    std::string device_;
     std::unique_ptr<Impl> impl_;
     std::chrono::seconds timeout_;
 };

@@ -14,10 +14,11 @@ struct TrainOptions : io::ModelRef {
     std::string data;     // dataset URI ("" = the preset's default)
     std::string out_dir;  // run folder
     int epochs = 10;
-    int batch = 128;          // per process (torch DDP semantics); global = batch x processes
-    int global_batch = 0;     // fixed when a run starts (0 = batch x processes); kept on resume
-    int dist_timeout = 1800;  // seconds a collective may wait for the other processes
-    double lr = 1e-3;         // peak learning rate (AdamW)
+    int batch = 128;                // per process (torch DDP semantics); global = batch x processes
+    int global_batch = 0;           // fixed when a run starts (0 = batch x processes); kept on resume
+    int dist_timeout = 1800;        // seconds a collective may wait for the other processes
+    bool allow_shared_gpu = false;  // more local processes than GPUs: they share (over Gloo)
+    double lr = 1e-3;               // peak learning rate (AdamW)
     double min_lr = 1e-5;
     double weight_decay = 0.05;
     double warmup_epochs = 1.0;

@@ -221,6 +221,9 @@ void addDataAndSystem(std::vector<OptionSpec>& t) {
     add({"dist_timeout", "--dist-timeout", "Collective timeout (s)",
          "Seconds a data-parallel process waits for the others (rendezvous, collectives)", "System", 1, 86400, {}, false,
          "", f(&TrainOptions::dist_timeout)});
+    add({"allow_shared_gpu", "--allow-shared-gpu", "Share GPUs",
+         "Let more processes per node than GPUs share them (rank -> cuda:LOCAL_RANK % GPUs; Gloo, not NCCL)", "System",
+         0, 0, {}, false, "the workbench trains in one process", f(&TrainOptions::allow_shared_gpu)});
     add({"overwrite", "--overwrite", "Overwrite", "Replace the run already in --out (it is removed first; never mixed)",
          "Run", 0, 0, {}, false, "the workbench never replaces a run: it proposes the next free folder",
          f(&TrainOptions::overwrite)});

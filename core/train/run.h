@@ -112,6 +112,7 @@ private:
 
     // The phases of go(), in order.
     void setUp();                                 // options, device, process group, run folder, model
+    void placeProcess();                          // this process's GPU, then its process group
     void openModel();                             // the model, moved to the data's classes (and --img-size)
     io::CheckpointState openRunState();           // resume: the checkpoint's state; fresh: selection + config.json
     void openData();                              // datasets, loaders, free-space check

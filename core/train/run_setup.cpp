@@ -1,6 +1,8 @@
 // The run's set-up phases (train/run.h).
 #include "train/run.h"
 
+#include "dist/placement.h"
+
 namespace dilute::train::detail {
 
 // Rank 0 resolved the selection (it may have run NOSE); every rank dilutes the same blocks.
@@ -45,9 +47,7 @@ void Run::setUp() {
         lock_ = std::make_unique<RunLock>(o_.out_dir);
         if (!resuming_) prepareRunFolder(o_.out_dir, o_.overwrite);
     }
-    if (!group_) group_ = dist::Group::create(dist::detectLaunch(), device_, std::chrono::seconds(o_.dist_timeout));
-    const auto& li = group_->launch();
-    if (world() > 1 && device_ == "cuda") device_ = "cuda:" + std::to_string(li.local_rank);  // one GPU per process
+    placeProcess();
     ckdir_ = fs::join(o_.out_dir, "checkpoints");
     if (main()) {
         fs::ensureWritableDir(o_.out_dir);  // a full disk or unwritable folder fails before any work
@@ -66,6 +66,20 @@ void Run::setUp() {
     const bool cuda = device_ != "cpu";
     amp_ = o_.amp == "auto" ? (cuda ? "bf16" : "off") : o_.amp;
     if (amp_ != "off" && !cuda) throw Error("mixed precision (" + amp_ + ") needs a CUDA device");
+}
+
+// Local rank -> cuda:(LOCAL_RANK % GPUs); more local processes than GPUs share them over Gloo
+// with --allow-shared-gpu (NCCL refuses two ranks on one GPU), else a one-line error. A group
+// given by the caller (tests) keeps its own launch and backend.
+void Run::placeProcess() {
+    const auto li = group_ ? group_->launch() : dist::detectLaunch();
+    const int gpus = device_ == "cpu" ? 0 : static_cast<int>(torch::cuda::device_count());
+    const auto place = dist::placeRank(device_, li, gpus, o_.allow_shared_gpu);
+    device_ = place.device;
+    if (!group_) group_ = dist::Group::create(li, device_, std::chrono::seconds(o_.dist_timeout), place.backend());
+    if (place.shared && main() && obs_.log)
+        obs_.log(std::to_string(li.local_world) + " processes per node share " + std::to_string(gpus) +
+                 " GPU(s) (--allow-shared-gpu): gradients are summed over Gloo");
 }
 
 // The model moved to the data: opened again, when its class count differs from the data's, with

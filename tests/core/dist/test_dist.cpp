@@ -265,3 +265,29 @@ TEST(DistGroup, RendezvousTimesOutWithAClearError) {
         EXPECT_NE(std::string(e.what()).find("(host from MASTER_ADDR)"), std::string::npos) << e.what();
     }
 }
+
+TEST(DistGroup, ConnectGivesAWorldOfOneARealProcessGroup) {
+    dist::LaunchInfo li;
+    li.master_port = dist::freeLocalPort();
+    EXPECT_EQ(dist::Group::create(li, "cpu", std::chrono::seconds(10))->backend(), "none");
+    auto g = dist::Group::connect(li, "cpu", std::chrono::seconds(10));
+    EXPECT_EQ(g->backend(), "gloo");
+    auto t = torch::tensor({1.5f, -2.0f});
+    g->allreduceSum({t});
+    g->broadcast({t});
+    g->barrier();
+    EXPECT_TRUE(torch::equal(t, torch::tensor({1.5f, -2.0f})));  // a sum over one rank
+}
+
+TEST(DistGroup, ABackendThatCannotServeIsRefused) {
+    dist::LaunchInfo li;
+    li.master_port = dist::freeLocalPort();
+    EXPECT_THROW(dist::Group::connect(li, "cpu", std::chrono::seconds(10), "mpi"), Error);
+    li.master_port = dist::freeLocalPort();
+    try {
+        dist::Group::connect(li, "cpu", std::chrono::seconds(10), "nccl");
+        FAIL() << "no error";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("NCCL needs CUDA tensors"), std::string::npos) << e.what();
+    }
+}
