@@ -33,7 +33,7 @@ ExportReport reportOf(const bench::MeasureResult& m) {
     if (m.top1_full >= 0) rep.top1_full = m.top1_full;
     if (m.top1_pruned >= 0) rep.top1_pruned = m.top1_pruned;
     rep.eval_images = static_cast<long long>(m.eval_images);
-    rep.device = QString::fromStdString(m.device);
+    rep.device = QString::fromStdString(m.device + ", " + m.full.precision);
     rep.batch = m.options.bench.batch;
     for (const auto& n : m.notes) rep.notes << QString::fromStdString(n);
     auto side = [](const bench::BenchResult& r) {

@@ -25,12 +25,12 @@ void printBench(const bench::BenchJobResult& r) {
     const auto& o = r.options.bench;
     const auto &ra = r.a, &rb = r.b;
     const bool hb = r.compared();
-    std::printf("device %s%s, batch %d (throughput), batch 1 (latency)\n", o.device.c_str(),
+    std::printf("device %s%s, %s, batch %d (throughput), batch 1 (latency)\n", o.device.c_str(),
                 o.device != "cpu"             ? ""
                 : r.cpu_kernels               ? " (CPU kernels on)"
                 : model::kernels::available() ? " (CPU kernels off: DILUTE_CPU_KERNELS=0)"
                                               : " (CPU kernels not available in this build)",
-                o.batch);
+                ra.precision.c_str(), o.batch);
     std::printf("%-22s%14s%s\n", "", "A", hb ? "             B    B/A" : "");
     printRow("parameters (M)", ra.params / 1e6, hb ? rb.params / 1e6 : 0, "%14.3f", hb);
     printRow("GMAC / image", ra.gmac, rb.gmac, "%14.4f", hb);

@@ -15,8 +15,8 @@ void printMeasure(const bench::MeasureResult& r) {
     if (!r.timm_dir.empty()) std::printf("           %s/ (dilute_vit.load)\n", r.timm_dir.c_str());
     std::printf("           %s\nremoved    ", r.report_path.c_str());
     for (int b : r.exported.removed) std::printf("%d ", b);
-    std::printf("(max |logit diff| vs the diluted model %.2e)\ndevice     %s, batch %d\n\n", r.exported.max_abs_diff,
-                r.device.c_str(), r.options.bench.batch);
+    std::printf("(max |logit diff| vs the diluted model %.2e)\ndevice     %s, batch %d, %s\n\n",
+                r.exported.max_abs_diff, r.device.c_str(), r.options.bench.batch, r.full.precision.c_str());
     std::printf("%-24s%12s%12s%10s\n", "", "full", "pruned", "ratio");
     auto row = [](const char* label, double a, double b, int prec) {
         std::printf("%-24s%12.*f%12.*f", label, prec, a, prec, b);

@@ -9,12 +9,9 @@
 
 #include "bench/memory.h"
 #include "model/cost.h"
+#include "util/error.h"
 #include "util/runtime.h"
-
-#if __has_include(<c10/cuda/CUDACachingAllocator.h>) && defined(DILUTE_WITH_CUDA)
-#include <c10/cuda/CUDACachingAllocator.h>
-#define DILUTE_CUDA_STATS 1
-#endif
+#include "util/torchcompat.h"
 
 namespace dilute::bench {
 namespace {
@@ -55,11 +52,40 @@ std::string toJson(const BenchResult& r) {
                                       {"weights_mb", r.weights_mb},
                                       {"activation_mb", r.activation_mb},
                                       {"peak_mb", r.peak_mb},
-                                      {"removed_blocks", r.removed}};
+                                      {"removed_blocks", r.removed},
+                                      {"precision", r.precision}};
     return j.dump();
 }
 
+namespace {
+
+// The precision the forward passes run in, for the scope: CUDA autocast to bf16 / fp16, or fp32.
+class PrecisionScope {
+public:
+    PrecisionScope(const BenchOptions& o) : autocast_(o.precision != "fp32") {
+        if (autocast_ && o.device == "cpu")
+            throw Error("--precision " + o.precision + ": mixed precision needs a CUDA device (CPU runs fp32)");
+        if (autocast_) compat::setCudaAutocast(o.precision == "fp16" ? torch::kHalf : torch::kBFloat16, true);
+        label_ = autocast_                                                            ? o.precision + " autocast"
+                 : o.device != "cpu" && (compat::tf32CuBlas() || compat::tf32CuDnn()) ? "fp32 (TF32)"
+                                                                                      : "fp32";
+    }
+    ~PrecisionScope() {
+        if (autocast_) compat::setCudaAutocast(torch::kFloat, false);
+    }
+    PrecisionScope(const PrecisionScope&) = delete;
+    PrecisionScope& operator=(const PrecisionScope&) = delete;
+    const std::string& label() const { return label_; }
+
+private:
+    bool autocast_;
+    std::string label_;
+};
+
+}  // namespace
+
 BenchResult benchModel(model::VisionTransformerImpl& m, const std::string& name, const BenchOptions& o) {
+    const PrecisionScope precision(o);
     m.eval();
     const torch::Device dev(o.device);
     {
@@ -71,6 +97,7 @@ BenchResult benchModel(model::VisionTransformerImpl& m, const std::string& name,
     BenchResult r;
     r.name = name;
     r.removed = m.removedBlocks();
+    r.precision = precision.label();
     for (const auto& p : m.parameters()) r.params += p.numel();
     r.weights_mb = r.params * 4.0 / (1 << 20);
     r.gmac = model::analyticCost(c, r.removed).gmac();
@@ -82,24 +109,19 @@ BenchResult benchModel(model::VisionTransformerImpl& m, const std::string& name,
     TensorMemory::Scope counting;  // only for these passes: nothing after them pays for the counting
     const int64_t before = TensorMemory::liveBytes();
     TensorMemory::resetPeak();
-#ifdef DILUTE_CUDA_STATS
     const int cudaIndex = dev.has_index() ? dev.index() : 0;
-    int64_t cudaBefore = 0;
+    compat::CudaMemory cudaBefore;
     if (o.device != "cpu") {
-        c10::cuda::CUDACachingAllocator::resetPeakStats(cudaIndex);
-        cudaBefore = c10::cuda::CUDACachingAllocator::getDeviceStats(cudaIndex).allocated_bytes[0].current;
+        compat::resetCudaPeak(cudaIndex);
+        compat::cudaMemory(cudaIndex, cudaBefore);
     }
-#endif
     std::vector<double> t;
     for (int i = 0; i < o.repeats; ++i) t.push_back(secondsOf([&] { m.forward(x); }, o.device));
     r.images_per_s = o.batch / median(t);
     r.activation_mb = std::max<int64_t>(0, TensorMemory::peakBytes() - before) / double(1 << 20);
-#ifdef DILUTE_CUDA_STATS
-    if (o.device != "cpu") {
-        const auto st = c10::cuda::CUDACachingAllocator::getDeviceStats(cudaIndex);
-        r.activation_mb = std::max<int64_t>(0, st.allocated_bytes[0].peak - cudaBefore) / double(1 << 20);
-    }
-#endif
+    compat::CudaMemory cudaAfter;
+    if (o.device != "cpu" && compat::cudaMemory(cudaIndex, cudaAfter))
+        r.activation_mb = std::max<int64_t>(0, cudaAfter.peak - cudaBefore.current) / double(1 << 20);
     r.peak_mb = r.weights_mb + r.activation_mb;
     for (int i = 0; i < o.warmup; ++i) m.forward(x1);
     std::vector<double> lat;

@@ -22,10 +22,11 @@ struct BenchResult {
     double activation_mb = 0;  // peak tensor memory of a throughput pass beyond what was live before it
     double peak_mb = 0;        // weights + activations: the tensor memory the model needs at this batch
     std::vector<int> removed;
+    std::string precision;  // what the passes ran in: "fp32", "fp32 (TF32)", "bf16 autocast", "fp16 autocast"
 };
 
 /// The one JSON form of a result: name, params, gmac, images_per_s, latency_p50_ms,
-/// latency_p95_ms, weights_mb, activation_mb, peak_mb, removed_blocks.
+/// latency_p95_ms, weights_mb, activation_mb, peak_mb, removed_blocks, precision.
 std::string toJson(const BenchResult& r);
 
 BenchResult benchModel(model::VisionTransformerImpl& m, const std::string& name, const BenchOptions& o);

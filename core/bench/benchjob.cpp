@@ -44,7 +44,10 @@ BenchJobResult runBench(const BenchJobOptions& opts, const JobObserver<BenchJobR
 
 std::string benchJobToJson(const BenchJobResult& r) {
     const auto& o = r.options.bench;
-    nlohmann::json j = {{"device", o.device}, {"batch", o.batch}, {"a", nlohmann::json::parse(toJson(r.a))}};
+    nlohmann::json j = {{"device", o.device},
+                        {"batch", o.batch},
+                        {"precision", r.a.precision},
+                        {"a", nlohmann::json::parse(toJson(r.a))}};
     if (o.device == "cpu") j["cpu_kernels"] = r.cpu_kernels;
     if (r.compared()) {
         const auto &a = r.a, &b = r.b;

@@ -151,6 +151,7 @@ std::string measureToJson(const MeasureResult& r) {
                               {"repeats", o.bench.repeats},
                               {"latency_runs", o.bench.latency_runs},
                               {"rounds", o.bench.rounds},
+                              {"precision", r.full.precision},
                               {"notes", r.notes},
                               {"full", side(r.full, r.top1_full)},
                               {"pruned_model", side(r.pruned, r.top1_pruned)}};

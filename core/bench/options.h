@@ -12,9 +12,10 @@ struct BenchOptions {
     int batch = 32;
     std::string device = "cpu";
     int warmup = 2;
-    int repeats = 7;        // timed throughput repeats (median)
-    int latency_runs = 30;  // batch-1 forward passes (p50 / p95)
-    int rounds = 3;         // alternations A, B, A, B, ... (with --vs)
+    int repeats = 7;                 // timed throughput repeats (median)
+    int latency_runs = 30;           // batch-1 forward passes (p50 / p95)
+    int rounds = 3;                  // alternations A, B, A, B, ... (with --vs)
+    std::string precision = "fp32";  // fp32 (TF32 off) | bf16 | fp16 (CUDA autocast)
 };
 
 /// `dilute bench`: model A (and how both are opened), and B: another model, or A with the

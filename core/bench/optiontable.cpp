@@ -25,6 +25,8 @@ std::vector<OptionSpec<BenchOptions>> buildBench() {
          "", memberField(&O::warmup)});
     add({"device", "--device", "Device", "auto | cpu | cuda | cuda:N", "System", 0, 0, {}, false,
          "the Project panel's device", memberField(&O::device)});
+    add({"precision", "--precision", "Precision", "fp32 (TF32 off) | bf16 | fp16: the forward passes under CUDA autocast",
+         "Benchmark", 0, 0, {"fp32", "bf16", "fp16"}, false, "", memberField(&O::precision)});
     return t;
 }
 

@@ -33,6 +33,8 @@ TEST(BenchJob, OneModelOrTwoAlternately) {
     auto j = nlohmann::json::parse(bench::benchJobToJson(alone));
     EXPECT_EQ(j["device"], "cpu");
     EXPECT_EQ(j["batch"], 4);
+    EXPECT_EQ(j["precision"], "fp32");  // says what it ran in
+    EXPECT_EQ(j["a"]["precision"], "fp32");
     EXPECT_FALSE(j.contains("b"));
     o.remove = "0,2";
     const auto pair = bench::runBench(o);
@@ -62,4 +64,19 @@ TEST(BenchJob, RefusesWhatItCannotMeasure) {
     o.vs.clear();
     o.remove = "7";
     EXPECT_THROW(bench::runBench(o), Error);
+}
+
+TEST(BenchJob, MixedPrecisionNeedsCuda) {
+    auto o = quick();
+    o.bench.precision = "bf16";
+    try {
+        bench::runBench(o);
+        ADD_FAILURE() << "bf16 on the CPU was not refused";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("--precision bf16: mixed precision needs a CUDA device"),
+                  std::string::npos)
+            << e.what();
+    }
+    o.bench.precision = "fp8";
+    EXPECT_THROW(bench::runBench(o), Error);  // not one of the table's choices
 }
