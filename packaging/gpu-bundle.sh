@@ -19,6 +19,9 @@ if ! (cd "$B/debs" && apt-get download "${PKGS[@]}" >/dev/null 2>&1); then
 fi
 for d in "$B"/debs/*.deb; do dpkg -x "$d" "$B"; done
 rm -rf "$B/debs" "$B/usr/share/doc" "$B/usr/share/man"
+# A -dev package's links point into its runtime package (libz.so -> libz.so.1.2.13 of zlib1g),
+# which is not extracted: drop every link that leads nowhere, so the bundle holds none.
+find "$B" -xtype l -print -delete | sed 's/^/gpu-bundle: dropped the dangling link /'
 # Fashion-MNIST: the first N images of each split, headers rewritten to the new counts.
 FM=${DILUTE_FASHION_MNIST_DIR:-/usr/share/datasets/fashion-mnist}
 /usr/bin/python3 - "$FM" "$B/fashion-mnist" <<'PY'
@@ -38,4 +41,8 @@ for split, n in (("train", 12000), ("t10k", 2000)):
     with open(f"{dst}/{split}-labels-idx1-ubyte.gz", "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as f:
         f.write(struct.pack(">II", magic, n) + labels)
 PY
+if [ -n "$(find "$B" -xtype l)" ]; then
+  echo "gpu-bundle: dangling links left in $B: $(find "$B" -xtype l | tr '\n' ' ')" >&2
+  exit 1
+fi
 echo "gpu-bundle: $(du -sh "$B" | cut -f1) in $B"

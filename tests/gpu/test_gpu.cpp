@@ -5,12 +5,18 @@
 #include <torch/torch.h>
 #include <nlohmann/json.hpp>
 
+#include <cstdio>
+
+#include "dist/group.h"
 #include "io/weights.h"
 #include "model/preset.h"
 #include "model/vit.h"
 #include "test_util.h"
 #include "train/metrics.h"
 #include "train/trainer.h"
+#include "util/error.h"
+#include "util/runtime.h"
+#include "util/torchcompat.h"
 
 using namespace dilute;
 
@@ -61,18 +67,52 @@ TEST(Gpu, FusedAttentionEqualsTheExplicitPath) {
 
 TEST(Gpu, CudaForwardMatchesCpu) {
     if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+    const auto device = resolveDevice("cuda");  // fp32 is fp32: TF32 off for cuBLAS and cuDNN
+    EXPECT_FALSE(compat::tf32CuBlas());
+    EXPECT_FALSE(compat::tf32CuDnn());
     torch::manual_seed(5);
-    auto cfg = model::preset("deit_tiny_patch16_224");
+    auto cfg = model::preset("deit_small_patch16_224");
     auto m = model::buildModel(cfg);
     m->eval();
-    auto x = torch::randn({2, 3, 224, 224});
+    auto x = torch::randn({4, 3, 224, 224});
     torch::NoGradGuard ng;
     const auto cpu = m->forward(x);
-    m->to(torch::kCUDA);
-    at::globalContext().setAllowTF32CuBLAS(false);
-    at::globalContext().setAllowTF32CuDNN(false);
-    const auto gpu = m->forward(x.cuda()).cpu();
-    EXPECT_LT(maxRelDiff(gpu, cpu), 1e-4);
+    m->to(torch::Device(device));
+    const auto gpu = m->forward(x.to(torch::Device(device))).cpu();
+    const double d = maxRelDiff(gpu, cpu);
+    std::printf("DeiT-S logits, CUDA fp32 vs CPU: max relative difference %.2e\n", d);
+    EXPECT_LT(d, 1e-4);
+}
+
+TEST(Gpu, NcclGroupOfOneRankAllreduces) {
+    if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+    dist::LaunchInfo li;
+    li.master_port = dist::freeLocalPort();
+    std::shared_ptr<dist::Group> g;
+    try {
+        g = dist::Group::connect(li, "cuda:0", std::chrono::seconds(60), "nccl");
+    } catch (const Error& e) {
+        if (std::string(e.what()).find("no NCCL") != std::string::npos) GTEST_SKIP() << e.what();
+        throw;
+    }
+    EXPECT_EQ(g->backend(), "nccl");
+    auto t = torch::tensor({2.5f, -1.0f}, torch::Device("cuda:0"));
+    g->allreduceSum({t});
+    g->barrier();
+    EXPECT_TRUE(torch::equal(t.cpu(), torch::tensor({2.5f, -1.0f})));
+}
+
+TEST(Gpu, GlooStagesCudaTensorsThroughTheHost) {
+    if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+    dist::LaunchInfo li;
+    li.master_port = dist::freeLocalPort();
+    auto g = dist::Group::connect(li, "cuda:0", std::chrono::seconds(60), "gloo");
+    EXPECT_EQ(g->backend(), "gloo");
+    auto t = torch::tensor({3.0f, 4.0f}, torch::Device("cuda:0"));
+    g->allreduceSum({t});
+    g->broadcast({t});
+    EXPECT_TRUE(t.is_cuda());
+    EXPECT_TRUE(torch::equal(t.cpu(), torch::tensor({3.0f, 4.0f})));
 }
 
 TEST(Gpu, Bf16DilutionTrainingFadesTheAttentionOut) {
