@@ -3,8 +3,8 @@
 # packaging; about 3 minutes on 2 cores). It makes a bundle (packaging/gpu-bundle.sh: no link in
 # it may dangle), then runs the check twice with the CUDA parts stubbed (GPU_CHECK_STUB):
 #  1. every stage for real on this machine's CPU, at small sizes: nvidia-smi answers as an H100,
-#     torch's probe answers with Debian's LibTorch (configured for real, imported as a wheel,
-#     since there is no nvcc), and `dilute` / `bench_step` are BUILD_DIR's binaries with
+#     torch's probe answers with Debian's LibTorch in a wheel's layout (configured for real,
+#     imported as a wheel, since there is no nvcc), and `dilute` / `bench_step` are BUILD_DIR's binaries with
 #     cuda -> cpu and no mixed precision. Every stage must pass (timm: skipped, not importable).
 #  2. the runner under faults, with every stage a stub: a hung stage killed at its limit with the
 #     process it started, failed stages (and the stage that needs one skipped), the last stage
@@ -28,12 +28,19 @@ done
 [ -z "$(find "$T/bundle" -xtype l)" ] || fail "dangling links in the bundle: $(find "$T/bundle" -xtype l)"
 [ -f "$T/bundle/usr/lib/x86_64-linux-gnu/libz.a" ] || fail "the bundle has no static zlib"
 
+# A pip wheel's layout (torch/include, torch/lib) made of libtorch-dev's files, as Debian's
+# python3-torch does.
+make_wheel() {
+  mkdir -p "$1/include" "$1/lib"
+  for d in ATen TH c10 caffe2 torch; do [ -d "/usr/include/$d" ] && ln -s "/usr/include/$d" "$1/include/$d"; done
+  for l in libtorch.so libtorch_cpu.so libc10.so; do ln -s "/usr/lib/x86_64-linux-gnu/$l" "$1/lib/$l"; done
+}
+
 echo "gpu-dryrun: configure against a CUDA-shaped wheel (Debian's LibTorch, empty CUDA libraries)"
 W=$T/site/torch
-D=/usr/lib/python3/dist-packages/torch
-mkdir -p "$W/lib" "$W/share/cmake/Torch" "$T/site/nvidia/nccl/lib"
-ln -s "$D/include" "$W/include"
-for l in libtorch.so libtorch_cpu.so libc10.so; do ln -s "$D/lib/$l" "$W/lib/$l"; done
+make_wheel "$W"
+make_wheel "$T/cpu-site/torch"
+mkdir -p "$W/share/cmake/Torch"
 for f in torch/lib/libtorch_cuda.so torch/lib/libc10_cuda.so nvidia/nccl/include/nccl.h nvidia/nccl/lib/libnccl.so.2 \
   nvidia/cuda_runtime/include/cuda_runtime_api.h nvidia/cublas/include/cublas_v2.h; do
   mkdir -p "$(dirname "$T/site/$f")" && : >"$T/site/$f"
@@ -80,7 +87,7 @@ DRY=1
 find_nvcc() { echo none; }  # as on a bare pip machine: LibTorch imported from the wheel
 probe_torch() {
   printf '%s\n' TORCH_VERSION=1.13.0 TORCH_CUDA=12.4 TORCH_CUDNN=none TORCH_ABI=1 \
-    TORCH_DIR=/usr/lib/python3/dist-packages/torch TORCH_GPUS=1 TIMM=none
+    TORCH_DIR=$T/cpu-site/torch TORCH_GPUS=1 TIMM=none
 }
 eval "real_stage_env() \$(declare -f stage_env | tail -n +2)"
 stage_env() {
