@@ -46,6 +46,8 @@ print(f"TORCH_CUDNN={torch.backends.cudnn.version() if torch.backends.cudnn.is_a
 print(f"TORCH_ABI={int(torch._C._GLIBCXX_USE_CXX11_ABI)}")
 print(f"TORCH_DIR={os.path.dirname(torch.__file__)}")
 print(f"TORCH_GPUS={torch.cuda.device_count()}")
+cap = torch.cuda.get_device_capability(0) if torch.cuda.is_available() else ()
+print(f"TORCH_ARCH={'.'.join(map(str, cap))}")  # the compute capability: TORCH_CUDA_ARCH_LIST
 try:
     import timm, safetensors
     print(f"TIMM={timm.__version__}")
@@ -65,12 +67,13 @@ find_nvcc() { first_of "${CUDACXX:-}" "$(command -v nvcc)" /usr/local/cuda/bin/n
 stage_env() {
   local smi probe site nvcc
   fig "host: $(nproc) cores, $(awk '/MemTotal/ {printf "%d GiB", $2 / 1048576}' /proc/meminfo), /tmp free $(df -h /tmp | awk 'NR == 2 {print $4}')"
-  smi=$(nvidia-smi --query-gpu=name,memory.total,driver_version,compute_cap --format=csv,noheader 2>/dev/null | head -1)
+  smi=$(nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>/dev/null | head -1)
   fig "GPU: ${smi:-none (nvidia-smi found no GPU)}"
   probe=$(probe_torch) || { fig "torch: not importable by $PY"; return 1; }
   echo "$probe" >"$WORK/env.sh"
   . "$WORK/env.sh"
-  fig "torch $TORCH_VERSION, CUDA $TORCH_CUDA, cuDNN $TORCH_CUDNN, C++11 ABI $TORCH_ABI, $TORCH_GPUS GPU(s), timm $TIMM"
+  fig "torch $TORCH_VERSION, CUDA $TORCH_CUDA, cuDNN $TORCH_CUDNN, C++11 ABI $TORCH_ABI, $TORCH_GPUS GPU(s)" \
+    "of compute capability ${TORCH_ARCH:-none}, timm $TIMM"
   nvcc=$(find_nvcc)
   [ "$nvcc" = none ] && nvcc=""
   site=$(dirname "$TORCH_DIR")
@@ -80,7 +83,7 @@ stage_env() {
   fig "$(cmake --version | head -1), ninja $(ninja --version 2>/dev/null || echo none), $(c++ --version | head -1)"
   {
     echo "NVCC=$nvcc"
-    echo "ARCH=$(echo "$smi" | awk -F', ' '{print $4}')"
+    echo "ARCH=$TORCH_ARCH"
     echo "GEN='$(command -v ninja >/dev/null && echo Ninja || echo Unix Makefiles)'"
     echo "JOBS=$(nproc)"
     echo "BUILD=$WORK/build"

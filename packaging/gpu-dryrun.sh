@@ -58,7 +58,7 @@ grep -q -- "--no-as-needed,$W/lib/libtorch_cuda.so" "$T/wheel-build/build.ninja"
 grep -E "C\+\+ standard|Torch:|NCCL:" "$T/wheel.log"
 
 mkdir -p "$T/bin"
-printf '#!/bin/sh\necho "NVIDIA H100 80GB HBM3, 81559 MiB, 550.54.15, 9.0"\n' >"$T/bin/nvidia-smi"
+printf '#!/bin/sh\necho "NVIDIA H100 80GB HBM3, 81559 MiB, 550.54.15"\n' >"$T/bin/nvidia-smi"
 # The CPU binaries with the CUDA parts mapped away: cuda -> cpu, no --amp / --precision, bf16 -> off.
 for b in dilute bench_step; do
   real=$BUILD/app/dilute
@@ -87,7 +87,7 @@ DRY=1
 find_nvcc() { echo none; }  # as on a bare pip machine: LibTorch imported from the wheel
 probe_torch() {
   printf '%s\n' TORCH_VERSION=1.13.0 TORCH_CUDA=12.4 TORCH_CUDNN=none TORCH_ABI=1 \
-    TORCH_DIR=$T/cpu-site/torch TORCH_GPUS=1 TIMM=none
+    TORCH_DIR=$T/cpu-site/torch TORCH_GPUS=1 TORCH_ARCH=9.0 TIMM=none
 }
 eval "real_stage_env() \$(declare -f stage_env | tail -n +2)"
 stage_env() {

@@ -161,13 +161,20 @@ std::shared_ptr<Group> Group::connect(const LaunchInfo& li, const std::string& d
 }
 
 namespace {
-// Runs one collective per tensor, all issued before the first wait. Gloo gets CUDA tensors as
-// host copies (its CUDA support varies by build), copied back after the wait.
+// Runs one collective per tensor, all issued before the first wait, each on a tensor where the
+// backend takes it: Gloo gets CUDA tensors as host copies (its CUDA support varies by build), NCCL
+// gets host tensors as copies on the rank's GPU; the copies are copied back after the wait.
 template <typename Issue>
-void collective(Group::Impl& impl, std::vector<torch::Tensor>& tensors, Issue&& issue) {
-    const bool stage = impl.backend == "gloo";
+void collective(Group::Impl& impl, const std::string& device, std::vector<torch::Tensor>& tensors, Issue&& issue) {
     std::vector<std::vector<at::Tensor>> bufs;
-    for (auto& t : tensors) bufs.push_back({stage && t.is_cuda() ? t.cpu() : t});
+    for (auto& t : tensors) {
+        if (impl.backend == "gloo" && t.is_cuda())
+            bufs.push_back({t.cpu()});
+        else if (impl.backend == "nccl" && !t.is_cuda())
+            bufs.push_back({t.to(torch::Device(device))});
+        else
+            bufs.push_back({t});
+    }
     std::vector<c10::intrusive_ptr<c10d::Work>> works;
     for (auto& one : bufs) works.push_back(impl.with([&](auto& pg) { return issue(pg, one); }));
     for (auto& w : works) w->wait();
@@ -181,7 +188,8 @@ void Group::broadcast(std::vector<torch::Tensor> tensors, int root) {
     try {
         c10d::BroadcastOptions bo;
         bo.rootRank = root;
-        collective(*impl_, tensors, [&](auto& pg, std::vector<at::Tensor>& one) { return pg.broadcast(one, bo); });
+        collective(*impl_, device_, tensors,
+                   [&](auto& pg, std::vector<at::Tensor>& one) { return pg.broadcast(one, bo); });
     } catch (const std::exception& e) {
         throw Error("rank " + std::to_string(rank()) +
                     ": broadcast failed (a peer process exited or did not answer within " +
@@ -192,7 +200,7 @@ void Group::broadcast(std::vector<torch::Tensor> tensors, int root) {
 void Group::allreduceSum(std::vector<torch::Tensor> tensors) {
     if (impl_->backend == "none" || tensors.empty()) return;
     try {
-        collective(*impl_, tensors, [&](auto& pg, std::vector<at::Tensor>& one) { return pg.allreduce(one); });
+        collective(*impl_, device_, tensors, [&](auto& pg, std::vector<at::Tensor>& one) { return pg.allreduce(one); });
     } catch (const std::exception& e) {
         throw Error("rank " + std::to_string(rank()) +
                     ": allreduce failed (a peer process exited or did not answer within " +
@@ -202,11 +210,9 @@ void Group::allreduceSum(std::vector<torch::Tensor> tensors) {
 
 void Group::barrier() {
     if (impl_->backend == "none") return;
-    // A one-element allreduce: works the same on every backend and respects the timeout. NCCL
-    // needs it on this rank's GPU.
-    auto t = torch::zeros({1}, torch::kFloat);
-    if (impl_->backend == "nccl") t = t.to(torch::Device(device_));
-    allreduceSum({t});
+    // A one-element allreduce: works the same on every backend and respects the timeout (an NCCL
+    // group runs it on this rank's GPU).
+    allreduceSum({torch::zeros({1}, torch::kFloat)});
 }
 
 }  // namespace dilute::dist

@@ -37,6 +37,8 @@ public:
     const LaunchInfo& launch() const { return li_; }
     std::string backend() const;  // "none" | "gloo" | "nccl"
 
+    /// Collectives take tensors on the CPU or the rank's GPU, whatever the backend (a tensor the
+    /// backend cannot take travels as a copy, copied back).
     /// In place: every rank ends with root's values. Tensors must be contiguous.
     void broadcast(std::vector<torch::Tensor> tensors, int root = 0);
     /// In place sums. Each call may pass tensors of different dtypes; they are reduced one by one

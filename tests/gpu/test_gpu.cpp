@@ -100,6 +100,12 @@ TEST(Gpu, NcclGroupOfOneRankAllreduces) {
     g->allreduceSum({t});
     g->barrier();
     EXPECT_TRUE(torch::equal(t.cpu(), torch::tensor({2.5f, -1.0f})));
+    // Host tensors (the trainer shares its block selection as a CPU int64 tensor) travel to the
+    // GPU and back: NCCL takes CUDA tensors only.
+    auto blocks = torch::tensor({int64_t(0), int64_t(2)}, torch::kLong);
+    g->broadcast({blocks});
+    EXPECT_FALSE(blocks.is_cuda());
+    EXPECT_TRUE(torch::equal(blocks, torch::tensor({int64_t(0), int64_t(2)}, torch::kLong)));
 }
 
 TEST(Gpu, GlooStagesCudaTensorsThroughTheHost) {
