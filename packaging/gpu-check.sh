@@ -62,7 +62,7 @@ first_of() {
   echo none
 }
 
-find_nvcc() { first_of "${CUDACXX:-}" "$(command -v nvcc)" /usr/local/cuda/bin/nvcc; }
+find_nvcc() { first_of "${CUDACXX:-}" "${CMAKE_CUDA_COMPILER:-}" "$(command -v nvcc)" /usr/local/cuda/bin/nvcc; }
 
 stage_env() {
   local smi probe site nvcc

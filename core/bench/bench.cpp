@@ -29,7 +29,9 @@ double percentile(std::vector<double> v, double p) {
 }
 
 void sync(const std::string& device) {
-    if (device != "cpu") torch::cuda::synchronize();
+    if (device == "cpu") return;
+    const torch::Device d(device);
+    torch::cuda::synchronize(d.has_index() ? d.index() : -1);  // the device measured, not the current one
 }
 
 double secondsOf(const std::function<void()>& fn, const std::string& device) {
