@@ -227,7 +227,7 @@ stage_timm() {
 
 stage_cpu_tests() {
   cmake --build "$BUILD" -j"$JOBS" --target dilute_core_tests || return 1
-  (cd "$BUILD" && CUDA_VISIBLE_DEVICES= ctest -L unit -j"$JOBS" --timeout 120 --output-on-failure)
+  (cd "$BUILD" && CUDA_VISIBLE_DEVICES='' ctest -L unit -j"$JOBS" --timeout 120 --output-on-failure)
   local rc=$?
   grep -aE "tests passed|tests failed|\(Failed\)" "$WORK/logs/cpu_tests.log" | head -8 >>"$FIG"
   return $rc
@@ -239,7 +239,9 @@ main() {
   rm -f "$OUT/summary.md" "$OUT/logs.tar.gz"
   printf '# Dilute GPU check, %s\n\nCommit %s, budget %s s.\n\n' "$(date -u +%FT%TZ)" \
     "$(git -C "$SRC" rev-parse --short HEAD 2>/dev/null || echo unknown)" "$BUDGET" >"$WORK/summary.md"
+  # shellcheck disable=SC1090 # the dry run's stubs
   [ -n "${GPU_CHECK_STUB:-}" ] && . "$GPU_CHECK_STUB"
+  # shellcheck disable=SC2046 # one word per function name
   export -f $(declare -F | awk '{print $3}')
   gc_stage env 30 5
   gc_stage configure 90 20 env

@@ -2,6 +2,7 @@
 #include "train/run.h"
 
 #include "dist/placement.h"
+#include "util/torchcompat.h"
 
 namespace dilute::train::detail {
 
@@ -76,6 +77,7 @@ void Run::placeProcess() {
     const int gpus = device_ == "cpu" ? 0 : static_cast<int>(torch::cuda::device_count());
     const auto place = dist::placeRank(device_, li, gpus, o_.allow_shared_gpu);
     device_ = place.device;
+    if (device_.rfind("cuda:", 0) == 0) compat::setCudaDevice(torch::Device(device_).index());
     if (!group_) group_ = dist::Group::create(li, device_, std::chrono::seconds(o_.dist_timeout), place.backend());
     if (place.shared && main() && obs_.log)
         obs_.log(std::to_string(li.local_world) + " processes per node share " + std::to_string(gpus) +

@@ -7,7 +7,8 @@
 #if defined(DILUTE_WITH_CUDA) && __has_include(<c10/cuda/CUDACachingAllocator.h>) && \
     __has_include(<cuda_runtime_api.h>)
 #include <c10/cuda/CUDACachingAllocator.h>
-#define DILUTE_CUDA_STATS 1
+#include <c10/cuda/CUDAFunctions.h>
+#define DILUTE_HAVE_CUDA_HEADERS 1
 #endif
 
 #include "util/error.h"
@@ -56,7 +57,7 @@ bool tf32CuDnn() { return at::globalContext().allowTF32CuDNN(); }
 
 bool cudaMemory(int device, CudaMemory& out) {
     out = {};
-#ifdef DILUTE_CUDA_STATS
+#ifdef DILUTE_HAVE_CUDA_HEADERS
     // c10/cuda/CUDACachingAllocator.h: getDeviceStats(int | c10::DeviceIndex) -> DeviceStats,
     // allocated_bytes[StatType::AGGREGATE = 0] {current, peak} (1.13 ... 2.9).
     const auto st = c10::cuda::CUDACachingAllocator::getDeviceStats(static_cast<c10::DeviceIndex>(device));
@@ -70,10 +71,20 @@ bool cudaMemory(int device, CudaMemory& out) {
 }
 
 void resetCudaPeak(int device) {
-#ifdef DILUTE_CUDA_STATS
+#ifdef DILUTE_HAVE_CUDA_HEADERS
     c10::cuda::CUDACachingAllocator::resetPeakStats(static_cast<c10::DeviceIndex>(device));
 #else
     (void)device;
+#endif
+}
+
+bool setCudaDevice(int device) {
+#ifdef DILUTE_HAVE_CUDA_HEADERS
+    c10::cuda::set_device(static_cast<c10::DeviceIndex>(device));  // c10/cuda/CUDAFunctions.h, 1.13 ... 2.9
+    return true;
+#else
+    (void)device;
+    return false;
 #endif
 }
 

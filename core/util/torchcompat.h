@@ -32,4 +32,9 @@ struct CudaMemory {
 bool cudaMemory(int device, CudaMemory& out);
 void resetCudaPeak(int device);
 
+/// Makes `device` this process's current CUDA device (what torch.cuda.set_device does): a rank's
+/// pinned buffers, library handles and NCCL communicator then live on its own GPU, not GPU 0.
+/// False when this build has no CUDA.
+bool setCudaDevice(int device);
+
 }  // namespace dilute::compat

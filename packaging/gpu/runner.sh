@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # The stage runner of packaging/gpu-check.sh (sourced; bash). Each stage is a shell function
 # stage_NAME run in its own process group under `timeout`, so a hung stage is killed with every
 # process it started; it gets min(its limit, what is left of the check's budget) seconds and is

@@ -67,6 +67,7 @@ TEST(Gpu, FusedAttentionEqualsTheExplicitPath) {
 
 TEST(Gpu, CudaForwardMatchesCpu) {
     if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+    EXPECT_TRUE(compat::setCudaDevice(0));      // a CUDA build has the c10/cuda headers
     const auto device = resolveDevice("cuda");  // fp32 is fp32: TF32 off for cuBLAS and cuDNN
     EXPECT_FALSE(compat::tf32CuBlas());
     EXPECT_FALSE(compat::tf32CuDnn());
