@@ -234,6 +234,7 @@ stage_cpu_tests() {
 }
 
 main() {
+  [[ "$BUDGET" =~ ^[1-9][0-9]*$ ]] || { echo "gpu-check: GPU_CHECK_BUDGET=$BUDGET: expected seconds (a positive integer)" >&2; exit 2; }
   GC_T0=$(gc_now)
   rm -rf "$WORK" && mkdir -p "$WORK/logs" "$WORK/figures" "$OUT" || exit 2
   rm -f "$OUT/summary.md" "$OUT/logs.tar.gz"

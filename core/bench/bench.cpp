@@ -64,7 +64,7 @@ namespace {
 // The precision the forward passes run in, for the scope: CUDA autocast to bf16 / fp16, or fp32.
 class PrecisionScope {
 public:
-    PrecisionScope(const BenchOptions& o) : autocast_(o.precision != "fp32") {
+    explicit PrecisionScope(const BenchOptions& o) : autocast_(o.precision != "fp32") {
         if (autocast_ && o.device == "cpu")
             throw Error("--precision " + o.precision + ": mixed precision needs a CUDA device (CPU runs fp32)");
         if (autocast_) compat::setCudaAutocast(o.precision == "fp16" ? torch::kHalf : torch::kBFloat16, true);

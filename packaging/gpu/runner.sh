@@ -65,7 +65,7 @@ gc_stage() {
   local name=$1 limit=$2 min=$3 need left start rc result figs="$WORK/figures/$1"
   shift 3
   local override="LIMIT_$name"
-  [ -n "${!override:-}" ] && limit=${!override}
+  [[ "${!override:-}" =~ ^[1-9][0-9]*$ ]] && limit=${!override}  # seconds; anything else is ignored
   : >"$figs"
   for need in "$@"; do
     if [[ "$GC_PASSED" != *" $need "* ]]; then
