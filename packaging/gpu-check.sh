@@ -77,7 +77,7 @@ stage_env() {
   nvcc=$(find_nvcc)
   [ "$nvcc" = none ] && nvcc=""
   site=$(dirname "$TORCH_DIR")
-  fig "nvcc: ${nvcc:-none} $([ -n "$nvcc" ] && "$nvcc" --version | grep -o 'release [0-9.]*')"
+  if [ -n "$nvcc" ]; then fig "nvcc: $nvcc ($("$nvcc" --version | grep -o 'release [0-9.]*'))"; else fig "nvcc: none"; fi
   fig "nccl.h: $(first_of "$site/nvidia/nccl/include/nccl.h" /usr/include/nccl.h /usr/local/cuda/include/nccl.h)" \
     "libnccl: $(first_of "$site"/nvidia/nccl/lib/libnccl.so* /usr/lib/x86_64-linux-gnu/libnccl.so.2)"
   fig "$(cmake --version | head -1), ninja $(ninja --version 2>/dev/null || echo none), $(c++ --version | head -1)"
