@@ -240,6 +240,7 @@ main() {
   rm -f "$OUT/summary.md" "$OUT/logs.tar.gz"
   printf '# Dilute GPU check, %s\n\nCommit %s, budget %s s.\n\n' "$(date -u +%FT%TZ)" \
     "$(git -C "$SRC" rev-parse --short HEAD 2>/dev/null || echo unknown)" "$BUDGET" >"$WORK/summary.md"
+  trap gc_interrupted INT TERM
   # shellcheck disable=SC1090 # the dry run's stubs
   [ -n "${GPU_CHECK_STUB:-}" ] && . "$GPU_CHECK_STUB"
   # shellcheck disable=SC2046 # one word per function name

@@ -1,15 +1,19 @@
 #!/usr/bin/env bash
 # The dry run of packaging/gpu-check.sh on a machine without a GPU (ctest: gpu_dryrun, label
-# packaging; about 3 minutes on 2 cores). It makes a bundle (packaging/gpu-bundle.sh: no link in
-# it may dangle), then runs the check twice with the CUDA parts stubbed (GPU_CHECK_STUB):
+# packaging; under a minute on 2 cores). It makes a bundle (packaging/gpu-bundle.sh: no link in
+# it may dangle), configures against a CUDA-shaped wheel (libtorch-dev's files, empty CUDA
+# libraries: CUDA, NCCL and the C++ standard found), then runs the check three times with the
+# CUDA parts stubbed (GPU_CHECK_STUB):
 #  1. every stage for real on this machine's CPU, at small sizes: nvidia-smi answers as an H100,
 #     torch's probe answers with Debian's LibTorch in a wheel's layout (configured for real,
-#     imported as a wheel, since there is no nvcc), and `dilute` / `bench_step` are BUILD_DIR's binaries with
-#     cuda -> cpu and no mixed precision. Every stage must pass (timm: skipped, not importable).
+#     imported as a wheel, since there is no nvcc), and `dilute` / `bench_step` are BUILD_DIR's
+#     binaries with cuda -> cpu and no mixed precision. Every stage must pass (timm: skipped).
 #  2. the runner under faults, with every stage a stub: a hung stage killed at its limit with the
 #     process it started, failed stages (and the stage that needs one skipped), the last stage
-#     skipped for want of budget; the summary still complete.
-# Both: $OUT holds only summary.md and logs.tar.gz, and the summary is printed at the end.
+#     skipped for want of budget; the summary still complete;
+#  3. SIGTERM in the middle of a stage: the stage killed with what it started, the summary naming
+#     it, exit status 130.
+# Each: $OUT holds only summary.md and logs.tar.gz, and the summary is printed at the end.
 #   packaging/gpu-dryrun.sh BUILD_DIR   (a build of dilute, dilute_gpu_tests and bench_step)
 set -euo pipefail
 SRC=$(cd "$(dirname "$0")/.." && pwd)
@@ -155,4 +159,19 @@ for want in "TIMEOUT after 2 s\*\* gpu_tests" "FAILED (exit 1)\*\* train_amp" "n
   grep -q "$want" "$T/out2/summary.md" || fail "pass 2 summary lacks '$want'"
 done
 ! grep -q "must not run" "$T/out2/summary.md" || fail "cpu_tests ran without the budget for it"
-echo "gpu-dryrun: both passes as expected"
+echo "gpu-dryrun: pass 3, interrupted (SIGTERM) in the middle of a stage"
+printf '%s\n' "stage_env() { fig 'stub'; }" "stage_configure() { sleep 318; }" >"$T/stub3.sh"
+OUT=$T/out3 GPU_CHECK_WORK=$T/work3 GPU_CHECK_STUB=$T/stub3.sh "$SRC/packaging/gpu-check.sh" >"$T/pass3.log" 2>&1 &
+pid=$!
+for _ in $(seq 50); do pgrep -f "sleep 318" >/dev/null && break; sleep 0.1; done
+kill -TERM $pid
+rc=0
+wait $pid || rc=$?
+cat "$T/out3/summary.md"
+[ $rc = 130 ] || fail "pass 3 exited $rc, not 130"
+sleep 0.5
+! pgrep -f "sleep 318" >/dev/null || fail "the interrupted stage's process outlived the check"
+grep -q "INTERRUPTED\*\* configure" "$T/out3/summary.md" || fail "pass 3 summary does not name the interrupted stage"
+grep -q "^Interrupted after" "$T/out3/summary.md" || fail "pass 3 summary has no last line"
+[ "$(ls -A "$T/out3" | sort | tr '\n' ' ')" = "logs.tar.gz summary.md " ] || fail "$T/out3 holds: $(ls -A "$T/out3")"
+echo "gpu-dryrun: all passes as expected"

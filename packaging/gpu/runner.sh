@@ -82,9 +82,14 @@ gc_stage() {
   fi
   [ "$limit" -gt "$left" ] && limit=$left
   start=$(gc_now)
+  # In the background, so a signal to the check reaches gc_interrupted at once; timeout leads its
+  # own process group (its pid), which gc_interrupted kills whole.
   FIG="$figs" timeout -k 5 "$limit" bash -c "[ -f '$WORK/env.sh' ] && . '$WORK/env.sh'; stage_$name" \
-    >"$WORK/logs/$name.log" 2>&1 </dev/null
+    >"$WORK/logs/$name.log" 2>&1 </dev/null &
+  GC_STAGE_PID=$! GC_STAGE=$name GC_STAGE_START=$start
+  wait "$GC_STAGE_PID"
   rc=$?
+  GC_STAGE_PID=""
   case $rc in
     0) result=ok GC_PASSED="$GC_PASSED$name " ;;
     3) result=skipped ;;  # the stage found nothing to do here (its figures say why)
@@ -96,6 +101,20 @@ gc_stage() {
     grep -av '^\s*$' "$WORK/logs/$name.log" | tail -n 4 | cut -c1-300 | sed 's/^/    /' >>"$figs"
   fi
   gc_line "$name" "$result" $(($(gc_now) - start)) "$figs"
+}
+
+# SIGINT / SIGTERM (Ctrl-C, the device tool's time limit): the running stage is killed with
+# everything it started, summary.md says so and is published, and the check exits 130.
+gc_interrupted() {
+  trap - INT TERM
+  [ -n "${GC_STAGE_PID:-}" ] && kill -TERM -- "-$GC_STAGE_PID" 2>/dev/null
+  echo "- **INTERRUPTED** ${GC_STAGE:-between stages} ($(($(gc_now) - ${GC_STAGE_START:-$(gc_now)})) s)" \
+    >>"$WORK/summary.md"
+  printf '\nInterrupted after %s s of a %s s budget.\n' "$(gc_elapsed)" "$BUDGET" >>"$WORK/summary.md"
+  gc_publish
+  gc_pack
+  cat "$WORK/summary.md"
+  exit 130
 }
 
 # The last line: counts and total time; prints summary.md (so the figures come back even if $OUT
